@@ -1,0 +1,80 @@
+import type { ICalEventData } from 'ical-generator';
+import type { Interview } from '../interviews/interview.js';
+
+/** SEQUENCE counts seconds of revision since this moment, so it grows with every change and fits 32 bits until 2088. */
+const SEQUENCE_EPOCH_MS = Date.UTC(2020, 0, 1);
+const MAX_SEQUENCE = 2 ** 31 - 1;
+
+/** What turning an interview into an event depends on besides the interview. */
+export interface EventOptions {
+  /** The feed's owner: named nowhere in their own event's list of other interviewers. */
+  ownerEmail: string;
+  defaultDurationMinutes: number;
+}
+
+/** The SEQUENCE of an event whose content last changed at `revisionMs`. */
+export function sequenceOf(revisionMs: number): number {
+  return Math.min(MAX_SEQUENCE, Math.max(0, Math.floor((revisionMs - SEQUENCE_EPOCH_MS) / 1000)));
+}
+
+/** Only http(s) links are offered as `URL`: anything else is shown as text, never as a link a client would open. */
+function asLink(url: string | null): string | null {
+  if (url === null) return null;
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'https:' || parsed.protocol === 'http:' ? parsed.href : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The event title: the interview's own, else one naming the candidate and the job. */
+export function summaryOf(interview: Interview): string {
+  if (interview.title !== null) return interview.title;
+  const { candidateName, jobName } = interview;
+  if (candidateName !== null && jobName !== null) return `Interview: ${candidateName} (${jobName})`;
+  if (candidateName !== null) return `Interview: ${candidateName}`;
+  if (jobName !== null) return `Interview (${jobName})`;
+  return 'Interview';
+}
+
+/** The event description: the join link first (Google shows no URL property), then who and what; null when empty. */
+export function descriptionOf(interview: Interview, ownerEmail: string): string | null {
+  const lines: string[] = [];
+  if (interview.conferencingUrl !== null) lines.push(interview.conferencingUrl);
+  if (interview.candidateName !== null) lines.push(`Candidate: ${interview.candidateName}`);
+  if (interview.jobName !== null) lines.push(`Job: ${interview.jobName}`);
+  const others = interview.interviewers
+    .filter((person) => person.email !== ownerEmail)
+    .map((person) => person.name ?? person.email)
+    .filter((label): label is string => label !== null);
+  if (others.length > 0) lines.push(`Other interviewers: ${others.join(', ')}`);
+  return lines.length > 0 ? lines.join('\n') : null;
+}
+
+/**
+ * Maps an interview to ical-generator event data. Every value is set explicitly: ical-generator's defaults (a random
+ * UID, DTSTAMP = now) would make clients duplicate events and every render's bytes differ.
+ */
+export function interviewEvent(interview: Interview, options: EventOptions): ICalEventData {
+  const start = new Date(interview.startMs);
+  const end = new Date(interview.endMs ?? interview.startMs + options.defaultDurationMinutes * 60_000);
+  const revision = new Date(interview.revisionMs);
+  const link = asLink(interview.conferencingUrl);
+  const location = interview.address ?? interview.conferencingUrl;
+  const description = descriptionOf(interview, options.ownerEmail);
+  const event: ICalEventData = {
+    id: interview.id,
+    sequence: sequenceOf(interview.revisionMs),
+    stamp: revision,
+    lastModified: revision,
+    start,
+    end,
+    summary: summaryOf(interview),
+  };
+  if (location !== null) event.location = location;
+  // An empty DESCRIPTION: line is rejected by libical: leave the property out instead.
+  if (description !== null) event.description = description;
+  if (link !== null) event.url = link;
+  return event;
+}

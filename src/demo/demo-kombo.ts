@@ -1,0 +1,86 @@
+/*
+ * Demo mode: a small company's interviews, shaped exactly like Kombo's `GET /ats/interviews` pages and served by a
+ * stand-in for `fetch`, so they run through the same client, pagination, validation, snapshot and rendering as
+ * live data. Times are relative to the current day, so the demo calendar always shows upcoming interviews.
+ */
+
+/** The demo interviewers, whose feed URLs the server prints at start-up. */
+export const DEMO_INTERVIEWERS = [
+  { id: 'demo-user-ada', first_name: 'Ada', last_name: 'Lovelace', email: 'ada@demo.example' },
+  { id: 'demo-user-grace', first_name: 'Grace', last_name: 'Hopper', email: 'grace@demo.example' },
+  { id: 'demo-user-alan', first_name: 'Alan', last_name: 'Turing', email: 'alan@demo.example' },
+] as const;
+
+const CANDIDATES = [
+  ['Marie', 'Curie'],
+  ['Niels', 'Bohr'],
+  ['Lise', 'Meitner'],
+  ['Rosalind', 'Franklin'],
+  ['Emmy', 'Noether'],
+  ['Srinivasa', 'Ramanujan'],
+] as const;
+const JOBS = ['Backend Engineer', 'Product Designer', 'Data Scientist, Platform'] as const;
+const STAGES = ['Phone screen', 'Technical interview', 'System design', 'Culture & values chat', 'Final round'] as const;
+const DEMO_PAGE_SIZE = 4;
+
+function record(n: number, dayStartMs: number): Record<string, unknown> {
+  const hour = 60 * 60_000;
+  const [first, last] = CANDIDATES[n % CANDIDATES.length]!;
+  const job = JOBS[n % JOBS.length]!;
+  const stage = STAGES[n % STAGES.length]!;
+  const start = dayStartMs + (Math.floor(n / 2) - 2) * 24 * hour + (9 + (n % 2) * 5) * hour;
+  const panel = [DEMO_INTERVIEWERS[n % 3]!, ...(n % 2 === 0 ? [DEMO_INTERVIEWERS[(n + 1) % 3]!] : [])];
+  const remote = n % 3 !== 0;
+  // Changed as the day began: a new day moves every demo interview, and an incremental walk picks that up.
+  const changed = new Date(dayStartMs + n * 1000).toISOString();
+  return {
+    id: `demo-interview-${String(n).padStart(3, '0')}`,
+    remote_id: String(1000 + n),
+    title: `${stage}: ${first} ${last}`,
+    starting_at: new Date(start).toISOString(),
+    ending_at: n % 5 === 4 ? null : new Date(start + (n % 2 === 0 ? hour : 45 * 60_000)).toISOString(),
+    location: remote
+      ? null
+      : { city: 'Berlin', country: 'DE', raw: null, state: 'Berlin', street_1: 'Lohmühlenstraße 65', street_2: 'Room 3.14 "Ada"', zip_code: '12435' },
+    video_conferencing_url: remote ? `https://meet.example.com/demo-${n}` : null,
+    application_id: `demo-application-${n}`,
+    stage_id: null,
+    canceled: n === 7 ? true : n % 4 === 0 ? null : false,
+    remote_created_at: changed,
+    remote_updated_at: changed,
+    remote_data: null,
+    changed_at: changed,
+    remote_deleted_at: null,
+    users: panel.map((user) => ({ ...user, remote_id: user.id })),
+    application: {
+      id: `demo-application-${n}`,
+      remote_id: `${n}`,
+      outcome: 'PENDING',
+      rejection_reason_name: null,
+      candidate: { id: `demo-candidate-${n}`, remote_id: `${n}`, first_name: first, last_name: last, email_addresses: [] },
+      job: { id: `demo-job-${n % JOBS.length}`, remote_id: `${n % JOBS.length}`, name: job },
+    },
+  };
+}
+
+/** The demo records for the day containing `nowMs`: two weeks of interviews, a canceled one among them. */
+export function demoRecords(nowMs: number): Record<string, unknown>[] {
+  const dayStartMs = Math.floor(nowMs / 86_400_000) * 86_400_000;
+  return Array.from({ length: 24 }, (_, n) => record(n, dayStartMs));
+}
+
+/** A `fetch` that answers `GET …/ats/interviews` with the demo records, a few to a page, cursors and all. */
+export function createDemoFetch(now: () => number = Date.now): typeof globalThis.fetch {
+  return async (input) => {
+    const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
+    if (!url.pathname.endsWith('/ats/interviews')) {
+      return Response.json({ status: 'error', error: { code: null, message: 'not found in demo' } }, { status: 404 });
+    }
+    const updatedAfter = url.searchParams.get('updated_after');
+    const all = demoRecords(now()).filter((r) => updatedAfter === null || String(r.changed_at) > updatedAfter);
+    const offset = Number(url.searchParams.get('cursor') ?? '0');
+    const results = all.slice(offset, offset + DEMO_PAGE_SIZE);
+    const next = offset + DEMO_PAGE_SIZE < all.length ? String(offset + DEMO_PAGE_SIZE) : null;
+    return Response.json({ status: 'success', data: { next, results } });
+  };
+}

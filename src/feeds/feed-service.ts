@@ -1,0 +1,118 @@
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import NodeCache from 'node-cache';
+import { renderFeed } from '../calendar/render-feed.js';
+import type { Snapshot } from '../interviews/snapshot.js';
+
+const DAY_MS = 86_400_000;
+
+/**
+ * A feed rendered once and served many times: both encodings, the ETag and the response headers are computed here
+ * and never per request.
+ */
+export interface RenderedFeed {
+  readonly email: string;
+  readonly body: Buffer;
+  readonly gzipped: Buffer;
+  /** Strong ETag of the identity body; the gzip representation's is {@link gzipEtag}. */
+  readonly etag: string;
+  readonly gzipEtag: string;
+  readonly lastModifiedMs: number;
+  readonly lastModified: string;
+  readonly events: number;
+  /** The day whose past window it was rendered for: a new day renders again. */
+  readonly windowDay: number;
+}
+
+/** Counts what the cache did, for metrics. */
+export interface FeedServiceEvents {
+  onRender?: (info: { email: string; events: number; durationMs: number }) => void;
+  onCacheHit?: () => void;
+}
+
+/** What rendering feeds needs. */
+export interface FeedServiceOptions extends FeedServiceEvents {
+  feedPastDays: number;
+  defaultDurationMinutes: number;
+  refreshMinutes: number;
+  now?: () => number;
+  /** How long an unrequested feed stays cached. */
+  cacheTtlSeconds?: number;
+}
+
+/** Holds the current snapshot and each interviewer's rendered feed. */
+export interface FeedService {
+  /** The snapshot feeds are served from; undefined until the first one is loaded. */
+  snapshot(): Snapshot | undefined;
+  /** Swaps in `next` and drops the cached feeds of `changedEmails` only (all of them when told `'all'`). */
+  replace(next: Snapshot, changedEmails: ReadonlySet<string> | 'all'): void;
+  /** The rendered feed of `email` (possibly empty), or undefined before any snapshot exists. */
+  feed(email: string): RenderedFeed | undefined;
+  /** How many rendered feeds are cached. */
+  cachedFeeds(): number;
+}
+
+function quote(tag: string): string {
+  return `"${tag}"`;
+}
+
+/** Creates a {@link FeedService}. */
+export function createFeedService(options: FeedServiceOptions): FeedService {
+  const now = options.now ?? Date.now;
+  // useClones: false: the cache hands back the very object stored, Buffers included; they are never mutated.
+  const cache = new NodeCache({ stdTTL: options.cacheTtlSeconds ?? 6 * 3600, checkperiod: 600, useClones: false });
+  let current: Snapshot | undefined;
+
+  function render(snapshot: Snapshot, email: string, windowDay: number): RenderedFeed {
+    const started = performance.now();
+    const interviews = snapshot.interviewsOf(email);
+    const name = snapshot.names.get(email) ?? email;
+    const text = renderFeed(interviews, {
+      ownerEmail: email,
+      calendarName: `Interviews: ${name}`,
+      // The window moves a day at a time, so a feed's bytes do not change with the clock between refreshes.
+      notEndedBeforeMs: windowDay * DAY_MS - options.feedPastDays * DAY_MS,
+      defaultDurationMinutes: options.defaultDurationMinutes,
+      refreshMinutes: options.refreshMinutes,
+    });
+    const body = Buffer.from(text, 'utf8');
+    const hash = createHash('sha256').update(body).digest('base64url').slice(0, 32);
+    const lastModifiedMs = Math.floor(snapshot.feedChangedAt(email) / 1000) * 1000;
+    const feed: RenderedFeed = {
+      email,
+      body,
+      gzipped: gzipSync(body, { level: 6 }),
+      etag: quote(hash),
+      gzipEtag: quote(`${hash}-gz`),
+      lastModifiedMs,
+      lastModified: new Date(lastModifiedMs).toUTCString(),
+      events: (text.match(/\r\nBEGIN:VEVENT\r\n/g) ?? []).length,
+      windowDay,
+    };
+    options.onRender?.({ email, events: feed.events, durationMs: performance.now() - started });
+    return feed;
+  }
+
+  return {
+    snapshot: () => current,
+    replace(next, changedEmails) {
+      current = next;
+      if (changedEmails === 'all') cache.flushAll();
+      else if (changedEmails.size > 0) cache.del([...changedEmails]);
+    },
+    feed(email) {
+      const snapshot = current;
+      if (snapshot === undefined) return undefined;
+      const windowDay = Math.floor(now() / DAY_MS);
+      const cached = cache.get<RenderedFeed>(email);
+      if (cached !== undefined && cached.windowDay === windowDay) {
+        options.onCacheHit?.();
+        return cached;
+      }
+      const feed = render(snapshot, email, windowDay);
+      cache.set(email, feed);
+      return feed;
+    },
+    cachedFeeds: () => cache.keys().length,
+  };
+}

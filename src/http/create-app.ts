@@ -1,0 +1,121 @@
+import { hash } from 'node:crypto';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import type { FeedService } from '../feeds/feed-service.js';
+import type { FeedTokens } from '../feeds/feed-token.js';
+import type { Metrics } from '../metrics.js';
+import type { SyncEngine } from '../sync/sync-engine.js';
+import { HttpError, NOT_FOUND_BODY } from './http-error.js';
+import { adminRoutes } from './routes/admin-routes.js';
+import { feedRoutes } from './routes/feed-routes.js';
+import { healthRoutes } from './routes/health-routes.js';
+import { webhookRoutes } from './routes/webhook-routes.js';
+
+/** Everything the HTTP app is built from; tests pass fakes or real pieces over loopback. */
+export interface AppDeps {
+  feeds: FeedService;
+  sync: SyncEngine;
+  tokens: FeedTokens;
+  logger: Logger;
+  metrics: Metrics;
+  integrationId: string;
+  publicUrl: string;
+  refreshMinutes: number;
+  adminToken?: string | undefined;
+  webhookSecret?: string | undefined;
+  demo?: boolean;
+  now?: () => number;
+}
+
+/** One JSON line per request: method, route pattern (never the URL: it holds feed tokens), status, duration. */
+function requestLog(logger: Logger, metrics: Metrics): RequestHandler {
+  return (req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      const feedToken = res.locals.feedToken as string | undefined;
+      metrics.httpRequests.inc({ method: req.method, route, status: res.statusCode });
+      metrics.httpDuration.observe({ method: req.method, route }, seconds);
+      logger.info(
+        {
+          method: req.method,
+          route,
+          status: res.statusCode,
+          durationMs: Math.round(seconds * 1e5) / 100,
+          // A short, one-way name for the feed, so one subscriber's requests can be followed without the token.
+          ...(feedToken ? { feed: hash('sha256', feedToken, 'base64url').slice(0, 10) } : {}),
+        },
+        'request',
+      );
+    });
+    next();
+  };
+}
+
+/** Builds the Express app. It never listens: the server entry does (and tests use supertest). */
+export function createApp(deps: AppDeps): Express {
+  const now = deps.now ?? Date.now;
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag'); // feeds carry their own strong ETag; JSON answers need none
+  app.set('query parser', 'simple');
+
+  app.use(requestLog(deps.logger, deps.metrics));
+  app.use((_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    next();
+  });
+
+  app.use(healthRoutes({ feeds: deps.feeds, sync: deps.sync, now, demo: deps.demo ?? false }));
+  app.use(
+    feedRoutes({ feeds: deps.feeds, tokens: deps.tokens, integrationId: deps.integrationId, refreshMinutes: deps.refreshMinutes }),
+  );
+  if (deps.webhookSecret) {
+    app.use(
+      webhookRoutes({
+        secret: deps.webhookSecret,
+        integrationId: deps.integrationId,
+        sync: deps.sync,
+        logger: deps.logger,
+        metrics: deps.metrics,
+      }),
+    );
+  }
+  if (deps.adminToken) {
+    app.use(
+      adminRoutes({
+        adminToken: deps.adminToken,
+        tokens: deps.tokens,
+        integrationId: deps.integrationId,
+        publicUrl: deps.publicUrl,
+        feeds: deps.feeds,
+        sync: deps.sync,
+        metrics: deps.metrics,
+      }),
+    );
+  }
+
+  app.use((_req, res) => {
+    res.status(404).json(NOT_FOUND_BODY);
+  });
+
+  const errorHandler: ErrorRequestHandler = (error: unknown, req, res, _next) => {
+    const status =
+      error instanceof HttpError
+        ? error.status
+        : typeof (error as { status?: unknown }).status === 'number'
+          ? (error as { status: number }).status
+          : 500;
+    const route = req.route?.path ? String(req.route.path) : 'unmatched';
+    if (status >= 500) deps.logger.error({ err: error, method: req.method, route }, 'request failed');
+    else deps.logger.debug({ method: req.method, route, status, reason: (error as Error).message }, 'request refused');
+    if (res.headersSent) return res.end();
+    if (error instanceof HttpError) res.set(error.headers);
+    // Below 500 the message helps the caller; at 500 and above it could leak internals, so it stays in the log.
+    const message = status < 500 && error instanceof Error ? error.message : 'Internal server error';
+    res.status(status).json({ error: status < 500 ? 'bad_request' : 'internal_error', message });
+  };
+  app.use(errorHandler);
+  return app;
+}

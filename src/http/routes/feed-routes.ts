@@ -1,0 +1,102 @@
+import { Router, type Request, type Response } from 'express';
+import type { FeedService, RenderedFeed } from '../../feeds/feed-service.js';
+import type { FeedTokens } from '../../feeds/feed-token.js';
+import { NOT_FOUND_BODY } from '../http-error.js';
+
+/** What the feed route needs. */
+export interface FeedRouteOptions {
+  feeds: FeedService;
+  tokens: FeedTokens;
+  integrationId: string;
+  refreshMinutes: number;
+}
+
+/** Whether the client takes gzip (`Accept-Encoding: gzip`, not refused with `q=0`). */
+export function acceptsGzip(header: string | undefined): boolean {
+  if (header === undefined) return false;
+  for (const part of header.split(',')) {
+    const [coding = '', ...params] = part.trim().toLowerCase().split(';');
+    if (coding.trim() !== 'gzip' && coding.trim() !== '*') continue;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  }
+  return false;
+}
+
+/** Whether `If-None-Match` names this feed (either encoding: they are the same content). */
+function etagMatches(header: string, feed: RenderedFeed): boolean {
+  if (header.trim() === '*') return true;
+  for (const raw of header.split(',')) {
+    const tag = raw.trim().replace(/^W\//, '');
+    if (tag === feed.etag || tag === feed.gzipEtag) return true;
+  }
+  return false;
+}
+
+/** RFC 9110 §13.2.2: If-None-Match wins; If-Modified-Since counts only without it. */
+export function isNotModified(req: Request, feed: RenderedFeed): boolean {
+  const ifNoneMatch = req.headers['if-none-match'];
+  if (ifNoneMatch !== undefined) return etagMatches(ifNoneMatch, feed);
+  const ifModifiedSince = req.headers['if-modified-since'];
+  if (ifModifiedSince === undefined) return false;
+  const since = Date.parse(ifModifiedSince);
+  return !Number.isNaN(since) && feed.lastModifiedMs <= since;
+}
+
+/**
+ * GET (and HEAD) /feeds/{token}.ics. The warm path does no hashing, rendering or compression: every header object
+ * is built once per rendered feed and reused.
+ */
+export function feedRoutes(options: FeedRouteOptions): Router {
+  const router = Router();
+  const cacheControl = `private, max-age=${options.refreshMinutes * 60}`;
+  const headerCache = new WeakMap<RenderedFeed, { plain: Record<string, string | number>; gzip: Record<string, string | number>; notModified: Record<string, string>; notModifiedGzip: Record<string, string> }>();
+
+  function headersFor(feed: RenderedFeed) {
+    let headers = headerCache.get(feed);
+    if (headers === undefined) {
+      const common = {
+        'Content-Type': 'text/calendar; charset=utf-8',
+        'Cache-Control': cacheControl,
+        'Last-Modified': feed.lastModified,
+        Vary: 'Accept-Encoding',
+        'Content-Disposition': 'inline; filename="interviews.ics"',
+      };
+      headers = {
+        plain: { ...common, ETag: feed.etag, 'Content-Length': feed.body.length },
+        gzip: { ...common, ETag: feed.gzipEtag, 'Content-Encoding': 'gzip', 'Content-Length': feed.gzipped.length },
+        notModified: { 'Cache-Control': cacheControl, 'Last-Modified': feed.lastModified, Vary: 'Accept-Encoding', ETag: feed.etag },
+        notModifiedGzip: { 'Cache-Control': cacheControl, 'Last-Modified': feed.lastModified, Vary: 'Accept-Encoding', ETag: feed.gzipEtag },
+      };
+      headerCache.set(feed, headers);
+    }
+    return headers;
+  }
+
+  function notFound(res: Response): void {
+    res.status(404).json(NOT_FOUND_BODY);
+  }
+
+  router.get('/feeds/:file', (req, res) => {
+    const file = req.params.file;
+    if (!file.endsWith('.ics')) return notFound(res);
+    const identity = options.tokens.decode(file.slice(0, -4));
+    if (identity === undefined || identity.integrationId !== options.integrationId) return notFound(res);
+    res.locals.feedToken = file;
+    const feed = options.feeds.feed(identity.email);
+    if (feed === undefined) {
+      // Never an empty calendar before the first snapshot: clients would delete every event they hold.
+      res.status(503).set('Retry-After', '30').json({ error: 'not_ready', message: 'Feeds are loading; try again shortly' });
+      return;
+    }
+    const gzip = acceptsGzip(req.headers['accept-encoding']);
+    const headers = headersFor(feed);
+    if (isNotModified(req, feed)) {
+      res.writeHead(304, gzip ? headers.notModifiedGzip : headers.notModified).end();
+      return;
+    }
+    res.writeHead(200, gzip ? headers.gzip : headers.plain).end(gzip ? feed.gzipped : feed.body);
+  });
+
+  return router;
+}

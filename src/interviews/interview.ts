@@ -1,0 +1,49 @@
+/** One person on an interview, as a feed needs them. */
+export interface Interviewer {
+  /** Normalised (trimmed, lower-case); null when the ATS has none. */
+  readonly email: string | null;
+  /** First and last name joined; null when the ATS has neither. */
+  readonly name: string | null;
+}
+
+/**
+ * A live interview, reduced to what a calendar event needs. Canceled, deleted and unscheduled interviews never
+ * become one; `remote_data` and other fields no feed shows are dropped at the boundary to keep the snapshot small.
+ */
+export interface Interview {
+  readonly id: string;
+  readonly title: string | null;
+  readonly startMs: number;
+  /** Null when Kombo gave no end after the start; the renderer applies the default duration. */
+  readonly endMs: number | null;
+  /** A postal address, already formatted; null when there is none. */
+  readonly address: string | null;
+  readonly conferencingUrl: string | null;
+  readonly candidateName: string | null;
+  readonly jobName: string | null;
+  readonly interviewers: readonly Interviewer[];
+  /**
+   * When this interview last changed, in ms: the later of `changed_at` and `remote_updated_at`, moved forward by
+   * the sync when the content changed without either moving (a renamed candidate, say). Drives SEQUENCE,
+   * DTSTAMP and LAST-MODIFIED, so it never comes from the clock at render time.
+   */
+  readonly revisionMs: number;
+}
+
+/** Whether two interviews would render the same event (the revision aside). */
+export function sameContent(a: Interview, b: Interview): boolean {
+  if (
+    a.id !== b.id ||
+    a.title !== b.title ||
+    a.startMs !== b.startMs ||
+    a.endMs !== b.endMs ||
+    a.address !== b.address ||
+    a.conferencingUrl !== b.conferencingUrl ||
+    a.candidateName !== b.candidateName ||
+    a.jobName !== b.jobName ||
+    a.interviewers.length !== b.interviewers.length
+  ) {
+    return false;
+  }
+  return a.interviewers.every((person, i) => person.email === b.interviewers[i]?.email && person.name === b.interviewers[i]?.name);
+}

@@ -1,0 +1,114 @@
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { SnapshotData } from './snapshot.js';
+
+/**
+ * Where the last good snapshot outlives the process. Small on purpose: a file today, Redis shared by several
+ * replicas tomorrow, each keyed by integration so one service can serve many.
+ */
+export interface SnapshotStore {
+  /** The last saved snapshot of `integrationId`, or undefined when there is none or it cannot be read. */
+  load(integrationId: string): Promise<SnapshotData | undefined>;
+  /** Saves `data` so that a reader sees the old snapshot or the new one whole, never a mix. */
+  save(data: SnapshotData): Promise<void>;
+}
+
+const interviewerSchema = z.object({ email: z.string().nullable(), name: z.string().nullable() });
+const snapshotDataSchema = z.object({
+  format: z.literal(1),
+  integrationId: z.string(),
+  syncedAtMs: z.number(),
+  fullSyncedAtMs: z.number(),
+  firstSyncedAtMs: z.number(),
+  interviews: z.array(
+    z.object({
+      id: z.string(),
+      title: z.string().nullable(),
+      startMs: z.number(),
+      endMs: z.number().nullable(),
+      address: z.string().nullable(),
+      conferencingUrl: z.string().nullable(),
+      candidateName: z.string().nullable(),
+      jobName: z.string().nullable(),
+      interviewers: z.array(interviewerSchema),
+      revisionMs: z.number(),
+    }),
+  ),
+  feedChangedAtMs: z.record(z.string(), z.number()),
+});
+
+/** A snapshot file that is there but cannot be used: logged and ignored by the caller, never fatal. */
+export class SnapshotFileError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SnapshotFileError';
+  }
+}
+
+/** Keeps snapshots in memory only (tests, and the demo). */
+export function createMemorySnapshotStore(): SnapshotStore & { saved: Map<string, SnapshotData> } {
+  const saved = new Map<string, SnapshotData>();
+  return {
+    saved,
+    async load(integrationId) {
+      return saved.get(integrationId);
+    },
+    async save(data) {
+      saved.set(data.integrationId, data);
+    },
+  };
+}
+
+/** A file name for an integration id that is safe on every file system and never collides. */
+function fileNameFor(integrationId: string): string {
+  return `snapshot-${Buffer.from(integrationId, 'utf8').toString('base64url')}.json`;
+}
+
+/**
+ * Keeps each integration's snapshot as a JSON file under `dir`, written to a temporary file and renamed over the
+ * old one, so a crash mid-write leaves the previous snapshot intact. `load` throws {@link SnapshotFileError} for a
+ * file that exists but is corrupt, so the caller can log it; a missing file is simply undefined.
+ */
+export function createFileSnapshotStore(dir: string): SnapshotStore {
+  let sequence = 0;
+  return {
+    async load(integrationId) {
+      const path = join(dir, fileNameFor(integrationId));
+      let text: string;
+      try {
+        text = await readFile(path, 'utf8');
+      } catch (cause) {
+        if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw new SnapshotFileError(`cannot read ${path}: ${(cause as Error).message}`, { cause });
+      }
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch (cause) {
+        throw new SnapshotFileError(`${path} is not valid JSON`, { cause });
+      }
+      const parsed = snapshotDataSchema.safeParse(json);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        throw new SnapshotFileError(`${path} is not a snapshot (${issue?.path.join('.')}: ${issue?.message})`);
+      }
+      if (parsed.data.integrationId !== integrationId) {
+        throw new SnapshotFileError(`${path} belongs to another integration`);
+      }
+      return parsed.data;
+    },
+    async save(data) {
+      await mkdir(dir, { recursive: true });
+      const path = join(dir, fileNameFor(data.integrationId));
+      const temporary = `${path}.${process.pid}.${++sequence}.tmp`;
+      try {
+        await writeFile(temporary, JSON.stringify(data), { mode: 0o600 });
+        await rename(temporary, path);
+      } catch (error) {
+        await rm(temporary, { force: true });
+        throw error;
+      }
+    },
+  };
+}

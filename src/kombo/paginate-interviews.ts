@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import type { KomboClient } from './create-kombo-client.js';
+import { KomboError } from './kombo-error.js';
+
+/** Kombo's maximum page size. */
+export const PAGE_SIZE = 250;
+/** A walk longer than this is a loop we failed to see, not an organisation: 2.5 million interviews. */
+export const DEFAULT_MAX_PAGES = 10_000;
+
+/** The envelope of a page; the records inside are validated one by one later, so one bad record fails alone. */
+const pageSchema = z.object({
+  status: z.literal('success').optional(),
+  data: z.object({
+    next: z.string().min(1).nullable(),
+    results: z.array(z.unknown()),
+  }),
+});
+
+/** One page of `GET /ats/interviews`: raw records, the cursor that led to it, and the attempts it took. */
+export interface InterviewPage {
+  results: readonly unknown[];
+  cursor: string | undefined;
+  attempts: number;
+}
+
+/** Which interviews to ask for: everything, or what changed after a moment (deletions included). */
+export interface InterviewQuery {
+  updatedAfter?: Date;
+  maxPages?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Walks every page of `GET /ats/interviews`, following `data.next` until it is null. Refuses a cursor it has seen
+ * already and stops past the page cap, both as a failed walk: a loop must never look like a complete one.
+ */
+export async function* paginateInterviews(client: KomboClient, query: InterviewQuery = {}): AsyncGenerator<InterviewPage> {
+  const maxPages = query.maxPages ?? DEFAULT_MAX_PAGES;
+  const base: Record<string, string> = { page_size: String(PAGE_SIZE) };
+  if (query.updatedAfter) {
+    // Kombo wants UTC with a Z; toISOString gives exactly YYYY-MM-DDTHH:mm:ss.sssZ.
+    base.updated_after = query.updatedAfter.toISOString();
+    base.include_deleted = 'true';
+  }
+  const seen = new Set<string>();
+  let cursor: string | undefined;
+  for (let page = 1; ; page++) {
+    if (page > maxPages) {
+      throw new KomboError(`Kombo walk passed the cap of ${maxPages} pages`, { kind: 'pagination' });
+    }
+    const params = cursor === undefined ? base : { ...base, cursor };
+    const { body, attempts } = await client.get('/ats/interviews', params, query.signal);
+    const parsed = pageSchema.safeParse(body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'unknown';
+      throw new KomboError(`Kombo page ${page} has an invalid envelope at ${where}`, { kind: 'invalid_response' });
+    }
+    yield { results: parsed.data.data.results, cursor, attempts };
+    const next = parsed.data.data.next;
+    if (next === null) return;
+    if (seen.has(next)) {
+      throw new KomboError(`Kombo returned cursor ${JSON.stringify(next.slice(0, 40))} twice`, { kind: 'pagination' });
+    }
+    seen.add(next);
+    cursor = next;
+  }
+}

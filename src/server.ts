@@ -1,0 +1,134 @@
+import { createServer, type Server } from 'node:http';
+import type { Logger } from 'pino';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createService, type Service } from './create-service.js';
+import { DEMO_INTERVIEWERS } from './demo/demo-kombo.js';
+import { feedLinksFor } from './http/routes/admin-routes.js';
+import { sleep } from './kombo/create-kombo-client.js';
+import { createLogger } from './logger.js';
+
+/** Longest wait between tries of the first walk, while no snapshot exists. */
+const FIRST_WALK_MAX_DELAY_MS = 30_000;
+/** Shutdown finishes well inside the 10 s an orchestrator usually allows before SIGKILL. */
+const SHUTDOWN_GRACE_MS = 8_000;
+
+/** A running service: what `start` returns, so tests can stop it. */
+export interface RunningService extends Service {
+  server: Server;
+  url: string;
+  /** Stops accepting connections, lets requests in flight finish, stops timers and any walk. */
+  stop(): Promise<void>;
+}
+
+/** Tries the first walk until it succeeds, backing off up to 30 s between tries; feeds answer 503 meanwhile. */
+async function firstWalk(service: Service, signal: AbortSignal): Promise<void> {
+  let delay = 1_000;
+  while (!signal.aborted) {
+    try {
+      await service.sync.refresh();
+      return;
+    } catch {
+      if (signal.aborted) return;
+      service.logger.warn({ retryInMs: delay }, 'no snapshot yet; retrying the first walk');
+      await sleep(delay, signal).catch(() => {});
+      delay = Math.min(FIRST_WALK_MAX_DELAY_MS, delay * 2);
+    }
+  }
+}
+
+/** Starts the service: restores the saved snapshot, listens, walks Kombo now and on a timer. */
+export async function start(config: Config, logger: Logger, service = createService(config, logger)): Promise<RunningService> {
+  const stopping = new AbortController();
+  const server = createServer(service.app);
+  // Deliberate limits: a slow client cannot hold a socket forever, and keep-alive outlives a load balancer's
+  // usual 60 s idle timeout so it never reuses a socket we have just closed.
+  server.headersTimeout = 15_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 65_000;
+  server.maxRequestsPerSocket = 1000;
+
+  if (config.demo) {
+    logger.warn('demo mode: no KOMBO_API_KEY is set, so bundled demo interviews are served');
+  }
+  const restored = await service.sync.restore();
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  logger.info({ host: config.host, port, restored }, 'listening');
+
+  const walking = firstWalk(service, stopping.signal).then(() => {
+    if (!config.demo || stopping.signal.aborted) return;
+    const snapshot = service.feeds.snapshot();
+    for (const person of DEMO_INTERVIEWERS) {
+      const name = `${person.first_name} ${person.last_name}`;
+      const links = feedLinksFor(
+        { tokens: service.tokens, integrationId: config.kombo.integrationId, publicUrl: config.publicUrl },
+        person.email,
+        name,
+      );
+      // Demo data under a demo secret: printing these links is the point of demo mode.
+      logger.info(
+        { interviewer: name, events: snapshot?.interviewsOf(person.email).length ?? 0, url: links.url, webcalUrl: links.webcalUrl },
+        `demo feed for ${name}: ${links.url}`,
+      );
+    }
+  });
+  const timer = setInterval(() => {
+    service.sync.refresh().catch(() => {}); // failures are logged and shown on /healthz; the old snapshot serves on
+  }, config.syncIntervalMs);
+
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      stopping.abort();
+      clearInterval(timer);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await service.sync.close();
+      await walking;
+      const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+      await closed;
+      clearTimeout(force);
+    })());
+
+  return { ...service, server, url: `http://127.0.0.1:${port}`, stop };
+}
+
+/** The process entry: reads the config (exiting 1 with one line per problem), starts, and stops on SIGTERM/SIGINT. */
+export async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    for (const problem of error.problems) process.stderr.write(`config error: ${problem}\n`);
+    process.exit(1);
+  }
+  const logger = createLogger({ level: config.logLevel });
+  const running = await start(config, logger);
+  const onSignal = (signal: NodeJS.Signals) => {
+    logger.info({ signal }, 'shutting down');
+    const deadline = setTimeout(() => {
+      logger.error('shutdown took too long; exiting');
+      logger.flush();
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS + 1_500);
+    deadline.unref();
+    running.stop().then(
+      () => {
+        logger.info('stopped');
+        logger.flush(() => process.exit(0));
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        logger.flush(() => process.exit(1));
+      },
+    );
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+}
