@@ -29,6 +29,8 @@ export interface ServiceOverrides {
   policy?: RetryPolicy;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   metrics?: Metrics;
+  /** Per-attempt Kombo timeout in ms, finer than KOMBO_TIMEOUT_SECONDS allows (tests of hung responses). */
+  timeoutMs?: number;
 }
 
 /** Wires config → Kombo client → sync engine → feed service → HTTP app. Starts nothing: no walk, no timer, no port. */
@@ -51,7 +53,7 @@ export function createService(config: Config, logger: Logger, overrides: Service
     baseUrl: config.kombo.baseUrl,
     apiKey: config.kombo.apiKey,
     integrationId: config.kombo.integrationId,
-    timeoutMs: config.kombo.timeoutMs,
+    timeoutMs: overrides.timeoutMs ?? config.kombo.timeoutMs,
     fetch: overrides.fetch ?? (config.demo ? createDemoFetch(now) : globalThis.fetch),
     now,
     ...(overrides.policy ? { policy: overrides.policy } : {}),

@@ -1,0 +1,172 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+/** One request the fake received, as a test wants to assert on it. */
+export interface RecordedRequest {
+  path: string;
+  query: Record<string, string>;
+  authorization: string | undefined;
+  integrationId: string | undefined;
+}
+
+/** What the fake does instead of answering normally. */
+export type Fault =
+  | { type: 'status'; status: number; body?: unknown; headers?: Record<string, string> }
+  | { type: 'malformed' } // 200 with a body that is not JSON
+  | { type: 'invalid-envelope' } // 200 JSON, but not Kombo's envelope
+  | { type: 'drop' } // destroys the socket without an answer
+  | { type: 'hang' } // never answers
+  | { type: 'repeat-cursor' }; // answers the page normally, but with `next` pointing back to the first cursor
+
+interface ScheduledFault {
+  fault: Fault;
+  /** Which requests it hits; all when absent. */
+  when?: (request: RecordedRequest) => boolean;
+  /** How many times it still fires. */
+  times: number;
+}
+
+/** A Kombo stand-in over real HTTP on loopback: paginated interviews, filters, and scheduled faults. */
+export interface FakeKombo {
+  /** Base URL to put in KOMBO_BASE_URL (ends in /v1). */
+  readonly baseUrl: string;
+  readonly apiKey: string;
+  readonly integrationId: string;
+  readonly requests: RecordedRequest[];
+  /** Records per page, whatever `page_size` asks for (so a few records make several pages). */
+  pageSize: number;
+  /** Replaces all records; each is stamped as updated now (by the fake's clock). */
+  setRecords(records: Record<string, unknown>[]): void;
+  /** Adds or replaces one record by id, stamped as updated now. */
+  upsert(record: Record<string, unknown>): void;
+  /** The records the fake holds. */
+  records(): Record<string, unknown>[];
+  /** Makes the next `times` matching requests fail with `fault`. */
+  fail(fault: Fault, options?: { times?: number; when?: (request: RecordedRequest) => boolean }): void;
+  clearFaults(): void;
+  /** The fake's notion of now for `updated_after`, in ms; tests move it. */
+  clock: number;
+  close(): Promise<void>;
+}
+
+const encodeCursor = (offset: number) => Buffer.from(JSON.stringify({ offset }), 'utf8').toString('base64url');
+const decodeCursor = (cursor: string): number | undefined => {
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { offset?: unknown };
+    return typeof parsed.offset === 'number' ? parsed.offset : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+/** Starts a {@link FakeKombo} on 127.0.0.1 with an ephemeral port. */
+export async function startFakeKombo(options: { apiKey?: string; integrationId?: string; pageSize?: number } = {}): Promise<FakeKombo> {
+  const apiKey = options.apiKey ?? 'test-kombo-api-key';
+  const integrationId = options.integrationId ?? 'greenhouse:test-integration';
+  const requests: RecordedRequest[] = [];
+  let faults: ScheduledFault[] = [];
+  // Each record with the moment the fake last saw it change, which is what `updated_after` filters on.
+  let store = new Map<string, { record: Record<string, unknown>; updatedAt: number }>();
+  const sockets = new Set<Socket>();
+  const hanging = new Set<ServerResponse>();
+
+  const fake: FakeKombo = {
+    baseUrl: '',
+    apiKey,
+    integrationId,
+    requests,
+    pageSize: options.pageSize ?? 250,
+    clock: Date.UTC(2026, 10, 1, 12),
+    setRecords(records) {
+      store = new Map(records.map((record) => [String(record.id), { record, updatedAt: fake.clock }]));
+    },
+    upsert(record) {
+      store.set(String(record.id), { record, updatedAt: fake.clock });
+    },
+    records: () => [...store.values()].map((entry) => entry.record),
+    fail(fault, { times = 1, when } = {}) {
+      faults.push({ fault, times, ...(when ? { when } : {}) });
+    },
+    clearFaults() {
+      faults = [];
+    },
+    async close() {
+      for (const res of hanging) res.destroy();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+
+  function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
+    res.end(text);
+  }
+
+  function handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const request: RecordedRequest = {
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      authorization: req.headers.authorization,
+      integrationId: req.headers['x-integration-id'] as string | undefined,
+    };
+    requests.push(request);
+
+    const scheduled = faults.find((f) => f.times > 0 && (!f.when || f.when(request)));
+    let repeatCursor = false;
+    if (scheduled) {
+      scheduled.times--;
+      const { fault } = scheduled;
+      switch (fault.type) {
+        case 'status':
+          return send(res, fault.status, fault.body ?? { status: 'error', error: { code: null, title: null, message: 'fake failure', log_url: null } }, fault.headers);
+        case 'malformed':
+          res.writeHead(200, { 'Content-Type': 'application/json' });
+          return void res.end('{"status":"success","data":{"next":null,"results":[{"id":');
+        case 'invalid-envelope':
+          return send(res, 200, { status: 'success', data: { results: 'nope' } });
+        case 'drop':
+          return void req.socket.destroy();
+        case 'hang':
+          hanging.add(res);
+          return;
+        case 'repeat-cursor':
+          repeatCursor = true;
+      }
+    }
+
+    if (request.authorization !== `Bearer ${apiKey}`) {
+      return send(res, 401, { status: 'error', error: { code: 'PLATFORM.AUTHENTICATION_INVALID', title: null, message: 'bad key', log_url: null } });
+    }
+    if (request.integrationId !== integrationId) {
+      return send(res, 404, { status: 'error', error: { code: 'PLATFORM.INTEGRATION_NOT_FOUND', title: null, message: 'no such integration', log_url: null } });
+    }
+    if (url.pathname !== '/v1/ats/interviews') return send(res, 404, { status: 'error', error: { code: null, message: 'not found' } });
+
+    const updatedAfter = url.searchParams.get('updated_after');
+    const includeDeleted = url.searchParams.get('include_deleted') === 'true';
+    const since = updatedAfter === null ? undefined : Date.parse(updatedAfter);
+    const all = [...store.values()]
+      .filter((entry) => since === undefined || entry.updatedAt > since)
+      .filter((entry) => includeDeleted || entry.record.remote_deleted_at == null)
+      .map((entry) => entry.record);
+    const cursor = url.searchParams.get('cursor');
+    const offset = cursor === null ? 0 : decodeCursor(cursor);
+    if (offset === undefined) return send(res, 400, { status: 'error', error: { code: 'PLATFORM.INPUT_INVALID', message: 'bad cursor' } });
+    const size = Math.min(fake.pageSize, Number(url.searchParams.get('page_size') ?? 100));
+    const results = all.slice(offset, offset + size);
+    const next = offset + size < all.length ? encodeCursor(offset + size) : null;
+    send(res, 200, { status: 'success', data: { next: repeatCursor ? encodeCursor(0) : next, results } });
+  }
+
+  const server = createServer(handle);
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  (fake as { baseUrl: string }).baseUrl = `http://127.0.0.1:${port}/v1`;
+  return fake;
+}

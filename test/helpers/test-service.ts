@@ -1,0 +1,76 @@
+import { Writable } from 'node:stream';
+import { loadConfig } from '../../src/config.js';
+import { createService, type Service, type ServiceOverrides } from '../../src/create-service.js';
+import { createMemorySnapshotStore } from '../../src/interviews/snapshot-store.js';
+import { DEFAULT_RETRY_POLICY } from '../../src/kombo/retry-policy.js';
+import { createLogger } from '../../src/logger.js';
+import type { FakeKombo } from './fake-kombo.js';
+
+export const FEED_SECRET = 'test-feed-secret-that-is-long-enough-0123456789';
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+export const WEBHOOK_SECRET = 'test-webhook-secret-0123456789';
+export const PUBLIC_URL = 'https://feeds.example.com';
+
+/** The environment a test service runs with, pointed at `fake`. */
+export function testEnv(fake: FakeKombo, extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+  return {
+    KOMBO_API_KEY: fake.apiKey,
+    KOMBO_INTEGRATION_ID: fake.integrationId,
+    KOMBO_BASE_URL: fake.baseUrl,
+    FEED_SECRET,
+    ADMIN_TOKEN,
+    KOMBO_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    PUBLIC_URL,
+    LOG_LEVEL: 'debug',
+    ...extra,
+  };
+}
+
+/** Log lines a test service wrote, parsed; `raw` keeps the exact text to search for secrets. */
+export interface CapturedLogs {
+  lines: Record<string, unknown>[];
+  raw: string[];
+}
+
+/** A logger writing JSON lines into memory instead of stdout. */
+export function captureLogger(level = 'debug') {
+  const logs: CapturedLogs = { lines: [], raw: [] };
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (line === '') continue;
+        logs.raw.push(line);
+        logs.lines.push(JSON.parse(line) as Record<string, unknown>);
+      }
+      callback();
+    },
+  });
+  return { logger: createLogger({ level, destination }), logs };
+}
+
+/**
+ * The real service pointed at a fake Kombo: zero retry delays, a memory snapshot store, and the fake's clock as
+ * `now`, so tests move time by setting `fake.clock`.
+ */
+export function buildTestService(
+  fake: FakeKombo,
+  options: { env?: Record<string, string | undefined>; overrides?: ServiceOverrides } = {},
+): Service & { logs: CapturedLogs; store: ReturnType<typeof createMemorySnapshotStore> } {
+  const config = loadConfig(testEnv(fake, options.env));
+  const { logger, logs } = captureLogger();
+  const store = createMemorySnapshotStore();
+  const service = createService(config, logger, {
+    store,
+    now: () => fake.clock,
+    sleep: async () => {},
+    policy: { ...DEFAULT_RETRY_POLICY, maxAttempts: 3 },
+    timeoutMs: 300,
+    ...options.overrides,
+  });
+  return { ...service, logs, store };
+}
+
+/** The feed path (`/feeds/{token}.ics`) of `email` in `service`. */
+export function feedPath(service: Service, email: string): string {
+  return `/feeds/${service.tokens.encode({ integrationId: service.config.kombo.integrationId, email })}.ics`;
+}
