@@ -75,6 +75,8 @@ export function parseRetryAfter(header: string | null, now: number): number | un
   if (header === null || header.trim() === '') return undefined;
   const value = header.trim();
   if (/^\d+$/.test(value)) return Number(value) * 1000;
+  // RFC 9110 §5.6.7: every HTTP-date form opens with a day name. Date.parse alone would read "-5" or "1.5" as dates.
+  if (!/^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,?\s/i.test(value)) return undefined;
   const date = Date.parse(value);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - now);
