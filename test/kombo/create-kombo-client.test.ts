@@ -1,0 +1,218 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createKomboClient, type KomboClientOptions } from '../../src/kombo/create-kombo-client.js';
+import { KomboError } from '../../src/kombo/kombo-error.js';
+import { DEFAULT_RETRY_POLICY } from '../../src/kombo/retry-policy.js';
+import { interviewRecord } from '../helpers/factories.js';
+import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
+
+const QUERY = { page_size: '250' };
+const kombo = (code: string, message = 'fake failure') => ({ status: 'error', error: { code, title: null, message, log_url: null } });
+
+/** A client against `fake` whose clock only moves when it sleeps, recording every wait it asks for. */
+function clientFor(fake: FakeKombo, options: Partial<KomboClientOptions> = {}) {
+  const delays: number[] = [];
+  const time = { now: fake.clock };
+  const client = createKomboClient({
+    baseUrl: fake.baseUrl,
+    apiKey: fake.apiKey,
+    integrationId: fake.integrationId,
+    timeoutMs: 300,
+    policy: { ...DEFAULT_RETRY_POLICY, maxAttempts: 3 },
+    now: () => time.now,
+    random: () => 0.5,
+    sleep: async (ms) => {
+      delays.push(ms);
+      time.now += ms;
+    },
+    ...options,
+  });
+  return { client, delays, time };
+}
+
+async function failure(promise: Promise<unknown>): Promise<KomboError> {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(KomboError);
+  return error as KomboError;
+}
+
+describe('createKomboClient against a fake Kombo over loopback', () => {
+  let fake: FakeKombo;
+  beforeEach(async () => {
+    fake = await startFakeKombo();
+    fake.setRecords([interviewRecord()]);
+  });
+  afterEach(async () => {
+    await fake.close();
+  });
+
+  it('authenticates with the bearer key and the integration header, and sends the query', async () => {
+    const { client } = clientFor(fake);
+    const response = await client.get('/ats/interviews', { page_size: '250', updated_after: '2026-11-01T11:59:00.000Z' });
+    expect(response.attempts).toBe(1);
+    expect((response.body as { data: { results: unknown[] } }).data.results).toHaveLength(1);
+    expect(fake.requests).toEqual([
+      {
+        path: '/v1/ats/interviews',
+        query: { page_size: '250', updated_after: '2026-11-01T11:59:00.000Z' },
+        authorization: `Bearer ${fake.apiKey}`,
+        integrationId: fake.integrationId,
+      },
+    ]);
+  });
+
+  describe('429 with Retry-After', () => {
+    it('waits the seconds Kombo asks for, then succeeds', async () => {
+      fake.fail({ type: 'status', status: 429, body: kombo('PLATFORM.RATE_LIMIT_EXCEEDED'), headers: { 'Retry-After': '7' } });
+      const { client, delays } = clientFor(fake);
+      const response = await client.get('/ats/interviews', QUERY);
+      expect(delays).toEqual([7_000]);
+      expect(response.attempts).toBe(2);
+      expect(fake.requests).toHaveLength(2);
+    });
+
+    it('waits until an HTTP date, measured on the injected clock', async () => {
+      const { client, delays, time } = clientFor(fake);
+      fake.fail({ type: 'status', status: 429, headers: { 'Retry-After': new Date(time.now + 13_000).toUTCString() } });
+      await client.get('/ats/interviews', QUERY);
+      expect(delays).toEqual([13_000]);
+      expect(fake.requests).toHaveLength(2);
+    });
+
+    it('backs off exponentially when there is no Retry-After', async () => {
+      fake.fail({ type: 'status', status: 429 }, { times: 2 });
+      const { client, delays } = clientFor(fake, { random: () => 1 });
+      await client.get('/ats/interviews', QUERY);
+      expect(delays).toEqual([1_000, 2_000]);
+    });
+
+    it('gives up at once, saying why, when Retry-After is longer than the policy waits', async () => {
+      fake.fail({ type: 'status', status: 429, headers: { 'Retry-After': '3600' } });
+      const { client, delays } = clientFor(fake);
+      const error = await failure(client.get('/ats/interviews', QUERY));
+      expect(error.status).toBe(429);
+      expect(error.message).toMatch(/Retry-After 3600 s is longer than we wait/);
+      expect(delays).toEqual([]);
+      expect(fake.requests).toHaveLength(1);
+    });
+  });
+
+  it('retries a 5xx storm up to maxAttempts, then fails with the status, the attempts and why', async () => {
+    fake.fail({ type: 'status', status: 503 }, { times: 100 });
+    const { client, delays } = clientFor(fake);
+    const error = await failure(client.get('/ats/interviews', QUERY));
+    expect(fake.requests).toHaveLength(3);
+    expect(delays).toHaveLength(2);
+    expect(error).toMatchObject({ kind: 'http', status: 503, attempts: 3 });
+    expect(error.message).toMatch(/503.*gave up after 3 attempts/);
+  });
+
+  it('recovers from a short 5xx burst', async () => {
+    fake.fail({ type: 'status', status: 502 }, { times: 2 });
+    const { client } = clientFor(fake);
+    expect((await client.get('/ats/interviews', QUERY)).attempts).toBe(3);
+  });
+
+  it.each([400, 401, 403, 404, 422])('does not retry a %i: exactly one request', async (status) => {
+    fake.fail({ type: 'status', status }, { times: 100 });
+    const { client, delays } = clientFor(fake);
+    const error = await failure(client.get('/ats/interviews', QUERY));
+    expect(error).toMatchObject({ kind: 'http', status, attempts: 1 });
+    expect(fake.requests).toHaveLength(1);
+    expect(delays).toEqual([]);
+  });
+
+  it("branches on Kombo's error.code: a 400 REMOTE.RATE_LIMIT_EXCEEDED is retried", async () => {
+    fake.fail({ type: 'status', status: 400, body: kombo('REMOTE.RATE_LIMIT_EXCEEDED', 'the ATS is rate limiting us') });
+    const { client } = clientFor(fake);
+    expect((await client.get('/ats/interviews', QUERY)).attempts).toBe(2);
+    expect(fake.requests).toHaveLength(2);
+  });
+
+  it("branches on Kombo's error.code: a 503 PLATFORM.AUTHENTICATION_INVALID is not retried", async () => {
+    fake.fail({ type: 'status', status: 503, body: kombo('PLATFORM.AUTHENTICATION_INVALID', 'bad key') }, { times: 100 });
+    const { client } = clientFor(fake);
+    const error = await failure(client.get('/ats/interviews', QUERY));
+    expect(error).toMatchObject({ status: 503, code: 'PLATFORM.AUTHENTICATION_INVALID', attempts: 1 });
+    expect(error.message).toContain('PLATFORM.AUTHENTICATION_INVALID: bad key');
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('fails a wrong API key at once, without retrying and without the key in the error', async () => {
+    const { client } = clientFor(fake, { apiKey: 'sk-wrong-key-that-must-not-leak' });
+    const error = await failure(client.get('/ats/interviews', QUERY));
+    expect(error).toMatchObject({ status: 401, code: 'PLATFORM.AUTHENTICATION_INVALID' });
+    expect(fake.requests).toHaveLength(1);
+    const everything = `${error.message} ${JSON.stringify(error)} ${JSON.stringify(error.request)} ${String(error.stack)}`;
+    expect(everything).not.toContain('sk-wrong-key-that-must-not-leak');
+  });
+
+  it('retries a 200 whose body is not JSON, and reports invalid_json when it persists', async () => {
+    fake.fail({ type: 'malformed' });
+    const { client } = clientFor(fake);
+    expect((await client.get('/ats/interviews', QUERY)).attempts).toBe(2);
+
+    fake.requests.length = 0;
+    fake.fail({ type: 'malformed' }, { times: 100 });
+    const error = await failure(client.get('/ats/interviews', QUERY));
+    expect(error).toMatchObject({ kind: 'invalid_json', attempts: 3 });
+    expect(fake.requests).toHaveLength(3);
+  });
+
+  it('retries a dropped connection, and reports a network error when it persists', async () => {
+    fake.fail({ type: 'drop' });
+    const { client } = clientFor(fake);
+    expect((await client.get('/ats/interviews', QUERY)).attempts).toBe(2);
+
+    fake.fail({ type: 'drop' }, { times: 100 });
+    const error = await failure(client.get('/ats/interviews', QUERY));
+    expect(error).toMatchObject({ kind: 'network', attempts: 3 });
+  });
+
+  it('times out a hung response, retries it, and reports a timeout when it persists', async () => {
+    fake.fail({ type: 'hang' });
+    const { client } = clientFor(fake, { timeoutMs: 150 });
+    expect((await client.get('/ats/interviews', QUERY)).attempts).toBe(2);
+
+    fake.fail({ type: 'hang' }, { times: 100 });
+    const error = await failure(client.get('/ats/interviews', QUERY));
+    expect(error).toMatchObject({ kind: 'timeout', attempts: 3 });
+    expect(error.message).toMatch(/did not answer within 150 ms/);
+  });
+
+  it('stops at once when its signal aborts, without further attempts', async () => {
+    fake.fail({ type: 'hang' }, { times: 100 });
+    const controller = new AbortController();
+    const { client } = clientFor(fake, { timeoutMs: 10_000 });
+    const pending = failure(client.get('/ats/interviews', QUERY, controller.signal));
+    while (fake.requests.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    controller.abort(new Error('shutting down'));
+    expect(await pending).toMatchObject({ kind: 'aborted' });
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  describe('bounded time with the DEFAULT policy', () => {
+    it('gives up on a permanently failing Kombo within a minute of simulated time, saying why', async () => {
+      fake.fail({ type: 'status', status: 500 }, { times: 1_000 });
+      const { client, delays, time } = clientFor(fake, { policy: DEFAULT_RETRY_POLICY, random: Math.random });
+      const started = time.now;
+      const error = await failure(client.get('/ats/interviews', QUERY));
+      expect(time.now - started).toBeLessThanOrEqual(60_000);
+      expect(fake.requests).toHaveLength(DEFAULT_RETRY_POLICY.maxAttempts);
+      expect(delays.every((ms) => ms > 0)).toBe(true);
+      expect(error.message).toMatch(/500.*gave up after 5 attempts/);
+    });
+
+    it('gives up on endless 429s within about a minute even when each Retry-After is within the cap', async () => {
+      fake.fail({ type: 'status', status: 429, headers: { 'Retry-After': '20' } }, { times: 1_000 });
+      const { client, delays, time } = clientFor(fake, { policy: DEFAULT_RETRY_POLICY });
+      const started = time.now;
+      const error = await failure(client.get('/ats/interviews', QUERY));
+      expect(delays).toEqual([20_000, 20_000, 20_000]);
+      expect(time.now - started).toBeLessThanOrEqual(60_000);
+      expect(error.message).toMatch(/429.*gave up after 4 attempts in 60 s/);
+    });
+  });
+});
