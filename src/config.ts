@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /** The feed secret demo mode uses when none is set: demo data only, so a well-known secret is harmless. */
@@ -7,67 +8,82 @@ export const DEMO_INTEGRATION_ID = 'demo';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-/** Treats an empty variable (`FOO=` in a .env file) as unset, the way people write them. */
-const optionalString = z.preprocess(
-  (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
-  z.string().optional(),
-);
+/** Reads a variable as text: surrounding spaces (a stray newline from a secret file) dropped, empty as unset. */
+const text = (value: unknown) => {
+  if (typeof value !== 'string') return value;
+  const trimmed = value.trim();
+  return trimmed === '' ? undefined : trimmed;
+};
 
+/** An optional string: `FOO=` in a .env file counts as unset, the way people write them. */
+const optionalString = z.preprocess(text, z.string().optional());
+
+function withDefault(fallback: string) {
+  return (value: unknown) => text(value) ?? fallback;
+}
+
+/** A whole number in decimal digits (so `0x10`, `1e3` and `3.5` are refused) from `min` to `max`. */
 function integer(name: string, min: number, max: number, fallback: number, what = 'a whole number') {
+  const message = `${name} must be ${what} from ${min} to ${max}`;
   return z.preprocess(
-    (value) => (value === undefined || value === '' ? fallback : Number(value)),
-    z
-      .number({ error: `${name} must be ${what}` })
-      .int({ error: `${name} must be ${what}` })
-      .min(min, { error: `${name} must be ${what} from ${min} to ${max}` })
-      .max(max, { error: `${name} must be ${what} from ${min} to ${max}` }),
+    (value) => {
+      const raw = text(value);
+      if (raw === undefined) return fallback;
+      return typeof raw === 'string' && /^[+-]?\d+$/.test(raw) ? Number(raw) : raw;
+    },
+    z.number({ error: message }).int({ error: message }).min(min, { error: message }).max(max, { error: message }),
   );
 }
 
-function httpUrl(name: string) {
+/** An absolute http(s) URL without query or fragment (paths are appended to it); trailing slashes dropped. */
+function httpUrl(name: string, example: string) {
   return z
-    .string()
-    .trim()
+    .string({ error: `${name} must be an http(s) URL` })
     .refine(
       (value) => {
         try {
           const url = new URL(value);
-          return url.protocol === 'http:' || url.protocol === 'https:';
+          return (url.protocol === 'http:' || url.protocol === 'https:') && url.search === '' && url.hash === '';
         } catch {
           return false;
         }
       },
-      { error: `${name} must be an http(s) URL` },
+      { error: `${name} must be an http(s) URL without query or fragment, such as ${example}` },
     )
     .transform((value) => value.replace(/\/+$/, ''));
 }
+
+/** A host name or IP address to listen on. */
+const host = z.string().refine((value) => isIP(value) !== 0 || /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(value), {
+  error: 'HOST must be an IP address or host name to listen on, such as 0.0.0.0 (all interfaces) or 127.0.0.1',
+});
 
 const envSchema = z.object({
   NODE_ENV: optionalString,
   KOMBO_API_KEY: optionalString,
   KOMBO_INTEGRATION_ID: optionalString,
-  KOMBO_BASE_URL: z.preprocess(
-    (value) => (value === undefined || value === '' ? 'https://api.kombo.dev/v1' : value),
-    httpUrl('KOMBO_BASE_URL'),
-  ),
+  KOMBO_BASE_URL: z.preprocess(withDefault('https://api.kombo.dev/v1'), httpUrl('KOMBO_BASE_URL', 'https://api.kombo.dev/v1')),
   KOMBO_TIMEOUT_SECONDS: integer('KOMBO_TIMEOUT_SECONDS', 1, 600, 30, 'a number of seconds'),
   KOMBO_WEBHOOK_SECRET: optionalString,
   FEED_SECRET: optionalString,
   ADMIN_TOKEN: optionalString,
-  PUBLIC_URL: z.preprocess((value) => (value === '' ? undefined : value), httpUrl('PUBLIC_URL').optional()),
+  PUBLIC_URL: z.preprocess(text, httpUrl('PUBLIC_URL', 'https://feeds.example.com').optional()),
   PORT: integer('PORT', 0, 65535, 3000, 'a port number'),
-  HOST: z.preprocess((value) => (value === undefined || value === '' ? '0.0.0.0' : value), z.string()),
+  HOST: z.preprocess(withDefault('0.0.0.0'), host),
   SYNC_INTERVAL_SECONDS: integer('SYNC_INTERVAL_SECONDS', 10, 86_400, 300, 'a number of seconds'),
   FULL_SYNC_INTERVAL_HOURS: integer('FULL_SYNC_INTERVAL_HOURS', 1, 720, 24, 'a number of hours'),
   FEED_PAST_DAYS: integer('FEED_PAST_DAYS', 0, 3650, 90, 'a number of days'),
   DEFAULT_DURATION_MINUTES: integer('DEFAULT_DURATION_MINUTES', 1, 1440, 60, 'a number of minutes'),
   FEED_REFRESH_MINUTES: integer('FEED_REFRESH_MINUTES', 5, 10_080, 60, 'a number of minutes'),
-  DATA_DIR: z.preprocess((value) => (value === undefined || value === '' ? './data' : value), z.string()),
+  DATA_DIR: z.preprocess(withDefault('./data'), z.string()),
   LOG_LEVEL: z.preprocess(
-    (value) => (value === undefined || value === '' ? 'info' : String(value).toLowerCase()),
+    (value) => String(text(value) ?? 'info').toLowerCase(),
     z.enum(LOG_LEVELS, { error: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` }),
   ),
 });
+
+/** Every environment variable the configuration reads (.env.example and docs/configuration.md list each one). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
 
 /** The service's settings, read once at start-up. */
 export interface Config {
@@ -105,34 +121,42 @@ export class ConfigError extends Error {
 
 /** Reads and validates the configuration from `env` (process.env by default); throws {@link ConfigError}. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const parsed = envSchema.safeParse(env);
   const problems: string[] = [];
+  const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const name = String(issue.path[0] ?? 'configuration');
       problems.push(issue.message.startsWith(name) ? issue.message : `${name} is invalid: ${issue.message}`);
     }
-    throw new ConfigError(problems);
   }
-  const e = parsed.data;
-  const demo = e.KOMBO_API_KEY === undefined;
-
-  if (!demo && e.KOMBO_INTEGRATION_ID === undefined) {
+  // Checks across variables read the raw text, so they are reported together with any bad value above.
+  const apiKey = text(env.KOMBO_API_KEY);
+  const integrationId = text(env.KOMBO_INTEGRATION_ID);
+  const feedSecret = text(env.FEED_SECRET);
+  const demo = apiKey === undefined;
+  if (!demo && integrationId === undefined) {
     problems.push('KOMBO_INTEGRATION_ID must be set when KOMBO_API_KEY is set');
   }
-  if (e.FEED_SECRET === undefined && !demo) {
+  if (demo && integrationId !== undefined) {
+    // Otherwise a forgotten key would quietly serve demo interviews where real ones are expected.
+    problems.push('KOMBO_API_KEY must be set when KOMBO_INTEGRATION_ID is set (leave both unset for demo mode)');
+  }
+  if (feedSecret === undefined && !demo) {
     problems.push('FEED_SECRET must be set (at least 32 characters) when KOMBO_API_KEY is set');
-  } else if (e.FEED_SECRET !== undefined && e.FEED_SECRET.length < 32) {
+  } else if (typeof feedSecret === 'string' && feedSecret.length < 32) {
     problems.push('FEED_SECRET must be at least 32 characters');
   }
-  if (e.ADMIN_TOKEN !== undefined && e.ADMIN_TOKEN.length < 16) {
+  const adminToken = text(env.ADMIN_TOKEN);
+  if (typeof adminToken === 'string' && adminToken.length < 16) {
     problems.push('ADMIN_TOKEN must be at least 16 characters');
   }
-  if (e.KOMBO_WEBHOOK_SECRET !== undefined && e.KOMBO_WEBHOOK_SECRET.length < 16) {
+  const webhookSecret = text(env.KOMBO_WEBHOOK_SECRET);
+  if (typeof webhookSecret === 'string' && webhookSecret.length < 16) {
     problems.push('KOMBO_WEBHOOK_SECRET must be at least 16 characters');
   }
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
 
+  const e = parsed.data;
   return {
     demo,
     kombo: {

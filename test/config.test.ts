@@ -1,0 +1,262 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { CONFIG_VARIABLES, ConfigError, DEMO_FEED_SECRET, DEMO_INTEGRATION_ID, loadConfig } from '../src/config.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const SECRET = 'x'.repeat(32);
+/** A valid live (non-demo) environment, to vary one variable at a time. */
+const LIVE = { KOMBO_API_KEY: 'key', KOMBO_INTEGRATION_ID: 'greenhouse:1', FEED_SECRET: SECRET };
+
+/** The problems loadConfig reports for `env`, or [] when it accepts it. */
+function problems(env: Record<string, string | undefined>): readonly string[] {
+  try {
+    loadConfig(env);
+    return [];
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+}
+
+describe('loadConfig', () => {
+  it('starts in demo mode with every default when nothing is set', () => {
+    expect(loadConfig({})).toEqual({
+      demo: true,
+      kombo: { apiKey: '', integrationId: DEMO_INTEGRATION_ID, baseUrl: 'https://api.kombo.dev/v1', timeoutMs: 30_000, webhookSecret: undefined },
+      feedSecret: DEMO_FEED_SECRET,
+      adminToken: undefined,
+      publicUrl: 'http://localhost:3000',
+      port: 3000,
+      host: '0.0.0.0',
+      syncIntervalMs: 300_000,
+      fullSyncIntervalMs: 24 * 3_600_000,
+      feedPastDays: 90,
+      defaultDurationMinutes: 60,
+      feedRefreshMinutes: 60,
+      dataDir: './data',
+      logLevel: 'info',
+      production: false,
+    });
+  });
+
+  it('treats empty and blank values as unset, and trims the rest', () => {
+    const blank = Object.fromEntries(CONFIG_VARIABLES.map((name) => [name, name === 'PORT' ? '   ' : '']));
+    expect(loadConfig(blank)).toEqual(loadConfig({}));
+    const config = loadConfig({ ...LIVE, ADMIN_TOKEN: ' admin-token-0123456789\n', HOST: ' 127.0.0.1 ', PORT: ' 8080 ' });
+    expect(config.adminToken).toBe('admin-token-0123456789');
+    expect(config.host).toBe('127.0.0.1');
+    expect(config.port).toBe(8080);
+  });
+
+  it('reads every variable of a live configuration', () => {
+    const config = loadConfig({
+      ...LIVE,
+      KOMBO_BASE_URL: 'https://api.us.kombo.dev/v1/',
+      KOMBO_TIMEOUT_SECONDS: '12',
+      KOMBO_WEBHOOK_SECRET: 'w'.repeat(16),
+      ADMIN_TOKEN: 'a'.repeat(16),
+      PUBLIC_URL: 'https://feeds.example.com/',
+      PORT: '8080',
+      HOST: '::',
+      SYNC_INTERVAL_SECONDS: '60',
+      FULL_SYNC_INTERVAL_HOURS: '6',
+      FEED_PAST_DAYS: '0',
+      DEFAULT_DURATION_MINUTES: '45',
+      FEED_REFRESH_MINUTES: '15',
+      DATA_DIR: '/var/lib/interview-feeds',
+      LOG_LEVEL: 'WARN',
+      NODE_ENV: 'production',
+    });
+    expect(config).toEqual({
+      demo: false,
+      kombo: {
+        apiKey: 'key',
+        integrationId: 'greenhouse:1',
+        baseUrl: 'https://api.us.kombo.dev/v1',
+        timeoutMs: 12_000,
+        webhookSecret: 'w'.repeat(16),
+      },
+      feedSecret: SECRET,
+      adminToken: 'a'.repeat(16),
+      publicUrl: 'https://feeds.example.com',
+      port: 8080,
+      host: '::',
+      syncIntervalMs: 60_000,
+      fullSyncIntervalMs: 6 * 3_600_000,
+      feedPastDays: 0,
+      defaultDurationMinutes: 45,
+      feedRefreshMinutes: 15,
+      dataDir: '/var/lib/interview-feeds',
+      logLevel: 'warn',
+      production: true,
+    });
+    expect(loadConfig({ PORT: '4000' }).publicUrl).toBe('http://localhost:4000');
+  });
+
+  describe('Kombo credentials', () => {
+    it('needs KOMBO_INTEGRATION_ID with KOMBO_API_KEY, and the reverse', () => {
+      expect(problems({ KOMBO_API_KEY: 'key', FEED_SECRET: SECRET })).toEqual(['KOMBO_INTEGRATION_ID must be set when KOMBO_API_KEY is set']);
+      expect(problems({ KOMBO_INTEGRATION_ID: 'greenhouse:1' })).toEqual([
+        'KOMBO_API_KEY must be set when KOMBO_INTEGRATION_ID is set (leave both unset for demo mode)',
+      ]);
+      expect(problems(LIVE)).toEqual([]);
+    });
+
+    it('needs FEED_SECRET of at least 32 characters outside demo mode', () => {
+      expect(problems({ ...LIVE, FEED_SECRET: undefined })).toEqual([
+        'FEED_SECRET must be set (at least 32 characters) when KOMBO_API_KEY is set',
+      ]);
+      expect(problems({ ...LIVE, FEED_SECRET: 'x'.repeat(31) })).toEqual(['FEED_SECRET must be at least 32 characters']);
+      // In demo mode it is optional, but a short one is still refused rather than used.
+      expect(problems({ FEED_SECRET: 'short' })).toEqual(['FEED_SECRET must be at least 32 characters']);
+      expect(loadConfig({ FEED_SECRET: SECRET }).feedSecret).toBe(SECRET);
+    });
+
+    it('needs at least 16 characters in ADMIN_TOKEN and KOMBO_WEBHOOK_SECRET', () => {
+      expect(problems({ ADMIN_TOKEN: 'a'.repeat(15) })).toEqual(['ADMIN_TOKEN must be at least 16 characters']);
+      expect(problems({ KOMBO_WEBHOOK_SECRET: 'w'.repeat(15) })).toEqual(['KOMBO_WEBHOOK_SECRET must be at least 16 characters']);
+      expect(loadConfig({ ADMIN_TOKEN: 'a'.repeat(16), KOMBO_WEBHOOK_SECRET: 'w'.repeat(16) })).toMatchObject({
+        adminToken: 'a'.repeat(16),
+        kombo: { webhookSecret: 'w'.repeat(16) },
+      });
+    });
+  });
+
+  it.each([
+    ['KOMBO_BASE_URL', 'api.kombo.dev/v1'],
+    ['KOMBO_BASE_URL', 'ftp://api.kombo.dev/v1'],
+    ['KOMBO_BASE_URL', 'https://api.kombo.dev/v1?x=1'],
+    ['PUBLIC_URL', 'feeds.example.com'],
+    ['PUBLIC_URL', 'https://feeds.example.com/#top'],
+  ])('refuses %s=%s: it must be an http(s) URL', (name, value) => {
+    expect(problems({ [name]: value })).toEqual([expect.stringMatching(new RegExp(`^${name} must be an http\\(s\\) URL`))]);
+  });
+
+  it.each([
+    ['KOMBO_TIMEOUT_SECONDS', 'a number of seconds from 1 to 600', ['0', '601', 'soon', '1.5']],
+    ['PORT', 'a port number from 0 to 65535', ['65536', '-1', 'http', '0x50', '1e3', '80.0']],
+    ['SYNC_INTERVAL_SECONDS', 'a number of seconds from 10 to 86400', ['9', '86401', '5m']],
+    ['FULL_SYNC_INTERVAL_HOURS', 'a number of hours from 1 to 720', ['0', '721', 'daily']],
+    ['FEED_PAST_DAYS', 'a number of days from 0 to 3650', ['-1', '3651', 'ninety']],
+    ['DEFAULT_DURATION_MINUTES', 'a number of minutes from 1 to 1440', ['0', '1441', '1h']],
+    ['FEED_REFRESH_MINUTES', 'a number of minutes from 5 to 10080', ['4', '10081', 'hourly']],
+  ])('refuses a bad %s, saying it must be %s', (name, expected, values) => {
+    for (const value of values) expect(problems({ [name]: value }), `${name}=${value}`).toEqual([`${name} must be ${expected}`]);
+  });
+
+  it('accepts the bounds of every number', () => {
+    expect(loadConfig({ PORT: '0', FEED_PAST_DAYS: '0', SYNC_INTERVAL_SECONDS: '10', KOMBO_TIMEOUT_SECONDS: '600' })).toMatchObject({
+      port: 0,
+      feedPastDays: 0,
+      syncIntervalMs: 10_000,
+      kombo: { timeoutMs: 600_000 },
+    });
+    expect(loadConfig({ PORT: '65535', FULL_SYNC_INTERVAL_HOURS: '720', DEFAULT_DURATION_MINUTES: '1440', FEED_REFRESH_MINUTES: '5' })).toMatchObject({
+      port: 65535,
+      fullSyncIntervalMs: 720 * 3_600_000,
+      defaultDurationMinutes: 1440,
+      feedRefreshMinutes: 5,
+    });
+  });
+
+  it('refuses a HOST that is neither an address nor a host name', () => {
+    for (const host of ['http://0.0.0.0', '0.0.0.0:3000', 'my host']) {
+      expect(problems({ HOST: host }), host).toEqual([
+        'HOST must be an IP address or host name to listen on, such as 0.0.0.0 (all interfaces) or 127.0.0.1',
+      ]);
+    }
+    for (const host of ['127.0.0.1', '::1', 'localhost', 'feeds.internal']) expect(loadConfig({ HOST: host }).host).toBe(host);
+  });
+
+  it('reads DATA_DIR as given', () => {
+    expect(loadConfig({ DATA_DIR: '/data' }).dataDir).toBe('/data');
+  });
+
+  it('refuses an unknown LOG_LEVEL, naming the allowed ones, and takes any case', () => {
+    expect(problems({ LOG_LEVEL: 'verbose' })).toEqual(['LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent']);
+    expect(loadConfig({ LOG_LEVEL: 'Debug' }).logLevel).toBe('debug');
+  });
+
+  it('reports every problem at once, one line each, naming its variable', () => {
+    const error = (() => {
+      try {
+        loadConfig({ KOMBO_API_KEY: 'key', PORT: 'http', KOMBO_BASE_URL: 'nope', LOG_LEVEL: 'loud', FEED_SECRET: 'short', ADMIN_TOKEN: 'x' });
+      } catch (caught) {
+        return caught;
+      }
+      throw new Error('loadConfig accepted a bad configuration');
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    const { problems: lines, message } = error as ConfigError;
+    expect([...lines].sort()).toEqual(
+      [
+        'ADMIN_TOKEN must be at least 16 characters',
+        'FEED_SECRET must be at least 32 characters',
+        'KOMBO_BASE_URL must be an http(s) URL without query or fragment, such as https://api.kombo.dev/v1',
+        'KOMBO_INTEGRATION_ID must be set when KOMBO_API_KEY is set',
+        'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
+        'PORT must be a port number from 0 to 65535',
+      ].sort(),
+    );
+    for (const line of lines) expect(line).not.toContain('\n');
+    expect(message).not.toContain('short'); // a (bad) secret is never echoed back
+  });
+});
+
+describe('the documented configuration', () => {
+  it('lists every variable the schema reads in .env.example, each with a comment and its default', () => {
+    const lines = readFileSync(`${root}/.env.example`, 'utf8').split('\n');
+    const assigned = lines.flatMap((line, index) => {
+      const match = /^([A-Z_][A-Z0-9_]*)=/.exec(line);
+      return match ? [{ name: match[1]!, comment: lines[index - 1] ?? '' }] : [];
+    });
+    expect(assigned.map((a) => a.name).sort()).toEqual([...CONFIG_VARIABLES].sort());
+    for (const { name, comment } of assigned) {
+      expect(comment, name).toMatch(/^# .*Default: /);
+    }
+  });
+
+  it('lists every variable the schema reads in docs/configuration.md, one table row each', () => {
+    const doc = readFileSync(`${root}/docs/configuration.md`, 'utf8');
+    const rows = [...doc.matchAll(/^\| `([A-Z_][A-Z0-9_]*)` \|/gm)].map((m) => m[1]);
+    expect([...rows].sort()).toEqual([...CONFIG_VARIABLES].sort());
+  });
+
+  it('is a valid configuration as written (demo mode)', () => {
+    const env = Object.fromEntries(
+      readFileSync(`${root}/.env.example`, 'utf8')
+        .split('\n')
+        .flatMap((line) => (/^[A-Z_]+=/.test(line) ? [line.split(/=(.*)/s).slice(0, 2) as [string, string]] : [])),
+    );
+    expect(loadConfig(env)).toEqual(loadConfig({}));
+  });
+});
+
+describe('the process entry with a bad configuration', () => {
+  it('exits 1 before listening, one stderr line per problem naming its variable', async () => {
+    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = execFile(
+        process.execPath,
+        ['--import', 'tsx', 'src/main.ts'],
+        {
+          cwd: root,
+          timeout: 15_000,
+          env: { PATH: process.env.PATH, KOMBO_API_KEY: 'key', FEED_SECRET: 'too-short', PORT: 'eighty', KOMBO_BASE_URL: 'kombo' },
+        },
+        (_error, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }),
+      );
+    });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.trim().split('\n').sort()).toEqual(
+      [
+        'config error: FEED_SECRET must be at least 32 characters',
+        'config error: KOMBO_BASE_URL must be an http(s) URL without query or fragment, such as https://api.kombo.dev/v1',
+        'config error: KOMBO_INTEGRATION_ID must be set when KOMBO_API_KEY is set',
+        'config error: PORT must be a port number from 0 to 65535',
+      ].sort(),
+    );
+  });
+});
