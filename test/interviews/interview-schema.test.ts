@@ -1,0 +1,246 @@
+import request from 'supertest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Interview } from '../../src/interviews/interview.js';
+import { isRejected, parseInterviewRecord, type ParsedRecord, type RejectedRecord } from '../../src/interviews/interview-schema.js';
+import { interviewRecord, komboUser } from '../helpers/factories.js';
+import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
+import { parseIcs } from '../helpers/ics.js';
+import { buildTestService, feedPath } from '../helpers/test-service.js';
+
+function parsed(overrides: Record<string, unknown> = {}): ParsedRecord {
+  const result = parseInterviewRecord(interviewRecord(overrides));
+  if (isRejected(result)) throw new Error(`rejected at ${result.path}: ${result.message}`);
+  return result;
+}
+
+function live(overrides: Record<string, unknown> = {}): Interview {
+  const result = parsed(overrides);
+  if (result.interview === null) throw new Error(`not live: ${result.reason}`);
+  return result.interview;
+}
+
+function rejected(raw: unknown): RejectedRecord {
+  const result = parseInterviewRecord(raw);
+  if (!isRejected(result)) throw new Error('expected a rejection');
+  return result;
+}
+
+describe('parseInterviewRecord', () => {
+  it('reads a complete Kombo record', () => {
+    expect(live()).toEqual({
+      id: 'iv-1',
+      title: 'Technical interview',
+      startMs: Date.UTC(2026, 11, 1, 10),
+      endMs: Date.UTC(2026, 11, 1, 11),
+      address: 'Lohmühlenstraße 65, 12435 Berlin, DE',
+      conferencingUrl: 'https://meet.example.com/abc-defg-hij',
+      candidateName: 'Marie Curie',
+      jobName: 'Backend Engineer',
+      interviewers: [{ email: 'ada@example.com', name: 'Ada Lovelace' }],
+      revisionMs: Date.UTC(2026, 9, 1, 9),
+    });
+  });
+
+  it('tolerates unknown extra fields, at the top and nested', () => {
+    const interview = live({
+      brand_new_field: { anything: [1, 2, 3] },
+      remote_data: { greenhouse: { deeply: 'nested' } },
+      users: [{ ...komboUser('ada@example.com'), avatar: 'x.png', roles: ['lead'] }],
+      application: { candidate: { first_name: 'Marie', last_name: 'Curie', tags: ['x'] }, job: { name: 'Chemist', extra: true }, more: 1 },
+    });
+    expect(interview.candidateName).toBe('Marie Curie');
+    expect(interview.jobName).toBe('Chemist');
+    expect(interview.interviewers).toEqual([{ email: 'ada@example.com', name: 'Ada Lovelace' }]);
+  });
+
+  it('trims and lower-cases interviewer emails', () => {
+    expect(live({ users: [komboUser('  Ada.Lovelace@Example.COM \t')] }).interviewers[0]!.email).toBe('ada.lovelace@example.com');
+  });
+
+  it('keeps an interviewer with a null or blank email (named to the others) without indexing them', () => {
+    const { interviewers } = live({ users: [komboUser('ada@example.com'), komboUser(null, 'Grace', 'Hopper'), komboUser('   ', 'Alan', 'Turing')] });
+    expect(interviewers).toEqual([
+      { email: 'ada@example.com', name: 'Ada Lovelace' },
+      { email: null, name: 'Grace Hopper' },
+      { email: null, name: 'Alan Turing' },
+    ]);
+  });
+
+  it('lists the same person once, however the ATS spells their email', () => {
+    const { interviewers } = live({
+      users: [komboUser('ada@example.com'), komboUser(' ADA@example.com'), komboUser('grace@example.com', 'Grace', 'Hopper')],
+    });
+    expect(interviewers.map((p) => p.email)).toEqual(['ada@example.com', 'grace@example.com']);
+  });
+
+  it('accepts emails that fail Kombo’s own pattern', () => {
+    expect(live({ users: [komboUser("o'brien+x@example.co.uk")] }).interviewers[0]!.email).toBe("o'brien+x@example.co.uk");
+  });
+
+  it('reads null users as an interview nobody is indexed by', () => {
+    expect(live({ users: null }).interviewers).toEqual([]);
+  });
+
+  describe('location', () => {
+    it('is null when location is null, absent, or has every field null', () => {
+      expect(live({ location: null }).address).toBeNull();
+      const record = interviewRecord();
+      delete record.location;
+      const result = parseInterviewRecord(record);
+      expect(!isRejected(result) && result.interview?.address).toBeNull();
+      const allNull = { raw: null, street_1: null, street_2: null, zip_code: null, city: null, state: null, country: null };
+      expect(live({ location: allNull }).address).toBeNull();
+    });
+
+    it('prefers raw over the parts', () => {
+      expect(live({ location: { raw: 'Room 4, HQ', city: 'Berlin', street_1: 'Somewhere 1' } }).address).toBe('Room 4, HQ');
+    });
+
+    it('builds an address from the parts it has, in postal order', () => {
+      const address = live({
+        location: { raw: null, street_1: 'Main St 1', street_2: 'Floor 3', zip_code: '12435', city: 'Berlin', state: 'BE', country: 'DE' },
+      }).address!;
+      for (const part of ['Main St 1', 'Floor 3', '12435', 'Berlin', 'BE', 'DE']) expect(address).toContain(part);
+      expect(address.indexOf('Main St 1')).toBeLessThan(address.indexOf('Floor 3'));
+      expect(address.indexOf('Floor 3')).toBeLessThan(address.indexOf('12435'));
+      expect(address.indexOf('12435')).toBeLessThan(address.indexOf('Berlin'));
+      expect(address.indexOf('Berlin')).toBeLessThan(address.lastIndexOf('DE'));
+      expect(live({ location: { raw: '  ', city: 'Berlin' } }).address).toBe('Berlin');
+    });
+
+    it('never costs the interview for a malformed location', () => {
+      expect(live({ location: 'Room 4' }).address).toBeNull();
+      expect(live({ location: { raw: 42 } }).address).toBeNull();
+    });
+  });
+
+  it('reads a null application, candidate or job as unknown, not as an error', () => {
+    expect(live({ application: null })).toMatchObject({ candidateName: null, jobName: null });
+    expect(live({ application: { candidate: null, job: null } })).toMatchObject({ candidateName: null, jobName: null });
+    expect(live({ application: { candidate: { first_name: null, last_name: 'Curie' }, job: { name: null } } })).toMatchObject({
+      candidateName: 'Curie',
+      jobName: null,
+    });
+  });
+
+  describe('times', () => {
+    it('has no end when ending_at is missing, null, unreadable, before or equal to the start (the renderer applies the default)', () => {
+      const record = interviewRecord();
+      delete record.ending_at;
+      const withoutEnd = parseInterviewRecord(record);
+      expect(!isRejected(withoutEnd) && withoutEnd.interview?.endMs).toBeNull();
+      expect(live({ ending_at: null }).endMs).toBeNull();
+      expect(live({ ending_at: 'soon' }).endMs).toBeNull();
+      expect(live({ ending_at: '2026-12-01T09:00:00.000Z' }).endMs).toBeNull();
+      expect(live({ ending_at: '2026-12-01T10:00:00.000Z' }).endMs).toBeNull();
+    });
+
+    it('reads offsets and a missing zone as UTC instants', () => {
+      expect(live({ starting_at: '2026-12-01T11:00:00+01:00' }).startMs).toBe(Date.UTC(2026, 11, 1, 10));
+      expect(live({ starting_at: '2026-12-01T10:00:00' }).startMs).toBe(Date.UTC(2026, 11, 1, 10));
+    });
+
+    it('leaves an interview without starting_at out of every feed, by id', () => {
+      expect(parsed({ starting_at: null })).toEqual({ id: 'iv-1', interview: null, reason: 'unscheduled' });
+      const record = interviewRecord();
+      delete record.starting_at;
+      expect(parseInterviewRecord(record)).toMatchObject({ id: 'iv-1', interview: null });
+    });
+  });
+
+  describe('canceled and deleted', () => {
+    it('keeps canceled: null and false, drops canceled: true', () => {
+      expect(parsed({ canceled: null }).interview).not.toBeNull();
+      expect(parsed({ canceled: false }).interview).not.toBeNull();
+      const record = interviewRecord();
+      delete record.canceled;
+      expect((parseInterviewRecord(record) as ParsedRecord).interview).not.toBeNull();
+      expect(parsed({ canceled: true })).toEqual({ id: 'iv-1', interview: null, reason: 'canceled' });
+    });
+
+    it('drops a record with remote_deleted_at set', () => {
+      expect(parsed({ remote_deleted_at: '2026-10-02T00:00:00.000Z' })).toEqual({ id: 'iv-1', interview: null, reason: 'deleted' });
+    });
+  });
+
+  describe('rejections', () => {
+    it('rejects a record without an id, naming the path', () => {
+      const record = interviewRecord();
+      delete record.id;
+      expect(rejected(record)).toMatchObject({ id: null, path: 'id' });
+    });
+
+    it('rejects an unreadable starting_at with the record id and the path', () => {
+      expect(rejected(interviewRecord({ id: 'iv-bad', starting_at: 'not a date' }))).toMatchObject({ id: 'iv-bad', path: 'starting_at' });
+    });
+
+    it('rejects users that are not an array', () => {
+      expect(rejected(interviewRecord({ id: 'iv-bad', users: 'ada@example.com' }))).toMatchObject({ id: 'iv-bad', path: 'users' });
+    });
+
+    it('rejects what is not a record at all, without throwing', () => {
+      for (const raw of [null, 'iv-1', 42, []]) expect(isRejected(parseInterviewRecord(raw))).toBe(true);
+    });
+
+    it('reads a numeric id as its string', () => {
+      expect(parsed({ id: 1234 }).id).toBe('1234');
+    });
+  });
+});
+
+describe('validation during a walk', () => {
+  let fake: FakeKombo;
+  beforeEach(async () => {
+    fake = await startFakeKombo({ pageSize: 3 });
+  });
+  afterEach(async () => {
+    await fake.close();
+  });
+
+  it('skips a failing record alone, logs its id and path, and still serves the rest of its page', async () => {
+    const noId = interviewRecord({ title: 'No id' });
+    delete noId.id;
+    fake.setRecords([
+      interviewRecord({ id: 'iv-1', title: 'Before' }),
+      interviewRecord({ id: 'iv-bad-date', starting_at: 'not a date' }),
+      interviewRecord({ id: 'iv-2', title: 'Between' }),
+      interviewRecord({ id: 'iv-bad-users', users: { email: 'ada@example.com' } }),
+      noId,
+      interviewRecord({ id: 'iv-3', title: 'After' }),
+    ]);
+    const service = buildTestService(fake);
+    const summary = await service.sync.refresh();
+    expect(summary.rejectedRecords).toBe(3);
+
+    const calendar = parseIcs((await request(service.app).get(feedPath(service, 'ada@example.com')).expect(200)).text);
+    expect(calendar.events.map((e) => e.uid).sort()).toEqual(['iv-1', 'iv-2', 'iv-3']);
+
+    const skipped = service.logs.lines.filter((line) => line.msg === 'skipped an invalid Kombo record');
+    expect(skipped.map((line) => [line.recordId, line.path])).toEqual([
+      ['iv-bad-date', 'starting_at'],
+      ['iv-bad-users', 'users'],
+      [null, 'id'],
+    ]);
+    expect(skipped.every((line) => line.level === 'warn')).toBe(true);
+  });
+
+  it('fails the walk on a page whose envelope is invalid, and changes no feed', async () => {
+    fake.setRecords([interviewRecord({ id: 'iv-1', title: 'Original' })]);
+    const service = buildTestService(fake);
+    await service.sync.refresh();
+    const before = (await request(service.app).get(feedPath(service, 'ada@example.com')).expect(200)).text;
+
+    fake.setRecords([
+      interviewRecord({ id: 'iv-1', title: 'Changed' }),
+      interviewRecord({ id: 'iv-2' }),
+      interviewRecord({ id: 'iv-3' }),
+      interviewRecord({ id: 'iv-4', title: 'On page two' }),
+    ]);
+    fake.fail({ type: 'invalid-envelope' }, { times: 10, when: (r) => r.query.cursor !== undefined });
+    await expect(service.sync.refresh()).rejects.toThrow();
+
+    const after = await request(service.app).get(feedPath(service, 'ada@example.com')).expect(200);
+    expect(after.text).toBe(before);
+    expect(parseIcs(after.text).events.map((e) => e.summary)).toEqual(['Original']);
+  });
+});

@@ -1,0 +1,181 @@
+import { describe, expect, it } from 'vitest';
+import { isRejected, parseInterviewRecord, type ParsedRecord } from '../../src/interviews/interview-schema.js';
+import { applyWalk, type Snapshot, type Walk } from '../../src/interviews/snapshot.js';
+import { interviewRecord, komboUser } from '../helpers/factories.js';
+
+const T0 = Date.UTC(2026, 10, 1, 12);
+
+function records(...raws: Record<string, unknown>[]): ParsedRecord[] {
+  return raws.map((raw) => {
+    const result = parseInterviewRecord(raw);
+    if (isRejected(result)) throw new Error(`rejected: ${result.path}`);
+    return result;
+  });
+}
+
+function walk(kind: Walk['kind'], startedAtMs: number, ...raws: Record<string, unknown>[]): Walk {
+  return { kind, integrationId: 'int-1', startedAtMs, records: records(...raws) };
+}
+
+function ids(snapshot: Snapshot, email: string): string[] {
+  return snapshot.interviewsOf(email).map((i) => i.id);
+}
+
+describe('Snapshot', () => {
+  it('indexes each interview under every interviewer’s trimmed, lower-cased email', () => {
+    const { snapshot } = applyWalk(
+      undefined,
+      walk(
+        'full',
+        T0,
+        interviewRecord({ id: 'iv-1', users: [komboUser(' Ada@Example.COM'), komboUser('grace@example.com', 'Grace', 'Hopper')] }),
+        interviewRecord({ id: 'iv-2', users: [komboUser('GRACE@example.com ', 'Grace', 'Hopper')] }),
+      ),
+    );
+    expect(ids(snapshot, 'ada@example.com')).toEqual(['iv-1']);
+    expect(ids(snapshot, 'grace@example.com')).toEqual(['iv-1', 'iv-2']);
+    expect(ids(snapshot, 'Ada@Example.COM')).toEqual([]); // callers look up normalised emails only
+    expect([...snapshot.byEmail.keys()].sort()).toEqual(['ada@example.com', 'grace@example.com']);
+  });
+
+  it('indexes nobody under a null email, and lists a doubled interviewer once', () => {
+    const { snapshot } = applyWalk(
+      undefined,
+      walk('full', T0, interviewRecord({ id: 'iv-1', users: [komboUser(null, 'No', 'Email'), komboUser('ada@example.com'), komboUser('ADA@example.com')] })),
+    );
+    expect([...snapshot.byEmail.keys()]).toEqual(['ada@example.com']);
+    expect(ids(snapshot, 'ada@example.com')).toEqual(['iv-1']);
+  });
+
+  it('leaves canceled, deleted and unscheduled interviews out', () => {
+    const { snapshot } = applyWalk(
+      undefined,
+      walk(
+        'full',
+        T0,
+        interviewRecord({ id: 'live-null', canceled: null }),
+        interviewRecord({ id: 'live-false', canceled: false }),
+        interviewRecord({ id: 'canceled', canceled: true }),
+        interviewRecord({ id: 'deleted', remote_deleted_at: '2026-10-02T00:00:00Z' }),
+        interviewRecord({ id: 'unscheduled', starting_at: null }),
+      ),
+    );
+    expect(ids(snapshot, 'ada@example.com').sort()).toEqual(['live-false', 'live-null']);
+  });
+
+  it('sorts an interviewer’s interviews by start, then id', () => {
+    const { snapshot } = applyWalk(
+      undefined,
+      walk(
+        'full',
+        T0,
+        interviewRecord({ id: 'b-late', starting_at: '2026-12-03T10:00:00Z', ending_at: null }),
+        interviewRecord({ id: 'b-early', starting_at: '2026-12-01T10:00:00Z', ending_at: null }),
+        interviewRecord({ id: 'a-early', starting_at: '2026-12-01T10:00:00Z', ending_at: null }),
+      ),
+    );
+    expect(ids(snapshot, 'ada@example.com')).toEqual(['a-early', 'b-early', 'b-late']);
+  });
+
+  it('names each interviewer from their most recently changed interview', () => {
+    const { snapshot } = applyWalk(
+      undefined,
+      walk(
+        'full',
+        T0,
+        interviewRecord({ id: 'iv-old', changed_at: '2026-01-01T00:00:00Z', remote_updated_at: null, users: [komboUser('ada@example.com', 'Ada', 'Byron')] }),
+        interviewRecord({ id: 'iv-new', changed_at: '2026-06-01T00:00:00Z', remote_updated_at: null, users: [komboUser('ada@example.com', 'Ada', 'Lovelace')] }),
+      ),
+    );
+    expect(snapshot.names.get('ada@example.com')).toBe('Ada Lovelace');
+  });
+
+  it('keeps the last record for an id when a walk lists it twice', () => {
+    const { snapshot } = applyWalk(
+      undefined,
+      walk('full', T0, interviewRecord({ id: 'iv-1', title: 'First' }), interviewRecord({ id: 'iv-1', title: 'Second' })),
+    );
+    expect(snapshot.interviewsOf('ada@example.com').map((i) => i.title)).toEqual(['Second']);
+  });
+});
+
+describe('applyWalk', () => {
+  it('replaces the set whole on a full walk, and leaves the previous snapshot as it was', () => {
+    const first = applyWalk(undefined, walk('full', T0, interviewRecord({ id: 'iv-1' }), interviewRecord({ id: 'iv-2' }))).snapshot;
+    const second = applyWalk(first, walk('full', T0 + 60_000, interviewRecord({ id: 'iv-2' }), interviewRecord({ id: 'iv-3' })));
+    expect(ids(second.snapshot, 'ada@example.com')).toEqual(['iv-2', 'iv-3'].sort());
+    expect(ids(first, 'ada@example.com')).toEqual(['iv-1', 'iv-2']);
+    expect(second.changes).toBe(2); // iv-1 left, iv-3 arrived
+    expect(Object.isFrozen(second.snapshot.data.feedChangedAtMs)).toBe(true);
+  });
+
+  it('merges an incremental walk, removing what was canceled or deleted', () => {
+    const first = applyWalk(
+      undefined,
+      walk('full', T0, interviewRecord({ id: 'iv-1' }), interviewRecord({ id: 'iv-2' }), interviewRecord({ id: 'iv-3' })),
+    ).snapshot;
+    const { snapshot } = applyWalk(
+      first,
+      walk(
+        'incremental',
+        T0 + 60_000,
+        interviewRecord({ id: 'iv-1', canceled: true }),
+        interviewRecord({ id: 'iv-2', remote_deleted_at: '2026-11-01T12:00:30Z' }),
+        interviewRecord({ id: 'iv-4' }),
+      ),
+    );
+    expect(ids(snapshot, 'ada@example.com')).toEqual(['iv-3', 'iv-4']);
+  });
+
+  it('says whose feeds changed: old and new interviewers of a moved interview, nobody for an unchanged one', () => {
+    const first = applyWalk(
+      undefined,
+      walk(
+        'full',
+        T0,
+        interviewRecord({ id: 'iv-1', users: [komboUser('ada@example.com')] }),
+        interviewRecord({ id: 'iv-2', users: [komboUser('alan@example.com', 'Alan', 'Turing')] }),
+      ),
+    ).snapshot;
+    const unchanged = applyWalk(
+      first,
+      walk(
+        'full',
+        T0 + 60_000,
+        interviewRecord({ id: 'iv-1', users: [komboUser('ada@example.com')] }),
+        interviewRecord({ id: 'iv-2', users: [komboUser('alan@example.com', 'Alan', 'Turing')] }),
+      ),
+    );
+    expect(unchanged.changes).toBe(0);
+    expect([...unchanged.changedEmails]).toEqual([]);
+
+    const moved = applyWalk(
+      unchanged.snapshot,
+      walk(
+        'full',
+        T0 + 120_000,
+        interviewRecord({ id: 'iv-1', users: [komboUser('grace@example.com', 'Grace', 'Hopper')] }),
+        interviewRecord({ id: 'iv-2', users: [komboUser('alan@example.com', 'Alan', 'Turing')] }),
+      ),
+    );
+    expect([...moved.changedEmails].sort()).toEqual(['ada@example.com', 'grace@example.com']);
+    expect(ids(moved.snapshot, 'ada@example.com')).toEqual([]);
+    expect(moved.snapshot.feedChangedAt('ada@example.com')).toBeGreaterThan(first.feedChangedAt('ada@example.com'));
+  });
+
+  it('raises the revision of an interview whose content changed without its timestamps moving', () => {
+    const first = applyWalk(undefined, walk('full', T0, interviewRecord({ id: 'iv-1', title: 'Before' }))).snapshot;
+    const { snapshot } = applyWalk(first, walk('full', T0 + 60_000, interviewRecord({ id: 'iv-1', title: 'After' })));
+    const [before] = first.interviewsOf('ada@example.com');
+    const [after] = snapshot.interviewsOf('ada@example.com');
+    expect(after!.title).toBe('After');
+    expect(after!.revisionMs).toBeGreaterThan(before!.revisionMs);
+  });
+
+  it('starts afresh when the previous snapshot belongs to another integration', () => {
+    const other = applyWalk(undefined, { ...walk('full', T0, interviewRecord({ id: 'iv-x' })), integrationId: 'int-2' }).snapshot;
+    const { snapshot } = applyWalk(other, walk('incremental', T0 + 60_000, interviewRecord({ id: 'iv-1' })));
+    expect(snapshot.integrationId).toBe('int-1');
+    expect(ids(snapshot, 'ada@example.com')).toEqual(['iv-1']);
+  });
+});
