@@ -31,7 +31,8 @@ export interface AppDeps {
 function requestLog(logger: Logger, metrics: Metrics): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
-    res.on('finish', () => {
+    // 'close' rather than 'finish': a request whose client went away before the answer is logged too.
+    res.once('close', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
       const feedToken = res.locals.feedToken as string | undefined;
@@ -43,6 +44,7 @@ function requestLog(logger: Logger, metrics: Metrics): RequestHandler {
           route,
           status: res.statusCode,
           durationMs: Math.round(seconds * 1e5) / 100,
+          ...(res.writableFinished ? {} : { aborted: true }),
           // A short, one-way name for the feed, so one subscriber's requests can be followed without the token.
           ...(feedToken ? { feed: hash('sha256', feedToken, 'base64url').slice(0, 10) } : {}),
         },
@@ -109,7 +111,8 @@ export function createApp(deps: AppDeps): Express {
           : 500;
     const route = req.route?.path ? String(req.route.path) : 'unmatched';
     if (status >= 500) deps.logger.error({ err: error, method: req.method, route }, 'request failed');
-    else deps.logger.debug({ method: req.method, route, status, reason: (error as Error).message }, 'request refused');
+    // Only our own messages are logged: Express's (a path that fails to decode) quote the URL, feed token and all.
+    else deps.logger.debug({ method: req.method, route, status, reason: error instanceof HttpError ? error.message : (error as Error).name }, 'request refused');
     if (res.headersSent) return res.end();
     if (error instanceof HttpError) res.set(error.headers);
     // Below 500 the message helps the caller; at 500 and above it could leak internals, so it stays in the log.
