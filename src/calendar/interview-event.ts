@@ -22,7 +22,10 @@ function asLink(url: string | null): string | null {
   if (url === null) return null;
   try {
     const parsed = new URL(url);
-    return parsed.protocol === 'https:' || parsed.protocol === 'http:' ? parsed.href : null;
+    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return null;
+    // URL is a URI value, never escaped (RFC 5545 §3.3.13), but ical-generator escapes it as TEXT, and libical and
+    // ical.js then read `\,` literally. Percent-encoded, these three leave nothing to escape.
+    return parsed.href.replace(/[\\,;]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
   } catch {
     return null;
   }
