@@ -1,0 +1,84 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
+import { expectedEvents, fetchHostileFeed, requireTool, run, works } from './interop-fixtures.js';
+
+/** What libical-check.c prints. */
+interface LibicalReport {
+  parseErrors: string[];
+  events: { uid: string; summary: string | null; location: string | null; url: string | null; start: string | null; end: string | null }[];
+  allUtc: boolean;
+  restrictionErrors: string[];
+}
+
+const SOURCE = fileURLToPath(new URL('./libical-check.c', import.meta.url));
+const available = works('cc', ['--version']) && works('pkg-config', ['--exists', 'libical']);
+
+/** 2026-12-01T10:00:00.000Z → 20261201T100000Z, as libical prints a UTC DATE-TIME. */
+const basic = (iso: string) => iso.replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+
+/**
+ * RFC 5546 §3.2.1 wants an ORGANIZER in every VEVENT of a METHOD:PUBLISH calendar, and libical's iTIP check says so.
+ * A subscribed feed is not an iTIP message: Google's and Outlook's own published calendars are METHOD:PUBLISH without
+ * ORGANIZER, and inventing one would make clients offer to reply to it. This is the only rule we accept breaking.
+ */
+const ACCEPTED_RESTRICTION = /^[^:]+: VEVENT INVALID-ITIP: Failed iTIP restrictions for ORGANIZER property\. Expected 1 instances of the property and got 0$/;
+
+describe('libical (Evolution, GNOME, KDE) reads the feed', () => {
+  let fake: FakeKombo;
+  let dir: string;
+  let checker: string;
+
+  beforeAll(async () => {
+    fake = await startFakeKombo();
+    dir = mkdtempSync(join(tmpdir(), 'libical-check-'));
+    checker = join(dir, 'libical-check');
+    if (!available) return;
+    const flags = run('pkg-config', ['--cflags', '--libs', 'libical']).stdout.trim().split(/\s+/).filter(Boolean);
+    const compiled = run('cc', ['-std=c99', '-Wall', '-Wextra', '-Werror', '-o', checker, SOURCE, ...flags]);
+    expect(compiled.status, `cc failed:\n${compiled.stderr}`).toBe(0);
+  });
+  afterAll(async () => {
+    await fake?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  function check(ics: string): { status: number | null; report: LibicalReport | undefined; stderr: string } {
+    const result = run(checker, [], { input: ics });
+    const report = result.stdout.trim() ? (JSON.parse(result.stdout) as LibicalReport) : undefined;
+    return { status: result.status, report, stderr: result.stderr };
+  }
+
+  it('parses every event of a hostile feed without an error, times in UTC, text intact', async (ctx) => {
+    requireTool(ctx, available, 'cc, pkg-config and libical-dev');
+    const { status, report, stderr } = check(await fetchHostileFeed(fake));
+    expect(report, stderr).toBeDefined();
+    expect(report!.parseErrors).toEqual([]);
+    expect(status).toBe(0);
+    expect(report!.allUtc).toBe(true);
+    expect(report!.events).toEqual(
+      expectedEvents().map((e) => ({ uid: e.uid, summary: e.summary, location: e.location, url: e.url, start: basic(e.start), end: basic(e.end) })),
+    );
+    // Every VEVENT is checked on its own (libical's check stops at the first failing one), under METHOD:PUBLISH
+    // and without METHOD; only the ORGANIZER rule of iTIP publishing may fail, and nothing of RFC 5545's own.
+    expect(report!.restrictionErrors.filter((error) => !ACCEPTED_RESTRICTION.test(error))).toEqual([]);
+    expect(report!.restrictionErrors).toHaveLength(expectedEvents().length);
+  });
+
+  it('is a checker that fails loudly: a broken DTSTART and a doubled SUMMARY are reported', (ctx) => {
+    requireTool(ctx, available, 'cc, pkg-config and libical-dev');
+    const broken = [
+      'BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//test//test//EN', 'BEGIN:VEVENT', 'UID:x', 'DTSTAMP:20261001T090000Z',
+      'DTSTART:2026BAD', 'SUMMARY:a', 'SUMMARY:b', 'END:VEVENT', 'END:VCALENDAR', '',
+    ].join('\r\n');
+    const { status, report } = check(broken);
+    expect(status).toBe(1);
+    expect(report!.parseErrors.join('\n')).toMatch(/Can't parse as DATE-TIME value in DTSTART/);
+    expect(report!.restrictionErrors).toContain(
+      'no METHOD: x: VEVENT INVALID-ITIP: Failed iTIP restrictions for SUMMARY property. Expected zero or one instances of the property and got 2',
+    );
+  });
+});
