@@ -31,6 +31,8 @@ export interface ServiceOverrides {
   metrics?: Metrics;
   /** Per-attempt Kombo timeout in ms, finer than KOMBO_TIMEOUT_SECONDS allows (tests of hung responses). */
   timeoutMs?: number;
+  /** Page cap of a walk (tests of the cap); the default allows 2.5 million interviews. */
+  maxPages?: number;
 }
 
 /** Wires config → Kombo client → sync engine → feed service → HTTP app. Starts nothing: no walk, no timer, no port. */
@@ -71,6 +73,7 @@ export function createService(config: Config, logger: Logger, overrides: Service
     metrics,
     now,
     fullSyncIntervalMs: config.fullSyncIntervalMs,
+    ...(overrides.maxPages !== undefined ? { maxPages: overrides.maxPages } : {}),
   });
   const app = createApp({
     feeds,
