@@ -27,7 +27,7 @@ describe('admin routes', () => {
       await service.sync.refresh();
       const res = await request(service.app).get('/admin/feed-url').query({ email: 'grace@example.com' }).set('Authorization', AUTH).expect(200);
       expect(res.headers['content-type']).toMatch(/^application\/json/);
-      const body = res.body as Record<string, string>;
+      const body = res.body as { url: string; webcalUrl: string; googleUrl: string; outlookUrl: string; outlookComUrl: string };
       expect(body.url.startsWith(`${PUBLIC_URL}/feeds/`)).toBe(true);
       expect(body.url.endsWith('.ics')).toBe(true);
       expect(body.url).not.toContain('grace');
