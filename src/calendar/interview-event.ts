@@ -17,6 +17,20 @@ export function sequenceOf(revisionMs: number): number {
   return Math.min(MAX_SEQUENCE, Math.max(0, Math.floor((revisionMs - SEQUENCE_EPOCH_MS) / 1000)));
 }
 
+/**
+ * Removes what RFC 5545 §3.3.11 forbids in TEXT (CONTROL: U+0000–U+001F and U+007F, except HTAB and line breaks,
+ * which are escaped). ATS titles pasted from spreadsheets carry vertical tabs and worse; strict parsers reject the
+ * whole feed over one. A vertical tab or form feed was meant as a line break, the rest is dropped.
+ */
+export function plainText(value: string): string {
+  return value.replace(/[\v\f]/g, '\n').replace(/[\u0000-\u0008\u000E-\u001F\u007F]/g, '');
+}
+
+/** When an interview's event ends: its own end, else its start plus the default duration. */
+export function eventEndMs(interview: Interview, defaultDurationMinutes: number): number {
+  return interview.endMs ?? interview.startMs + defaultDurationMinutes * 60_000;
+}
+
 /** Only http(s) links are offered as `URL`: anything else is shown as text, never as a link a client would open. */
 function asLink(url: string | null): string | null {
   if (url === null) return null;
@@ -61,7 +75,7 @@ export function descriptionOf(interview: Interview, ownerEmail: string): string 
  */
 export function interviewEvent(interview: Interview, options: EventOptions): ICalEventData {
   const start = new Date(interview.startMs);
-  const end = new Date(interview.endMs ?? interview.startMs + options.defaultDurationMinutes * 60_000);
+  const end = new Date(eventEndMs(interview, options.defaultDurationMinutes));
   const revision = new Date(interview.revisionMs);
   const link = asLink(interview.conferencingUrl);
   const location = interview.address ?? interview.conferencingUrl;
@@ -73,11 +87,11 @@ export function interviewEvent(interview: Interview, options: EventOptions): ICa
     lastModified: revision,
     start,
     end,
-    summary: summaryOf(interview),
+    summary: plainText(summaryOf(interview)),
   };
-  if (location !== null) event.location = location;
+  if (location !== null) event.location = plainText(location);
   // An empty DESCRIPTION: line is rejected by libical: leave the property out instead.
-  if (description !== null) event.description = description;
+  if (description !== null) event.description = plainText(description);
   if (link !== null) event.url = link;
   return event;
 }

@@ -1,6 +1,6 @@
 import ical, { ICalCalendarMethod } from 'ical-generator';
 import type { Interview } from '../interviews/interview.js';
-import { interviewEvent } from './interview-event.js';
+import { eventEndMs, interviewEvent, plainText } from './interview-event.js';
 
 /** Identifies us in every calendar (RFC 5545 §3.7.3). */
 export const PRODUCT_ID = { company: 'interview-feeds', product: 'interview-feeds', language: 'EN' } as const;
@@ -20,7 +20,7 @@ export interface FeedOptions {
 
 /** Escapes TEXT per RFC 5545 §3.3.11: ical-generator leaves NAME and X-WR-CALNAME unescaped. */
 export function escapeText(value: string): string {
-  return value.replace(/[\\;,]/g, (c) => `\\${c}`).replace(/\r\n|\r|\n/g, '\\n');
+  return plainText(value).replace(/[\\;,]/g, (c) => `\\${c}`).replace(/\r\n|\r|\n/g, '\\n');
 }
 
 /**
@@ -35,8 +35,7 @@ export function renderFeed(interviews: readonly Interview[], options: FeedOption
     ttl: options.refreshMinutes * 60,
   });
   for (const interview of interviews) {
-    const endMs = interview.endMs ?? interview.startMs + options.defaultDurationMinutes * 60_000;
-    if (endMs < options.notEndedBeforeMs) continue;
+    if (eventEndMs(interview, options.defaultDurationMinutes) < options.notEndedBeforeMs) continue;
     calendar.createEvent(
       interviewEvent(interview, { ownerEmail: options.ownerEmail, defaultDurationMinutes: options.defaultDurationMinutes }),
     );
