@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import NodeCache from 'node-cache';
+import { eventEndMs } from '../calendar/interview-event.js';
 import { renderFeed } from '../calendar/render-feed.js';
+import type { Interview } from '../interviews/interview.js';
 import type { Snapshot } from '../interviews/snapshot.js';
 
 const DAY_MS = 86_400_000;
@@ -63,21 +65,39 @@ export function createFeedService(options: FeedServiceOptions): FeedService {
   const cache = new NodeCache({ stdTTL: options.cacheTtlSeconds ?? 6 * 3600, checkperiod: 600, useClones: false });
   let current: Snapshot | undefined;
 
+  /**
+   * When the past window last moved past one of `interviews` (the midnight it left the feed), or 0. An event leaving
+   * the window changes the feed as surely as an edit does: without this, If-Modified-Since would answer 304 and a
+   * client that sends only that would keep the event for good.
+   */
+  function leftWindowAt(interviews: readonly Interview[], notEndedBeforeMs: number): number {
+    let latest = 0;
+    for (const interview of interviews) {
+      const endMs = eventEndMs(interview, options.defaultDurationMinutes);
+      if (endMs >= notEndedBeforeMs) continue;
+      // The first window start that leaves it out, as renderFeed filters: end < windowDay * DAY_MS - pastDays.
+      latest = Math.max(latest, (Math.floor((endMs + options.feedPastDays * DAY_MS) / DAY_MS) + 1) * DAY_MS);
+    }
+    return latest;
+  }
+
   function render(snapshot: Snapshot, email: string, windowDay: number): RenderedFeed {
     const started = performance.now();
     const interviews = snapshot.interviewsOf(email);
     const name = snapshot.names.get(email) ?? email;
+    // The window moves a day at a time, so a feed's bytes do not change with the clock between refreshes.
+    const notEndedBeforeMs = windowDay * DAY_MS - options.feedPastDays * DAY_MS;
     const text = renderFeed(interviews, {
       ownerEmail: email,
       calendarName: `Interviews: ${name}`,
-      // The window moves a day at a time, so a feed's bytes do not change with the clock between refreshes.
-      notEndedBeforeMs: windowDay * DAY_MS - options.feedPastDays * DAY_MS,
+      notEndedBeforeMs,
       defaultDurationMinutes: options.defaultDurationMinutes,
       refreshMinutes: options.refreshMinutes,
     });
     const body = Buffer.from(text, 'utf8');
     const hash = createHash('sha256').update(body).digest('base64url').slice(0, 32);
-    const lastModifiedMs = Math.floor(snapshot.feedChangedAt(email) / 1000) * 1000;
+    const lastModifiedMs =
+      Math.floor(Math.max(snapshot.feedChangedAt(email), leftWindowAt(interviews, notEndedBeforeMs)) / 1000) * 1000;
     const feed: RenderedFeed = {
       email,
       body,

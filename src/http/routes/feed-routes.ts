@@ -11,16 +11,23 @@ export interface FeedRouteOptions {
   refreshMinutes: number;
 }
 
-/** Whether the client takes gzip (`Accept-Encoding: gzip`, not refused with `q=0`). */
+/**
+ * Whether the client takes gzip: `Accept-Encoding` lists `gzip` (else `*`) with a non-zero weight. An explicit
+ * `gzip;q=0` refuses it even after `*` (RFC 9110 §12.5.3: the most specific entry wins).
+ */
 export function acceptsGzip(header: string | undefined): boolean {
   if (header === undefined) return false;
+  let wildcard: boolean | undefined;
   for (const part of header.split(',')) {
     const [coding = '', ...params] = part.trim().toLowerCase().split(';');
-    if (coding.trim() !== 'gzip' && coding.trim() !== '*') continue;
+    const name = coding.trim();
+    if (name !== 'gzip' && name !== '*') continue;
     const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
-    return q === undefined || Number(q.slice(2)) > 0;
+    const accepted = q === undefined || Number(q.slice(2)) > 0;
+    if (name === 'gzip') return accepted;
+    wildcard ??= accepted;
   }
-  return false;
+  return wildcard ?? false;
 }
 
 /** Whether `If-None-Match` names this feed (either encoding: they are the same content). */
