@@ -1,0 +1,113 @@
+import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { createFeedTokens } from '../../src/feeds/feed-token.js';
+
+/* `npm run feed-url -- …` is `tsx src/cli/feed-url.ts …`: run exactly that, with an environment we choose. */
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const TSX = createRequire(import.meta.url).resolve('tsx/cli');
+const SECRET = 'cli-test-feed-secret-0123456789abcdef';
+
+const LIVE_ENV = {
+  KOMBO_API_KEY: 'cli-test-key',
+  KOMBO_INTEGRATION_ID: 'greenhouse:cli',
+  FEED_SECRET: SECRET,
+  PUBLIC_URL: 'https://feeds.example.com/',
+};
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function feedUrl(args: string[], env: Record<string, string>): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [TSX, 'src/cli/feed-url.ts', ...args],
+      // Only what we pass: nothing from the developer's own environment (or a .env) may leak in.
+      { cwd: ROOT, env: { PATH: process.env.PATH ?? '', TMPDIR: process.env.TMPDIR ?? '/tmp', ...env }, timeout: 50_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** The labelled links the command prints, by label. */
+function links(stdout: string): Record<string, string> {
+  return Object.fromEntries(
+    [...stdout.matchAll(/^ {2}([^:]+):\s+(\S+)$/gm)].map((m) => [m[1]!.trim(), m[2]!]),
+  );
+}
+
+// Each test starts a process that compiles TypeScript: generous limits, so a busy machine is not a failure.
+describe('npm run feed-url', { timeout: 60_000 }, () => {
+  it('prints the feed URL and every subscribe link, the URL decoding to the interviewer', async () => {
+    const run = await feedUrl(['Ada@Example.com'], LIVE_ENV);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout.split('\n')[0]).toBe('ada@example.com');
+    const printed = links(run.stdout);
+    const url = printed['feed URL']!;
+    expect(url).toMatch(/^https:\/\/feeds\.example\.com\/feeds\/[A-Za-z0-9_-]+\.ics$/);
+    const token = url.slice('https://feeds.example.com/feeds/'.length, -'.ics'.length);
+    expect(createFeedTokens(SECRET).decode(token)).toEqual({ integrationId: 'greenhouse:cli', email: 'ada@example.com' });
+    expect(printed['Apple/webcal']).toBe(url.replace(/^https:/, 'webcal:'));
+    expect(printed['Google Calendar']).toBe(`https://calendar.google.com/calendar/r?cid=${encodeURIComponent(url.replace(/^https:/, 'webcal:'))}`);
+    expect(new URL(printed['Outlook (M365)']!).origin).toBe('https://outlook.office.com');
+    expect(new URL(printed['Outlook (M365)']!).searchParams.get('url')).toBe(url);
+    expect(new URL(printed['Outlook.com']!).origin).toBe('https://outlook.live.com');
+    expect(new URL(printed['Outlook.com']!).searchParams.get('url')).toBe(url);
+    expect(run.stdout).not.toContain(SECRET);
+    expect(run.stdout).not.toContain('cli-test-key');
+  });
+
+  it('prints one block per email', async () => {
+    const run = await feedUrl(['ada@example.com', 'grace@example.com'], LIVE_ENV);
+    expect(run.code).toBe(0);
+    expect(run.stdout.match(/feed URL:/g)).toHaveLength(2);
+    expect(run.stdout).toMatch(/^grace@example\.com$/m);
+  });
+
+  it('exits non-zero naming a malformed email, and still prints the good ones', async () => {
+    const run = await feedUrl(['not-an-email', 'ada@example.com'], LIVE_ENV);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain('not an email address: not-an-email');
+    expect(run.stdout).toMatch(/^ada@example\.com$/m);
+    expect(run.stdout).not.toContain('not-an-email');
+  });
+
+  it('exits non-zero with usage when given no email', async () => {
+    const run = await feedUrl([], LIVE_ENV);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain('usage: npm run feed-url -- someone@example.com');
+    expect(run.stdout).toBe('');
+  });
+
+  it('exits non-zero naming the variable when the configuration is bad, printing no URL', async () => {
+    const [short, badUrl] = await Promise.all([
+      feedUrl(['ada@example.com'], { ...LIVE_ENV, FEED_SECRET: 'too-short' }),
+      feedUrl(['ada@example.com'], { ...LIVE_ENV, PUBLIC_URL: 'ftp://feeds.example.com' }),
+    ]);
+    expect(short.code).not.toBe(0);
+    expect(short.stderr).toContain('FEED_SECRET');
+    expect(short.stderr).not.toContain('too-short');
+    expect(short.stdout).toBe('');
+
+    expect(badUrl.code).not.toBe(0);
+    expect(badUrl.stderr).toContain('PUBLIC_URL');
+    expect(badUrl.stdout).toBe('');
+  });
+
+  it('says so when the links are demo-mode links', async () => {
+    const run = await feedUrl(['ada@example.com'], {});
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('demo');
+    expect(links(run.stdout)['feed URL']).toMatch(/^http:\/\/localhost:3000\/feeds\/[A-Za-z0-9_-]+\.ics$/);
+  });
+});
