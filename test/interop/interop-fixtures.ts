@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import request from 'supertest';
 import type { TestContext } from 'vitest';
 import { interviewRecord, komboUser } from '../helpers/factories.js';
@@ -103,6 +103,23 @@ export function run(command: string, args: readonly string[], options: { input?:
   return { status: result.status, stdout: result.stdout ?? '', stderr: result.stderr ?? '', error: result.error };
 }
 
+/**
+ * Like {@link run}, without blocking the event loop: for programs that call back into a server in this process.
+ */
+export function runAsync(command: string, args: readonly string[], options: { input?: string; env?: NodeJS.ProcessEnv } = {}) {
+  return new Promise<{ status: number | null; stdout: string; stderr: string; error: Error | undefined }>((resolve) => {
+    const child = spawn(command, args, { env: options.env ?? process.env, timeout: 15_000 });
+    let stdout = '';
+    let stderr = '';
+    let error: Error | undefined;
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', (cause) => (error = cause));
+    child.on('close', (status) => resolve({ status, stdout, stderr, error }));
+    child.stdin.end(options.input ?? '');
+  });
+}
+
 /** True when `command args` runs and exits 0. */
 export function works(command: string, args: readonly string[]): boolean {
   const result = run(command, args);
@@ -117,5 +134,6 @@ export function requireTool(ctx: TestContext, available: boolean, what: string):
   if (available) return;
   const message = `${what} is not installed (Debian: see .ci/run)`;
   if (process.env.CI === 'true') throw new Error(`${message}; CI must run this interop test`);
+  console.warn(`interop: ${message}: skipping "${ctx.task.name}" outside CI`);
   ctx.skip(`${message}: skipped outside CI`);
 }
