@@ -69,7 +69,7 @@ describe('one walk at a time', () => {
     await fake.close();
   });
 
-  it('shares the walk in flight between refresh() calls (the timer's path) and POST /admin/sync, and reports its outcome to each', async () => {
+  it('shares the walk in flight between refresh() calls (the timer calls it too) and POST /admin/sync, and reports its outcome to each', async () => {
     const refresh = vi.spyOn(service.sync, 'refresh');
     const first = service.sync.refresh();
     const second = service.sync.refresh();
