@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createService, type Service } from './create-service.js';
@@ -46,6 +46,18 @@ export async function start(config: Config, logger: Logger, service = createServ
   server.requestTimeout = 30_000;
   server.keepAliveTimeout = 65_000;
   server.maxRequestsPerSocket = 1000;
+  // Requests being answered, so a shutdown can ask each to close its keep-alive connection once answered: Node
+  // closes only idle connections, and a busy one would otherwise linger until keepAliveTimeout or the grace ends.
+  const answering = new Set<ServerResponse>();
+  // Prepended, so it runs before the app has written anything.
+  server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
+    if (stopping.signal.aborted) {
+      res.setHeader('Connection', 'close');
+      return;
+    }
+    answering.add(res);
+    res.once('close', () => answering.delete(res));
+  });
 
   if (config.demo) {
     logger.warn('demo mode: no KOMBO_API_KEY is set, so bundled demo interviews are served');
@@ -86,13 +98,18 @@ export async function start(config: Config, logger: Logger, service = createServ
     (stopped ??= (async () => {
       stopping.abort();
       clearInterval(timer);
+      for (const res of answering) if (!res.headersSent) res.setHeader('Connection', 'close');
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      await service.sync.close();
-      await walking;
+      // Whatever still runs when the grace ends loses its connection, so the process exits in time.
       const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
-      await closed;
-      clearTimeout(force);
+      try {
+        await service.sync.close();
+        await walking;
+        await closed;
+      } finally {
+        clearTimeout(force);
+      }
     })());
 
   return { ...service, server, url: `http://127.0.0.1:${port}`, stop };
@@ -111,6 +128,8 @@ export async function main(): Promise<void> {
   const logger = createLogger({ level: config.logLevel });
   const running = await start(config, logger);
   const onSignal = (signal: NodeJS.Signals) => {
+    // stop() closes the listener before its first await, so once this line is out no new connection is accepted.
+    const stopped = running.stop();
     logger.info({ signal }, 'shutting down');
     const deadline = setTimeout(() => {
       logger.error('shutdown took too long; exiting');
@@ -118,7 +137,7 @@ export async function main(): Promise<void> {
       process.exit(1);
     }, SHUTDOWN_GRACE_MS + 1_500);
     deadline.unref();
-    running.stop().then(
+    stopped.then(
       () => {
         logger.info('stopped');
         logger.flush(() => process.exit(0));
