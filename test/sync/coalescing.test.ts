@@ -97,7 +97,10 @@ describe('one walk at a time', () => {
 
   it('reports a shared walk that failed to every caller, POST /admin/sync with a 502 and the reason', async () => {
     fake.fail({ type: 'status', status: 503 }, { times: 100 });
-    const first = service.sync.refresh().catch((error: unknown) => error as Error);
+    const first = service.sync.refresh().then(
+      () => new Error('the walk should have failed'),
+      (error: unknown) => error as Error,
+    );
     const refresh = vi.spyOn(service.sync, 'refresh');
     const admin = adminSync(service).then((res) => res);
     await until(() => refresh.mock.calls.length === 1 && gate.held() === 1);
@@ -147,7 +150,10 @@ describe('one walk at a time', () => {
 
   it('refuses new walks after close(), and close() ends the walk in flight', async () => {
     fake.fail({ type: 'hang' }, { times: 100 });
-    const walking = service.sync.refresh().catch((error: unknown) => error as Error);
+    const walking = service.sync.refresh().then(
+      () => new Error('the walk should have been aborted'),
+      (error: unknown) => error as Error,
+    );
     await until(() => fake.requests.length === 1);
     await service.sync.close();
     expect((await walking).message).toMatch(/aborted/);
