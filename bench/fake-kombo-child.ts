@@ -1,0 +1,136 @@
+/*
+ * The benchmark's fake Kombo, run as a child process so serving pages never competes with the service (or with the
+ * bare walker) for the same event loop. Full-walk pages are serialised once and cached, so the fake's own cost is
+ * small and the same for every walker; `updated_after` queries are answered from the live records. A control route
+ * (`/_bench/...`) lets the benchmark change one interviewer's interview, as an ATS user would.
+ *
+ * Usage (by bench/run.ts): fork with argv [count]; it sends { type: 'ready', baseUrl, ... } over IPC.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { generateInterviews, type KomboRecord } from './generate-interviews.js';
+import { BENCH_API_KEY, BENCH_INTEGRATION_ID } from './ipc.js';
+const PAGE_SIZE = 250;
+
+interface Entry {
+  record: KomboRecord;
+  updatedAt: number;
+}
+
+const count = Number(process.argv[2] ?? 50_000);
+const generatedAt = Date.now();
+const org = generateInterviews(count, { nowMs: generatedAt });
+// Every record was last touched two days ago (by the fake's clock, which is the real one).
+const entries: Entry[] = org.records.map((record) => ({ record, updatedAt: generatedAt - 2 * 86_400_000 }));
+// What a full walk lists: deleted records only come with include_deleted=true.
+const listed = entries.filter((entry) => entry.record.remote_deleted_at == null);
+const listedIndex = new Map(listed.map((entry, i) => [entry, i]));
+const pageCache = new Map<number, Buffer>();
+let requests = 0;
+let bytesServed = 0;
+
+const encodeCursor = (offset: number) => Buffer.from(JSON.stringify({ offset }), 'utf8').toString('base64url');
+function decodeCursor(cursor: string): number | undefined {
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { offset?: unknown };
+    return typeof parsed.offset === 'number' ? parsed.offset : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function pageBody(list: readonly Entry[], offset: number, size: number): Buffer {
+  const results = list.slice(offset, offset + size).map((entry) => entry.record);
+  const next = offset + size < list.length ? encodeCursor(offset + size) : null;
+  return Buffer.from(JSON.stringify({ status: 'success', data: { next, results } }), 'utf8');
+}
+
+function send(res: ServerResponse, status: number, body: Buffer | string): void {
+  bytesServed += Buffer.byteLength(body);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+// Each interviewer's live interviews, for the change control route; a change moves round-robin through them.
+const liveByEmail = new Map<string, Entry[]>();
+for (const entry of listed) {
+  if (entry.record.canceled === true) continue;
+  for (const user of entry.record.users as { email: string | null }[]) {
+    if (user.email === null) continue;
+    const email = user.email.toLowerCase();
+    let list = liveByEmail.get(email);
+    if (!list) liveByEmail.set(email, (list = []));
+    list.push(entry);
+  }
+}
+let changes = 0;
+
+function control(url: URL, res: ServerResponse): void {
+  if (url.pathname === '/_bench/stats') {
+    return send(res, 200, JSON.stringify({ requests, bytesServed, records: entries.length, listed: listed.length }));
+  }
+  if (url.pathname === '/_bench/interviewers') {
+    return send(res, 200, JSON.stringify(org.interviewers.map((person) => ({ ...person, live: liveByEmail.get(person.email)?.length ?? 0 }))));
+  }
+  if (url.pathname === '/_bench/change') {
+    // Moves one of this interviewer's interviews by 30 minutes and renames it, stamped as changed now.
+    const email = url.searchParams.get('email') ?? '';
+    const list = liveByEmail.get(email);
+    if (!list || list.length === 0) return send(res, 404, '{"error":"no such interviewer"}');
+    const entry = list[changes++ % list.length]!;
+    const record = entry.record;
+    const moved = (value: unknown) => (typeof value === 'string' ? new Date(Date.parse(value) + 1_800_000).toISOString() : value);
+    const nowIso = new Date().toISOString();
+    entry.record = { ...record, title: `${String(record.title ?? 'Interview')} (moved ${changes})`, starting_at: moved(record.starting_at), ending_at: moved(record.ending_at), changed_at: nowIso, remote_updated_at: nowIso };
+    entry.updatedAt = Date.now();
+    const index = listedIndex.get(entry);
+    if (index !== undefined) pageCache.delete(Math.floor(index / PAGE_SIZE));
+    return send(res, 200, JSON.stringify({ id: record.id }));
+  }
+  send(res, 404, '{}');
+}
+
+function handle(req: IncomingMessage, res: ServerResponse): void {
+  const url = new URL(req.url ?? '/', 'http://fake');
+  if (url.pathname.startsWith('/_bench/')) return control(url, res);
+  requests++;
+  if (req.headers.authorization !== `Bearer ${BENCH_API_KEY}` || req.headers['x-integration-id'] !== BENCH_INTEGRATION_ID) {
+    return send(res, 401, '{"status":"error","error":{"code":"PLATFORM.AUTHENTICATION_INVALID","message":"bad key"}}');
+  }
+  if (url.pathname !== '/v1/ats/interviews') return send(res, 404, '{"status":"error","error":{"code":null,"message":"not found"}}');
+  const cursor = url.searchParams.get('cursor');
+  const offset = cursor === null ? 0 : decodeCursor(cursor);
+  if (offset === undefined) return send(res, 400, '{"status":"error","error":{"code":"PLATFORM.INPUT_INVALID","message":"bad cursor"}}');
+  const size = Math.min(PAGE_SIZE, Number(url.searchParams.get('page_size') ?? 100));
+  const updatedAfter = url.searchParams.get('updated_after');
+  if (updatedAfter === null && size === PAGE_SIZE && offset % PAGE_SIZE === 0) {
+    const page = offset / PAGE_SIZE;
+    let body = pageCache.get(page);
+    if (body === undefined) pageCache.set(page, (body = pageBody(listed, offset, size)));
+    return send(res, 200, body);
+  }
+  const since = updatedAfter === null ? -Infinity : Date.parse(updatedAfter);
+  const includeDeleted = url.searchParams.get('include_deleted') === 'true';
+  const matching = entries.filter((entry) => entry.updatedAt > since && (includeDeleted || entry.record.remote_deleted_at == null));
+  send(res, 200, pageBody(matching, offset, size));
+}
+
+// Serialise every full-walk page up front, so the first walker measured does not pay for it.
+for (let offset = 0; offset < listed.length; offset += PAGE_SIZE) pageCache.set(offset / PAGE_SIZE, pageBody(listed, offset, PAGE_SIZE));
+const totalBytes = [...pageCache.values()].reduce((sum, body) => sum + body.length, 0);
+
+const server = createServer(handle);
+server.keepAliveTimeout = 65_000;
+server.listen(0, '127.0.0.1', () => {
+  const { port } = server.address() as AddressInfo;
+  process.send?.({
+    type: 'ready',
+    baseUrl: `http://127.0.0.1:${port}/v1`,
+    controlUrl: `http://127.0.0.1:${port}/_bench`,
+    records: entries.length,
+    listed: listed.length,
+    interviewers: org.interviewers.length,
+    fullWalkBytes: totalBytes,
+  });
+});
+process.on('disconnect', () => process.exit(0));

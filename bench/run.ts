@@ -1,0 +1,416 @@
+/*
+ * `npm run bench`: measures the service against the limits of the same machine, in the same run, and prints (and
+ * for the default size writes into BENCHMARKS.md) a table of side-by-side ratios. See BENCHMARKS.md for the method.
+ *
+ *   npm run bench                        50,000 interviews (and 5,000 for the scaling row); writes BENCHMARKS.md
+ *   npm run bench -- --interviews 5000   a quick run (and 500 for scaling); prints only, unless --write is given
+ *
+ * Processes: this one only orchestrates and times HTTP requests. The fake Kombo, the bare walker, the service and
+ * the two baseline servers each run in a child process of their own, so no two of them share an event loop, and
+ * the load generator (wrk, else autocannon) shares none with the servers it loads.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
+import { request } from 'node:http';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+import { BENCH_API_KEY, BENCH_FEED_SECRET, BENCH_INTEGRATION_ID, call, startChild, stopChild } from './ipc.js';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Options
+
+function option(name: string): string | undefined {
+  const index = process.argv.indexOf(`--${name}`);
+  if (index < 0) return undefined;
+  return process.argv[index + 1] ?? '';
+}
+const interviews = Number(option('interviews') ?? 50_000);
+if (!Number.isInteger(interviews) || interviews < 500) throw new Error('--interviews must be a whole number of at least 500');
+const write = process.argv.includes('--write') || option('interviews') === undefined;
+const WALK_PAIRS = 3;
+const COLD_SAMPLES = 7;
+const WARM_ROUNDS = 3;
+const WARM_SECONDS = 3;
+const WARM_CONNECTIONS = 16;
+const WRK = ['/usr/bin/wrk', '/usr/local/bin/wrk'].find((path) => existsSync(path));
+const work = mkdtempSync(join(tmpdir(), 'interview-feeds-bench-'));
+const began = Date.now();
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+const log = (message: string) => process.stderr.write(`[bench ${((Date.now() - began) / 1000).toFixed(0).padStart(3)} s] ${message}\n`);
+
+// ---------------------------------------------------------------------------------------------------------------
+// HTTP and load helpers
+
+interface Fetched {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+  ms: number;
+}
+
+/** One GET on a fresh connection (as a calendar client polling every few hours makes it), timed end to end. */
+function get(url: string, headers: Record<string, string> = {}): Promise<Fetched> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const req = request(url, { headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        const flat: Record<string, string> = {};
+        for (const [key, value] of Object.entries(res.headers)) if (typeof value === 'string') flat[key] = value;
+        resolve({ status: res.statusCode ?? 0, headers: flat, body: Buffer.concat(chunks), ms: performance.now() - started });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function getJson<T>(url: string): Promise<T> {
+  const response = await get(url);
+  if (response.status !== 200) throw new Error(`${url} answered ${response.status}`);
+  return JSON.parse(response.body.toString('utf8')) as T;
+}
+
+/** Requests per second of GET `url` (with Accept-Encoding: gzip, as calendar clients send it) for `seconds`. */
+async function load(url: string, seconds: number): Promise<number> {
+  if (WRK) {
+    const output = await new Promise<string>((resolve, reject) => {
+      const args = ['-t1', `-c${WARM_CONNECTIONS}`, `-d${seconds}s`, '-H', 'Accept-Encoding: gzip', url];
+      const child: ChildProcess = spawn(WRK, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+      let text = '';
+      child.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      child.on('error', reject);
+      child.on('exit', () => resolve(text));
+    });
+    if (/Non-2xx or 3xx responses/.test(output) || /Socket errors: connect [1-9]/.test(output)) throw new Error(`errors under load:\n${output}`);
+    const rps = /Requests\/sec:\s+([\d.]+)/.exec(output);
+    if (!rps) throw new Error(`cannot read wrk's output:\n${output}`);
+    return Number(rps[1]);
+  }
+  // autocannon has no type declarations; it runs in this process, which serves nothing.
+  const moduleName = 'autocannon';
+  const autocannon = ((await import(moduleName)) as { default: unknown }).default as (options: Record<string, unknown>) => Promise<{ requests: { average: number }; non2xx: number }>;
+  const result = await autocannon({ url, connections: WARM_CONNECTIONS, duration: seconds, headers: { 'accept-encoding': 'gzip' } });
+  if (result.non2xx > 0) throw new Error(`${result.non2xx} non-2xx answers under load`);
+  return result.requests.average;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// One scale: fake Kombo, walks, memory, cold and warm feeds
+
+interface FakeReady {
+  baseUrl: string;
+  controlUrl: string;
+  records: number;
+  listed: number;
+  interviewers: number;
+  fullWalkBytes: number;
+}
+interface Summary {
+  requests: number;
+  pages: number;
+  interviews: number;
+  interviewers: number;
+  changes: number;
+  changedFeeds: number;
+  kind: string;
+}
+interface Memory {
+  rssMb: number;
+  heapUsedMb: number;
+}
+interface ScaleResult {
+  interviews: number;
+  fake: FakeReady;
+  walk?: {
+    requests: number;
+    fakeRequests: number;
+    limitRequests: number;
+    readyMs: number[];
+    doneMs: number[];
+    bareMs: number[];
+    unchangedRequests: number;
+    unchangedMs: number[];
+    bareUnchangedMs: number[];
+    baseline: Memory[];
+    loaded: Memory[];
+    snapshotInterviews: number;
+    snapshotInterviewers: number;
+  };
+  cold: { ms: number[]; warmMs: number[]; events: number[]; refreshMs: number[] };
+  warm: { service: number[]; express: number[]; node: number[]; bodyBytes: number; identityBytes: number };
+}
+
+async function startService(fake: FakeReady, label: string): Promise<ChildProcess> {
+  const logFile = join(work, `service-${label}.log`);
+  const fd = openSync(logFile, 'a');
+  const { child } = await startChild<{ type: string }>('./service-child.ts', [], {
+    stdout: fd,
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      KOMBO_API_KEY: BENCH_API_KEY,
+      KOMBO_INTEGRATION_ID: BENCH_INTEGRATION_ID,
+      KOMBO_BASE_URL: fake.baseUrl,
+      FEED_SECRET: BENCH_FEED_SECRET,
+      DATA_DIR: join(work, `data-${label}`),
+      LOG_LEVEL: 'info',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      SYNC_INTERVAL_SECONDS: '86400', // the benchmark triggers every refresh itself
+    },
+  });
+  closeSync(fd);
+  return child;
+}
+
+async function runScale(n: number, options: { walks: boolean; servers: ('service' | 'express' | 'node')[] }): Promise<ScaleResult> {
+  log(`${n} interviews: generating and serving them from the fake Kombo`);
+  const { child: fakeChild, ready: fake } = await startChild<FakeReady>('./fake-kombo-child.ts', [String(n)]);
+  const stats = () => getJson<{ requests: number }>(`${fake.controlUrl}/stats`);
+  const result: ScaleResult = {
+    interviews: n,
+    fake,
+    cold: { ms: [], warmMs: [], events: [], refreshMs: [] },
+    warm: { service: [], express: [], node: [], bodyBytes: 0, identityBytes: 0 },
+  };
+  let service: ChildProcess | undefined;
+  let serviceUrl = '';
+  const walk = {
+    requests: 0,
+    fakeRequests: 0,
+    limitRequests: Math.ceil(fake.listed / 250),
+    readyMs: [] as number[],
+    doneMs: [] as number[],
+    bareMs: [] as number[],
+    unchangedRequests: 0,
+    unchangedMs: [] as number[],
+    bareUnchangedMs: [] as number[],
+    baseline: [] as Memory[],
+    loaded: [] as Memory[],
+    snapshotInterviews: 0,
+    snapshotInterviewers: 0,
+  };
+
+  // 1–3. Bare walker and service alternate, each in a fresh process; the last service stays up for the feed tests.
+  const pairs = options.walks ? WALK_PAIRS : 1;
+  for (let i = 0; i < pairs; i++) {
+    if (options.walks) {
+      const { child: bare } = await startChild<{ type: string }>('./bare-walker-child.ts');
+      const full = await call<{ ms: number; requests: number; records: number }>(bare, 'walk', { baseUrl: fake.baseUrl });
+      if (full.records !== fake.listed) throw new Error(`bare walker read ${full.records} of ${fake.listed} records`);
+      walk.bareMs.push(full.ms);
+      const unchanged = await call<{ ms: number }>(bare, 'walk', { baseUrl: fake.baseUrl, updatedAfter: new Date(Date.now() - 60_000).toISOString() });
+      walk.bareUnchangedMs.push(unchanged.ms);
+      await stopChild(bare);
+    }
+    service?.kill();
+    service = await startService(fake, `${n}-${i}`);
+    walk.baseline.push(await call<Memory>(service, 'baseline'));
+    const before = await stats();
+    const started = await call<{ url: string; readyMs: number; doneMs: number; summary: Summary }>(service, 'start');
+    const afterWalk = await stats();
+    serviceUrl = started.url;
+    walk.readyMs.push(started.readyMs);
+    walk.doneMs.push(started.doneMs);
+    walk.requests = started.summary.requests;
+    walk.fakeRequests = afterWalk.requests - before.requests;
+    walk.snapshotInterviews = started.summary.interviews;
+    walk.snapshotInterviewers = started.summary.interviewers;
+    const unchanged = await call<{ ms: number; summary: Summary }>(service, 'refresh');
+    if (unchanged.summary.kind !== 'incremental' || unchanged.summary.changes !== 0) throw new Error('the unchanged refresh changed something');
+    walk.unchangedMs.push(unchanged.ms);
+    walk.unchangedRequests = (await stats()).requests - afterWalk.requests;
+    walk.loaded.push(await call<Memory>(service, 'memory'));
+    log(`  walk ${i + 1}/${pairs}: service ready in ${started.readyMs.toFixed(0)} ms${options.walks ? `, bare walker ${walk.bareMs.at(-1)!.toFixed(0)} ms` : ''}`);
+  }
+  if (options.walks) result.walk = walk;
+  if (!service) throw new Error('no service');
+
+  // 4. Cold feeds: change one interview of an interviewer in Kombo, refresh, then fetch their feed once.
+  const people = await getJson<{ email: string; live: number }[]>(`${fake.controlUrl}/interviewers`);
+  const chosen = Array.from({ length: COLD_SAMPLES }, (_, i) => people[Math.floor((i * people.length) / COLD_SAMPLES)]!);
+  const paths = await call<string[]>(service, 'paths', { emails: chosen.map((person) => person.email) });
+  for (const [i, person] of chosen.entries()) {
+    await getJson(`${fake.controlUrl}/change?email=${encodeURIComponent(person.email)}`);
+    const refreshed = await call<{ ms: number; summary: Summary }>(service, 'refresh');
+    if (refreshed.summary.changedFeeds < 1) throw new Error('the change reached no feed');
+    result.cold.refreshMs.push(refreshed.ms);
+    const cold = await get(serviceUrl + paths[i], { 'Accept-Encoding': 'gzip' });
+    if (cold.status !== 200) throw new Error(`cold feed answered ${cold.status}`);
+    const warm = await get(serviceUrl + paths[i], { 'Accept-Encoding': 'gzip' });
+    result.cold.ms.push(cold.ms);
+    result.cold.warmMs.push(warm.ms);
+    result.cold.events.push(gunzipSync(cold.body).toString('utf8').split('BEGIN:VEVENT').length - 1);
+  }
+  log(`  cold feed: median ${median(result.cold.ms).toFixed(1)} ms for ${median(result.cold.events)} events`);
+
+  // 5. Warm feed: the service against the same bytes and headers served by one-route Express and by node:http.
+  const feedUrl = serviceUrl + paths[0];
+  const sample = await get(feedUrl, { 'Accept-Encoding': 'gzip' });
+  result.warm.bodyBytes = sample.body.length;
+  result.warm.identityBytes = (await get(feedUrl)).body.length;
+  const bodyFile = join(work, `feed-${n}.ics.gz`);
+  writeFileSync(bodyFile, sample.body);
+  const keep = ['content-type', 'cache-control', 'last-modified', 'vary', 'content-disposition', 'etag', 'content-encoding', 'content-length', 'x-content-type-options'];
+  const headers = Object.fromEntries(Object.entries(sample.headers).filter(([key]) => keep.includes(key)));
+  const targets: Record<string, { url: string; child?: ChildProcess }> = { service: { url: feedUrl } };
+  for (const kind of options.servers.filter((server) => server !== 'service')) {
+    const { child, ready } = await startChild<{ url: string }>('./baseline-server-child.ts', [kind, bodyFile, JSON.stringify(headers)]);
+    const check = await get(ready.url, { 'Accept-Encoding': 'gzip' });
+    if (!check.body.equals(sample.body) || check.headers.etag !== sample.headers.etag) throw new Error(`${kind} does not serve the same bytes`);
+    targets[kind] = { url: ready.url, child };
+  }
+  for (const kind of options.servers) await load(targets[kind]!.url, 1); // warm-up, not counted
+  for (let round = 0; round < WARM_ROUNDS; round++) {
+    for (const kind of options.servers) result.warm[kind].push(await load(targets[kind]!.url, WARM_SECONDS));
+  }
+  log(`  warm feed: ${options.servers.map((kind) => `${kind} ${median(result.warm[kind]).toFixed(0)}/s`).join(', ')}`);
+
+  for (const target of Object.values(targets)) if (target.child) await stopChild(target.child);
+  await call(service, 'stop');
+  await stopChild(service);
+  await stopChild(fakeChild);
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The table
+
+function table(main: ScaleResult, small: ScaleResult): string {
+  const walk = main.walk!;
+  const f = (value: number, digits = 0) => value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  const ratio = (value: number) => `**${value.toFixed(2)}**`;
+  const met = (ok: boolean, aim?: boolean) => (ok ? (aim === false ? 'yes (not yet the aim)' : 'yes') : '**no**');
+  const rows: string[][] = [];
+  const walkRatio = median(walk.readyMs) / median(walk.bareMs);
+  rows.push([
+    '1. Full walk: requests',
+    `${f(walk.requests)} (fake counted ${f(walk.fakeRequests)})`,
+    `${f(walk.limitRequests)} = one per 250 of ${f(main.fake.listed)} listed`,
+    ratio(walk.fakeRequests / walk.limitRequests),
+    '≤ 1',
+    met(walk.fakeRequests <= walk.limitRequests),
+  ]);
+  rows.push([
+    '1. Full walk: time to ready',
+    `${f(median(walk.readyMs))} ms (saved to disk at ${f(median(walk.doneMs))} ms)`,
+    `${f(median(walk.bareMs))} ms: bare fetch + JSON.parse of the same ${f(main.fake.fullWalkBytes / 2 ** 20, 0)} MB`,
+    ratio(walkRatio),
+    '≤ 1.5 (aim 1.2)',
+    met(walkRatio <= 1.5, walkRatio <= 1.2),
+  ]);
+  rows.push([
+    '2. Unchanged refresh: requests',
+    f(walk.unchangedRequests),
+    '1',
+    ratio(walk.unchangedRequests),
+    '≤ 1',
+    met(walk.unchangedRequests <= 1),
+  ]);
+  const unchangedRatio = median(walk.unchangedMs) / median(walk.bareUnchangedMs);
+  rows.push([
+    '2. Unchanged refresh: time',
+    `${f(median(walk.unchangedMs), 1)} ms`,
+    `${f(median(walk.bareUnchangedMs), 1)} ms: bare fetch + JSON.parse of the same page`,
+    ratio(unchangedRatio),
+    '—',
+    '—',
+  ]);
+  const rss = median(walk.loaded.map((m) => m.rssMb));
+  rows.push([
+    `3. Memory with ${f(walk.snapshotInterviews)} live interviews loaded (after GC)`,
+    `RSS ${f(rss)} MB, heapUsed ${f(median(walk.loaded.map((m) => m.heapUsedMb)))} MB`,
+    `RSS ${f(median(walk.baseline.map((m) => m.rssMb)))} MB, heapUsed ${f(median(walk.baseline.map((m) => m.heapUsedMb)))} MB: same process before loading`,
+    ratio(rss / median(walk.baseline.map((m) => m.rssMb))),
+    '< 400 MB (aim 250)',
+    met(rss < 400, rss <= 250),
+  ]);
+  const cold = median(main.cold.ms);
+  rows.push([
+    `4. Cold feed after a change (${f(median(main.cold.events))} events, median of ${main.cold.ms.length} people)`,
+    `${f(cold, 1)} ms`,
+    `${f(median(main.cold.warmMs), 1)} ms: the same request again, warm`,
+    ratio(cold / median(main.cold.warmMs)),
+    '< 100 ms (aim 30)',
+    met(cold < 100, cold <= 30),
+  ]);
+  const warm = median(main.warm.service);
+  const express = median(main.warm.express);
+  rows.push([
+    `5. Warm feed (${f(main.warm.bodyBytes)} B gzip), requests/s`,
+    f(warm),
+    `${f(express)}: one-route Express serving the same bytes`,
+    ratio(warm / express),
+    '≥ 0.8 (aim 0.95)',
+    met(warm / express >= 0.8, warm / express >= 0.95),
+  ]);
+  rows.push(['5. Warm feed, requests/s', f(warm), `${f(median(main.warm.node))}: plain node:http serving the same bytes`, ratio(warm / median(main.warm.node)), '—', '—']);
+  const smallCold = median(small.cold.ms);
+  rows.push([
+    `6. Scaling: cold feed at ${f(main.interviews)} vs ${f(small.interviews)} interviews`,
+    `${f(cold, 1)} ms (${f(median(main.cold.events))} events)`,
+    `${f(smallCold, 1)} ms (${f(median(small.cold.events))} events)`,
+    ratio(cold / smallCold),
+    '≈ 1',
+    '—',
+  ]);
+  const mainRel = warm / express;
+  const smallRel = median(small.warm.service) / median(small.warm.express);
+  rows.push([
+    `6. Scaling: warm feed at ${f(main.interviews)} vs ${f(small.interviews)} interviews`,
+    `${f(warm)}/s (${mainRel.toFixed(2)} of Express)`,
+    `${f(median(small.warm.service))}/s (${smallRel.toFixed(2)} of Express)`,
+    ratio(mainRel / smallRel),
+    '≈ 1',
+    '—',
+  ]);
+  const header = ['Measure', 'Service', 'Limit / baseline (same run)', 'Ratio', 'Target', 'Met'];
+  return [header, header.map(() => '---'), ...rows].map((row) => `| ${row.join(' | ')} |`).join('\n');
+}
+
+function machine(): string {
+  const cpu = cpus();
+  return `${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${cpu.length} cores, ${f2(totalmem() / 2 ** 30)} GB RAM, Node ${process.version}, ${process.platform} ${process.arch}`;
+}
+const f2 = (value: number) => value.toFixed(1);
+
+// ---------------------------------------------------------------------------------------------------------------
+
+const small = Math.max(500, Math.round(interviews / 10));
+try {
+  const main = await runScale(interviews, { walks: true, servers: ['service', 'express', 'node'] });
+  const smaller = await runScale(small, { walks: false, servers: ['service', 'express'] });
+  const seconds = (Date.now() - began) / 1000;
+  const markdown = table(main, smaller);
+  const loadTool = WRK ? `wrk ${spawnSync(WRK, ['--version'], { encoding: 'utf8' }).stdout.split(' ')[1] ?? ''} -t1 -c${WARM_CONNECTIONS}` : `autocannon -c${WARM_CONNECTIONS}`;
+  const context = [
+    `Machine: ${machine()}.`,
+    `Date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. Whole run: ${seconds.toFixed(0)} s.`,
+    `Data: ${interviews.toLocaleString('en-US')} interviews for ${main.fake.interviewers} interviewers (scaling row: ${small.toLocaleString('en-US')} for ${smaller.fake.interviewers}); ${main.fake.listed.toLocaleString('en-US')} listed by a full walk (deleted ones are not), ${(main.fake.fullWalkBytes / 2 ** 20).toFixed(0)} MB of JSON.`,
+    `Walk and memory: medians of ${WALK_PAIRS} fresh service processes, each alternated with a fresh bare walker. Warm: ${loadTool}, ${WARM_SECONDS} s per run, ${WARM_ROUNDS} interleaved rounds, medians. Service logs at info to a file.`,
+  ];
+  const output = `${context.join('\n')}\n\n${markdown}\n`;
+  process.stdout.write(`\n${output}`);
+  if (write) {
+    const path = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
+    const begin = '<!-- bench:begin -->';
+    const end = '<!-- bench:end -->';
+    const block = `${begin}\n${output}${end}`;
+    const current = existsSync(path) ? readFileSync(path, 'utf8') : `# Benchmarks\n\n${begin}\n${end}\n`;
+    const next = current.includes(begin) && current.includes(end) ? current.replace(new RegExp(`${begin}[\\s\\S]*${end}`), () => block) : `${current}\n${block}\n`;
+    writeFileSync(path, next);
+    log(`wrote ${path}`);
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}

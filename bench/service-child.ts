@@ -1,0 +1,51 @@
+/*
+ * The real service in a process of its own: loadConfig from the environment, createService, and the server entry's
+ * start() with its real HTTP listener, file snapshot store, fetch and clock. Logs go where the parent points this
+ * process's stdout (a file), at the level LOG_LEVEL says (info, as in production). The parent drives it over IPC.
+ */
+import { loadConfig } from '../src/config.js';
+import { createService } from '../src/create-service.js';
+import { createLogger } from '../src/logger.js';
+import { start, type RunningService } from '../src/server.js';
+import { memoryAfterGc, serveCommands } from './ipc.js';
+
+const config = loadConfig(process.env);
+const logger = createLogger({ level: config.logLevel });
+const service = createService(config, logger);
+// Instrumentation only: note when a snapshot is published (the moment feeds answer), then do exactly what it did.
+const replace = service.feeds.replace.bind(service.feeds);
+let publishedAt = 0;
+service.feeds.replace = (next, changed) => {
+  publishedAt = performance.now();
+  replace(next, changed);
+};
+const baseline = memoryAfterGc();
+let running: RunningService | undefined;
+
+serveCommands({
+  baseline: () => baseline,
+  async start() {
+    const started = performance.now();
+    running = await start(config, logger, service);
+    const summary = await service.sync.refresh(); // joins the first walk start() began
+    const done = performance.now();
+    return { url: running.url, readyMs: publishedAt - started, doneMs: done - started, summary };
+  },
+  async refresh() {
+    const started = performance.now();
+    const summary = await service.sync.refresh();
+    return { ms: performance.now() - started, readyMs: publishedAt - started, summary };
+  },
+  memory: () => memoryAfterGc(),
+  paths(args) {
+    return (args.emails as string[]).map(
+      (email) => `/feeds/${service.tokens.encode({ integrationId: config.kombo.integrationId, email })}.ics`,
+    );
+  },
+  async stop() {
+    await running?.stop();
+    await new Promise<void>((resolve) => logger.flush(() => resolve()));
+    return true;
+  },
+});
+process.send?.({ type: 'ready' });
