@@ -57,9 +57,18 @@ const applicationSchema = z
   .nullish()
   .catch(null);
 
+/**
+ * A record's id, which becomes the event's UID. ical-generator writes UID unescaped, so a control character (a line
+ * break above all) would end the line and inject properties or whole events: those are percent-encoded, which keeps
+ * an odd id's interview, distinct and with the same UID on every walk.
+ */
+const idSchema = z
+  .union([z.string().trim().min(1), z.number().transform(String)])
+  .transform((id) => id.replace(/[\u0000-\u001F\u007F]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase()}`));
+
 /** One interview record as Kombo sends it (only the fields a feed uses are checked). */
 export const interviewRecordSchema = z.looseObject({
-  id: z.union([z.string().trim().min(1), z.number().transform(String)]),
+  id: idSchema,
   title: text.optional(),
   starting_at: dateTimeSchema.nullish(),
   ending_at: dateTimeSchema.nullish().catch(null),

@@ -1,0 +1,72 @@
+import request from 'supertest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { interviewRecord } from './helpers/factories.js';
+import { startFakeKombo, type FakeKombo } from './helpers/fake-kombo.js';
+import { parseIcs } from './helpers/ics.js';
+import { buildTestService, feedPath } from './helpers/test-service.js';
+
+/** One block per bug found and fixed, named after the bug. */
+
+describe('a Kombo id with a line break injected lines into the feed (UID was written raw)', () => {
+  let fake: FakeKombo;
+  beforeEach(async () => {
+    fake = await startFakeKombo();
+  });
+  afterEach(async () => {
+    await fake.close();
+  });
+
+  it('keeps every interview one event with one single-line UID, stable across refreshes', async () => {
+    const odd = ['iv-1\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:injected\r\nSUMMARY:Pwned', 'iv-2\nX-INJECTED:1', 'iv-3\u0000\u0007'];
+    fake.setRecords(odd.map((id, n) => interviewRecord({ id, title: `Interview ${n}` })));
+    const service = buildTestService(fake);
+    await service.sync.refresh();
+    const res = await request(service.app).get(feedPath(service, 'ada@example.com')).expect(200);
+    const calendar = parseIcs(res.text);
+    expect(calendar.events.map((e) => e.summary)).toEqual(['Interview 0', 'Interview 1', 'Interview 2']);
+    expect(new Set(calendar.events.map((e) => e.uid)).size).toBe(3);
+    expect(calendar.events.map((e) => e.uid)).not.toContain('injected');
+    const unfolded = res.text.replace(/\r\n /g, '').split('\r\n');
+    expect(unfolded.filter((line) => line.startsWith('UID:'))).toHaveLength(3);
+    expect(unfolded.some((line) => line.startsWith('X-INJECTED') || line.startsWith('SUMMARY:Pwned'))).toBe(false);
+    expect(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(res.text)).toBe(false);
+
+    fake.clock += 60_000;
+    await service.sync.refresh({ full: true });
+    const again = parseIcs((await request(service.app).get(feedPath(service, 'ada@example.com')).expect(200)).text);
+    expect(again.events.map((e) => e.uid)).toEqual(calendar.events.map((e) => e.uid));
+  });
+
+  it('still removes such an interview when it is canceled later', async () => {
+    const id = 'iv-1\nodd';
+    fake.setRecords([interviewRecord({ id })]);
+    const service = buildTestService(fake);
+    await service.sync.refresh();
+    fake.clock += 60_000;
+    fake.upsert(interviewRecord({ id, canceled: true }));
+    await service.sync.refresh();
+    expect(parseIcs((await request(service.app).get(feedPath(service, 'ada@example.com')).expect(200)).text).events).toEqual([]);
+  });
+});
+
+describe('a feed token with broken percent-encoding got 400 and an echo of the path instead of the usual 404', () => {
+  let fake: FakeKombo;
+  beforeEach(async () => {
+    fake = await startFakeKombo();
+  });
+  afterEach(async () => {
+    await fake.close();
+  });
+
+  it('answers exactly like an unknown path', async () => {
+    const service = buildTestService(fake);
+    await service.sync.refresh();
+    const unknown = await request(service.app).get('/no/such/path').expect(404);
+    for (const path of ['/feeds/%E0%A4%A.ics', '/feeds/%ZZ.ics', '/feeds/AQ%.ics']) {
+      const res = await request(service.app).get(path).expect(404);
+      expect(res.text).toBe(unknown.text);
+      expect(res.headers['content-type']).toBe(unknown.headers['content-type']);
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+    }
+  });
+});
