@@ -19,8 +19,11 @@ async function feedOf(service: TestService, email: string): Promise<ParsedCalend
   return parseIcs(res.text);
 }
 
-async function renders(service: { metrics: TestService['metrics'] }): Promise<number> {
-  return (await service.metrics.feedRenders.get()).values[0]?.value ?? 0;
+/** How many feeds the service has rendered (cache misses), read from its metrics registry. */
+async function renders(service: TestService): Promise<number> {
+  const metric = service.metrics.registry.getSingleMetric('interview_feeds_feed_renders_total');
+  if (metric === undefined) throw new Error('no interview_feeds_feed_renders_total metric');
+  return (await metric.get()).values[0]?.value ?? 0;
 }
 
 describe('feed content, Kombo to calendar', () => {
