@@ -7,7 +7,9 @@ import { feedLinksFor } from './http/routes/admin-routes.js';
 import { sleep } from './kombo/create-kombo-client.js';
 import { createLogger } from './logger.js';
 
-/** Longest wait between tries of the first walk, while no snapshot exists. */
+/** First wait between tries of the first walk, while no snapshot exists; it doubles after each failure... */
+const FIRST_WALK_BASE_DELAY_MS = 1_000;
+/** ...up to this. */
 const FIRST_WALK_MAX_DELAY_MS = 30_000;
 /** Shutdown finishes well inside the 10 s an orchestrator usually allows before SIGKILL. */
 const SHUTDOWN_GRACE_MS = 8_000;
@@ -20,24 +22,40 @@ export interface RunningService extends Service {
   stop(): Promise<void>;
 }
 
-/** Tries the first walk until it succeeds, backing off up to 30 s between tries; feeds answer 503 meanwhile. */
-async function firstWalk(service: Service, signal: AbortSignal): Promise<void> {
-  let delay = 1_000;
+/** How start-up retries the first walk; tests inject `sleep` so the backoff costs no time. */
+export interface StartOptions {
+  /** Waits between tries of the first walk; rejects when `signal` aborts (shutdown). */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+/**
+ * Tries the first walk until it succeeds, backing off from 1 s up to 30 s between tries; feeds answer 503 meanwhile.
+ * Once a snapshot exists (restored from DATA_DIR, or brought by a webhook or /admin/sync) feeds are served, and the
+ * regular timer takes over the retrying.
+ */
+async function firstWalk(service: Service, signal: AbortSignal, wait: NonNullable<StartOptions['sleep']>): Promise<void> {
+  let delay = FIRST_WALK_BASE_DELAY_MS;
   while (!signal.aborted) {
     try {
       await service.sync.refresh();
       return;
     } catch {
-      if (signal.aborted) return;
+      if (signal.aborted || service.feeds.snapshot() !== undefined) return;
       service.logger.warn({ retryInMs: delay }, 'no snapshot yet; retrying the first walk');
-      await sleep(delay, signal).catch(() => {});
+      await wait(delay, signal).catch(() => {});
+      if (service.feeds.snapshot() !== undefined) return;
       delay = Math.min(FIRST_WALK_MAX_DELAY_MS, delay * 2);
     }
   }
 }
 
 /** Starts the service: restores the saved snapshot, listens, walks Kombo now and on a timer. */
-export async function start(config: Config, logger: Logger, service = createService(config, logger)): Promise<RunningService> {
+export async function start(
+  config: Config,
+  logger: Logger,
+  service = createService(config, logger),
+  options: StartOptions = {},
+): Promise<RunningService> {
   const stopping = new AbortController();
   const server = createServer(service.app);
   // Deliberate limits: a slow client cannot hold a socket forever, and keep-alive outlives a load balancer's
@@ -72,7 +90,7 @@ export async function start(config: Config, logger: Logger, service = createServ
   const port = typeof address === 'object' && address ? address.port : config.port;
   logger.info({ host: config.host, port, restored }, 'listening');
 
-  const walking = firstWalk(service, stopping.signal).then(() => {
+  const walking = firstWalk(service, stopping.signal, options.sleep ?? sleep).then(() => {
     if (!config.demo || stopping.signal.aborted) return;
     const snapshot = service.feeds.snapshot();
     for (const person of DEMO_INTERVIEWERS) {
