@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { interviewRecord } from './helpers/factories.js';
+import { interviewRecord, komboUser } from './helpers/factories.js';
 import { startFakeKombo, type FakeKombo } from './helpers/fake-kombo.js';
 import { parseIcs } from './helpers/ics.js';
 import { buildTestService, feedPath } from './helpers/test-service.js';
@@ -68,5 +68,27 @@ describe('a feed token with broken percent-encoding got 400 and an echo of the p
       expect(res.headers['content-type']).toBe(unknown.headers['content-type']);
       expect(res.headers['x-content-type-options']).toBe('nosniff');
     }
+  });
+});
+
+describe('a null or non-object entry in users cost every interviewer on the interview their event', () => {
+  let fake: FakeKombo;
+  beforeEach(async () => {
+    fake = await startFakeKombo();
+  });
+  afterEach(async () => {
+    await fake.close();
+  });
+
+  it('skips the entry and keeps the interview for the interviewers who are listed', async () => {
+    fake.setRecords([
+      interviewRecord({ id: 'iv-1', users: [null, { ...komboUser('ada@example.com') }, 'grace@example.com', 42] }),
+      interviewRecord({ id: 'iv-2', users: 'ada@example.com' }), // not a list at all: still a rejected record
+    ]);
+    const service = buildTestService(fake);
+    const summary = await service.sync.refresh();
+    expect(summary.rejectedRecords).toBe(1);
+    const calendar = parseIcs((await request(service.app).get(feedPath(service, 'ada@example.com')).expect(200)).text);
+    expect(calendar.events.map((e) => e.uid)).toEqual(['iv-1']);
   });
 });

@@ -78,7 +78,8 @@ export const interviewRecordSchema = z.looseObject({
   remote_updated_at: dateTimeSchema.nullish().catch(null),
   changed_at: dateTimeSchema.nullish().catch(null),
   remote_deleted_at: z.unknown().optional(),
-  users: z.array(userSchema).nullish(),
+  // An entry that is not a person (null, a bare string) is skipped alone: the others still get the interview.
+  users: z.array(userSchema.nullable().catch(null)).nullish(),
   application: applicationSchema.optional(),
 });
 
@@ -127,6 +128,7 @@ export function toInterview(record: InterviewRecord): ParsedRecord {
   const interviewers: Interviewer[] = [];
   const seen = new Set<string>();
   for (const user of record.users ?? []) {
+    if (user === null) continue;
     const email = user.email ? normalizeEmail(user.email) : null;
     if (email !== null) {
       if (seen.has(email)) continue; // the same person listed twice would double their event
