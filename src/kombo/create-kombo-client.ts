@@ -71,9 +71,13 @@ export function createKomboClient(options: KomboClientOptions): KomboClient {
     Accept: 'application/json',
   };
 
-  async function attemptOnce(url: string, signal: AbortSignal | undefined): Promise<{ body: unknown; retryAfterMs?: number }> {
+  async function attemptOnce(
+    url: string,
+    signal: AbortSignal | undefined,
+    timeoutMs: number,
+  ): Promise<{ body: unknown; retryAfterMs?: number }> {
     const request = { method: 'GET', url };
-    const timeout = AbortSignal.timeout(options.timeoutMs);
+    const timeout = AbortSignal.timeout(timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     let text: string;
     let response: Response;
@@ -84,7 +88,7 @@ export function createKomboClient(options: KomboClientOptions): KomboClient {
     } catch (cause) {
       if (signal?.aborted) throw new KomboError('Kombo request aborted', { kind: 'aborted', request, cause });
       if (timeout.aborted) {
-        throw new KomboError(`Kombo did not answer within ${options.timeoutMs} ms`, { kind: 'timeout', request, cause });
+        throw new KomboError(`Kombo did not answer within ${timeoutMs} ms`, { kind: 'timeout', request, cause });
       }
       const detail = cause instanceof Error ? (cause.cause instanceof Error ? cause.cause.message : cause.message) : String(cause);
       throw new KomboError(`Kombo request failed: ${detail}`, { kind: 'network', request, cause });
@@ -116,9 +120,11 @@ export function createKomboClient(options: KomboClientOptions): KomboClient {
       for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
       const href = url.toString();
       const started = now();
+      // The first attempt always gets the whole configured timeout; see below for retries.
+      let timeoutMs = options.timeoutMs;
       for (let attempt = 1; ; attempt++) {
         try {
-          const { body } = await attemptOnce(href, signal);
+          const { body } = await attemptOnce(href, signal, timeoutMs);
           return { body, attempts: attempt };
         } catch (caught) {
           if (!(caught instanceof KomboError)) throw caught;
@@ -130,7 +136,8 @@ export function createKomboClient(options: KomboClientOptions): KomboClient {
             throw error.givenUp(attempt, `Retry-After ${Math.ceil(retryAfterMs / 1000)} s is longer than we wait`);
           }
           const delayMs = retryAfterMs ?? backoffDelay(attempt, policy, random);
-          if (now() - started + delayMs > policy.budgetMs) {
+          // A retry must start before the budget ends, with some of it left to run in.
+          if (now() - started + delayMs >= policy.budgetMs) {
             const spent = Math.round((now() - started) / 1000);
             throw error.givenUp(attempt, `gave up after ${attempt} attempts in ${spent} s`);
           }
@@ -140,6 +147,9 @@ export function createKomboClient(options: KomboClientOptions): KomboClient {
           } catch (cause) {
             throw new KomboError('Kombo request aborted', { kind: 'aborted', request: error.request, cause });
           }
+          // A retry runs for what is left of the budget at most, so a hang on the last try cannot stretch a request
+          // (and so a refresh that fails) past the budget by up to a whole timeout.
+          timeoutMs = Math.min(options.timeoutMs, Math.max(1, policy.budgetMs - (now() - started)));
         }
       }
     },

@@ -8,7 +8,10 @@ export interface RetryPolicy {
   baseDelayMs: number;
   /** No single wait is longer than this, whatever `Retry-After` asks. */
   maxDelayMs: number;
-  /** A request gives up once its next wait would end this long after its first attempt began. */
+  /**
+   * A request gives up once its next wait would end this long after its first attempt began, and a retry's timeout
+   * is cut to what is left of it: so a request that keeps failing ends within about this long.
+   */
   budgetMs: number;
   /** HTTP statuses retried when Kombo gives no error code (any 5xx is retried too). */
   retryStatuses: readonly number[];

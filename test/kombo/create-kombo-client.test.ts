@@ -210,9 +210,24 @@ describe('createKomboClient against a fake Kombo over loopback', () => {
       const { client, delays, time } = clientFor(fake, { policy: DEFAULT_RETRY_POLICY });
       const started = time.now;
       const error = await failure(client.get('/ats/interviews', QUERY));
-      expect(delays).toEqual([20_000, 20_000, 20_000]);
+      // A fourth attempt would start as the minute ends, with nothing of it left to run in.
+      expect(delays).toEqual([20_000, 20_000]);
       expect(time.now - started).toBeLessThanOrEqual(60_000);
-      expect(error.message).toMatch(/429.*gave up after 4 attempts in 60 s/);
+      expect(error.message).toMatch(/429.*gave up after 3 attempts in 40 s/);
+    });
+
+    it('cuts the timeout of a retry to what is left of the budget, so a last hang cannot outlast it', async () => {
+      // The first attempt answers 429 and asks for 19 s, which leaves 200 ms of a 19.2 s budget for the retry.
+      fake.fail({ type: 'status', status: 429, headers: { 'Retry-After': '19' } });
+      fake.fail({ type: 'hang' }, { times: 100 });
+      const policy = { ...DEFAULT_RETRY_POLICY, budgetMs: 19_200 };
+      const { client, time } = clientFor(fake, { policy, timeoutMs: 10_000 });
+      const started = time.now;
+      const error = await failure(client.get('/ats/interviews', QUERY));
+      expect(error).toMatchObject({ kind: 'timeout', attempts: 2 });
+      expect(error.message).toMatch(/did not answer within 200 ms/);
+      expect(time.now - started).toBe(19_000);
+      expect(fake.requests).toHaveLength(2);
     });
   });
 });

@@ -198,7 +198,7 @@ describe('bounded time with the DEFAULT retry policy', () => {
     [
       '429 with Retry-After 20 forever',
       () => fake.fail({ type: 'status', status: 429, headers: { 'Retry-After': '20' } }, { times: 1_000 }),
-      /429.*gave up after 4 attempts in 60 s/,
+      /429.*gave up after 3 attempts in 40 s/,
     ],
     [
       '429 with a Retry-After date 20 s ahead forever',
@@ -208,7 +208,7 @@ describe('bounded time with the DEFAULT retry policy', () => {
           fake.fail({ type: 'status', status: 429, headers: { 'Retry-After': new Date(clock + 20_000 * n).toUTCString() } });
         }
       },
-      /429.*gave up after 4 attempts in 60 s/,
+      /429.*gave up after 3 attempts in 40 s/,
     ],
   ])('a refresh against %s gives up within about a minute of simulated time and says why', async (_name, breakKombo, reason) => {
     const { service, slept } = serviceWithDefaults();
