@@ -16,7 +16,7 @@ function clientFor(fake: FakeKombo, options: Partial<KomboClientOptions> = {}) {
     baseUrl: fake.baseUrl,
     apiKey: fake.apiKey,
     integrationId: fake.integrationId,
-    timeoutMs: 300,
+    timeoutMs: 10_000, // the hang tests set their own; elsewhere a slow machine must not look like a hang
     policy: { ...DEFAULT_RETRY_POLICY, maxAttempts: 3 },
     now: () => time.now,
     random: () => 0.5,

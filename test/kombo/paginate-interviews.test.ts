@@ -11,7 +11,7 @@ function clientFor(fake: FakeKombo): KomboClient {
     baseUrl: fake.baseUrl,
     apiKey: fake.apiKey,
     integrationId: fake.integrationId,
-    timeoutMs: 300,
+    timeoutMs: 10_000, // the hang tests set their own; elsewhere a slow machine must not look like a hang
     policy: { ...DEFAULT_RETRY_POLICY, maxAttempts: 3 },
     now: () => fake.clock,
     sleep: async () => {},

@@ -35,7 +35,7 @@ function gatedFetch() {
 }
 
 const until = async (condition: () => boolean) => {
-  for (let n = 0; n < 500 && !condition(); n++) await new Promise((resolve) => setTimeout(resolve, 2));
+  for (let n = 0; n < 1_000 && !condition(); n++) await new Promise((resolve) => setTimeout(resolve, 5));
   expect(condition()).toBe(true);
 };
 
@@ -61,7 +61,8 @@ describe('one walk at a time', () => {
     ]);
     fake.clock += 10 * MINUTE;
     gate = gatedFetch();
-    service = buildTestService(fake, { overrides: { fetch: gate.fetch } });
+    // A held answer must not time out while the test looks at the walk in flight, however slow the machine.
+    service = buildTestService(fake, { overrides: { fetch: gate.fetch, timeoutMs: 30_000 } });
   });
   afterEach(async () => {
     gate.open();

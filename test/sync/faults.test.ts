@@ -61,11 +61,11 @@ describe('a walk that fails changes no feed', () => {
   let service: ReturnType<typeof buildTestService>;
   let before: Map<string, Buffer>;
 
-  beforeEach(async () => {
+  beforeEach(async (context) => {
     fake = await startFakeKombo({ pageSize: 2 });
     fake.setRecords(records());
-    // 200 ms per attempt keeps the hung-response cases short; loopback answers in a few.
-    service = buildTestService(fake, { overrides: { timeoutMs: 200 } });
+    // 200 ms per attempt keeps the hung-response cases short; elsewhere a slow machine must not look like a hang.
+    service = buildTestService(fake, { overrides: { timeoutMs: /hung/.test(context.task.name) ? 200 : 10_000 } });
     await service.sync.refresh();
     before = await allFeeds(service);
     for (const bytes of before.values()) expect(parseIcs(bytes).events.length).toBeGreaterThan(0);
@@ -139,12 +139,12 @@ describe('a walk that fails changes no feed', () => {
 
   it('a walk past the page cap', async () => {
     // A first walk past the cap leaves no snapshot: feeds stay 503, never a truncated calendar.
-    const capped = buildTestService(fake, { overrides: { maxPages: 2 } });
+    const capped = buildTestService(fake, { overrides: { maxPages: 2, timeoutMs: 10_000 } });
     await expect(capped.sync.refresh()).rejects.toThrow(/cap of 2 pages/);
     await request(capped.app).get(feedPath(capped, 'ada@example.com')).expect(503);
     await request(capped.app).get('/readyz').expect(503);
     // A service with a snapshot keeps serving it when an incremental walk passes the cap.
-    const cappedAfterSnapshot = buildTestService(fake, { overrides: { maxPages: 4 } });
+    const cappedAfterSnapshot = buildTestService(fake, { overrides: { maxPages: 4, timeoutMs: 10_000 } });
     fake.setRecords(records());
     await cappedAfterSnapshot.sync.refresh();
     const feeds = await allFeeds(cappedAfterSnapshot);
@@ -184,6 +184,7 @@ describe('bounded time with the DEFAULT retry policy', () => {
     const service = buildTestService(fake, {
       overrides: {
         policy: DEFAULT_RETRY_POLICY,
+        timeoutMs: 10_000,
         sleep: async (ms) => {
           slept.push(ms);
           fake.clock += ms;

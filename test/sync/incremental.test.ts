@@ -7,6 +7,10 @@ import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
 import { parseIcs } from '../helpers/ics.js';
 import { buildTestService, feedPath } from '../helpers/test-service.js';
 
+/** The test service with a timeout no loaded machine reaches: these tests count requests, and have no hangs. */
+const buildService = (fake: FakeKombo, options: Parameters<typeof buildTestService>[1] = {}) =>
+  buildTestService(fake, { ...options, overrides: { timeoutMs: 10_000, ...options.overrides } });
+
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const ada = komboUser('ada@example.com', 'Ada', 'Lovelace');
@@ -33,7 +37,7 @@ describe('incremental walks', () => {
     ]);
     // The records last changed ten minutes before the first walk, outside any overlap.
     fake.clock += 10 * MINUTE;
-    service = buildTestService(fake);
+    service = buildService(fake);
     firstWalkAt = fake.clock;
     const summary = await service.sync.refresh();
     expect(summary).toMatchObject({ kind: 'full', pages: 2, requests: 2, interviews: 3 });
@@ -189,7 +193,7 @@ describe('incremental walks', () => {
   });
 
   it('honours FULL_SYNC_INTERVAL_HOURS from the environment', async () => {
-    const hourly = buildTestService(fake, { env: { FULL_SYNC_INTERVAL_HOURS: '1' } });
+    const hourly = buildService(fake, { env: { FULL_SYNC_INTERVAL_HOURS: '1' } });
     expect((await hourly.sync.refresh()).kind).toBe('full');
     fake.clock += 59 * MINUTE;
     expect((await hourly.sync.refresh()).kind).toBe('incremental');
@@ -219,7 +223,7 @@ describe('what a walk costs (measured against the fake at 250 a page)', () => {
     const people = Array.from({ length: 40 }, (_, n) => `person${n}@example.com`);
     fake.setRecords(manyRecords(count, people));
     fake.clock += 10 * MINUTE;
-    const service = buildTestService(fake);
+    const service = buildService(fake);
     const full = await service.sync.refresh();
     expect(full).toMatchObject({ kind: 'full', interviews: count, interviewers: 40 });
     expect(fake.requests).toHaveLength(fullRequests);
