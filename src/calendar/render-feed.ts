@@ -1,6 +1,9 @@
 import ical, { ICalCalendarMethod } from 'ical-generator';
 import type { Interview } from '../interviews/interview.js';
+import { foldLines } from './fold-lines.js';
 import { eventEndMs, interviewEvent, plainText } from './interview-event.js';
+
+const CALENDAR_END = 'END:VCALENDAR';
 
 /** Identifies us in every calendar (RFC 5545 §3.7.3). */
 export const PRODUCT_ID = { company: 'interview-feeds', product: 'interview-feeds', language: 'EN' } as const;
@@ -34,12 +37,18 @@ export function renderFeed(interviews: readonly Interview[], options: FeedOption
     method: ICalCalendarMethod.PUBLISH,
     ttl: options.refreshMinutes * 60,
   });
+  // ical-generator folds the whole calendar with a TextEncoder per character, which dominated a render; so the
+  // calendar's own lines come from it without events, and the events' unfolded text is folded by our identical,
+  // fast foldLines. Folding works line by line, so the result is the same bytes calendar.toString() would give.
+  const shell = calendar.toString();
+  if (!shell.endsWith(CALENDAR_END)) throw new Error('ical-generator ended a calendar unexpectedly');
+  let events = '';
   for (const interview of interviews) {
     if (eventEndMs(interview, options.defaultDurationMinutes) < options.notEndedBeforeMs) continue;
-    calendar.createEvent(
-      interviewEvent(interview, { ownerEmail: options.ownerEmail, defaultDurationMinutes: options.defaultDurationMinutes }),
-    );
+    events += calendar
+      .createEvent(interviewEvent(interview, { ownerEmail: options.ownerEmail, defaultDurationMinutes: options.defaultDurationMinutes }))
+      .toString();
   }
   // RFC 5545 §3.1 ends every content line with CRLF, the last one included; ical-generator omits the final one.
-  return `${calendar.toString()}\r\n`;
+  return `${shell.slice(0, -CALENDAR_END.length)}${foldLines(events)}${CALENDAR_END}\r\n`;
 }
