@@ -15,6 +15,12 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 /** Longest token we even try to decode: well above any real one, far below anything that costs us. */
 const MAX_TOKEN_CHARS = 1024;
+/**
+ * Tokens remembered after a successful decode. Setting up AES-GCM costs more per request than Express itself, and
+ * a calendar polls the same URL for years; only authenticated tokens are remembered, so nobody without the secret
+ * can fill this, and it is emptied when full.
+ */
+const MAX_REMEMBERED = 10_000;
 
 /** Who a feed token belongs to. */
 export interface FeedIdentity {
@@ -37,6 +43,7 @@ export function createFeedTokens(secret: string): FeedTokens {
   const encryptionKey = derive('feed-token v1 encryption');
   const ivKey = derive('feed-token v1 synthetic iv');
   const associated = Buffer.from([FORMAT_1]);
+  const remembered = new Map<string, FeedIdentity>();
 
   return {
     encode({ integrationId, email }) {
@@ -49,6 +56,8 @@ export function createFeedTokens(secret: string): FeedTokens {
       return Buffer.concat([associated, iv, body, cipher.getAuthTag()]).toString('base64url');
     },
     decode(token) {
+      const known = remembered.get(token);
+      if (known !== undefined) return known;
       if (token.length > MAX_TOKEN_CHARS || !/^[A-Za-z0-9_-]+$/.test(token)) return undefined;
       const bytes = Buffer.from(token, 'base64url');
       if (bytes.length < 1 + IV_BYTES + 1 + TAG_BYTES || bytes[0] !== FORMAT_1) return undefined;
@@ -68,7 +77,10 @@ export function createFeedTokens(secret: string): FeedTokens {
       }
       const split = plaintext.indexOf('\n');
       if (split < 0) return undefined;
-      return { integrationId: plaintext.slice(0, split), email: plaintext.slice(split + 1) };
+      const identity = Object.freeze({ integrationId: plaintext.slice(0, split), email: plaintext.slice(split + 1) });
+      if (remembered.size >= MAX_REMEMBERED) remembered.clear();
+      remembered.set(token, identity);
+      return identity;
     },
   };
 }
