@@ -26,6 +26,16 @@ export const REDACTED_PATHS = [
   'config.kombo.webhookSecret',
 ];
 
+/**
+ * A logger for lines whose fields are all flat (strings, numbers, booleans), as the one line per request is. The
+ * `*.x` paths only ever match inside a nested object, so leaving them out writes the very same line; they are what
+ * makes pino's redaction slow (over 20 µs a line here, more than Express spends on the request), since a leading
+ * wildcard sends every line through a generic copy-and-stringify.
+ */
+export function flatLineLogger(logger: Logger): Logger {
+  return logger.child({}, { redact: { paths: REDACTED_PATHS.filter((path) => !path.startsWith('*')), censor: '[redacted]' } });
+}
+
 /** Creates the JSON logger: one object per line, with `level` as a word, time as ISO 8601. */
 export function createLogger(options: { level: string; destination?: DestinationStream }): Logger {
   return pino(
