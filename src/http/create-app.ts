@@ -41,6 +41,19 @@ function requestLog(parent: Logger, metrics: Metrics): RequestHandler {
     }
     return name;
   };
+  // prom-client hashes a label set on every call; its labelled children hash once. Methods, route patterns and
+  // statuses are few, so this stays small (and is emptied if it ever is not).
+  const counters = new Map<string, { requests: { inc(): void }; duration: { observe(value: number): void } }>();
+  const countersFor = (method: string, route: string, status: number) => {
+    const key = `${method} ${route} ${status}`;
+    let counted = counters.get(key);
+    if (counted === undefined) {
+      if (counters.size >= 1_000) counters.clear();
+      counted = { requests: metrics.httpRequests.labels({ method, route, status }), duration: metrics.httpDuration.labels({ method, route }) };
+      counters.set(key, counted);
+    }
+    return counted;
+  };
   return (req, res, next) => {
     const started = process.hrtime.bigint();
     // 'close' rather than 'finish': a request whose client went away before the answer is logged too.
@@ -48,8 +61,9 @@ function requestLog(parent: Logger, metrics: Metrics): RequestHandler {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
       const feedToken = res.locals.feedToken as string | undefined;
-      metrics.httpRequests.inc({ method: req.method, route, status: res.statusCode });
-      metrics.httpDuration.observe({ method: req.method, route }, seconds);
+      const counted = countersFor(req.method, route, res.statusCode);
+      counted.requests.inc();
+      counted.duration.observe(seconds);
       logger.info(
         {
           method: req.method,
@@ -82,9 +96,7 @@ export function createApp(deps: AppDeps): Express {
   });
 
   // Feeds first: they are nearly every request, and each router passed on the way costs a few microseconds.
-  app.use(
-    feedRoutes({ feeds: deps.feeds, tokens: deps.tokens, integrationId: deps.integrationId, refreshMinutes: deps.refreshMinutes }),
-  );
+  feedRoutes({ feeds: deps.feeds, tokens: deps.tokens, integrationId: deps.integrationId, refreshMinutes: deps.refreshMinutes }, app);
   app.use(healthRoutes({ feeds: deps.feeds, sync: deps.sync, now, demo: deps.demo ?? false }));
   if (deps.webhookSecret) {
     app.use(

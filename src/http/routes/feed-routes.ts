@@ -52,10 +52,10 @@ export function isNotModified(req: Request, feed: RenderedFeed): boolean {
 
 /**
  * GET (and HEAD) /feeds/{token}.ics. The warm path does no hashing, rendering or compression: every header object
- * is built once per rendered feed and reused.
+ * is built once per rendered feed and reused. Registered on `router` when given (the app itself, which spares
+ * every feed request a nested router's dispatch), else on a new Router.
  */
-export function feedRoutes(options: FeedRouteOptions): Router {
-  const router = Router();
+export function feedRoutes(options: FeedRouteOptions, router: Pick<Router, 'get'> = Router()): Router {
   const cacheControl = `private, max-age=${options.refreshMinutes * 60}`;
   const headerCache = new WeakMap<RenderedFeed, { plain: Record<string, string | number>; gzip: Record<string, string | number>; notModified: Record<string, string>; notModifiedGzip: Record<string, string> }>();
 
@@ -105,5 +105,5 @@ export function feedRoutes(options: FeedRouteOptions): Router {
     res.writeHead(200, gzip ? headers.gzip : headers.plain).end(gzip ? feed.gzipped : feed.body);
   });
 
-  return router;
+  return router as Router;
 }
