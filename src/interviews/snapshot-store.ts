@@ -36,7 +36,8 @@ const snapshotDataSchema = z.object({
     }),
   ),
   feedChangedAtMs: z.record(z.string(), z.number()),
-});
+  formerNames: z.record(z.string(), z.string()).optional(),
+}) satisfies z.ZodType<SnapshotData>;
 
 /** A snapshot file that is there but cannot be used: logged and ignored by the caller, never fatal. */
 export class SnapshotFileError extends Error {

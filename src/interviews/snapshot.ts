@@ -15,6 +15,11 @@ export interface SnapshotData {
   readonly interviews: readonly Interview[];
   /** When each interviewer's feed last changed (their Last-Modified); kept after their last interview leaves. */
   readonly feedChangedAtMs: Readonly<Record<string, number>>;
+  /**
+   * The last known name of each interviewer who has no live interview any more, so their (now empty) calendar
+   * keeps its name instead of turning into an email address.
+   */
+  readonly formerNames?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -25,7 +30,7 @@ export class Snapshot {
   readonly byId: ReadonlyMap<string, Interview>;
   /** Each interviewer's interviews, sorted by start then id: a feed never scans the whole snapshot. */
   readonly byEmail: ReadonlyMap<string, readonly Interview[]>;
-  /** Each interviewer's display name, from their most recently changed interview. */
+  /** Each interviewer's display name, from their most recently changed interview, else their last known one. */
   readonly names: ReadonlyMap<string, string>;
 
   private constructor(readonly data: SnapshotData) {
@@ -48,7 +53,10 @@ export class Snapshot {
     for (const list of byEmail.values()) list.sort(compareInterviews);
     this.byId = byId;
     this.byEmail = byEmail;
-    this.names = new Map([...names].map(([email, { name }]) => [email, name]));
+    this.names = new Map([
+      ...Object.entries(data.formerNames ?? {}),
+      ...[...names].map(([email, { name }]): [string, string] => [email, name]),
+    ]);
   }
 
   /** Indexes `data` (already ordered and deduplicated, as {@link applyWalk} makes it). */
@@ -141,6 +149,10 @@ export function applyWalk(previous: Snapshot | undefined, walk: Walk): AppliedWa
   }
 
   const interviews = [...next.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const live = new Set<string>();
+  for (const interview of interviews) emailsOf(interview, live);
+  const formerNames: Record<string, string> = {};
+  for (const [email, name] of before?.names ?? []) if (!live.has(email)) formerNames[email] = name;
   // Filled in below, once the new names are known; frozen before anyone else sees the snapshot.
   const feedChangedAtMs: Record<string, number> = { ...before?.data.feedChangedAtMs };
   const snapshot = Snapshot.fromData({
@@ -151,6 +163,7 @@ export function applyWalk(previous: Snapshot | undefined, walk: Walk): AppliedWa
     firstSyncedAtMs: before?.data.firstSyncedAtMs ?? walk.startedAtMs,
     interviews,
     feedChangedAtMs,
+    formerNames,
   });
   // A renamed interviewer changes their calendar's name even when no event of theirs changed.
   for (const [email, name] of snapshot.names) if (before?.names.get(email) !== name) changed.add(email);

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { isRejected, parseInterviewRecord, type ParsedRecord } from '../../src/interviews/interview-schema.js';
-import { applyWalk, type Snapshot, type Walk } from '../../src/interviews/snapshot.js';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { applyWalk, Snapshot, type Walk } from '../../src/interviews/snapshot.js';
+import { createFileSnapshotStore } from '../../src/interviews/snapshot-store.js';
 import { interviewRecord, komboUser } from '../helpers/factories.js';
 
 const T0 = Date.UTC(2026, 10, 1, 12);
@@ -177,5 +181,36 @@ describe('applyWalk', () => {
     const { snapshot } = applyWalk(other, walk('incremental', T0 + 60_000, interviewRecord({ id: 'iv-1' })));
     expect(snapshot.integrationId).toBe('int-1');
     expect(ids(snapshot, 'ada@example.com')).toEqual(['iv-1']);
+  });
+});
+
+describe('former interviewers', () => {
+  it('keep their last known name across walks and a save and load, once their last interview has gone', async () => {
+    const first = applyWalk(undefined, {
+      kind: 'full',
+      integrationId: 'int',
+      startedAtMs: T0,
+      records: records(interviewRecord({ id: 'a', users: [komboUser('grace@example.com', 'Grace', 'Hopper')] })),
+    });
+    const second = applyWalk(first.snapshot, {
+      kind: 'incremental',
+      integrationId: 'int',
+      startedAtMs: T0 + 60_000,
+      records: records(interviewRecord({ id: 'a', canceled: true })),
+    });
+    expect(second.snapshot.interviewsOf('grace@example.com')).toEqual([]);
+    expect(second.snapshot.names.get('grace@example.com')).toBe('Grace Hopper');
+
+    const store = createFileSnapshotStore(await mkdtemp(join(tmpdir(), 'former-names-')));
+    await store.save(second.snapshot.data);
+    expect(Snapshot.fromData((await store.load('int'))!).names.get('grace@example.com')).toBe('Grace Hopper');
+
+    const third = applyWalk(second.snapshot, {
+      kind: 'full',
+      integrationId: 'int',
+      startedAtMs: T0 + 120_000,
+      records: records(interviewRecord({ id: 'b', users: [komboUser('grace@example.com', 'Grace', 'Brewster Hopper')] })),
+    });
+    expect(third.snapshot.names.get('grace@example.com')).toBe('Grace Brewster Hopper');
   });
 });
