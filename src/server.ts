@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createService, type Service } from './create-service.js';
@@ -66,15 +67,13 @@ export async function start(
   server.maxRequestsPerSocket = 1000;
   // Requests being answered, so a shutdown can ask each to close its keep-alive connection once answered: Node
   // closes only idle connections, and a busy one would otherwise linger until keepAliveTimeout or the grace ends.
-  const answering = new Set<ServerResponse>();
+  // Keyed by socket, so the warm path pays one Map write per request and one listener per connection, not per request.
+  const answering = new Map<Socket, ServerResponse>();
+  server.on('connection', (socket: Socket) => socket.once('close', () => answering.delete(socket)));
   // Prepended, so it runs before the app has written anything.
-  server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
-    if (stopping.signal.aborted) {
-      res.setHeader('Connection', 'close');
-      return;
-    }
-    answering.add(res);
-    res.once('close', () => answering.delete(res));
+  server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (stopping.signal.aborted) res.setHeader('Connection', 'close');
+    else answering.set(req.socket, res);
   });
 
   if (config.demo) {
@@ -116,7 +115,7 @@ export async function start(
     (stopped ??= (async () => {
       stopping.abort();
       clearInterval(timer);
-      for (const res of answering) if (!res.headersSent) res.setHeader('Connection', 'close');
+      for (const res of answering.values()) if (!res.headersSent) res.setHeader('Connection', 'close');
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       // Whatever still runs when the grace ends loses its connection, so the process exits in time.

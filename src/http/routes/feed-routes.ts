@@ -9,7 +9,11 @@ export interface FeedRouteOptions {
   tokens: FeedTokens;
   integrationId: string;
   refreshMinutes: number;
+  /** Logs and counts a feed request once answered (see RequestLog.record); the route skips the log middleware. */
+  record?: (req: Request, res: Response, route: string, startedNs: bigint, feedToken?: string) => void;
 }
+
+const ROUTE = '/feeds/:file';
 
 /**
  * Whether the client takes gzip: `Accept-Encoding` lists `gzip` (else `*`) with a non-zero weight. An explicit
@@ -17,6 +21,18 @@ export interface FeedRouteOptions {
  */
 export function acceptsGzip(header: string | undefined): boolean {
   if (header === undefined) return false;
+  // Clients send a handful of distinct headers ("gzip, deflate, br", ...): parse each once.
+  let known = gzipByHeader.get(header);
+  if (known === undefined) {
+    if (gzipByHeader.size >= 256) gzipByHeader.clear();
+    gzipByHeader.set(header, (known = parseAcceptsGzip(header)));
+  }
+  return known;
+}
+
+const gzipByHeader = new Map<string, boolean>();
+
+function parseAcceptsGzip(header: string): boolean {
   let wildcard: boolean | undefined;
   for (const part of header.split(',')) {
     const [coding = '', ...params] = part.trim().toLowerCase().split(';');
@@ -50,12 +66,14 @@ export function isNotModified(req: Request, feed: RenderedFeed): boolean {
   return !Number.isNaN(since) && feed.lastModifiedMs <= since;
 }
 
+const NOT_MODIFIED = { 'X-Content-Type-Options': 'nosniff', Vary: 'Accept-Encoding' } as const;
+
 /**
  * GET (and HEAD) /feeds/{token}.ics. The warm path does no hashing, rendering or compression: every header object
  * is built once per rendered feed and reused. Registered on `router` when given (the app itself, which spares
  * every feed request a nested router's dispatch), else on a new Router.
  */
-export function feedRoutes(options: FeedRouteOptions, router: Pick<Router, 'get'> = Router()): Router {
+export function feedRoutes(options: FeedRouteOptions, router: Pick<Router, 'use'> = Router()): Router {
   const cacheControl = `private, max-age=${options.refreshMinutes * 60}`;
   const headerCache = new WeakMap<RenderedFeed, { plain: Record<string, string | number>; gzip: Record<string, string | number>; notModified: Record<string, string>; notModifiedGzip: Record<string, string> }>();
 
@@ -63,6 +81,7 @@ export function feedRoutes(options: FeedRouteOptions, router: Pick<Router, 'get'
     let headers = headerCache.get(feed);
     if (headers === undefined) {
       const common = {
+        'X-Content-Type-Options': 'nosniff',
         'Content-Type': 'text/calendar; charset=utf-8',
         'Cache-Control': cacheControl,
         'Last-Modified': feed.lastModified,
@@ -72,37 +91,52 @@ export function feedRoutes(options: FeedRouteOptions, router: Pick<Router, 'get'
       headers = {
         plain: { ...common, ETag: feed.etag, 'Content-Length': feed.body.length },
         gzip: { ...common, ETag: feed.gzipEtag, 'Content-Encoding': 'gzip', 'Content-Length': feed.gzipped.length },
-        notModified: { 'Cache-Control': cacheControl, 'Last-Modified': feed.lastModified, Vary: 'Accept-Encoding', ETag: feed.etag },
-        notModifiedGzip: { 'Cache-Control': cacheControl, 'Last-Modified': feed.lastModified, Vary: 'Accept-Encoding', ETag: feed.gzipEtag },
+        notModified: { ...NOT_MODIFIED, 'Cache-Control': cacheControl, 'Last-Modified': feed.lastModified, ETag: feed.etag },
+        notModifiedGzip: { ...NOT_MODIFIED, 'Cache-Control': cacheControl, 'Last-Modified': feed.lastModified, ETag: feed.gzipEtag },
       };
       headerCache.set(feed, headers);
     }
     return headers;
   }
 
-  function notFound(res: Response): void {
-    res.status(404).json(NOT_FOUND_BODY);
-  }
+  const record = options.record ?? (() => {});
 
-  router.get('/feeds/:file', (req, res) => {
-    const file = req.params.file;
+  function answer(req: Request, res: Response, file: string): string | undefined {
     if (!file.endsWith('.ics')) return notFound(res);
     const identity = options.tokens.decode(file.slice(0, -4));
     if (identity === undefined || identity.integrationId !== options.integrationId) return notFound(res);
-    res.locals.feedToken = file;
     const feed = options.feeds.feed(identity.email);
     if (feed === undefined) {
       // Never an empty calendar before the first snapshot: clients would delete every event they hold.
-      res.status(503).set('Retry-After', '30').json({ error: 'not_ready', message: 'Feeds are loading; try again shortly' });
-      return;
+      res
+        .status(503)
+        .set({ 'X-Content-Type-Options': 'nosniff', 'Retry-After': '30' })
+        .json({ error: 'not_ready', message: 'Feeds are loading; try again shortly' });
+      return file;
     }
     const gzip = acceptsGzip(req.headers['accept-encoding']);
     const headers = headersFor(feed);
-    if (isNotModified(req, feed)) {
-      res.writeHead(304, gzip ? headers.notModifiedGzip : headers.notModified).end();
-      return;
-    }
-    res.writeHead(200, gzip ? headers.gzip : headers.plain).end(gzip ? feed.gzipped : feed.body);
+    if (isNotModified(req, feed)) res.writeHead(304, gzip ? headers.notModifiedGzip : headers.notModified).end();
+    else res.writeHead(200, gzip ? headers.gzip : headers.plain).end(gzip ? feed.gzipped : feed.body);
+    return file;
+  }
+
+  function notFound(res: Response): undefined {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.status(404).json(NOT_FOUND_BODY);
+    return undefined;
+  }
+
+  // Mounted on the /feeds/ prefix rather than a `:file` route: Express would percent-decode the parameter and
+  // answer a mangled token with its own 400. A token is base64url, so the raw path needs no decoding at all.
+  router.use('/feeds/', (req, res, next) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return next();
+    const started = process.hrtime.bigint();
+    const query = req.url.indexOf('?');
+    const file = (query < 0 ? req.url : req.url.slice(0, query)).slice(1);
+    // Only a token that decoded is named (by a short hash) in the log line; an unknown one is not worth a name.
+    const token = answer(req, res, file);
+    record(req, res, ROUTE, started, token);
   });
 
   return router as Router;
