@@ -33,6 +33,7 @@ const WALK_PAIRS = 3;
 const COLD_SAMPLES = 7;
 const WARM_ROUNDS = 3;
 const WARM_SECONDS = 3;
+const WARM_UP_SECONDS = 3;
 const WARM_CONNECTIONS = 16;
 const WRK = ['/usr/bin/wrk', '/usr/local/bin/wrk'].find((path) => existsSync(path));
 const work = mkdtempSync(join(tmpdir(), 'interview-feeds-bench-'));
@@ -80,8 +81,32 @@ async function getJson<T>(url: string): Promise<T> {
   return JSON.parse(response.body.toString('utf8')) as T;
 }
 
+/** CPU seconds (user + system, all threads) a process has used so far, from /proc; undefined where there is none. */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Loads GET `url` for `seconds` and measures two things: requests per second as the load generator saw them, and
+ * requests per CPU-second of the server process `pid` (its capacity per core). The second is the steadier figure on
+ * a shared 2-core machine, where the load generator and other work take turns with the server.
+ */
+async function load(url: string, seconds: number, pid?: number): Promise<{ rps: number; perCpuSecond: number }> {
+  const before = cpuSeconds(pid);
+  const rps = await loadRps(url, seconds);
+  const after = cpuSeconds(pid);
+  const perCpuSecond = before !== undefined && after !== undefined && after > before ? (rps * seconds) / (after - before) : Number.NaN;
+  return { rps, perCpuSecond };
+}
+
 /** Requests per second of GET `url` (with Accept-Encoding: gzip, as calendar clients send it) for `seconds`. */
-async function load(url: string, seconds: number): Promise<number> {
+async function loadRps(url: string, seconds: number): Promise<number> {
   if (WRK) {
     const output = await new Promise<string>((resolve, reject) => {
       const args = ['-t1', `-c${WARM_CONNECTIONS}`, `-d${seconds}s`, '-H', 'Accept-Encoding: gzip', url];
@@ -148,6 +173,8 @@ interface ScaleResult {
   };
   cold: { ms: number[]; warmMs: number[]; events: number[]; refreshMs: number[] };
   warm: { service: number[]; express: number[]; node: number[]; bodyBytes: number; identityBytes: number };
+  /** Requests per CPU-second of each server, from the same runs as `warm`. */
+  warmCpu: { service: number[]; express: number[]; node: number[] };
 }
 
 async function startService(fake: FakeReady, label: string): Promise<ChildProcess> {
@@ -182,6 +209,7 @@ async function runScale(n: number, options: { walks: boolean; servers: ('service
     fake,
     cold: { ms: [], warmMs: [], events: [], refreshMs: [] },
     warm: { service: [], express: [], node: [], bodyBytes: 0, identityBytes: 0 },
+    warmCpu: { service: [], express: [], node: [] },
   };
   let service: ChildProcess | undefined;
   let serviceUrl = '';
@@ -263,16 +291,21 @@ async function runScale(n: number, options: { walks: boolean; servers: ('service
   writeFileSync(bodyFile, sample.body);
   const keep = ['content-type', 'cache-control', 'last-modified', 'vary', 'content-disposition', 'etag', 'content-encoding', 'content-length', 'x-content-type-options'];
   const headers = Object.fromEntries(Object.entries(sample.headers).filter(([key]) => keep.includes(key)));
-  const targets: Record<string, { url: string; child?: ChildProcess }> = { service: { url: feedUrl } };
+  const targets: Record<string, { url: string; child?: ChildProcess; pid?: number | undefined }> = { service: { url: feedUrl, pid: service?.pid } };
   for (const kind of options.servers.filter((server) => server !== 'service')) {
     const { child, ready } = await startChild<{ url: string }>('./baseline-server-child.ts', [kind, bodyFile, JSON.stringify(headers)]);
     const check = await get(ready.url, { 'Accept-Encoding': 'gzip' });
     if (!check.body.equals(sample.body) || check.headers.etag !== sample.headers.etag) throw new Error(`${kind} does not serve the same bytes`);
-    targets[kind] = { url: ready.url, child };
+    targets[kind] = { url: ready.url, child, pid: child.pid };
   }
-  for (const kind of options.servers) await load(targets[kind]!.url, 1); // warm-up, not counted
+  // Warm-up, not counted: long enough for V8 to optimise every server's hot path, or the first rounds measure the JIT.
+  for (const kind of options.servers) await load(targets[kind]!.url, WARM_UP_SECONDS);
   for (let round = 0; round < WARM_ROUNDS; round++) {
-    for (const kind of options.servers) result.warm[kind].push(await load(targets[kind]!.url, WARM_SECONDS));
+    for (const kind of options.servers) {
+      const measured = await load(targets[kind]!.url, WARM_SECONDS, targets[kind]!.pid);
+      result.warm[kind].push(measured.rps);
+      result.warmCpu[kind].push(measured.perCpuSecond);
+    }
   }
   log(`  warm feed: ${options.servers.map((kind) => `${kind} ${median(result.warm[kind]).toFixed(0)}/s`).join(', ')}`);
 
@@ -355,6 +388,16 @@ function table(main: ScaleResult, small: ScaleResult): string {
     met(warm / express >= 0.8, warm / express >= 0.95),
   ]);
   rows.push(['5. Warm feed, requests/s', f(warm), `${f(median(main.warm.node))}: plain node:http serving the same bytes`, ratio(warm / median(main.warm.node)), '—', '—']);
+  const warmCpu = median(main.warmCpu.service);
+  const expressCpu = median(main.warmCpu.express);
+  rows.push([
+    '5. Warm feed, requests per server CPU-second (same runs)',
+    f(warmCpu),
+    `${f(expressCpu)}: one-route Express; ${f(median(main.warmCpu.node))}: node:http`,
+    ratio(warmCpu / expressCpu),
+    '≥ 0.8 (aim 0.95)',
+    met(warmCpu / expressCpu >= 0.8, warmCpu / expressCpu >= 0.95),
+  ]);
   const smallCold = median(small.cold.ms);
   rows.push([
     `6. Scaling: cold feed at ${f(main.interviews)} vs ${f(small.interviews)} interviews`,

@@ -60,6 +60,27 @@ export function createLogger(options: { level: string; destination?: Destination
       timestamp: isoTimeOncePerMillisecond(),
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     },
-    options.destination ?? pino.destination({ sync: false }),
+    options.destination ?? createLogDestination(),
   );
+}
+
+/** Standard output, written asynchronously: a log line never blocks a request on a slow log collector. */
+export function createLogDestination(): ReturnType<typeof pino.destination> {
+  return pino.destination({ dest: 1, sync: false });
+}
+
+/**
+ * Writes out every line still buffered or in flight, then closes the destination. `logger.flush()` is not enough
+ * before `process.exit`: with async writes it calls back at once, and the last lines (the ones that say how the
+ * process ended) are lost.
+ */
+export function closeLogDestination(destination: ReturnType<typeof pino.destination>, timeoutMs = 1_000): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    destination.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    destination.end();
+  });
 }

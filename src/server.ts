@@ -6,7 +6,7 @@ import { createService, type Service } from './create-service.js';
 import { DEMO_INTERVIEWERS } from './demo/demo-kombo.js';
 import { feedLinksFor } from './http/routes/admin-routes.js';
 import { sleep } from './kombo/create-kombo-client.js';
-import { createLogger } from './logger.js';
+import { closeLogDestination, createLogDestination, createLogger } from './logger.js';
 
 /** First wait between tries of the first walk, while no snapshot exists; it doubles after each failure... */
 const FIRST_WALK_BASE_DELAY_MS = 1_000;
@@ -142,7 +142,9 @@ export async function main(): Promise<void> {
     for (const problem of error.problems) process.stderr.write(`config error: ${problem}\n`);
     process.exit(1);
   }
-  const logger = createLogger({ level: config.logLevel });
+  const destination = createLogDestination();
+  const logger = createLogger({ level: config.logLevel, destination });
+  const exit = (code: number) => void closeLogDestination(destination).then(() => process.exit(code));
   const running = await start(config, logger);
   const onSignal = (signal: NodeJS.Signals) => {
     // stop() closes the listener before its first await, so once this line is out no new connection is accepted.
@@ -150,18 +152,22 @@ export async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down');
     const deadline = setTimeout(() => {
       logger.error('shutdown took too long; exiting');
-      logger.flush();
+      try {
+        destination.flushSync();
+      } catch {
+        // a write still in flight: exiting matters more now than its last line
+      }
       process.exit(1);
     }, SHUTDOWN_GRACE_MS + 1_500);
     deadline.unref();
     stopped.then(
       () => {
         logger.info('stopped');
-        logger.flush(() => process.exit(0));
+        exit(0);
       },
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
-        logger.flush(() => process.exit(1));
+        exit(1);
       },
     );
   };
