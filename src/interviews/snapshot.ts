@@ -11,7 +11,7 @@ export interface SnapshotData {
   readonly fullSyncedAtMs: number;
   /** Start of the first walk ever applied: the Last-Modified of a feed that never had an event. */
   readonly firstSyncedAtMs: number;
-  /** Every live interview, in id order. */
+  /** Every live interview (in id order after a full walk; an incremental one appends what it adds). */
   readonly interviews: readonly Interview[];
   /** When each interviewer's feed last changed (their Last-Modified); kept after their last interview leaves. */
   readonly feedChangedAtMs: Readonly<Record<string, number>>;
@@ -33,10 +33,13 @@ export class Snapshot {
   /** Each interviewer's display name, from their most recently changed interview, else their last known one. */
   readonly names: ReadonlyMap<string, string>;
 
-  private constructor(readonly data: SnapshotData) {
+  private constructor(readonly data: SnapshotData, indexes?: Indexes) {
+    if (indexes) {
+      ({ byId: this.byId, byEmail: this.byEmail, names: this.names } = indexes);
+      return;
+    }
     const byId = new Map<string, Interview>();
     const byEmail = new Map<string, Interview[]>();
-    const names = new Map<string, { name: string; revisionMs: number }>();
     for (const interview of data.interviews) {
       byId.set(interview.id, interview);
       for (const person of interview.interviewers) {
@@ -44,24 +47,50 @@ export class Snapshot {
         let list = byEmail.get(person.email);
         if (!list) byEmail.set(person.email, (list = []));
         list.push(interview);
-        const known = names.get(person.email);
-        if (person.name !== null && (!known || interview.revisionMs > known.revisionMs)) {
-          names.set(person.email, { name: person.name, revisionMs: interview.revisionMs });
-        }
       }
     }
-    for (const list of byEmail.values()) list.sort(compareInterviews);
+    const names = new Map(Object.entries(data.formerNames ?? {}));
+    for (const [email, list] of byEmail) {
+      list.sort(compareInterviews);
+      const name = nameIn(list, email);
+      if (name !== undefined) names.set(email, name);
+    }
     this.byId = byId;
     this.byEmail = byEmail;
-    this.names = new Map([
-      ...Object.entries(data.formerNames ?? {}),
-      ...[...names].map(([email, { name }]): [string, string] => [email, name]),
-    ]);
+    this.names = names;
   }
 
-  /** Indexes `data` (already ordered and deduplicated, as {@link applyWalk} makes it). */
+  /** Indexes `data` whole (a snapshot read back from a store). */
   static fromData(data: SnapshotData): Snapshot {
     return new Snapshot(data);
+  }
+
+  /**
+   * The snapshot after an incremental walk: `previous`'s indexes with only the lists of `touchedEmails` rebuilt, so
+   * a refresh that changed a few interviews costs about as much as those interviews, not the organisation.
+   */
+  static derive(
+    previous: Snapshot,
+    data: SnapshotData,
+    byId: ReadonlyMap<string, Interview>,
+    touchedIds: ReadonlySet<string>,
+    touchedEmails: ReadonlySet<string>,
+  ): Snapshot {
+    const byEmail = new Map(previous.byEmail);
+    const names = new Map(previous.names);
+    for (const email of touchedEmails) {
+      const list = (previous.byEmail.get(email) ?? []).filter((interview) => !touchedIds.has(interview.id));
+      for (const id of touchedIds) {
+        const interview = byId.get(id);
+        if (interview?.interviewers.some((person) => person.email === email)) list.push(interview);
+      }
+      list.sort(compareInterviews);
+      if (list.length > 0) byEmail.set(email, list);
+      else byEmail.delete(email);
+      const name = nameIn(list, email);
+      if (name !== undefined) names.set(email, name); // else their last known name stays
+    }
+    return new Snapshot(data, { byId, byEmail, names });
   }
 
   get integrationId(): string {
@@ -81,6 +110,26 @@ export class Snapshot {
   feedChangedAt(email: string): number {
     return this.data.feedChangedAtMs[email] ?? this.data.firstSyncedAtMs;
   }
+}
+
+interface Indexes {
+  byId: ReadonlyMap<string, Interview>;
+  byEmail: ReadonlyMap<string, readonly Interview[]>;
+  names: ReadonlyMap<string, string>;
+}
+
+/** The name `email` goes by in `interviews`: from the most recently changed one that names them (ties: highest id). */
+function nameIn(interviews: readonly Interview[], email: string): string | undefined {
+  let best: { name: string; revisionMs: number; id: string } | undefined;
+  for (const interview of interviews) {
+    for (const person of interview.interviewers) {
+      if (person.email !== email || person.name === null) continue;
+      if (!best || interview.revisionMs > best.revisionMs || (interview.revisionMs === best.revisionMs && interview.id > best.id)) {
+        best = { name: person.name, revisionMs: interview.revisionMs, id: interview.id };
+      }
+    }
+  }
+  return best?.name;
 }
 
 /** Sorts events by start, then id, so every render lists them in the same order. */
@@ -111,35 +160,81 @@ function emailsOf(interview: Interview | undefined, into: Set<string>): void {
 
 /**
  * Builds the snapshot a successful walk leads to. A full walk replaces the set of interviews (records no longer
- * listed leave); an incremental one merges changes in (canceled and deleted records leave). An interview whose
- * content is unchanged keeps its old object, revision included, so its event's bytes stay the same; one whose
- * content changed without its timestamps moving gets a later revision, so SEQUENCE still grows.
+ * listed leave); an incremental one merges changes in (canceled and deleted records leave) and re-indexes only the
+ * interviewers it touched. An interview whose content is unchanged keeps its old object, revision included, so its
+ * event's bytes stay the same; one whose content changed without its timestamps moving gets a later revision, so
+ * SEQUENCE still grows.
  */
 export function applyWalk(previous: Snapshot | undefined, walk: Walk): AppliedWalk {
   const before = previous?.integrationId === walk.integrationId ? previous : undefined;
-  const next = new Map<string, Interview>(walk.kind === 'incremental' && before ? before.byId : []);
+  return walk.kind === 'incremental' && before ? applyIncremental(before, walk) : applyFull(before, walk);
+}
+
+/** What to keep for an id the walk listed, given what the snapshot held: `undefined` when nothing changed. */
+function settle(old: Interview | undefined, fresh: Interview): Interview | undefined {
+  if (old === undefined) return fresh;
+  if (old === fresh || sameContent(old, fresh)) return undefined;
+  return fresh.revisionMs > old.revisionMs ? fresh : { ...fresh, revisionMs: old.revisionMs + 1000 };
+}
+
+/** The parts of a new snapshot's data that are filled in once its indexes exist, then frozen. */
+function lateFields(before: Snapshot | undefined) {
+  return {
+    feedChangedAtMs: { ...before?.data.feedChangedAtMs } as Record<string, number>,
+    formerNames: { ...before?.data.formerNames } as Record<string, string>,
+  };
+}
+
+function finish(
+  snapshot: Snapshot,
+  late: ReturnType<typeof lateFields>,
+  changed: Set<string>,
+  changes: number,
+  startedAtMs: number,
+): AppliedWalk {
+  for (const email of changed) {
+    // Strictly later than before, so If-Modified-Since never mistakes a second change for the first.
+    late.feedChangedAtMs[email] = Math.max(startedAtMs, (late.feedChangedAtMs[email] ?? 0) + 1000);
+    const name = snapshot.names.get(email);
+    if (!snapshot.byEmail.has(email) && name !== undefined) late.formerNames[email] = name;
+    else delete late.formerNames[email];
+  }
+  Object.freeze(late.feedChangedAtMs);
+  Object.freeze(late.formerNames);
+  return { snapshot, changedEmails: changed, changes };
+}
+
+function dataOf(before: Snapshot | undefined, walk: Walk, interviews: readonly Interview[], late: ReturnType<typeof lateFields>): SnapshotData {
+  return {
+    format: 1,
+    integrationId: walk.integrationId,
+    syncedAtMs: walk.startedAtMs,
+    fullSyncedAtMs: walk.kind === 'full' ? walk.startedAtMs : (before?.data.fullSyncedAtMs ?? walk.startedAtMs),
+    firstSyncedAtMs: before?.data.firstSyncedAtMs ?? walk.startedAtMs,
+    interviews,
+    ...late,
+  };
+}
+
+function applyFull(before: Snapshot | undefined, walk: Walk): AppliedWalk {
+  const next = new Map<string, Interview>();
   for (const record of walk.records) {
     if (record.interview === null) next.delete(record.id);
     else next.set(record.id, record.interview);
   }
-
   const changed = new Set<string>();
   let changes = 0;
   for (const [id, fresh] of next) {
     const old = before?.byId.get(id);
-    if (old === undefined) {
-      changes++;
-      emailsOf(fresh, changed);
-    } else if (old !== fresh) {
-      if (sameContent(old, fresh)) {
-        next.set(id, old);
-      } else {
-        changes++;
-        emailsOf(old, changed);
-        emailsOf(fresh, changed);
-        if (fresh.revisionMs <= old.revisionMs) next.set(id, { ...fresh, revisionMs: old.revisionMs + 1000 });
-      }
+    const kept = settle(old, fresh);
+    if (kept === undefined) {
+      if (old) next.set(id, old);
+      continue;
     }
+    changes++;
+    emailsOf(old, changed);
+    emailsOf(kept, changed);
+    next.set(id, kept);
   }
   for (const [id, old] of before?.byId ?? []) {
     if (!next.has(id)) {
@@ -147,30 +242,46 @@ export function applyWalk(previous: Snapshot | undefined, walk: Walk): AppliedWa
       emailsOf(old, changed);
     }
   }
-
-  const interviews = [...next.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const late = lateFields(before);
+  // Only the names the walk did not see again stay former names; the constructor indexes the rest.
   const live = new Set<string>();
-  for (const interview of interviews) emailsOf(interview, live);
-  const formerNames: Record<string, string> = {};
-  for (const [email, name] of before?.names ?? []) if (!live.has(email)) formerNames[email] = name;
-  // Filled in below, once the new names are known; frozen before anyone else sees the snapshot.
-  const feedChangedAtMs: Record<string, number> = { ...before?.data.feedChangedAtMs };
-  const snapshot = Snapshot.fromData({
-    format: 1,
-    integrationId: walk.integrationId,
-    syncedAtMs: walk.startedAtMs,
-    fullSyncedAtMs: walk.kind === 'full' ? walk.startedAtMs : (before?.data.fullSyncedAtMs ?? walk.startedAtMs),
-    firstSyncedAtMs: before?.data.firstSyncedAtMs ?? walk.startedAtMs,
-    interviews,
-    feedChangedAtMs,
-    formerNames,
-  });
+  for (const interview of next.values()) emailsOf(interview, live);
+  for (const email of live) delete late.formerNames[email];
+  for (const [email, name] of before?.names ?? []) if (!live.has(email)) late.formerNames[email] = name;
+  const interviews = [...next.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const snapshot = Snapshot.fromData(dataOf(before, walk, interviews, late));
   // A renamed interviewer changes their calendar's name even when no event of theirs changed.
   for (const [email, name] of snapshot.names) if (before?.names.get(email) !== name) changed.add(email);
-  for (const email of changed) {
-    // Strictly later than before, so If-Modified-Since never mistakes a second change for the first.
-    feedChangedAtMs[email] = Math.max(walk.startedAtMs, (feedChangedAtMs[email] ?? 0) + 1000);
+  return finish(snapshot, late, changed, changes, walk.startedAtMs);
+}
+
+function applyIncremental(before: Snapshot, walk: Walk): AppliedWalk {
+  // The last record for an id wins, as it would on Kombo's side.
+  const latest = new Map<string, Interview | null>();
+  for (const record of walk.records) latest.set(record.id, record.interview);
+  const updates = new Map<string, Interview | null>();
+  const changed = new Set<string>();
+  for (const [id, fresh] of latest) {
+    const old = before.byId.get(id);
+    const kept = fresh === null ? (old === undefined ? undefined : null) : settle(old, fresh);
+    if (kept === undefined) continue;
+    updates.set(id, kept);
+    emailsOf(old, changed);
+    if (kept) emailsOf(kept, changed);
   }
-  Object.freeze(feedChangedAtMs);
-  return { snapshot, changedEmails: changed, changes };
+  const late = lateFields(before);
+  // Nothing moved (the common refresh): the same index serves on, and only the walk's time is new.
+  let byId = before.byId;
+  let interviews = before.data.interviews;
+  if (updates.size > 0) {
+    const next = new Map(before.byId);
+    for (const [id, kept] of updates) {
+      if (kept === null) next.delete(id);
+      else next.set(id, kept);
+    }
+    byId = next;
+    interviews = [...next.values()];
+  }
+  const snapshot = Snapshot.derive(before, dataOf(before, walk, interviews, late), byId, new Set(updates.keys()), changed);
+  return finish(snapshot, late, changed, updates.size, walk.startedAtMs);
 }

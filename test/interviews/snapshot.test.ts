@@ -214,3 +214,48 @@ describe('former interviewers', () => {
     expect(third.snapshot.names.get('grace@example.com')).toBe('Grace Brewster Hopper');
   });
 });
+
+describe('incremental re-indexing', () => {
+  it('leaves the same indexes as indexing the whole snapshot afresh, over a run of random edits, moves and cancellations', () => {
+    const people = ['ada@example.com', 'grace@example.com', 'alan@example.com', 'edsger@example.com'];
+    let seed = 42;
+    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)]!;
+    const recordFor = (n: number, round: number) =>
+      interviewRecord({
+        id: `iv-${n}`,
+        title: `Interview ${n} (${round})`,
+        starting_at: new Date(T0 + Math.floor(random() * 20) * 3_600_000).toISOString(),
+        ending_at: null,
+        canceled: random() < 0.15,
+        changed_at: new Date(T0 + round * 60_000).toISOString(),
+        users: [komboUser(pick(people), pick(['Ada', 'Grace', 'Alan']), `L${round % 3}`), ...(random() < 0.4 ? [komboUser(pick(people), 'Second', 'Person')] : [])],
+      });
+    let snapshot = applyWalk(undefined, {
+      kind: 'full',
+      integrationId: 'int',
+      startedAtMs: T0,
+      records: records(...Array.from({ length: 30 }, (_, n) => recordFor(n, 0))),
+    }).snapshot;
+    for (let round = 1; round <= 40; round++) {
+      const edits = Array.from({ length: 1 + Math.floor(random() * 4) }, () => recordFor(Math.floor(random() * 35), round));
+      snapshot = applyWalk(snapshot, { kind: 'incremental', integrationId: 'int', startedAtMs: T0 + round * 60_000, records: records(...edits) }).snapshot;
+      const afresh = Snapshot.fromData(snapshot.data);
+      expect(new Map([...snapshot.byEmail].map(([email, list]) => [email, list.map((iv) => iv.id)]))).toEqual(
+        new Map([...afresh.byEmail].map(([email, list]) => [email, list.map((iv) => iv.id)])),
+      );
+      expect(snapshot.names).toEqual(afresh.names);
+      expect([...snapshot.byId.keys()].sort()).toEqual([...afresh.byId.keys()].sort());
+    }
+  });
+
+  it('costs one index swap, not a rebuild, when nothing changed', () => {
+    const first = applyWalk(undefined, { kind: 'full', integrationId: 'int', startedAtMs: T0, records: records(interviewRecord()) });
+    const again = applyWalk(first.snapshot, { kind: 'incremental', integrationId: 'int', startedAtMs: T0 + 60_000, records: records(interviewRecord()) });
+    expect(again.changes).toBe(0);
+    expect(again.changedEmails.size).toBe(0);
+    expect(again.snapshot.byId).toBe(first.snapshot.byId);
+    expect(again.snapshot.byEmail.get('ada@example.com')).toBe(first.snapshot.byEmail.get('ada@example.com'));
+    expect(again.snapshot.data.syncedAtMs).toBe(T0 + 60_000);
+  });
+});
