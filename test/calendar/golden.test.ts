@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { renderFeed, type FeedOptions } from '../../src/calendar/render-feed.js';
 import type { Interview } from '../../src/interviews/interview.js';
+import { domainInterview } from '../helpers/factories.js';
 import { parseIcs, type ParsedCalendar } from '../helpers/ics.js';
 
 /*
@@ -19,22 +20,9 @@ const UPDATE = process.env.UPDATE_GOLDEN === '1';
 const OWNER = 'ada@example.com';
 /** Last changed 2026-10-01T09:00:00Z: DTSTAMP and LAST-MODIFIED must say exactly this, whatever the clock says. */
 const REVISION_MS = Date.UTC(2026, 9, 1, 9, 0, 0);
-const HOUR = 3_600_000;
 
 function interview(overrides: Partial<Interview> = {}): Interview {
-  return {
-    id: 'iv-1',
-    title: 'Technical interview',
-    startMs: Date.UTC(2026, 11, 1, 10, 0),
-    endMs: Date.UTC(2026, 11, 1, 11, 0),
-    address: null,
-    conferencingUrl: null,
-    candidateName: 'Marie Curie',
-    jobName: 'Backend Engineer',
-    interviewers: [{ email: OWNER, name: 'Ada Lovelace' }],
-    revisionMs: REVISION_MS,
-    ...overrides,
-  };
+  return domainInterview({ candidateName: 'Marie Curie', jobName: 'Backend Engineer', interviewers: [{ email: OWNER, name: 'Ada Lovelace' }], revisionMs: REVISION_MS, ...overrides });
 }
 
 const OPTIONS: FeedOptions = {

@@ -1,25 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { renderFeed } from '../../src/calendar/render-feed.js';
 import type { Interview } from '../../src/interviews/interview.js';
+import { domainInterview as interview } from '../helpers/factories.js';
 import { parseIcs, type ParsedEvent } from '../helpers/ics.js';
 
 const MEET = 'https://meet.example.com/abc-defg-hij';
-
-function interview(overrides: Partial<Interview> = {}): Interview {
-  return {
-    id: 'iv-1',
-    title: 'Technical interview',
-    startMs: Date.UTC(2026, 11, 1, 10),
-    endMs: Date.UTC(2026, 11, 1, 11),
-    address: null,
-    conferencingUrl: null,
-    candidateName: null,
-    jobName: null,
-    interviewers: [{ email: 'ada@example.com', name: 'Ada Lovelace' }],
-    revisionMs: Date.UTC(2026, 9, 1, 9),
-    ...overrides,
-  };
-}
 
 /** The one event Ada's feed shows for `overrides`, as ical.js reads it. */
 function eventOf(overrides: Partial<Interview> = {}, ownerEmail = 'ada@example.com'): ParsedEvent {

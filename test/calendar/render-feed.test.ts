@@ -1,25 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { renderFeed, type FeedOptions } from '../../src/calendar/render-feed.js';
-import type { Interview } from '../../src/interviews/interview.js';
+import { domainInterview as interview } from '../helpers/factories.js';
 import { parseIcs } from '../helpers/ics.js';
 
 const HOUR = 3_600_000;
-
-function interview(overrides: Partial<Interview> = {}): Interview {
-  return {
-    id: 'iv-1',
-    title: 'Technical interview',
-    startMs: Date.UTC(2026, 11, 1, 10),
-    endMs: Date.UTC(2026, 11, 1, 11),
-    address: null,
-    conferencingUrl: null,
-    candidateName: null,
-    jobName: null,
-    interviewers: [{ email: 'ada@example.com', name: 'Ada Lovelace' }],
-    revisionMs: Date.UTC(2026, 9, 1, 9),
-    ...overrides,
-  };
-}
 
 function options(overrides: Partial<FeedOptions> = {}): FeedOptions {
   return {

@@ -1,3 +1,5 @@
+import type { Interview } from '../../src/interviews/interview.js';
+
 /** A Kombo interview user (interviewer). */
 export function komboUser(email: string | null, firstName: string | null = 'Ada', lastName: string | null = 'Lovelace') {
   return { id: `user-${email ?? 'none'}`, remote_id: '1', first_name: firstName, last_name: lastName, email };
@@ -47,4 +49,21 @@ export function manyRecords(count: number, interviewers: string[], startMs = Dat
       users: [komboUser(email, 'Person', String(n % interviewers.length))],
     });
   });
+}
+
+/** A domain interview, as the renderer takes it (after validation); override any field. */
+export function domainInterview(overrides: Partial<Interview> = {}): Interview {
+  return {
+    id: 'iv-1',
+    title: 'Technical interview',
+    startMs: Date.UTC(2026, 11, 1, 10),
+    endMs: Date.UTC(2026, 11, 1, 11),
+    address: null,
+    conferencingUrl: null,
+    candidateName: null,
+    jobName: null,
+    interviewers: [{ email: 'ada@example.com', name: 'Ada Lovelace' }],
+    revisionMs: Date.UTC(2026, 9, 1, 9),
+    ...overrides,
+  };
 }

@@ -1,3 +1,4 @@
+import request from 'supertest';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config.js';
 import { createService, type Service, type ServiceOverrides } from '../../src/create-service.js';
@@ -73,4 +74,18 @@ export function buildTestService(
 /** The feed path (`/feeds/{token}.ics`) of `email` in `service`. */
 export function feedPath(service: Service, email: string): string {
   return `/feeds/${service.tokens.encode({ integrationId: service.config.kombo.integrationId, email })}.ics`;
+}
+
+/** The exact bytes of an interviewer's feed as a calendar client downloads them (asserting a 200). */
+export async function feedBytes(service: Service, email: string): Promise<Buffer> {
+  const res = await request(service.app)
+    .get(feedPath(service, email))
+    .buffer(true)
+    .parse((response, callback) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => callback(null, Buffer.concat(chunks)));
+    })
+    .expect(200);
+  return res.body as Buffer;
 }

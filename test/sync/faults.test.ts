@@ -5,7 +5,7 @@ import { DEFAULT_RETRY_POLICY } from '../../src/kombo/retry-policy.js';
 import { interviewRecord, komboUser } from '../helpers/factories.js';
 import { startFakeKombo, type Fault, type FakeKombo, type RecordedRequest } from '../helpers/fake-kombo.js';
 import { parseIcs } from '../helpers/ics.js';
-import { buildTestService, feedPath } from '../helpers/test-service.js';
+import { buildTestService, feedBytes, feedPath } from '../helpers/test-service.js';
 
 const PEOPLE = ['ada@example.com', 'grace@example.com', 'katherine@example.com'];
 const MINUTE = 60_000;
@@ -21,20 +21,6 @@ function records(titlePrefix = 'Interview') {
       users: [komboUser(PEOPLE[n % 3]!, 'Person', String(n % 3)), ...(n === 0 ? [komboUser(PEOPLE[1]!, 'Person', '1')] : [])],
     }),
   );
-}
-
-/** The exact bytes of a feed, as a calendar client downloads them. */
-async function feedBytes(service: Service, email: string): Promise<Buffer> {
-  const res = await request(service.app)
-    .get(feedPath(service, email))
-    .buffer(true)
-    .parse((response, callback) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => callback(null, Buffer.concat(chunks)));
-    })
-    .expect(200);
-  return res.body as Buffer;
 }
 
 async function allFeeds(service: Service): Promise<Map<string, Buffer>> {

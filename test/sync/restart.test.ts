@@ -10,7 +10,7 @@ import { start, type RunningService } from '../../src/server.js';
 import { interviewRecord, komboUser } from '../helpers/factories.js';
 import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
 import { parseIcs } from '../helpers/ics.js';
-import { buildTestService, feedPath } from '../helpers/test-service.js';
+import { buildTestService, feedBytes, feedPath } from '../helpers/test-service.js';
 
 /** The test service with a timeout no loaded machine reaches: these tests count requests, and have no hangs. */
 const buildService = (fake: FakeKombo, options: Parameters<typeof buildTestService>[1] = {}) =>
@@ -38,20 +38,6 @@ function records() {
     }),
     interviewRecord({ id: 'iv-3', title: 'Culture 🎉', starting_at: '2026-12-03T10:00:00Z', ending_at: '2026-12-03T11:00:00Z', users: [komboUser(PEOPLE[1]!, 'Grace', 'Hopper')] }),
   ];
-}
-
-/** A feed's exact bytes from the app, or its status when it is not served. */
-async function feedBytes(service: Service, email: string): Promise<Buffer> {
-  const res = await request(service.app)
-    .get(feedPath(service, email))
-    .buffer(true)
-    .parse((response, callback) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => callback(null, Buffer.concat(chunks)));
-    })
-    .expect(200);
-  return res.body as Buffer;
 }
 
 async function allFeeds(service: Service) {
