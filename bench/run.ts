@@ -31,11 +31,23 @@ if (!Number.isInteger(interviews) || interviews < 500) throw new Error('--interv
 const write = process.argv.includes('--write') || option('interviews') === undefined;
 const WALK_PAIRS = 3;
 const COLD_SAMPLES = 7;
-const WARM_ROUNDS = 3;
+const WARM_ROUNDS = 5;
 const WARM_SECONDS = 3;
 const WARM_UP_SECONDS = 3;
 const WARM_CONNECTIONS = 16;
 const WRK = ['/usr/bin/wrk', '/usr/local/bin/wrk'].find((path) => existsSync(path));
+/*
+ * With two or more cores, the load generator runs on one and every server under load on another, each in turn:
+ * servers then compete with neither the load generator nor each other, and the same core serves all of them.
+ */
+const TASKSET = cpus().length >= 2 ? ['/usr/bin/taskset', '/bin/taskset'].find((path) => existsSync(path)) : undefined;
+const LOAD_CPU = '0';
+const SERVER_CPU = '1';
+
+/** Moves every thread of process `pid` onto the server core (when pinning is possible). */
+function pinToServerCore(pid: number | undefined): void {
+  if (TASKSET && pid !== undefined) spawnSync(TASKSET, ['-a', '-p', '-c', SERVER_CPU, String(pid)], { stdio: 'ignore' });
+}
 const work = mkdtempSync(join(tmpdir(), 'interview-feeds-bench-'));
 const began = Date.now();
 
@@ -110,7 +122,8 @@ async function loadRps(url: string, seconds: number): Promise<number> {
   if (WRK) {
     const output = await new Promise<string>((resolve, reject) => {
       const args = ['-t1', `-c${WARM_CONNECTIONS}`, `-d${seconds}s`, '-H', 'Accept-Encoding: gzip', url];
-      const child: ChildProcess = spawn(WRK, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+      const command = TASKSET ? [TASKSET, '-c', LOAD_CPU, WRK, ...args] : [WRK, ...args];
+      const child: ChildProcess = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
       let text = '';
       child.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString()));
       child.on('error', reject);
@@ -298,6 +311,7 @@ async function runScale(n: number, options: { walks: boolean; servers: ('service
     if (!check.body.equals(sample.body) || check.headers.etag !== sample.headers.etag) throw new Error(`${kind} does not serve the same bytes`);
     targets[kind] = { url: ready.url, child, pid: child.pid };
   }
+  for (const target of Object.values(targets)) pinToServerCore(target.pid);
   // Warm-up, not counted: long enough for V8 to optimise every server's hot path, or the first rounds measure the JIT.
   for (const kind of options.servers) await load(targets[kind]!.url, WARM_UP_SECONDS);
   for (let round = 0; round < WARM_ROUNDS; round++) {
@@ -440,7 +454,7 @@ try {
     `Machine: ${machine()}.`,
     `Date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. Whole run: ${seconds.toFixed(0)} s.`,
     `Data: ${interviews.toLocaleString('en-US')} interviews for ${main.fake.interviewers} interviewers (scaling row: ${small.toLocaleString('en-US')} for ${smaller.fake.interviewers}); ${main.fake.listed.toLocaleString('en-US')} listed by a full walk (deleted ones are not), ${(main.fake.fullWalkBytes / 2 ** 20).toFixed(0)} MB of JSON.`,
-    `Walk and memory: medians of ${WALK_PAIRS} fresh service processes, each alternated with a fresh bare walker. Warm: ${loadTool}, ${WARM_SECONDS} s per run, ${WARM_ROUNDS} interleaved rounds, medians. Service logs at info to a file.`,
+    `Walk and memory: medians of ${WALK_PAIRS} fresh service processes, each alternated with a fresh bare walker. Warm: ${loadTool}${TASKSET ? ` on core ${LOAD_CPU}, each server pinned to core ${SERVER_CPU}` : ''}, ${WARM_UP_SECONDS} s warm-up each, then ${WARM_SECONDS} s per run, ${WARM_ROUNDS} interleaved rounds, medians. Service logs at info to a file.`,
   ];
   const output = `${context.join('\n')}\n\n${markdown}\n`;
   process.stdout.write(`\n${output}`);
