@@ -136,12 +136,12 @@ describe('GET /metrics and /healthz', () => {
     ]);
     const service = buildTestService(fake);
     const app = request(service.app);
-    // Before any refresh the last success and failure are absent from the JSON (not null).
+    // Before any refresh the last success and failure are null: the same keys as later, for dashboards.
     expect((await app.get('/healthz').expect(200)).body).toEqual({
       status: 'ok',
       demo: false,
       snapshot: null,
-      sync: { running: false, consecutiveFailures: 0 },
+      sync: { running: false, consecutiveFailures: 0, lastSuccess: null, lastFailure: null },
     });
     await app.get('/readyz').expect(503);
 

@@ -135,14 +135,18 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     } catch (error) {
       const durationMs = now() - startedAtMs;
       const message = error instanceof Error ? error.message : String(error);
-      lastFailure = { at: new Date(now()).toISOString(), kind, error: message };
-      consecutiveFailures++;
-      metrics?.refreshes.inc({ kind, outcome: 'failure' });
-      metrics?.refreshDuration.observe({ kind, outcome: 'failure' }, durationMs / 1000);
+      // A walk we stopped ourselves (shutdown) is no failure of Kombo's: counted and logged apart, not on /healthz.
       const aborted = error instanceof KomboError && error.kind === 'aborted';
+      const outcome = aborted ? 'aborted' : 'failure';
+      if (!aborted) {
+        lastFailure = { at: new Date(now()).toISOString(), kind, error: message };
+        consecutiveFailures++;
+      }
+      metrics?.refreshes.inc({ kind, outcome });
+      metrics?.refreshDuration.observe({ kind, outcome }, durationMs / 1000);
       logger[aborted ? 'info' : 'error'](
         {
-          refresh: { kind, durationMs, outcome: aborted ? 'aborted' : 'failure', error: message },
+          refresh: { kind, durationMs, outcome, error: message },
           ...(error instanceof KomboError ? { status: error.status, code: error.code, attempts: error.attempts } : {}),
         },
         aborted ? 'refresh aborted' : 'refresh failed; the previous snapshot keeps serving every feed',

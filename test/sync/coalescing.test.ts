@@ -160,5 +160,10 @@ describe('one walk at a time', () => {
     expect((await walking).message).toMatch(/aborted/);
     await expect(service.sync.refresh()).rejects.toThrow(/closed/);
     expect(fake.requests).toHaveLength(1);
+    // Stopping our own walk is no failure of Kombo's: /healthz and the failure counter do not say it is.
+    expect(service.sync.status()).toMatchObject({ lastFailure: undefined, consecutiveFailures: 0 });
+    const exposition = await service.metrics.registry.metrics();
+    expect(exposition).toMatch(/interview_feeds_refreshes_total\{kind="full",outcome="aborted"\} 1/);
+    expect(exposition).not.toMatch(/outcome="failure"/);
   });
 });

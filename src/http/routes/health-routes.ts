@@ -22,7 +22,8 @@ export function healthRoutes(options: { feeds: FeedService; sync: SyncEngine; no
             cachedFeeds: options.feeds.cachedFeeds(),
           }
         : null,
-      sync,
+      // Every key present from the start, null until known: a dashboard reads the same shape before the first walk.
+      sync: { ...sync, lastSuccess: sync.lastSuccess ?? null, lastFailure: sync.lastFailure ?? null },
     });
   });
 
