@@ -4,7 +4,9 @@ import { normalizeEmail } from './normalize-email.js';
 
 /*
  * The wire shape of one record of `GET /ats/interviews`, written from Kombo's schema but lenient where the feed can
- * still be right: unknown fields pass, fields no feed shows are not checked at all, and a display field of the wrong
+ * still be right: unknown fields are dropped, never refused (z.object strips them, and copies nothing: a looseObject
+ * would carry every key, remote_data included, into a record we discard anyway, at twice the cost), fields no feed
+ * shows are not checked at all, and a display field of the wrong
  * type reads as absent instead of costing the interviewer the whole interview. What a feed cannot do without (an
  * id, a readable start time, the interviewer list) fails the record, which is then skipped alone.
  */
@@ -28,7 +30,7 @@ const text = z
   .unknown()
   .transform((value) => (typeof value === 'string' && value.trim() !== '' ? value.trim() : null));
 
-const userSchema = z.looseObject({
+const userSchema = z.object({
   first_name: text.optional(),
   last_name: text.optional(),
   email: text.optional(),
@@ -47,12 +49,12 @@ const locationSchema = z
   .nullish()
   .catch(null);
 
-const nameSchema = z.looseObject({ first_name: text.optional(), last_name: text.optional() }).nullish().catch(null);
+const nameSchema = z.object({ first_name: text.optional(), last_name: text.optional() }).nullish().catch(null);
 
 const applicationSchema = z
   .looseObject({
     candidate: nameSchema.optional(),
-    job: z.looseObject({ name: text.optional() }).nullish().catch(null).optional(),
+    job: z.object({ name: text.optional() }).nullish().catch(null).optional(),
   })
   .nullish()
   .catch(null);
@@ -67,7 +69,7 @@ const idSchema = z
   .transform((id) => id.replace(/[\u0000-\u001F\u007F]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase()}`));
 
 /** One interview record as Kombo sends it (only the fields a feed uses are checked). */
-export const interviewRecordSchema = z.looseObject({
+export const interviewRecordSchema = z.object({
   id: idSchema,
   title: text.optional(),
   starting_at: dateTimeSchema.nullish(),
