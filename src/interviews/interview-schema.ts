@@ -4,11 +4,11 @@ import { normalizeEmail } from './normalize-email.js';
 
 /*
  * The wire shape of one record of `GET /ats/interviews`, written from Kombo's schema but lenient where the feed can
- * still be right: unknown fields are dropped, never refused (z.object strips them, and copies nothing: a looseObject
- * would carry every key, remote_data included, into a record we discard anyway, at twice the cost), fields no feed
- * shows are not checked at all, and a display field of the wrong
- * type reads as absent instead of costing the interviewer the whole interview. What a feed cannot do without (an
- * id, a readable start time, the interviewer list) fails the record, which is then skipped alone.
+ * still be right: unknown fields are dropped, never refused (z.object strips them and copies nothing; a looseObject
+ * would carry every key, remote_data included, into a record we discard anyway, at twice the cost); fields no feed
+ * shows are not checked at all; and a display field of the wrong type reads as absent instead of costing the
+ * interviewer the whole interview. What a feed cannot do without (an id, a readable start time, the interviewer
+ * list) fails the record, which is then skipped alone.
  */
 
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
