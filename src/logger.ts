@@ -64,9 +64,34 @@ export function createLogger(options: { level: string; destination?: Destination
   );
 }
 
-/** Standard output, written asynchronously: a log line never blocks a request on a slow log collector. */
+/** How long a log line may wait in the buffer before it is written, at most. */
+const LOG_FLUSH_INTERVAL_MS = 250;
+
+/**
+ * Standard output, written asynchronously and in batches: a log line never blocks a request on a slow log collector,
+ * and one write carries many lines. Written one by one, each line cost a write through libuv's thread pool, about
+ * 50 µs of CPU per request here, more than Express's own routing; batched, that cost is shared by the lines of a
+ * batch. A line waits at most LOG_FLUSH_INTERVAL_MS, and whatever is buffered is written when the process exits.
+ */
 export function createLogDestination(): ReturnType<typeof pino.destination> {
-  return pino.destination({ dest: 1, sync: false });
+  const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  let open = true;
+  const timer = setInterval(() => {
+    if (open) destination.flush();
+  }, LOG_FLUSH_INTERVAL_MS);
+  timer.unref();
+  destination.once('close', () => {
+    open = false;
+    clearInterval(timer);
+  });
+  process.once('exit', () => {
+    try {
+      if (open) destination.flushSync();
+    } catch {
+      // a write still in flight as the process ends: nothing more can be done for it
+    }
+  });
+  return destination;
 }
 
 /**
