@@ -121,18 +121,8 @@ describe('shutdown of the real process', () => {
   });
 
   function env(port: number): Record<string, string> {
-    return {
-      KOMBO_API_KEY: fake.apiKey,
-      KOMBO_INTEGRATION_ID: fake.integrationId,
-      KOMBO_BASE_URL: fake.baseUrl,
-      FEED_SECRET,
-      ADMIN_TOKEN,
-      KOMBO_WEBHOOK_SECRET: WEBHOOK_SECRET,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATA_DIR: dataDir,
-      LOG_LEVEL: 'info',
-    };
+    // Every value is set, so the child's environment holds no undefined.
+    return testEnv(fake, { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info' }) as Record<string, string>;
   }
 
   it('on SIGTERM refuses new connections, answers the requests in flight, stops the walk, and exits 0 within 10 s', async () => {
