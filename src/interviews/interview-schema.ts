@@ -37,7 +37,7 @@ const userSchema = z.object({
 });
 
 const locationSchema = z
-  .looseObject({
+  .object({
     raw: text.optional(),
     street_1: text.optional(),
     street_2: text.optional(),
@@ -52,7 +52,7 @@ const locationSchema = z
 const nameSchema = z.object({ first_name: text.optional(), last_name: text.optional() }).nullish().catch(null);
 
 const applicationSchema = z
-  .looseObject({
+  .object({
     candidate: nameSchema.optional(),
     job: z.object({ name: text.optional() }).nullish().catch(null).optional(),
   })
