@@ -96,8 +96,8 @@ export function createLogDestination(): ReturnType<typeof pino.destination> {
 
 /**
  * Writes out every line still buffered or in flight, then closes the destination. `logger.flush()` is not enough
- * before `process.exit`: with async writes it calls back at once, and the last lines (the ones that say how the
- * process ended) are lost.
+ * before `process.exit`: it does not wait for a write already in flight, and the last lines (the ones that say how
+ * the process ended) are lost.
  */
 export function closeLogDestination(destination: ReturnType<typeof pino.destination>, timeoutMs = 1_000): Promise<void> {
   return new Promise((resolve) => {

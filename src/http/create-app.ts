@@ -85,9 +85,9 @@ export function createApp(deps: AppDeps): Express {
   });
 
   const errorHandler: ErrorRequestHandler = (error: unknown, req, res, _next) => {
+    if (!res.headersSent) res.setHeader('X-Content-Type-Options', 'nosniff'); // the feed route runs before that middleware
     // A path Express cannot percent-decode (a mangled feed URL) is a path we do not serve: the one 404 every unknown
     // path and token gets, never a 400 that tells a malformed token apart or echoes it.
-    if (!res.headersSent) res.setHeader('X-Content-Type-Options', 'nosniff'); // the feed route runs before that middleware
     if (error instanceof URIError && !res.headersSent) return void res.status(404).json(NOT_FOUND_BODY);
     const status =
       error instanceof HttpError

@@ -68,7 +68,7 @@ export function createRequestLog(parent: Logger, metrics: Metrics): RequestLog {
       // 'close' rather than 'finish': a request whose client went away before the answer is logged too.
       res.once('close', () => {
         const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
-        record(req, res, route, started, res.locals.feedToken as string | undefined);
+        record(req, res, route, started);
       });
       next();
     },

@@ -1,4 +1,4 @@
-import { Router, type Request, type Response } from 'express';
+import type { Express, Request, Response } from 'express';
 import type { FeedService, RenderedFeed } from '../../feeds/feed-service.js';
 import type { FeedTokens } from '../../feeds/feed-token.js';
 import { NOT_FOUND_BODY } from '../http-error.js';
@@ -10,7 +10,7 @@ export interface FeedRouteOptions {
   integrationId: string;
   refreshMinutes: number;
   /** Logs and counts a feed request once answered (see RequestLog.record); the route skips the log middleware. */
-  record?: (req: Request, res: Response, route: string, startedNs: bigint, feedToken?: string) => void;
+  record: (req: Request, res: Response, route: string, startedNs: bigint, feedToken?: string) => void;
 }
 
 const ROUTE = '/feeds/:file';
@@ -70,10 +70,10 @@ const NOT_MODIFIED = { 'X-Content-Type-Options': 'nosniff', Vary: 'Accept-Encodi
 
 /**
  * GET (and HEAD) /feeds/{token}.ics. The warm path does no hashing, rendering or compression: every header object
- * is built once per rendered feed and reused. Registered on `router` when given (the app itself, which spares
- * every feed request a nested router's dispatch), else on a new Router.
+ * is built once per rendered feed and reused. Registered on the app itself, which spares every feed request a nested
+ * router's dispatch.
  */
-export function feedRoutes(options: FeedRouteOptions, router: Pick<Router, 'use'> = Router()): Router {
+export function feedRoutes(options: FeedRouteOptions, app: Pick<Express, 'use'>): void {
   const cacheControl = `private, max-age=${options.refreshMinutes * 60}`;
   const headerCache = new WeakMap<RenderedFeed, { plain: Record<string, string | number>; gzip: Record<string, string | number>; notModified: Record<string, string>; notModifiedGzip: Record<string, string> }>();
 
@@ -99,7 +99,7 @@ export function feedRoutes(options: FeedRouteOptions, router: Pick<Router, 'use'
     return headers;
   }
 
-  const record = options.record ?? (() => {});
+  const { record } = options;
 
   function answer(req: Request, res: Response, file: string): string | undefined {
     if (!file.endsWith('.ics')) return notFound(res);
@@ -129,7 +129,7 @@ export function feedRoutes(options: FeedRouteOptions, router: Pick<Router, 'use'
 
   // Mounted on the /feeds/ prefix rather than a `:file` route: Express would percent-decode the parameter and
   // answer a mangled token with its own 400. A token is base64url, so the raw path needs no decoding at all.
-  router.use('/feeds/', (req, res, next) => {
+  app.use('/feeds/', (req, res, next) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return next();
     const started = process.hrtime.bigint();
     const query = req.url.indexOf('?');
@@ -138,6 +138,4 @@ export function feedRoutes(options: FeedRouteOptions, router: Pick<Router, 'use'
     const token = answer(req, res, file);
     record(req, res, ROUTE, started, token);
   });
-
-  return router as Router;
 }
