@@ -1,12 +1,13 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createService, type Service } from './create-service.js';
 import { DEMO_INTERVIEWERS } from './demo/demo-kombo.js';
+import { createAppServer } from './http/create-app-server.js';
 import { feedLinksFor } from './http/routes/admin-routes.js';
 import { sleep } from './kombo/create-kombo-client.js';
-import { closeLogDestination, createLogDestination, createLogger } from './logger.js';
+import { createLogDestination, createLogger } from './logger.js';
 
 /** First wait between tries of the first walk, while no snapshot exists; it doubles after each failure... */
 const FIRST_WALK_BASE_DELAY_MS = 1_000;
@@ -58,7 +59,7 @@ export async function start(
   options: StartOptions = {},
 ): Promise<RunningService> {
   const stopping = new AbortController();
-  const server = createServer(service.app);
+  const server = createAppServer(service.app);
   // Deliberate limits: a slow client cannot hold a socket forever, and keep-alive outlives a load balancer's
   // usual 60 s idle timeout so it never reuses a socket we have just closed.
   server.headersTimeout = 15_000;
@@ -144,7 +145,7 @@ export async function main(): Promise<void> {
   }
   const destination = createLogDestination();
   const logger = createLogger({ level: config.logLevel, destination });
-  const exit = (code: number) => void closeLogDestination(destination).then(() => process.exit(code));
+  const exit = (code: number) => void destination.close().then(() => process.exit(code));
   const running = await start(config, logger);
   const onSignal = (signal: NodeJS.Signals) => {
     // stop() closes the listener before its first await, so once this line is out no new connection is accepted.

@@ -1,8 +1,11 @@
+import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { signWebhook } from '../src/http/routes/webhook-routes.js';
-import { createLogger } from '../src/logger.js';
+import { createLogDestination, createLogger } from '../src/logger.js';
 import { interviewRecord, komboUser } from './helpers/factories.js';
 import { startFakeKombo, type FakeKombo } from './helpers/fake-kombo.js';
 import { ADMIN_TOKEN, buildTestService, FEED_SECRET, feedPath, WEBHOOK_SECRET } from './helpers/test-service.js';
@@ -160,5 +163,41 @@ describe('createLogger', () => {
     expect(raw).toHaveLength(1);
     expect(raw[0]).not.toMatch(/"S\d+"|Bearer S/);
     expect(raw[0]).toContain('[redacted]');
+  });
+});
+
+describe('createLogDestination', () => {
+  const files: string[] = [];
+  afterEach(() => {
+    for (const file of files.splice(0)) rmSync(file, { force: true });
+  });
+  function destinationFile() {
+    const file = join(mkdtempSync(join(tmpdir(), 'log-destination-')), 'out.log');
+    files.push(file);
+    const fd = openSync(file, 'w');
+    return { file, destination: createLogDestination(fd), read: () => readFileSync(file, 'utf8') };
+  }
+
+  it('holds lines briefly, then writes them whole and in order in one batch', async () => {
+    const { destination, read } = destinationFile();
+    const logger = createLogger({ level: 'info', destination });
+    for (let i = 0; i < 5; i++) logger.info({ i }, 'line');
+    expect(read()).toBe(''); // held, not one write per line
+    await new Promise<void>((resolve, reject) => destination.flush((error) => (error ? reject(error) : resolve())));
+    const lines = read().trimEnd().split('\n').map((line) => JSON.parse(line) as { i: number });
+    expect(lines.map((line) => line.i)).toEqual([0, 1, 2, 3, 4]);
+    await destination.close();
+  });
+
+  it('writes a full batch without waiting for the timer, and everything held when closed', async () => {
+    const { destination, read } = destinationFile();
+    const logger = createLogger({ level: 'info', destination });
+    for (let i = 0; i < 300; i++) logger.info({ i }, 'line');
+    await tick(); // well under the 250 ms timer: only whole batches have gone out
+    const early = read().trimEnd().split('\n').length;
+    expect(early).toBeGreaterThanOrEqual(256);
+    expect(early).toBeLessThan(300);
+    await destination.close();
+    expect(read().trimEnd().split('\n').map((line) => (JSON.parse(line) as { i: number }).i)).toEqual(Array.from({ length: 300 }, (_, i) => i));
   });
 });
