@@ -140,6 +140,46 @@ describe('parseInterviewRecord', () => {
       expect(live({ starting_at: '2026-12-01T10:00:00' }).startMs).toBe(Date.UTC(2026, 11, 1, 10));
     });
 
+    it('reads every ISO 8601 spelling Kombo may send to the instant Date.parse gives it', () => {
+      for (const value of [
+        '2026-12-01T10:00:00.000Z',
+        '2026-12-01T10:00:00Z',
+        '2026-12-01T10:00Z',
+        '2026-12-01t10:00:00.5z',
+        '2026-12-01T10:00:00.123456Z',
+        '2026-12-01T15:30:00+05:30',
+        '2026-12-01T02:00:00-0800',
+        '2028-02-29T23:59:59.999+00:00',
+        '2026-12-31T23:30:00-01:00',
+        ' 2026-12-01T10:00:00Z ',
+      ]) {
+        expect(live({ starting_at: value }).startMs, value).toBe(Date.parse(value.trim()));
+      }
+      expect(live({ starting_at: '0099-06-01T00:00:00Z' }).startMs).toBe(Date.parse('0099-06-01T00:00:00Z'));
+    });
+
+    it('agrees with Date.parse on thousands of generated date-times, every zone spelling included', () => {
+      let seed = 7;
+      const next = (below: number) => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) % below);
+      const two = (n: number) => String(n).padStart(2, '0');
+      for (let i = 0; i < 3_000; i++) {
+        const instant = new Date(Date.UTC(1970 + next(200), 0, 1) + next(366) * 86_400_000 + next(86_400) * 1_000 + next(1_000));
+        const offset = next(3) === 0 ? 0 : (next(2) === 0 ? -1 : 1) * next(14 * 60);
+        const local = new Date(instant.getTime() + offset * 60_000).toISOString().slice(0, 19);
+        const fraction = ['', `.${next(10)}`, `.${String(next(1_000)).padStart(3, '0')}`, `.${String(next(1_000_000)).padStart(6, '0')}`][next(4)]!;
+        const hhmm = `${two(Math.floor(Math.abs(offset) / 60))}${next(2) === 0 ? ':' : ''}${two(Math.abs(offset) % 60)}`;
+        const zone = offset === 0 ? ['Z', 'z', '+00:00', ''][next(4)]! : `${offset < 0 ? '-' : '+'}${hhmm}`;
+        const value = `${local}${fraction}${zone}`;
+        expect(live({ starting_at: value }).startMs, value).toBe(Date.parse(zone === '' ? `${value}Z` : value));
+      }
+    });
+
+    it('rejects a start that is no real moment, which Date.parse would roll over into the next month or day', () => {
+      for (const value of ['2026-02-30T10:00:00Z', '2027-02-29T10:00:00Z', '2026-04-31T10:00:00Z', '2026-13-01T10:00:00Z', '2026-12-01T24:00:00Z', '2026-12-01T10:60:00Z', '2026-12-01']) {
+        expect(rejected(interviewRecord({ id: 'iv-bad', starting_at: value })), value).toMatchObject({ path: 'starting_at' });
+      }
+    });
+
     it('leaves an interview without starting_at out of every feed, by id', () => {
       expect(parsed({ starting_at: null })).toEqual({ id: 'iv-1', interview: null, reason: 'unscheduled' });
       const record = interviewRecord();
@@ -172,6 +212,14 @@ describe('parseInterviewRecord', () => {
 
     it('rejects an unreadable starting_at with the record id and the path', () => {
       expect(rejected(interviewRecord({ id: 'iv-bad', starting_at: 'not a date' }))).toMatchObject({ id: 'iv-bad', path: 'starting_at' });
+    });
+
+    it('rejects a blank id, naming the path', () => {
+      expect(rejected(interviewRecord({ id: '   ' }))).toMatchObject({ path: 'id' });
+    });
+
+    it('still drops a canceled record whose start time is unreadable: canceled needs no time, and it must leave the feed', () => {
+      expect(parsed({ id: 'iv-9', canceled: true, starting_at: 'not a date' })).toEqual({ id: 'iv-9', interview: null, reason: 'canceled' });
     });
 
     it('rejects users that are not an array', () => {
