@@ -11,7 +11,7 @@ export interface SnapshotData {
   readonly fullSyncedAtMs: number;
   /** Start of the first walk ever applied: the Last-Modified of a feed that never had an event. */
   readonly firstSyncedAtMs: number;
-  /** Every live interview (in id order after a full walk; an incremental one appends what it adds). */
+  /** Every live interview (in the order a full walk listed them; an incremental one appends what it adds). */
   readonly interviews: readonly Interview[];
   /** When each interviewer's feed last changed (their Last-Modified); kept after their last interview leaves. */
   readonly feedChangedAtMs: Readonly<Record<string, number>>;
@@ -33,15 +33,20 @@ export class Snapshot {
   /** Each interviewer's display name, from their most recently changed interview, else their last known one. */
   readonly names: ReadonlyMap<string, string>;
 
-  private constructor(readonly data: SnapshotData, indexes?: Indexes) {
+  /** `byId`, when given, is `data.interviews` by id already (a full walk builds it anyway). */
+  private constructor(readonly data: SnapshotData, indexes?: Indexes, knownById?: ReadonlyMap<string, Interview>) {
     if (indexes) {
       ({ byId: this.byId, byEmail: this.byEmail, names: this.names } = indexes);
       return;
     }
-    const byId = new Map<string, Interview>();
+    let byId = knownById;
+    if (byId === undefined) {
+      const built = new Map<string, Interview>();
+      for (const interview of data.interviews) built.set(interview.id, interview);
+      byId = built;
+    }
     const byEmail = new Map<string, Interview[]>();
     for (const interview of data.interviews) {
-      byId.set(interview.id, interview);
       for (const person of interview.interviewers) {
         if (person.email === null) continue;
         let list = byEmail.get(person.email);
@@ -63,6 +68,11 @@ export class Snapshot {
   /** Indexes `data` whole (a snapshot read back from a store). */
   static fromData(data: SnapshotData): Snapshot {
     return new Snapshot(data);
+  }
+
+  /** Indexes the data of a full walk, whose interviews by id the walk built already. */
+  static fromWalk(data: SnapshotData, byId: ReadonlyMap<string, Interview>): Snapshot {
+    return new Snapshot(data, undefined, byId);
   }
 
   /**
@@ -248,8 +258,7 @@ function applyFull(before: Snapshot | undefined, walk: Walk): AppliedWalk {
   for (const interview of next.values()) emailsOf(interview, live);
   for (const email of live) delete late.formerNames[email];
   for (const [email, name] of before?.names ?? []) if (!live.has(email)) late.formerNames[email] = name;
-  const interviews = [...next.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const snapshot = Snapshot.fromData(dataOf(before, walk, interviews, late));
+  const snapshot = Snapshot.fromWalk(dataOf(before, walk, [...next.values()], late), next);
   // A renamed interviewer changes their calendar's name even when no event of theirs changed.
   for (const [email, name] of snapshot.names) if (before?.names.get(email) !== name) changed.add(email);
   return finish(snapshot, late, changed, changes, walk.startedAtMs);

@@ -1,6 +1,6 @@
 import type { KomboClient } from '../kombo/create-kombo-client.js';
 import { paginateInterviews } from '../kombo/paginate-interviews.js';
-import { isRejected, parseInterviewRecord, type ParsedRecord, type RejectedRecord } from '../interviews/interview-schema.js';
+import { createRecordInterner, isRejected, parseInterviewRecord, type ParsedRecord, type RejectedRecord } from '../interviews/interview-schema.js';
 import type { Walk } from '../interviews/snapshot.js';
 
 /** A walk's result before it is applied, with what it cost. */
@@ -29,6 +29,7 @@ export interface WalkOptions {
 export async function walkInterviews(client: KomboClient, options: WalkOptions): Promise<WalkResult> {
   const records: ParsedRecord[] = [];
   const rejected: RejectedRecord[] = [];
+  const intern = createRecordInterner();
   let pages = 0;
   let requests = 0;
   const query = {
@@ -40,7 +41,7 @@ export async function walkInterviews(client: KomboClient, options: WalkOptions):
     pages++;
     requests += page.attempts;
     for (const raw of page.results) {
-      const result = parseInterviewRecord(raw);
+      const result = parseInterviewRecord(raw, intern);
       if (isRejected(result)) {
         rejected.push(result);
         options.onRejected?.(result);
