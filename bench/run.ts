@@ -166,6 +166,8 @@ interface Memory {
   rssMb: number;
   heapUsedMb: number;
 }
+type ServerKind = 'service' | 'express' | 'express-prototypes' | 'node';
+
 interface ScaleResult {
   interviews: number;
   fake: FakeReady;
@@ -185,9 +187,9 @@ interface ScaleResult {
     snapshotInterviewers: number;
   };
   cold: { ms: number[]; warmMs: number[]; events: number[]; refreshMs: number[] };
-  warm: { service: number[]; express: number[]; node: number[]; bodyBytes: number; identityBytes: number };
+  warm: Record<ServerKind, number[]> & { bodyBytes: number; identityBytes: number };
   /** Requests per CPU-second of each server, from the same runs as `warm`. */
-  warmCpu: { service: number[]; express: number[]; node: number[] };
+  warmCpu: Record<ServerKind, number[]>;
 }
 
 async function startService(fake: FakeReady, label: string): Promise<ChildProcess> {
@@ -213,7 +215,7 @@ async function startService(fake: FakeReady, label: string): Promise<ChildProces
   return child;
 }
 
-async function runScale(n: number, options: { walks: boolean; servers: ('service' | 'express' | 'node')[] }): Promise<ScaleResult> {
+async function runScale(n: number, options: { walks: boolean; servers: ServerKind[] }): Promise<ScaleResult> {
   log(`${n} interviews: generating and serving them from the fake Kombo`);
   const { child: fakeChild, ready: fake } = await startChild<FakeReady>('./fake-kombo-child.ts', [String(n)]);
   const stats = () => getJson<{ requests: number }>(`${fake.controlUrl}/stats`);
@@ -221,8 +223,8 @@ async function runScale(n: number, options: { walks: boolean; servers: ('service
     interviews: n,
     fake,
     cold: { ms: [], warmMs: [], events: [], refreshMs: [] },
-    warm: { service: [], express: [], node: [], bodyBytes: 0, identityBytes: 0 },
-    warmCpu: { service: [], express: [], node: [] },
+    warm: { service: [], express: [], 'express-prototypes': [], node: [], bodyBytes: 0, identityBytes: 0 },
+    warmCpu: { service: [], express: [], 'express-prototypes': [], node: [] },
   };
   let service: ChildProcess | undefined;
   let serviceUrl = '';
@@ -401,13 +403,22 @@ function table(main: ScaleResult, small: ScaleResult): string {
     '≥ 0.8 (aim 0.95)',
     met(warm / express >= 0.8, warm / express >= 0.95),
   ]);
+  const prototypes = median(main.warm['express-prototypes']);
+  rows.push([
+    '5. Warm feed, requests/s',
+    f(warm),
+    `${f(prototypes)}: the same one-route app on the service's own server (requests born on Express's prototypes)`,
+    ratio(warm / prototypes),
+    '—',
+    '—',
+  ]);
   rows.push(['5. Warm feed, requests/s', f(warm), `${f(median(main.warm.node))}: plain node:http serving the same bytes`, ratio(warm / median(main.warm.node)), '—', '—']);
   const warmCpu = median(main.warmCpu.service);
   const expressCpu = median(main.warmCpu.express);
   rows.push([
     '5. Warm feed, requests per server CPU-second (same runs)',
     f(warmCpu),
-    `${f(expressCpu)}: one-route Express; ${f(median(main.warmCpu.node))}: node:http`,
+    `${f(expressCpu)}: one-route Express; ${f(median(main.warmCpu['express-prototypes']))}: on the service's server; ${f(median(main.warmCpu.node))}: node:http`,
     ratio(warmCpu / expressCpu),
     '≥ 0.8 (aim 0.95)',
     met(warmCpu / expressCpu >= 0.8, warmCpu / expressCpu >= 0.95),
@@ -445,7 +456,7 @@ const f2 = (value: number) => value.toFixed(1);
 
 const small = Math.max(500, Math.round(interviews / 10));
 try {
-  const main = await runScale(interviews, { walks: true, servers: ['service', 'express', 'node'] });
+  const main = await runScale(interviews, { walks: true, servers: ['service', 'express', 'express-prototypes', 'node'] });
   const smaller = await runScale(small, { walks: false, servers: ['service', 'express'] });
   const seconds = (Date.now() - began) / 1000;
   const markdown = table(main, smaller);

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Interview } from '../../src/interviews/interview.js';
-import { isRejected, parseInterviewRecord, type ParsedRecord, type RejectedRecord } from '../../src/interviews/interview-schema.js';
+import { createRecordInterner, isRejected, parseInterviewRecord, type ParsedRecord, type RejectedRecord } from '../../src/interviews/interview-schema.js';
 import { interviewRecord, komboUser } from '../helpers/factories.js';
 import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
 import { parseIcs } from '../helpers/ics.js';
@@ -290,5 +290,20 @@ describe('validation during a walk', () => {
     const after = await request(service.app).get(feedPath(service, 'ada@example.com')).expect(200);
     expect(after.text).toBe(before);
     expect(parseIcs(after.text).events.map((e) => e.summary)).toEqual(['Original']);
+  });
+});
+
+describe('createRecordInterner', () => {
+  it('gives the interviews of one walk one object per person and per repeated text, and keeps them apart by name', () => {
+    const intern = createRecordInterner();
+    const first = parseInterviewRecord(interviewRecord({ id: 'iv-1', title: 'Onsite' }), intern);
+    const second = parseInterviewRecord(interviewRecord({ id: 'iv-2', title: 'Onsite' }), intern);
+    if (isRejected(first) || isRejected(second) || !first.interview || !second.interview) throw new Error('expected live interviews');
+    expect(second.interview.interviewers[0]).toBe(first.interview.interviewers[0]);
+    expect(Object.isFrozen(first.interview.interviewers[0])).toBe(true);
+    expect(second.interview.title).toBe(first.interview.title);
+    const renamed = intern.person(first.interview.interviewers[0]!.email, 'Someone Else');
+    expect(renamed).not.toBe(first.interview.interviewers[0]);
+    expect(renamed).toEqual({ email: first.interview.interviewers[0]!.email, name: 'Someone Else' });
   });
 });
