@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import pino, { type DestinationStream, type Logger } from 'pino';
 
 /**
@@ -89,24 +90,33 @@ export interface LogDestination extends DestinationStream {
  * process exits.
  */
 export function createLogDestination(fd = 1): LogDestination {
-  const sink = pino.destination({ dest: fd, sync: false });
+  // minLength 1, not 0: with 0, sonic-boom's flush(callback) calls back at once instead of once the data is written.
+  const sink = pino.destination({ dest: fd, sync: false, minLength: 1 });
   let held: string[] = [];
   let open = true;
   const drain = () => {
-    if (held.length === 0 || !open) return;
+    if (held.length === 0) return;
     const batch = held.join('');
     held = [];
-    sink.write(batch);
+    if (open) sink.write(batch); // once closed, lines go nowhere rather than pile up
   };
   const timer = setInterval(drain, LOG_FLUSH_INTERVAL_MS);
   timer.unref();
   sink.once('close', () => {
     open = false;
+    held = [];
     clearInterval(timer);
   });
+  /*
+   * What sonic-boom holds first, then the held lines written here and now: handed to sonic-boom they would start an
+   * asynchronous write that its flushSync skips, and that a process on its way out never finishes.
+   */
   const flushSync = () => {
-    drain();
-    if (open) sink.flushSync();
+    if (!open) return;
+    sink.flushSync();
+    const batch = held.join('');
+    held = [];
+    writeAllSync(fd, batch);
   };
   process.once('exit', () => {
     try {
@@ -143,4 +153,20 @@ export function createLogDestination(fd = 1): LogDestination {
       });
     },
   };
+}
+
+/**
+ * Writes `text` to `fd` synchronously, whole: a partial write goes on from where it stopped, and a pipe that is full
+ * (EAGAIN, when stdout is non-blocking) is waited for, 10 ms at a time, for at most a second.
+ */
+function writeAllSync(fd: number, text: string): void {
+  let bytes = Buffer.from(text, 'utf8');
+  for (let waits = 0; bytes.length > 0; ) {
+    try {
+      bytes = bytes.subarray(writeSync(fd, bytes));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN' || ++waits > 100) throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    }
+  }
 }

@@ -1,6 +1,8 @@
-import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Writable } from 'node:stream';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -199,5 +201,34 @@ describe('createLogDestination', () => {
     expect(early).toBeLessThan(300);
     await destination.close();
     expect(read().trimEnd().split('\n').map((line) => (JSON.parse(line) as { i: number }).i)).toEqual(Array.from({ length: 300 }, (_, i) => i));
+  });
+});
+
+describe('log lines at exit', () => {
+  it('are written even when stdout is a full, non-blocking pipe as the process exits', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'log-exit-'));
+    const script = join(dir, 'exit.mjs');
+    const logger = pathToFileURL(join(fileURLToPath(new URL('..', import.meta.url)), 'src/logger.ts')).href;
+    writeFileSync(
+      script,
+      `import { writeSync } from 'node:fs';
+       import { createLogDestination, createLogger } from ${JSON.stringify(logger)};
+       void process.stdout; // libuv makes a piped fd 1 non-blocking, as any use of process.stdout does
+       const logger = createLogger({ level: 'info', destination: createLogDestination() });
+       try { for (;;) writeSync(1, 'x'.repeat(1023) + '\\n'); } catch {} // a collector that is not reading: the pipe is full
+       for (let i = 0; i < 5; i++) logger.info({ i }, 'last words');
+       process.exit(0);`,
+    );
+    // The collector reads nothing for a second: the child fills the pipe, logs, and exits before anyone reads.
+    const child = spawn('/bin/sh', ['-c', `"$0" --import tsx "$1" | (sleep 1; cat)`, process.execPath, script], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    await new Promise((resolve) => child.on('close', resolve));
+    rmSync(dir, { recursive: true, force: true });
+    const last = output.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { msg: string; i: number });
+    expect(last.map((line) => [line.msg, line.i])).toEqual([0, 1, 2, 3, 4].map((i) => ['last words', i]));
   });
 });
