@@ -141,7 +141,7 @@ const applicationSchema = z
 export const interviewRecordSchema = z.object({
   id: z.union([z.string(), z.number()]),
   title: textSchema,
-  starting_at: z.string().nullish(),
+  starting_at: z.unknown().optional(), // read in toInterview: a canceled record needs no readable start
   ending_at: optionalDateTimeSchema,
   location: locationSchema,
   video_conferencing_url: textSchema,
@@ -243,10 +243,12 @@ export function toInterview(record: InterviewRecord, intern: RecordInterner = NO
   if (record.remote_deleted_at !== null && record.remote_deleted_at !== undefined) {
     return { id, interview: null, reason: 'deleted' };
   }
-  if (record.starting_at === null || record.starting_at === undefined) return { id, interview: null, reason: 'unscheduled' };
-  const startMs = parseDateTime(record.starting_at);
+  const start = record.starting_at;
+  if (start === null || start === undefined) return { id, interview: null, reason: 'unscheduled' };
+  const startMs = typeof start === 'string' ? parseDateTime(start) : undefined;
   if (startMs === undefined) {
-    return { id, path: 'starting_at', message: `not an ISO 8601 date-time: ${JSON.stringify(record.starting_at.slice(0, 40))}` };
+    const shown = typeof start === 'string' ? JSON.stringify(start.slice(0, 40)) : `a ${typeof start}`;
+    return { id, path: 'starting_at', message: `not an ISO 8601 date-time: ${shown}` };
   }
   const endAt = parseDateTime(record.ending_at);
   const endMs = endAt !== undefined && endAt > startMs ? endAt : null;

@@ -218,8 +218,10 @@ describe('parseInterviewRecord', () => {
       expect(rejected(interviewRecord({ id: '   ' }))).toMatchObject({ path: 'id' });
     });
 
-    it('still drops a canceled record whose start time is unreadable: canceled needs no time, and it must leave the feed', () => {
+    it('drops a canceled record whose start time is unreadable, instead of rejecting it and so keeping its old event', () => {
       expect(parsed({ id: 'iv-9', canceled: true, starting_at: 'not a date' })).toEqual({ id: 'iv-9', interview: null, reason: 'canceled' });
+      expect(parsed({ id: 'iv-9', canceled: true, starting_at: 5 })).toEqual({ id: 'iv-9', interview: null, reason: 'canceled' });
+      expect(rejected(interviewRecord({ id: 'iv-9', starting_at: 5 }))).toMatchObject({ path: 'starting_at' });
     });
 
     it('rejects users that are not an array', () => {
