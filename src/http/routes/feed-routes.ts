@@ -73,7 +73,7 @@ const NOT_MODIFIED = { 'X-Content-Type-Options': 'nosniff', Vary: 'Accept-Encodi
  * is built once per rendered feed and reused. Registered on the app itself, which spares every feed request a nested
  * router's dispatch.
  */
-export function feedRoutes(options: FeedRouteOptions, app: Pick<Express, 'use'>): void {
+export function feedRoutes(options: FeedRouteOptions, app: Pick<Express, 'get'>): void {
   const cacheControl = `private, max-age=${options.refreshMinutes * 60}`;
   const headerCache = new WeakMap<RenderedFeed, { plain: Record<string, string | number>; gzip: Record<string, string | number>; notModified: Record<string, string>; notModifiedGzip: Record<string, string> }>();
 
@@ -127,15 +127,17 @@ export function feedRoutes(options: FeedRouteOptions, app: Pick<Express, 'use'>)
     return undefined;
   }
 
-  // Mounted on the /feeds/ prefix rather than a `:file` route: Express would percent-decode the parameter and
-  // answer a mangled token with its own 400. A token is base64url, so the raw path needs no decoding at all.
-  app.use('/feeds/', (req, res, next) => {
-    if (req.method !== 'GET' && req.method !== 'HEAD') return next();
+  // A regular expression without groups rather than a `:file` route: Express would percent-decode the parameter and
+  // answer a mangled token with its own 400. A token is base64url, so the raw path needs no decoding at all. (Case
+  // insensitive, as Express's own paths are.)
+  app.get(/^\/feeds\/[^/]+$/i, (req, res) => {
     const started = process.hrtime.bigint();
     const query = req.url.indexOf('?');
-    const file = (query < 0 ? req.url : req.url.slice(0, query)).slice(1);
+    const file = (query < 0 ? req.url : req.url.slice(0, query)).slice(FEEDS_PREFIX.length);
     // Only a token that decoded is named (by a short hash) in the log line; an unknown one is not worth a name.
     const token = answer(req, res, file);
     record(req, res, ROUTE, started, token);
   });
 }
+
+const FEEDS_PREFIX = '/feeds/';
