@@ -28,25 +28,11 @@ export function createRequestLog(parent: Logger, metrics: Metrics): RequestLog {
     }
     return name;
   };
-  // prom-client hashes a label set on every call; its labelled children hash once. Methods, route patterns and
-  // statuses are few, so this stays small (and is emptied if it ever is not).
-  const counters = new Map<string, { requests: { inc(): void }; duration: { observe(value: number): void } }>();
-  const countersFor = (method: string, route: string, status: number) => {
-    const key = `${method} ${route} ${status}`;
-    let counted = counters.get(key);
-    if (counted === undefined) {
-      if (counters.size >= 1_000) counters.clear();
-      counted = { requests: metrics.httpRequests.labels({ method, route, status }), duration: metrics.httpDuration.labels({ method, route }) };
-      counters.set(key, counted);
-    }
-    return counted;
-  };
 
   function record(req: Request, res: Response, route: string, startedNs: bigint, feedToken?: string): void {
     const seconds = Number(process.hrtime.bigint() - startedNs) / 1e9;
-    const counted = countersFor(req.method, route, res.statusCode);
-    counted.requests.inc();
-    counted.duration.observe(seconds);
+    metrics.httpRequests.inc({ method: req.method, route, status: res.statusCode });
+    metrics.httpDuration.observe({ method: req.method, route }, seconds);
     // One shape for every line (absent fields undefined, which JSON leaves out): spreads would build each object
     // property by property at run time.
     logger.info(
