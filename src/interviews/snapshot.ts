@@ -33,46 +33,18 @@ export class Snapshot {
   /** Each interviewer's display name, from their most recently changed interview, else their last known one. */
   readonly names: ReadonlyMap<string, string>;
 
-  /** `byId`, when given, is `data.interviews` by id already (a full walk builds it anyway). */
-  private constructor(readonly data: SnapshotData, indexes?: Indexes, knownById?: ReadonlyMap<string, Interview>) {
-    if (indexes) {
-      ({ byId: this.byId, byEmail: this.byEmail, names: this.names } = indexes);
-      return;
-    }
-    let byId = knownById;
-    if (byId === undefined) {
-      const built = new Map<string, Interview>();
-      for (const interview of data.interviews) built.set(interview.id, interview);
-      byId = built;
-    }
-    const byEmail = new Map<string, Interview[]>();
-    for (const interview of data.interviews) {
-      for (const person of interview.interviewers) {
-        if (person.email === null) continue;
-        let list = byEmail.get(person.email);
-        if (!list) byEmail.set(person.email, (list = []));
-        list.push(interview);
-      }
-    }
-    const names = new Map(Object.entries(data.formerNames ?? {}));
-    for (const [email, list] of byEmail) {
-      list.sort(compareInterviews);
-      const name = nameIn(list, email);
-      if (name !== undefined) names.set(email, name);
-    }
-    this.byId = byId;
-    this.byEmail = byEmail;
-    this.names = names;
+  private constructor(readonly data: SnapshotData, indexes: Indexes) {
+    ({ byId: this.byId, byEmail: this.byEmail, names: this.names } = indexes);
   }
 
   /** Indexes `data` whole (a snapshot read back from a store). */
   static fromData(data: SnapshotData): Snapshot {
-    return new Snapshot(data);
+    return new Snapshot(data, indexAll(data));
   }
 
   /** Indexes the data of a full walk, whose interviews by id the walk built already. */
   static fromWalk(data: SnapshotData, byId: ReadonlyMap<string, Interview>): Snapshot {
-    return new Snapshot(data, undefined, byId);
+    return new Snapshot(data, indexAll(data, byId));
   }
 
   /**
@@ -126,6 +98,26 @@ interface Indexes {
   byId: ReadonlyMap<string, Interview>;
   byEmail: ReadonlyMap<string, readonly Interview[]>;
   names: ReadonlyMap<string, string>;
+}
+
+/** Every index of `data`; `byId` when the caller has it already. */
+function indexAll(data: SnapshotData, byId?: ReadonlyMap<string, Interview>): Indexes {
+  const byEmail = new Map<string, Interview[]>();
+  for (const interview of data.interviews) {
+    for (const person of interview.interviewers) {
+      if (person.email === null) continue;
+      let list = byEmail.get(person.email);
+      if (!list) byEmail.set(person.email, (list = []));
+      list.push(interview);
+    }
+  }
+  const names = new Map(Object.entries(data.formerNames ?? {}));
+  for (const [email, list] of byEmail) {
+    list.sort(compareInterviews);
+    const name = nameIn(list, email);
+    if (name !== undefined) names.set(email, name);
+  }
+  return { byId: byId ?? new Map(data.interviews.map((interview) => [interview.id, interview])), byEmail, names };
 }
 
 /** The name `email` goes by in `interviews`: from the most recently changed one that names them (ties: highest id). */
