@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { KomboClientOptions } from '../../src/kombo/create-kombo-client.js';
+import { DEFAULT_RETRY_POLICY } from '../../src/kombo/retry-policy.js';
 
 /** One request the fake received, as a test wants to assert on it. */
 export interface RecordedRequest {
@@ -169,4 +171,19 @@ export async function startFakeKombo(options: { apiKey?: string; integrationId?:
   const { port } = server.address() as AddressInfo;
   (fake as { baseUrl: string }).baseUrl = `http://127.0.0.1:${port}/v1`;
   return fake;
+}
+
+/**
+ * Options for a Kombo client against `fake`: its credentials, three attempts, a timeout no slow machine mistakes for
+ * a hang (the hang tests set their own), and the fake's clock. Tests add how it sleeps.
+ */
+export function komboClientOptions(fake: FakeKombo): KomboClientOptions {
+  return {
+    baseUrl: fake.baseUrl,
+    apiKey: fake.apiKey,
+    integrationId: fake.integrationId,
+    timeoutMs: 10_000,
+    policy: { ...DEFAULT_RETRY_POLICY, maxAttempts: 3 },
+    now: () => fake.clock,
+  };
 }

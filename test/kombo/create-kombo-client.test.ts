@@ -3,7 +3,7 @@ import { createKomboClient, type KomboClientOptions } from '../../src/kombo/crea
 import { KomboError } from '../../src/kombo/kombo-error.js';
 import { DEFAULT_RETRY_POLICY } from '../../src/kombo/retry-policy.js';
 import { interviewRecord } from '../helpers/factories.js';
-import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
+import { komboClientOptions, startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
 
 const QUERY = { page_size: '250' };
 const kombo = (code: string, message = 'fake failure') => ({ status: 'error', error: { code, title: null, message, log_url: null } });
@@ -13,11 +13,7 @@ function clientFor(fake: FakeKombo, options: Partial<KomboClientOptions> = {}) {
   const delays: number[] = [];
   const time = { now: fake.clock };
   const client = createKomboClient({
-    baseUrl: fake.baseUrl,
-    apiKey: fake.apiKey,
-    integrationId: fake.integrationId,
-    timeoutMs: 10_000, // the hang tests set their own; elsewhere a slow machine must not look like a hang
-    policy: { ...DEFAULT_RETRY_POLICY, maxAttempts: 3 },
+    ...komboClientOptions(fake),
     now: () => time.now,
     random: () => 0.5,
     sleep: async (ms) => {

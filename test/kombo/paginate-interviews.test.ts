@@ -2,20 +2,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createKomboClient, type KomboClient } from '../../src/kombo/create-kombo-client.js';
 import { KomboError } from '../../src/kombo/kombo-error.js';
 import { paginateInterviews, PAGE_SIZE, type InterviewPage, type InterviewQuery } from '../../src/kombo/paginate-interviews.js';
-import { DEFAULT_RETRY_POLICY } from '../../src/kombo/retry-policy.js';
 import { manyRecords } from '../helpers/factories.js';
-import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
+import { komboClientOptions, startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
 
 function clientFor(fake: FakeKombo): KomboClient {
-  return createKomboClient({
-    baseUrl: fake.baseUrl,
-    apiKey: fake.apiKey,
-    integrationId: fake.integrationId,
-    timeoutMs: 10_000, // the hang tests set their own; elsewhere a slow machine must not look like a hang
-    policy: { ...DEFAULT_RETRY_POLICY, maxAttempts: 3 },
-    now: () => fake.clock,
-    sleep: async () => {},
-  });
+  return createKomboClient({ ...komboClientOptions(fake), sleep: async () => {} });
 }
 
 /** Every page of a walk, or the error that ended it together with the pages read before it. */
