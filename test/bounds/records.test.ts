@@ -1,9 +1,10 @@
+import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_OTHER_INTERVIEWERS_NAMED } from '../../src/calendar/interview-event.js';
-import { interviewRecord } from '../helpers/factories.js';
+import { interviewRecord, komboUser } from '../helpers/factories.js';
 import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
 import { parseIcs } from '../helpers/ics.js';
-import { buildTestService, feedBytes } from '../helpers/test-service.js';
+import { ADMIN_TOKEN, buildTestService, feedBytes, feedPath } from '../helpers/test-service.js';
 
 /** Issue 14, "Bounds everywhere": one block per finding about the records Kombo sends, each against the real service. */
 
@@ -14,6 +15,12 @@ beforeEach(async () => {
 afterEach(async () => {
   await fake.close();
 });
+
+type Service = ReturnType<typeof buildTestService>;
+
+async function calendarOf(service: Service, email: string) {
+  return parseIcs(await feedBytes(service, email));
+}
 
 describe('finding 7: each interviewer’s event listed every other one, so feed memory grew with the square of a panel', () => {
   it('keeps every feed of an interview with 10,000 interviewers small, naming a few and counting the rest', async () => {
@@ -33,5 +40,61 @@ describe('finding 7: each interviewer’s event listed every other one, so feed 
         .map((n) => `P ${n}`);
       expect(event!.description).toBe(`Other interviewers: ${named.join(', ')} and 9,969 more`);
     }
+  });
+});
+
+describe('finding 13: lower-casing turned the Kelvin sign into k, so Kate@… landed in kate@…’s feed and renamed it', () => {
+  it('keeps an address that only Unicode lower-cases onto another apart from it', async () => {
+    fake.setRecords([
+      interviewRecord({ id: 'iv-kate', changed_at: '2026-10-01T09:00:00Z', users: [komboUser('kate@x.com', 'Kate', 'Bell')] }),
+      interviewRecord({ id: 'iv-kelvin', changed_at: '2026-10-02T09:00:00Z', users: [komboUser('\u212AATE@x.com', 'Mallory', 'Imposter')] }),
+      interviewRecord({ id: 'iv-dotted', users: [komboUser('\u0130NCI@x.com', 'Not', 'Inci')] }),
+      interviewRecord({ id: 'iv-inci', users: [komboUser('inci@x.com', 'Inci', 'Real')] }),
+    ]);
+    const service = buildTestService(fake);
+    await service.sync.refresh();
+
+    const kate = await calendarOf(service, 'kate@x.com');
+    expect(kate.events.map((e) => e.uid)).toEqual(['iv-kate']);
+    expect(kate.name).toBe('Interviews: Kate Bell');
+    expect((await calendarOf(service, 'inci@x.com')).events.map((e) => e.uid)).toEqual(['iv-inci']);
+
+    // The Kelvin-sign address has a feed of its own, reached through the link an operator hands out for it.
+    const res = await request(service.app)
+      .get('/admin/feed-url')
+      .query({ email: '\u212AATE@X.COM' })
+      .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
+      .expect(200);
+    expect(res.body).toMatchObject({ email: '\u212Aate@x.com', name: 'Mallory Imposter' });
+    const own = parseIcs((await request(service.app).get(new URL(res.body.url as string).pathname).expect(200)).text);
+    expect(own.events.map((e) => e.uid)).toEqual(['iv-kelvin']);
+    expect(new URL(res.body.url as string).pathname).not.toBe(feedPath(service, 'kate@x.com'));
+  });
+
+  it('still serves a feed URL handed out before, keyed by the address lower-cased the old way', async () => {
+    fake.setRecords([
+      interviewRecord({ id: 'iv-asa', users: [komboUser('ÅSA@X.SE', 'Åsa', 'Lund')] }),
+      interviewRecord({ id: 'iv-sigma', users: [komboUser('ΣΑΣ@x.gr', 'Sas', 'Papas')] }),
+    ]);
+    const service = buildTestService(fake);
+    await service.sync.refresh();
+    for (const [typed, uid] of [
+      ['ÅSA@X.SE', 'iv-asa'],
+      ['ΣΑΣ@x.gr', 'iv-sigma'],
+    ] as const) {
+      const handedOut = feedPath(service, typed.trim().toLowerCase()); // the key tokens carried up to 11f8a8a
+      expect(parseIcs((await request(service.app).get(handedOut).expect(200)).text).events.map((e) => e.uid)).toEqual([uid]);
+    }
+  });
+
+  it('treats an internationalised domain and its punycode spelling as two addresses, as written', async () => {
+    fake.setRecords([
+      interviewRecord({ id: 'iv-unicode', users: [komboUser('Ada@BÜCHER.de')] }),
+      interviewRecord({ id: 'iv-punycode', users: [komboUser('ada@xn--bcher-kva.de')] }),
+    ]);
+    const service = buildTestService(fake);
+    await service.sync.refresh();
+    expect((await calendarOf(service, 'ada@bücher.de')).events.map((e) => e.uid)).toEqual(['iv-unicode']);
+    expect((await calendarOf(service, 'ada@xn--bcher-kva.de')).events.map((e) => e.uid)).toEqual(['iv-punycode']);
   });
 });
