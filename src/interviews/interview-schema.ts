@@ -8,11 +8,14 @@ import { normalizeEmail } from './normalize-email.js';
  * would carry every key, remote_data included, into a record we discard anyway, at twice the cost); fields no feed
  * shows are not checked at all; and a display field of the wrong type reads as absent instead of costing the
  * interviewer the whole interview. What a feed cannot do without (an id, a readable start time, the interviewer
- * list) fails the record, which is then skipped alone.
+ * list) fails the record alone, and its interview keeps its last good version (see `Walk.rejectedIds`).
  *
  * The schema checks types only; trimming, dates and ids are read by plain functions afterwards (toInterview). A zod
  * transform per field cost four times what the whole type check costs, and a full walk validates every record.
  */
+
+/** Longest record id accepted: Kombo's ids are about 24 characters; a longer one is a rejected record. */
+export const MAX_ID_CHARS = 256;
 
 /**
  * An ISO 8601 date-time, YYYY-MM-DDTHH:mm[:ss[.fraction]][Z|±HH[:]mm], to epoch ms (a missing offset reads as UTC,
@@ -139,7 +142,7 @@ const applicationSchema = z
 
 /** One interview record as Kombo sends it (only the fields a feed uses are checked). */
 export const interviewRecordSchema = z.object({
-  id: z.union([z.string(), z.number()]),
+  id: z.unknown(), // read in toInterview: only a string within MAX_ID_CHARS is an id
   title: textSchema,
   starting_at: z.unknown().optional(), // read in toInterview: a canceled record needs no readable start
   ending_at: optionalDateTimeSchema,
@@ -162,25 +165,38 @@ export type ParsedRecord =
   | { readonly id: string; readonly interview: Interview }
   | { readonly id: string; readonly interview: null; readonly reason: 'canceled' | 'deleted' | 'unscheduled' };
 
-/** A record that failed validation: its id (when readable) and the first failing path, for the log. */
+/** A record that failed validation: its id and the first failing path, for the log. */
 export interface RejectedRecord {
+  /** The key a valid record with its id would have (so its last good version can be kept); null when it has no id. */
   readonly id: string | null;
   readonly path: string;
   readonly message: string;
 }
 
-const CONTROL_CHARACTER = /[\u0000-\u001F\u007F]/;
+const ENCODED_IN_ID = /[\u0000-\u001F\u007F%]/;
 
 /**
- * A record's id, which becomes the event's UID; undefined when blank. ical-generator writes UID unescaped, so a
- * control character (a line break above all) would end the line and inject properties or whole events: those are
- * percent-encoded, which keeps an odd id's interview, distinct and with the same UID on every walk.
+ * A record's id, which becomes the event's UID, compared exactly as Kombo sends it (` a` and `a` are two interviews);
+ * undefined unless it is a string, not blank, within {@link MAX_ID_CHARS}. A number is no id: coerced, `12345` would
+ * be the interview `"12345"` too. ical-generator writes UID unescaped, so a control character (a line break above
+ * all) would end the line and inject properties or whole events: those are percent-encoded, which keeps an odd id's
+ * interview, distinct and with the same UID on every walk; `%` is encoded too, so no other id reads the same.
  */
-function readId(raw: string | number): string | undefined {
-  const id = typeof raw === 'number' ? String(raw) : raw.trim();
-  if (id === '') return undefined;
-  if (!CONTROL_CHARACTER.test(id)) return id;
-  return id.replace(/[\u0000-\u001F\u007F]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase()}`);
+function readId(raw: unknown): string | undefined {
+  if (typeof raw !== 'string' || raw.length > MAX_ID_CHARS || raw.trim() === '') return undefined;
+  if (!ENCODED_IN_ID.test(raw)) return raw;
+  return raw.replace(/[\u0000-\u001F\u007F%]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase()}`);
+}
+
+/** Why `raw` is no id, for the log (called only when {@link readId} refused it). */
+function idProblem(raw: unknown): string {
+  if (raw === undefined) return 'missing id';
+  if (typeof raw !== 'string') {
+    const shown = typeof raw === 'number' || typeof raw === 'boolean' ? ` ${String(raw).slice(0, 40)}` : '';
+    return `id is not a string but ${raw === null ? 'null' : `a ${typeof raw}`}${shown}`;
+  }
+  if (raw.length > MAX_ID_CHARS) return `id of ${raw.length} characters, over ${MAX_ID_CHARS}: ${JSON.stringify(raw.slice(0, 40))}…`;
+  return 'blank id';
 }
 
 function joinName(first: string | null | undefined, last: string | null | undefined): string | null {
@@ -238,7 +254,7 @@ const NO_INTERNING: RecordInterner = { person: (email, name) => ({ email, name }
 /** Turns a type-checked record into a live {@link Interview}, says why it is not one, or rejects it. */
 export function toInterview(record: InterviewRecord, intern: RecordInterner = NO_INTERNING): ParsedRecord | RejectedRecord {
   const id = readId(record.id);
-  if (id === undefined) return { id: null, path: 'id', message: 'blank id' };
+  if (id === undefined) return { id: null, path: 'id', message: idProblem(record.id) };
   if (record.canceled === true) return { id, interview: null, reason: 'canceled' };
   if (record.remote_deleted_at !== null && record.remote_deleted_at !== undefined) {
     return { id, interview: null, reason: 'deleted' };
@@ -291,7 +307,7 @@ export function parseInterviewRecord(raw: unknown, intern?: RecordInterner): Par
   const issue = result.error.issues[0];
   const rawId = typeof raw === 'object' && raw !== null ? (raw as { id?: unknown }).id : undefined;
   return {
-    id: typeof rawId === 'string' || typeof rawId === 'number' ? String(rawId) : null,
+    id: readId(rawId) ?? null, // the very key a valid record with this id would have, so its last good version is found
     path: issue && issue.path.length > 0 ? issue.path.join('.') : '(record)',
     message: issue?.message ?? 'invalid record',
   };

@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_OTHER_INTERVIEWERS_NAMED } from '../../src/calendar/interview-event.js';
+import { MAX_ID_CHARS } from '../../src/interviews/interview-schema.js';
 import { interviewRecord, komboUser } from '../helpers/factories.js';
 import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
 import { parseIcs } from '../helpers/ics.js';
@@ -21,6 +22,57 @@ type Service = ReturnType<typeof buildTestService>;
 async function calendarOf(service: Service, email: string) {
   return parseIcs(await feedBytes(service, email));
 }
+
+function rejectionLines(service: Service) {
+  return service.logs.lines.filter((line) => String(line.msg).startsWith('invalid Kombo record'));
+}
+
+describe('finding 3: a full walk deleted an interview whose record failed validation, while the log said "skipped"', () => {
+  it('keeps its last good version in full and incremental walks alike, and the log says which record kept what', async () => {
+    fake.setRecords([interviewRecord({ id: 'iv-1', title: 'Original' }), interviewRecord({ id: 'iv-2', title: 'Other' })]);
+    const service = buildTestService(fake);
+    await service.sync.refresh();
+    const before = await feedBytes(service, 'ada@example.com');
+
+    fake.clock += 60_000;
+    fake.upsert(interviewRecord({ id: 'iv-1', title: 'Broken', starting_at: 'not a date' }));
+    fake.upsert(interviewRecord({ id: 'iv-new', title: 'Broken too', starting_at: 'not a date' }));
+    for (const full of [true, false]) {
+      const summary = await service.sync.refresh({ full });
+      const calendar = await calendarOf(service, 'ada@example.com');
+      expect(calendar.events.map((e) => [e.uid, e.summary])).toEqual([
+        ['iv-1', 'Original'],
+        ['iv-2', 'Other'],
+      ]);
+      expect((await feedBytes(service, 'ada@example.com')).equals(before)).toBe(true);
+      expect(summary.kind).toBe(full ? 'full' : 'incremental');
+      expect(summary.rejectedRecords).toBe(2);
+    }
+
+    const lines = rejectionLines(service);
+    expect(lines).toHaveLength(4);
+    expect(lines.map((line) => [line.msg, line.recordId, line.kept])).toEqual([
+      ['invalid Kombo record: kept its last good version', 'iv-1', true],
+      ['invalid Kombo record: skipped, no earlier version', 'iv-new', false],
+      ['invalid Kombo record: kept its last good version', 'iv-1', true],
+      ['invalid Kombo record: skipped, no earlier version', 'iv-new', false],
+    ]);
+    expect(lines.every((line) => line.level === 'warn')).toBe(true);
+  });
+
+  it('still lets the interview go once a valid record cancels it, or a full walk no longer lists it', async () => {
+    fake.setRecords([interviewRecord({ id: 'iv-1' }), interviewRecord({ id: 'iv-2' })]);
+    const service = buildTestService(fake);
+    await service.sync.refresh();
+    fake.clock += 60_000;
+    fake.upsert(interviewRecord({ id: 'iv-1', starting_at: 'not a date' }));
+    await service.sync.refresh({ full: true });
+    fake.clock += 60_000;
+    fake.setRecords([interviewRecord({ id: 'iv-1', canceled: true })]);
+    await service.sync.refresh({ full: true });
+    expect((await calendarOf(service, 'ada@example.com')).events).toEqual([]);
+  });
+});
 
 describe('finding 7: each interviewer’s event listed every other one, so feed memory grew with the square of a panel', () => {
   it('keeps every feed of an interview with 10,000 interviewers small, naming a few and counting the rest', async () => {
@@ -96,5 +148,33 @@ describe('finding 13: lower-casing turned the Kelvin sign into k, so Kate@… 
     await service.sync.refresh();
     expect((await calendarOf(service, 'ada@bücher.de')).events.map((e) => e.uid)).toEqual(['iv-unicode']);
     expect((await calendarOf(service, 'ada@xn--bcher-kva.de')).events.map((e) => e.uid)).toEqual(['iv-punycode']);
+  });
+});
+
+describe('finding 14: numeric 12345 and string "12345" ids collided, as did " padded" and "padded": one interview vanished', () => {
+  it('compares ids exactly as the strings Kombo sends, and rejects one that is not a string or is too long', async () => {
+    fake.setRecords([
+      interviewRecord({ id: '12345', title: 'String id', starting_at: '2026-12-01T09:00:00Z' }),
+      interviewRecord({ id: 12345, title: 'Numeric id', starting_at: '2026-12-01T09:00:00Z' }),
+      interviewRecord({ id: ' padded', title: 'Padded' }),
+      interviewRecord({ id: 'padded', title: 'Plain' }),
+      interviewRecord({ id: 'x'.repeat(MAX_ID_CHARS), title: 'Longest', starting_at: '2026-12-02T09:00:00Z' }),
+      interviewRecord({ id: 'x'.repeat(MAX_ID_CHARS + 1), title: 'Too long', starting_at: '2026-12-03T09:00:00Z' }),
+    ]);
+    const service = buildTestService(fake);
+    const summary = await service.sync.refresh();
+    const events = (await calendarOf(service, 'ada@example.com')).events;
+    expect(events.map((e) => [e.uid, e.summary])).toEqual([
+      ['12345', 'String id'],
+      [' padded', 'Padded'],
+      ['padded', 'Plain'],
+      ['x'.repeat(MAX_ID_CHARS), 'Longest'],
+    ]);
+    expect(summary.rejectedRecords).toBe(2);
+    // Neither can be matched to an interview, so nothing of theirs is kept, and the log says so.
+    expect(rejectionLines(service).map((line) => [line.recordId, line.path, line.msg, line.reason])).toEqual([
+      [null, 'id', 'invalid Kombo record: skipped, no readable id', 'id is not a string but a number 12345'],
+      [null, 'id', 'invalid Kombo record: skipped, no readable id', expect.stringMatching(/^id of 257 characters, over 256: "x+"…$/)],
+    ]);
   });
 });

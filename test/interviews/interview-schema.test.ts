@@ -1,7 +1,14 @@
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Interview } from '../../src/interviews/interview.js';
-import { createRecordInterner, isRejected, parseInterviewRecord, type ParsedRecord, type RejectedRecord } from '../../src/interviews/interview-schema.js';
+import {
+  createRecordInterner,
+  isRejected,
+  MAX_ID_CHARS,
+  parseInterviewRecord,
+  type ParsedRecord,
+  type RejectedRecord,
+} from '../../src/interviews/interview-schema.js';
 import { interviewRecord, komboUser } from '../helpers/factories.js';
 import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
 import { parseIcs } from '../helpers/ics.js';
@@ -232,8 +239,26 @@ describe('parseInterviewRecord', () => {
       for (const raw of [null, 'iv-1', 42, []]) expect(isRejected(parseInterviewRecord(raw))).toBe(true);
     });
 
-    it('reads a numeric id as its string', () => {
-      expect(parsed({ id: 1234 }).id).toBe('1234');
+    it('rejects an id that is not a string, naming what it is, instead of coercing it', () => {
+      expect(rejected(interviewRecord({ id: 1234 }))).toEqual({ id: null, path: 'id', message: 'id is not a string but a number 1234' });
+      expect(rejected(interviewRecord({ id: null }))).toMatchObject({ id: null, path: 'id', message: 'id is not a string but null' });
+      expect(rejected(interviewRecord({ id: { value: 'iv-1' } }))).toMatchObject({ id: null, path: 'id' });
+    });
+
+    it('takes an id exactly as sent: untrimmed, percent and control characters encoded, up to MAX_ID_CHARS', () => {
+      expect(parsed({ id: ' padded ' }).id).toBe(' padded ');
+      expect(parsed({ id: 'a%0Ab' }).id).toBe('a%250Ab');
+      expect(parsed({ id: 'a\nb' }).id).toBe('a%0Ab');
+      expect(parsed({ id: 'x'.repeat(MAX_ID_CHARS) }).id).toBe('x'.repeat(MAX_ID_CHARS));
+      const long = rejected(interviewRecord({ id: 'x'.repeat(MAX_ID_CHARS + 1) }));
+      expect(long).toMatchObject({ id: null, path: 'id' });
+      expect(long.message).toBe(`id of ${MAX_ID_CHARS + 1} characters, over ${MAX_ID_CHARS}: "${'x'.repeat(40)}"…`);
+    });
+
+    it('gives a record rejected by the type check the id a valid one would have, and a message within its cap', () => {
+      expect(rejected(interviewRecord({ id: ' a\nb', users: 'x' }))).toMatchObject({ id: ' a%0Ab', path: 'users' });
+      expect(rejected(interviewRecord({ id: 'x'.repeat(MAX_ID_CHARS + 1), users: 'x' }))).toMatchObject({ id: null, path: 'users' });
+      expect(rejected(interviewRecord({ id: 7, users: 'x' }))).toMatchObject({ id: null, path: 'users' });
     });
   });
 });
@@ -265,11 +290,11 @@ describe('validation during a walk', () => {
     const calendar = parseIcs((await request(service.app).get(feedPath(service, 'ada@example.com')).expect(200)).text);
     expect(calendar.events.map((e) => e.uid).sort()).toEqual(['iv-1', 'iv-2', 'iv-3']);
 
-    const skipped = service.logs.lines.filter((line) => line.msg === 'skipped an invalid Kombo record');
-    expect(skipped.map((line) => [line.recordId, line.path])).toEqual([
-      ['iv-bad-date', 'starting_at'],
-      ['iv-bad-users', 'users'],
-      [null, 'id'],
+    const skipped = service.logs.lines.filter((line) => String(line.msg).startsWith('invalid Kombo record'));
+    expect(skipped.map((line) => [line.recordId, line.path, line.msg])).toEqual([
+      ['iv-bad-date', 'starting_at', 'invalid Kombo record: skipped, no earlier version'],
+      ['iv-bad-users', 'users', 'invalid Kombo record: skipped, no earlier version'],
+      [null, 'id', 'invalid Kombo record: skipped, no readable id'],
     ]);
     expect(skipped.every((line) => line.level === 'warn')).toBe(true);
   });
