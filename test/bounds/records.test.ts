@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_OTHER_INTERVIEWERS_NAMED } from '../../src/calendar/interview-event.js';
-import { MAX_ID_CHARS } from '../../src/interviews/interview-schema.js';
+import { MAX_ADDRESS_CHARS, MAX_ID_CHARS, MAX_NAME_CHARS, MAX_TITLE_CHARS, MAX_URL_CHARS } from '../../src/interviews/interview-schema.js';
 import { interviewRecord, komboUser } from '../helpers/factories.js';
 import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
 import { parseIcs } from '../helpers/ics.js';
@@ -71,6 +71,62 @@ describe('finding 3: a full walk deleted an interview whose record failed valida
     fake.setRecords([interviewRecord({ id: 'iv-1', canceled: true })]);
     await service.sync.refresh({ full: true });
     expect((await calendarOf(service, 'ada@example.com')).events).toEqual([]);
+  });
+});
+
+describe('finding 6: upstream text had no length limit (five 10 MB fields made a 62 MB feed; a 1 MB id a 1 MB log line)', () => {
+  it('cuts each field a calendar shows to its cap on a character boundary, and drops an over-long link', async () => {
+    const huge = 64 * 1024;
+    const title = `${'t'.repeat(MAX_TITLE_CHARS - 2)}${'😀'.repeat(huge)}`; // the cut falls inside an emoji
+    fake.setRecords([
+      interviewRecord({
+        id: 'iv-huge',
+        title,
+        location: { raw: 'r'.repeat(huge) },
+        video_conferencing_url: `https://meet.example.com/${'u'.repeat(huge)}`,
+        users: [komboUser('ada@example.com'), komboUser('grace@example.com', 'g'.repeat(huge), 'Hopper')],
+        application: { candidate: { first_name: 'c'.repeat(huge), last_name: 'Curie' }, job: { name: 'j'.repeat(huge) } },
+      }),
+    ]);
+    const service = buildTestService(fake);
+    expect((await service.sync.refresh()).rejectedRecords).toBe(0);
+
+    const bytes = await feedBytes(service, 'ada@example.com');
+    expect(bytes.length).toBeLessThan(4 * 1024);
+    const [event] = (await calendarOf(service, 'ada@example.com')).events;
+    expect(event!.summary).toBe(`${'t'.repeat(MAX_TITLE_CHARS - 2)}…`);
+    expect(event!.location).toBe(`${'r'.repeat(MAX_ADDRESS_CHARS - 1)}…`);
+    expect(event!.url).toBeNull();
+    expect(event!.description!.split('\n')).toEqual([
+      `Candidate: ${'c'.repeat(MAX_NAME_CHARS - 1)}…`,
+      `Job: ${'j'.repeat(MAX_TITLE_CHARS - 1)}…`,
+      `Other interviewers: ${'g'.repeat(MAX_NAME_CHARS - 1)}…`,
+    ]);
+    // Grace's own calendar is named, not blown up, by her name.
+    expect((await calendarOf(service, 'grace@example.com')).name).toBe(`Interviews: ${'g'.repeat(MAX_NAME_CHARS - 1)}…`);
+  });
+
+  it('keeps a link exactly at its cap whole, in URL, LOCATION and the first line of DESCRIPTION', async () => {
+    const base = 'https://meet.example.com/';
+    const url = base + 'u'.repeat(MAX_URL_CHARS - base.length);
+    fake.setRecords([interviewRecord({ id: 'iv-1', location: null, video_conferencing_url: url, application: null })]);
+    const service = buildTestService(fake);
+    await service.sync.refresh();
+    const [event] = (await calendarOf(service, 'ada@example.com')).events;
+    expect([event!.url, event!.location, event!.description]).toEqual([url, url, url]);
+  });
+
+  it('logs a rejected record with a huge id in a short line', async () => {
+    fake.setRecords([
+      interviewRecord({ id: 'i'.repeat(200_000), starting_at: 'not a date' }),
+      interviewRecord({ id: 'iv-bad', starting_at: `${'d'.repeat(200_000)}` }),
+      interviewRecord({ id: 'iv-1' }),
+    ]);
+    const service = buildTestService(fake);
+    expect((await service.sync.refresh()).rejectedRecords).toBe(2);
+    for (const raw of service.logs.raw) expect(raw.length).toBeLessThan(1_024);
+    expect(rejectionLines(service).map((line) => line.recordId)).toEqual([null, 'iv-bad']);
+    expect(rejectionLines(service)[0]!.reason).toBe(`id of 200000 characters, over ${MAX_ID_CHARS}: "${'i'.repeat(40)}"…`);
   });
 });
 

@@ -4,6 +4,7 @@ import { loadConfig } from '../../src/config.js';
 import { createService } from '../../src/create-service.js';
 import { DEMO_INTERVIEWERS, demoRecords } from '../../src/demo/demo-kombo.js';
 import { createApp } from '../../src/http/create-app.js';
+import { MAX_TITLE_CHARS } from '../../src/interviews/interview-schema.js';
 import { createMemorySnapshotStore } from '../../src/interviews/snapshot-store.js';
 import { createMetrics } from '../../src/metrics.js';
 import { interviewRecord, komboUser } from '../helpers/factories.js';
@@ -42,7 +43,7 @@ describe('feed content, Kombo to calendar', () => {
       'Line\nbreak\rand CR',
       '🎉 Final 👩🏽‍💻 round 🇩🇪',
       'W'.repeat(300),
-      '😀'.repeat(300),
+      '😀'.repeat(MAX_TITLE_CHARS / 2), // as long as a title may be, in surrogate pairs
     ];
     fake.setRecords(
       hostile.map((title, n) =>

@@ -3,12 +3,19 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Interview } from '../../src/interviews/interview.js';
 import {
   createRecordInterner,
+  clip,
   isRejected,
+  MAX_ADDRESS_CHARS,
   MAX_ID_CHARS,
+  MAX_NAME_CHARS,
+  MAX_REJECTION_MESSAGE_CHARS,
+  MAX_TITLE_CHARS,
+  MAX_URL_CHARS,
   parseInterviewRecord,
   type ParsedRecord,
   type RejectedRecord,
 } from '../../src/interviews/interview-schema.js';
+import { MAX_EMAIL_CHARS } from '../../src/interviews/normalize-email.js';
 import { interviewRecord, komboUser } from '../helpers/factories.js';
 import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
 import { parseIcs } from '../helpers/ics.js';
@@ -86,6 +93,59 @@ describe('parseInterviewRecord', () => {
 
   it('reads null users as an interview nobody is indexed by', () => {
     expect(live({ users: null }).interviewers).toEqual([]);
+  });
+
+  describe('lengths', () => {
+    it('cuts a title, name, job name or address over its cap on a character boundary, ending in …', () => {
+      const interview = live({
+        title: 'T'.repeat(MAX_TITLE_CHARS + 1),
+        location: { raw: 'A'.repeat(MAX_ADDRESS_CHARS * 3) },
+        application: { candidate: { first_name: 'C'.repeat(MAX_NAME_CHARS), last_name: 'Curie' }, job: { name: 'J'.repeat(10_000) } },
+        users: [komboUser('ada@example.com', 'F'.repeat(MAX_NAME_CHARS + 1), null)],
+      });
+      expect(interview.title).toBe(`${'T'.repeat(MAX_TITLE_CHARS - 1)}…`);
+      expect(interview.address).toBe(`${'A'.repeat(MAX_ADDRESS_CHARS - 1)}…`);
+      expect(interview.candidateName).toBe(`${'C'.repeat(MAX_NAME_CHARS - 1)}…`);
+      expect(interview.jobName).toBe(`${'J'.repeat(MAX_TITLE_CHARS - 1)}…`);
+      expect(interview.interviewers[0]!.name).toBe(`${'F'.repeat(MAX_NAME_CHARS - 1)}…`);
+    });
+
+    it('keeps a value exactly at its cap whole, and measures it after trimming', () => {
+      expect(live({ title: ` ${'T'.repeat(MAX_TITLE_CHARS)}\n` }).title).toBe('T'.repeat(MAX_TITLE_CHARS));
+      expect(live({ location: { raw: null, street_1: 'S'.repeat(MAX_ADDRESS_CHARS), city: 'Berlin' } }).address).toBe(
+        `${'S'.repeat(MAX_ADDRESS_CHARS - 1)}…`,
+      );
+    });
+
+    it('never cuts between the halves of a surrogate pair', () => {
+      // The cut falls just after a high surrogate: the whole emoji goes.
+      const title = `${'a'.repeat(MAX_TITLE_CHARS - 2)}${'😀'.repeat(10)}`;
+      const cut = live({ title }).title!;
+      expect(cut).toBe(`${'a'.repeat(MAX_TITLE_CHARS - 2)}…`);
+      expect(Buffer.from(cut, 'utf8').toString('utf8')).toBe(cut); // no lone surrogate, which UTF-8 cannot carry
+      expect(clip(`${'a'.repeat(7)}😀😀`, 10)).toBe(`${'a'.repeat(7)}😀…`); // a whole pair fits before the …
+      expect(clip(`${'a'.repeat(8)}😀😀`, 10)).toBe(`${'a'.repeat(8)}…`); // half of one would: it goes whole
+    });
+
+    it(`drops a conferencing URL over MAX_URL_CHARS (${MAX_URL_CHARS}) instead of cutting it into a broken link`, () => {
+      const base = 'https://meet.example.com/';
+      const atCap = base + 'x'.repeat(MAX_URL_CHARS - base.length);
+      expect(live({ video_conferencing_url: atCap }).conferencingUrl).toBe(atCap);
+      expect(live({ video_conferencing_url: `${atCap}x` }).conferencingUrl).toBeNull();
+    });
+
+    it('reads an email longer than an address can be as none: the person is named, not indexed', () => {
+      const long = `${'a'.repeat(MAX_EMAIL_CHARS - '@example.com'.length + 1)}@example.com`;
+      expect(live({ users: [komboUser(long, 'Grace', 'Hopper')] }).interviewers).toEqual([{ email: null, name: 'Grace Hopper' }]);
+      const atCap = long.slice(1);
+      expect(live({ users: [komboUser(atCap)] }).interviewers[0]!.email).toBe(atCap);
+    });
+
+    it('caps what a rejected record carries into the log', () => {
+      const result = rejected(interviewRecord({ id: 'x'.repeat(1_000_000), starting_at: 'y'.repeat(1_000_000) }));
+      expect(result.id).toBeNull();
+      expect(result.message.length).toBeLessThanOrEqual(MAX_REJECTION_MESSAGE_CHARS);
+    });
   });
 
   describe('location', () => {
