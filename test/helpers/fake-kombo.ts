@@ -51,6 +51,8 @@ export interface FakeKombo {
   close(): Promise<void>;
 }
 
+/** Which record an upsert replaces: Kombo's ids are strings; a test's odd id of another type is a record of its own. */
+const keyOf = (record: Record<string, unknown>) => (typeof record.id === 'string' ? record.id : `${typeof record.id}:${JSON.stringify(record.id)}`);
 const encodeCursor = (offset: number) => Buffer.from(JSON.stringify({ offset }), 'utf8').toString('base64url');
 const decodeCursor = (cursor: string): number | undefined => {
   try {
@@ -80,10 +82,10 @@ export async function startFakeKombo(options: { apiKey?: string; integrationId?:
     pageSize: options.pageSize ?? 250,
     clock: Date.UTC(2026, 10, 1, 12),
     setRecords(records) {
-      store = new Map(records.map((record) => [String(record.id), { record, updatedAt: fake.clock }]));
+      store = new Map(records.map((record) => [keyOf(record), { record, updatedAt: fake.clock }]));
     },
     upsert(record) {
-      store.set(String(record.id), { record, updatedAt: fake.clock });
+      store.set(keyOf(record), { record, updatedAt: fake.clock });
     },
     records: () => [...store.values()].map((entry) => entry.record),
     fail(fault, { times = 1, when } = {}) {
