@@ -56,6 +56,7 @@ export function createService(config: Config, logger: Logger, overrides: Service
     apiKey: config.kombo.apiKey,
     integrationId: config.kombo.integrationId,
     timeoutMs: overrides.timeoutMs ?? config.kombo.timeoutMs,
+    maxResponseBytes: config.komboLimits.maxResponseBytes,
     fetch: overrides.fetch ?? (config.demo ? createDemoFetch(now) : globalThis.fetch),
     now,
     ...(overrides.policy ? { policy: overrides.policy } : {}),

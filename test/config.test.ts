@@ -3,9 +3,11 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_VARIABLES, ConfigError, DEMO_FEED_SECRET, DEMO_INTEGRATION_ID, loadConfig } from '../src/config.js';
+import { DEFAULT_MAX_RESPONSE_BYTES } from '../src/kombo/create-kombo-client.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const SECRET = 'x'.repeat(32);
+const MiB = 1024 * 1024;
 /** A valid live (non-demo) environment, to vary one variable at a time. */
 const LIVE = { KOMBO_API_KEY: 'key', KOMBO_INTEGRATION_ID: 'greenhouse:1', FEED_SECRET: SECRET };
 
@@ -25,6 +27,7 @@ describe('loadConfig', () => {
     expect(loadConfig({})).toEqual({
       demo: true,
       kombo: { apiKey: '', integrationId: DEMO_INTEGRATION_ID, baseUrl: 'https://api.kombo.dev/v1', timeoutMs: 30_000, webhookSecret: undefined },
+      komboLimits: { maxResponseBytes: 32 * MiB },
       feedSecret: DEMO_FEED_SECRET,
       adminToken: undefined,
       publicUrl: 'http://localhost:3000',
@@ -56,6 +59,7 @@ describe('loadConfig', () => {
       KOMBO_BASE_URL: 'https://api.us.kombo.dev/v1/',
       KOMBO_TIMEOUT_SECONDS: '12',
       KOMBO_WEBHOOK_SECRET: 'w'.repeat(16),
+      KOMBO_MAX_RESPONSE_MB: '64',
       ADMIN_TOKEN: 'a'.repeat(16),
       PUBLIC_URL: 'https://feeds.example.com/',
       PORT: '8080',
@@ -78,6 +82,7 @@ describe('loadConfig', () => {
         timeoutMs: 12_000,
         webhookSecret: 'w'.repeat(16),
       },
+      komboLimits: { maxResponseBytes: 64 * MiB },
       feedSecret: SECRET,
       adminToken: 'a'.repeat(16),
       publicUrl: 'https://feeds.example.com',
@@ -142,6 +147,7 @@ describe('loadConfig', () => {
     ['FEED_PAST_DAYS', 'a number of days from 0 to 3650', ['-1', '3651', 'ninety']],
     ['DEFAULT_DURATION_MINUTES', 'a number of minutes from 1 to 1440', ['0', '1441', '1h']],
     ['FEED_REFRESH_MINUTES', 'a number of minutes from 5 to 10080', ['4', '10081', 'hourly']],
+    ['KOMBO_MAX_RESPONSE_MB', 'a number of MiB from 1 to 256', ['0', '257', '32MB', '0.5']],
   ])('refuses a bad %s, saying it must be %s', (name, expected, values) => {
     for (const value of values) expect(problems({ [name]: value }), `${name}=${value}`).toEqual([`${name} must be ${expected}`]);
   });
@@ -159,6 +165,12 @@ describe('loadConfig', () => {
       defaultDurationMinutes: 1440,
       feedRefreshMinutes: 5,
     });
+  });
+
+  it('accepts the bounds of the Kombo limits, and defaults them to the constants the client falls back on', () => {
+    expect(loadConfig({ KOMBO_MAX_RESPONSE_MB: '1' }).komboLimits).toEqual({ maxResponseBytes: MiB });
+    expect(loadConfig({ KOMBO_MAX_RESPONSE_MB: '256' }).komboLimits).toEqual({ maxResponseBytes: 256 * MiB });
+    expect(loadConfig({}).komboLimits).toEqual({ maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES });
   });
 
   it('refuses a HOST that is neither an address nor a host name', () => {

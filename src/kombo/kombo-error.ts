@@ -6,7 +6,8 @@ export type KomboErrorKind =
   | 'invalid_json' // a 2xx body that is not JSON
   | 'invalid_response' // JSON, but not the envelope Kombo documents
   | 'pagination' // a repeated cursor or a walk past the page cap
-  | 'aborted'; // we cancelled it (shutdown)
+  | 'aborted' // we cancelled it (shutdown)
+  | 'too_large'; // an answer bigger than we read
 
 /**
  * The one error a Kombo request or walk ends with. It carries the status, Kombo's `error.code`, the request (method
