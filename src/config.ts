@@ -66,8 +66,10 @@ const envSchema = z.object({
   KOMBO_BASE_URL: z.preprocess(withDefault('https://api.kombo.dev/v1'), httpUrl('KOMBO_BASE_URL', 'https://api.kombo.dev/v1')),
   KOMBO_TIMEOUT_SECONDS: integer('KOMBO_TIMEOUT_SECONDS', 1, 600, 30, 'a number of seconds'),
   KOMBO_WEBHOOK_SECRET: optionalString,
-  // A page is a few hundred KB; the default and its reason are in src/kombo/create-kombo-client.ts.
+  // A page is a few hundred KB; the defaults and their reasons are in src/kombo and src/sync (walk-budget.ts).
   KOMBO_MAX_RESPONSE_MB: integer('KOMBO_MAX_RESPONSE_MB', 1, 256, 32, 'a number of MiB'),
+  KOMBO_WALK_MAX_RECORDS: integer('KOMBO_WALK_MAX_RECORDS', 1_000, 2_500_000, 250_000, 'a number of records'),
+  KOMBO_WALK_MAX_MB: integer('KOMBO_WALK_MAX_MB', 16, 16_384, 1_024, 'a number of MiB'),
   FEED_SECRET: optionalString,
   ADMIN_TOKEN: optionalString,
   PUBLIC_URL: z.preprocess(text, httpUrl('PUBLIC_URL', 'https://feeds.example.com').optional()),
@@ -102,6 +104,8 @@ export interface Config {
   /** What one Kombo answer and one walk may hold before they are taken for a fault. */
   komboLimits: {
     maxResponseBytes: number;
+    walkMaxRecords: number;
+    walkMaxBytes: number;
   };
   feedSecret: string;
   adminToken: string | undefined;
@@ -175,6 +179,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     komboLimits: {
       maxResponseBytes: e.KOMBO_MAX_RESPONSE_MB * MiB,
+      walkMaxRecords: e.KOMBO_WALK_MAX_RECORDS,
+      walkMaxBytes: e.KOMBO_WALK_MAX_MB * MiB,
     },
     feedSecret: e.FEED_SECRET ?? DEMO_FEED_SECRET,
     adminToken: e.ADMIN_TOKEN,

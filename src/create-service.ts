@@ -74,6 +74,7 @@ export function createService(config: Config, logger: Logger, overrides: Service
     metrics,
     now,
     fullSyncIntervalMs: config.fullSyncIntervalMs,
+    walkCeiling: { records: config.komboLimits.walkMaxRecords, bytes: config.komboLimits.walkMaxBytes },
     ...(overrides.maxPages !== undefined ? { maxPages: overrides.maxPages } : {}),
   });
   const app = createApp({

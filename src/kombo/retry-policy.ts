@@ -63,6 +63,7 @@ export function isRetryable(error: KomboError, policy: RetryPolicy): boolean {
       return status >= 500 || policy.retryStatuses.includes(status);
     }
     case 'too_large': // the same page would be as large again: retrying only downloads it again
+    case 'over_budget':
     default:
       return false;
   }

@@ -23,7 +23,10 @@ export type Fault =
   // The page padded with spaces to `bytes` (status 200 unless given): with its Content-Length, or gzip-encoded (so
   // `bytes` once inflated). Streamed as the client reads it, so a body of gigabytes costs what the client reads;
   // `streamed` tells how much that was.
-  | { type: 'padded'; bytes: number; gzip?: boolean; status?: number };
+  | { type: 'padded'; bytes: number; gzip?: boolean; status?: number }
+  | { type: 'page-size'; size: number } // the page with up to `size` records, whatever page_size asked for
+  | { type: 'endless-cursors' } // the page, with `next` a fresh cursor every time, wrapping round the records
+  | { type: 'long-cursor'; length: number }; // the page, with `next` (when there is one) padded to `length` characters
 
 interface ScheduledFault {
   fault: Fault;
@@ -58,10 +61,11 @@ export interface FakeKombo {
   close(): Promise<void>;
 }
 
-const encodeCursor = (offset: number) => Buffer.from(JSON.stringify({ offset }), 'utf8').toString('base64url');
+const encodeCursor = (offset: number, lap?: number) => Buffer.from(JSON.stringify({ offset, lap }), 'utf8').toString('base64url');
 const decodeCursor = (cursor: string): number | undefined => {
   try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { offset?: unknown };
+    // A `long-cursor` pads after a dot, which base64url never holds.
+    const parsed = JSON.parse(Buffer.from(cursor.split('.')[0]!, 'base64url').toString('utf8')) as { offset?: unknown };
     return typeof parsed.offset === 'number' ? parsed.offset : undefined;
   } catch {
     return undefined;
@@ -78,6 +82,7 @@ export async function startFakeKombo(options: { apiKey?: string; integrationId?:
   let store = new Map<string, { record: Record<string, unknown>; updatedAt: number }>();
   const sockets = new Set<Socket>();
   const hanging = new Set<ServerResponse>();
+  let laps = 0;
 
   const fake: FakeKombo = {
     baseUrl: '',
@@ -192,10 +197,13 @@ export async function startFakeKombo(options: { apiKey?: string; integrationId?:
     const cursor = url.searchParams.get('cursor');
     const offset = cursor === null ? 0 : decodeCursor(cursor);
     if (offset === undefined) return send(res, 400, { status: 'error', error: { code: 'PLATFORM.INPUT_INVALID', message: 'bad cursor' } });
-    const size = Math.min(fake.pageSize, Number(url.searchParams.get('page_size') ?? 100));
+    const size = answer?.type === 'page-size' ? answer.size : Math.min(fake.pageSize, Number(url.searchParams.get('page_size') ?? 100));
     const results = all.slice(offset, offset + size);
-    const next = offset + size < all.length ? encodeCursor(offset + size) : null;
-    const envelope = { status: 'success', data: { next: repeatCursor ? encodeCursor(0) : next, results } };
+    let next = offset + size < all.length ? encodeCursor(offset + size) : null;
+    if (repeatCursor) next = encodeCursor(0);
+    if (answer?.type === 'endless-cursors') next = encodeCursor(all.length === 0 ? 0 : (offset + size) % all.length, laps++);
+    if (answer?.type === 'long-cursor' && next !== null) next = `${next}.${'x'.repeat(answer.length - next.length - 1)}`;
+    const envelope = { status: 'success', data: { next, results } };
     if (answer?.type === 'padded') return sendPadded(res, JSON.stringify(envelope), answer);
     send(res, 200, envelope);
   }
