@@ -6,6 +6,7 @@ export const DEMO_FEED_SECRET = 'demo-mode-feed-secret-not-for-production-use';
 /** The integration id demo mode uses when none is set. */
 export const DEMO_INTEGRATION_ID = 'demo';
 
+const MiB = 1024 * 1024;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Reads a variable as text: surrounding spaces (a stray newline from a secret file) dropped, empty as unset. */
@@ -65,6 +66,10 @@ const envSchema = z.object({
   KOMBO_BASE_URL: z.preprocess(withDefault('https://api.kombo.dev/v1'), httpUrl('KOMBO_BASE_URL', 'https://api.kombo.dev/v1')),
   KOMBO_TIMEOUT_SECONDS: integer('KOMBO_TIMEOUT_SECONDS', 1, 600, 30, 'a number of seconds'),
   KOMBO_WEBHOOK_SECRET: optionalString,
+  // A page is a few hundred KB; the defaults and their reasons are in src/kombo and src/sync (walk-budget.ts).
+  KOMBO_MAX_RESPONSE_MB: integer('KOMBO_MAX_RESPONSE_MB', 1, 256, 32, 'a number of MiB'),
+  KOMBO_WALK_MAX_RECORDS: integer('KOMBO_WALK_MAX_RECORDS', 1_000, 2_500_000, 250_000, 'a number of records'),
+  KOMBO_WALK_MAX_MB: integer('KOMBO_WALK_MAX_MB', 16, 16_384, 1_024, 'a number of MiB'),
   FEED_SECRET: optionalString,
   ADMIN_TOKEN: optionalString,
   PUBLIC_URL: z.preprocess(text, httpUrl('PUBLIC_URL', 'https://feeds.example.com').optional()),
@@ -95,6 +100,12 @@ export interface Config {
     baseUrl: string;
     timeoutMs: number;
     webhookSecret: string | undefined;
+  };
+  /** What one Kombo answer and one walk may hold before they are taken for a fault. */
+  komboLimits: {
+    maxResponseBytes: number;
+    walkMaxRecords: number;
+    walkMaxBytes: number;
   };
   feedSecret: string;
   adminToken: string | undefined;
@@ -165,6 +176,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       baseUrl: e.KOMBO_BASE_URL,
       timeoutMs: e.KOMBO_TIMEOUT_SECONDS * 1000,
       webhookSecret: e.KOMBO_WEBHOOK_SECRET,
+    },
+    komboLimits: {
+      maxResponseBytes: e.KOMBO_MAX_RESPONSE_MB * MiB,
+      walkMaxRecords: e.KOMBO_WALK_MAX_RECORDS,
+      walkMaxBytes: e.KOMBO_WALK_MAX_MB * MiB,
     },
     feedSecret: e.FEED_SECRET ?? DEMO_FEED_SECRET,
     adminToken: e.ADMIN_TOKEN,

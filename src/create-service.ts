@@ -56,6 +56,7 @@ export function createService(config: Config, logger: Logger, overrides: Service
     apiKey: config.kombo.apiKey,
     integrationId: config.kombo.integrationId,
     timeoutMs: overrides.timeoutMs ?? config.kombo.timeoutMs,
+    maxResponseBytes: config.komboLimits.maxResponseBytes,
     fetch: overrides.fetch ?? (config.demo ? createDemoFetch(now) : globalThis.fetch),
     now,
     ...(overrides.policy ? { policy: overrides.policy } : {}),
@@ -73,6 +74,7 @@ export function createService(config: Config, logger: Logger, overrides: Service
     metrics,
     now,
     fullSyncIntervalMs: config.fullSyncIntervalMs,
+    walkCeiling: { records: config.komboLimits.walkMaxRecords, bytes: config.komboLimits.walkMaxBytes },
     ...(overrides.maxPages !== undefined ? { maxPages: overrides.maxPages } : {}),
   });
   const app = createApp({

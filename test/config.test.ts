@@ -3,9 +3,13 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_VARIABLES, ConfigError, DEMO_FEED_SECRET, DEMO_INTEGRATION_ID, loadConfig } from '../src/config.js';
+import { DEFAULT_MAX_RESPONSE_BYTES } from '../src/kombo/create-kombo-client.js';
+import { DEFAULT_MAX_PAGES, PAGE_SIZE } from '../src/kombo/paginate-interviews.js';
+import { DEFAULT_WALK_CEILING } from '../src/sync/walk-budget.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const SECRET = 'x'.repeat(32);
+const MiB = 1024 * 1024;
 /** A valid live (non-demo) environment, to vary one variable at a time. */
 const LIVE = { KOMBO_API_KEY: 'key', KOMBO_INTEGRATION_ID: 'greenhouse:1', FEED_SECRET: SECRET };
 
@@ -25,6 +29,7 @@ describe('loadConfig', () => {
     expect(loadConfig({})).toEqual({
       demo: true,
       kombo: { apiKey: '', integrationId: DEMO_INTEGRATION_ID, baseUrl: 'https://api.kombo.dev/v1', timeoutMs: 30_000, webhookSecret: undefined },
+      komboLimits: { maxResponseBytes: 32 * MiB, walkMaxRecords: 250_000, walkMaxBytes: 1024 * MiB },
       feedSecret: DEMO_FEED_SECRET,
       adminToken: undefined,
       publicUrl: 'http://localhost:3000',
@@ -56,6 +61,9 @@ describe('loadConfig', () => {
       KOMBO_BASE_URL: 'https://api.us.kombo.dev/v1/',
       KOMBO_TIMEOUT_SECONDS: '12',
       KOMBO_WEBHOOK_SECRET: 'w'.repeat(16),
+      KOMBO_MAX_RESPONSE_MB: '64',
+      KOMBO_WALK_MAX_RECORDS: '1000000',
+      KOMBO_WALK_MAX_MB: '4096',
       ADMIN_TOKEN: 'a'.repeat(16),
       PUBLIC_URL: 'https://feeds.example.com/',
       PORT: '8080',
@@ -78,6 +86,7 @@ describe('loadConfig', () => {
         timeoutMs: 12_000,
         webhookSecret: 'w'.repeat(16),
       },
+      komboLimits: { maxResponseBytes: 64 * MiB, walkMaxRecords: 1_000_000, walkMaxBytes: 4096 * MiB },
       feedSecret: SECRET,
       adminToken: 'a'.repeat(16),
       publicUrl: 'https://feeds.example.com',
@@ -142,6 +151,9 @@ describe('loadConfig', () => {
     ['FEED_PAST_DAYS', 'a number of days from 0 to 3650', ['-1', '3651', 'ninety']],
     ['DEFAULT_DURATION_MINUTES', 'a number of minutes from 1 to 1440', ['0', '1441', '1h']],
     ['FEED_REFRESH_MINUTES', 'a number of minutes from 5 to 10080', ['4', '10081', 'hourly']],
+    ['KOMBO_MAX_RESPONSE_MB', 'a number of MiB from 1 to 256', ['0', '257', '32MB', '0.5']],
+    ['KOMBO_WALK_MAX_RECORDS', 'a number of records from 1000 to 2500000', ['999', '2500001', '1e6']],
+    ['KOMBO_WALK_MAX_MB', 'a number of MiB from 16 to 16384', ['15', '16385', '1G']],
   ])('refuses a bad %s, saying it must be %s', (name, expected, values) => {
     for (const value of values) expect(problems({ [name]: value }), `${name}=${value}`).toEqual([`${name} must be ${expected}`]);
   });
@@ -158,6 +170,26 @@ describe('loadConfig', () => {
       fullSyncIntervalMs: 720 * 3_600_000,
       defaultDurationMinutes: 1440,
       feedRefreshMinutes: 5,
+    });
+  });
+
+  it('accepts the bounds of the Kombo limits, and defaults them to the constants the client and the walk fall back on', () => {
+    expect(loadConfig({ KOMBO_MAX_RESPONSE_MB: '1', KOMBO_WALK_MAX_RECORDS: '1000', KOMBO_WALK_MAX_MB: '16' }).komboLimits).toEqual({
+      maxResponseBytes: MiB,
+      walkMaxRecords: 1_000,
+      walkMaxBytes: 16 * MiB,
+    });
+    expect(loadConfig({ KOMBO_MAX_RESPONSE_MB: '256', KOMBO_WALK_MAX_RECORDS: '2500000', KOMBO_WALK_MAX_MB: '16384' }).komboLimits).toEqual({
+      maxResponseBytes: 256 * MiB,
+      walkMaxRecords: 2_500_000,
+      walkMaxBytes: 16_384 * MiB,
+    });
+    // The walk's record ceiling never allows more than the page cap does.
+    expect(2_500_000).toBe(DEFAULT_MAX_PAGES * PAGE_SIZE);
+    expect(loadConfig({}).komboLimits).toEqual({
+      maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES,
+      walkMaxRecords: DEFAULT_WALK_CEILING.records,
+      walkMaxBytes: DEFAULT_WALK_CEILING.bytes,
     });
   });
 

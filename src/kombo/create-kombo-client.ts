@@ -1,6 +1,15 @@
 import { KomboError } from './kombo-error.js';
 import { backoffDelay, DEFAULT_RETRY_POLICY, isRetryable, parseRetryAfter, type RetryPolicy } from './retry-policy.js';
 
+/**
+ * The most bytes one answer may hold once decoded (fetch inflates gzip, deflate and br). A page of 250 interviews is
+ * a few hundred KB (about 3 KB a record with Kombo's `remote_data`); 32 MiB leaves 128 KiB a record, while a body
+ * that inflates to gigabytes is cut off long before it can exhaust memory. KOMBO_MAX_RESPONSE_MB sets it.
+ */
+export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+/** The most of an error answer read: Kombo's error JSON is a few hundred bytes, and only its code and message matter. */
+export const MAX_ERROR_BODY_BYTES = 16 * 1024;
+
 /** What one Kombo client needs; everything that varies in tests is injectable. */
 export interface KomboClientOptions {
   baseUrl: string;
@@ -8,6 +17,8 @@ export interface KomboClientOptions {
   integrationId: string;
   /** Per attempt: connecting, headers and the whole body must arrive within it. */
   timeoutMs: number;
+  /** The most bytes an answer may hold once decoded; {@link DEFAULT_MAX_RESPONSE_BYTES} when absent. */
+  maxResponseBytes?: number;
   policy?: RetryPolicy;
   fetch?: typeof globalThis.fetch;
   /** Waits between attempts; tests pass one that resolves at once. */
@@ -18,10 +29,11 @@ export interface KomboClientOptions {
   onRetry?: (info: { error: KomboError; attempt: number; delayMs: number }) => void;
 }
 
-/** The parsed JSON of a successful answer and how many attempts it took. */
+/** The parsed JSON of a successful answer, how many attempts it took, and its size once decoded. */
 export interface KomboResponse {
   body: unknown;
   attempts: number;
+  bytes: number;
 }
 
 /** A Kombo API client: authenticated GETs with timeouts and the retry policy. */
@@ -46,6 +58,39 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+const utf8 = new TextDecoder();
+
+/**
+ * Reads a body whole, or stops as soon as it passes `maxBytes` (counted after decoding) and answers `undefined`:
+ * never more than `maxBytes` is held. Unlike `response.text()`, a body that inflates to gigabytes cannot exhaust
+ * memory (or pass V8's longest string, which aborts the process).
+ */
+async function readAtMost(body: ReadableStream<Uint8Array> | null, maxBytes: number): Promise<Uint8Array | undefined> {
+  if (body === null) return new Uint8Array(0);
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    length += value.byteLength;
+    if (length > maxBytes) {
+      // Cancelling the body aborts the request: the connection closes and nothing more is downloaded or inflated.
+      await reader.cancel().catch(() => {});
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
+}
+
+/** Whether the headers already say the body is larger than `maxBytes`; only an unencoded body's length says so. */
+function declaredLarger(response: Response, maxBytes: number): boolean {
+  const encoding = response.headers.get('content-encoding');
+  if (encoding !== null && encoding.trim().toLowerCase() !== 'identity') return false;
+  return Number(response.headers.get('content-length')) > maxBytes;
+}
+
 /** Reads Kombo's documented error body (`{ status: "error", error: { code, message } }`) when there is one. */
 function describeErrorBody(text: string): { code: string | undefined; message: string | undefined } {
   try {
@@ -65,6 +110,7 @@ export function createKomboClient(options: KomboClientOptions): KomboClient {
   const wait = options.sleep ?? sleep;
   const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;
+  const maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   const headers = {
     Authorization: `Bearer ${options.apiKey}`,
     'X-Integration-Id': options.integrationId,
@@ -75,17 +121,33 @@ export function createKomboClient(options: KomboClientOptions): KomboClient {
     url: string,
     signal: AbortSignal | undefined,
     timeoutMs: number,
-  ): Promise<{ body: unknown; retryAfterMs?: number }> {
+  ): Promise<{ body: unknown; bytes: number }> {
     const request = { method: 'GET', url };
     const timeout = AbortSignal.timeout(timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-    let text: string;
+    let raw: Uint8Array;
     let response: Response;
+    const tooLarge = (what: string) =>
+      new KomboError(
+        `Kombo answered ${response.status} with ${what}; an answer may hold ${maxBytes.toLocaleString('en')} bytes once decoded (KOMBO_MAX_RESPONSE_MB)`,
+        { kind: 'too_large', status: response.status, request },
+      );
     try {
       response = await doFetch(url, { headers, signal: combined });
       // The timeout covers the body too: a server that sends headers and then hangs is a timeout.
-      text = await response.text();
+      if (!response.ok) {
+        raw = (await readAtMost(response.body, MAX_ERROR_BODY_BYTES)) ?? new Uint8Array(0);
+      } else {
+        if (declaredLarger(response, maxBytes)) {
+          await response.body?.cancel().catch(() => {});
+          throw tooLarge(`a Content-Length of ${Number(response.headers.get('content-length')).toLocaleString('en')} bytes`);
+        }
+        const read = await readAtMost(response.body, maxBytes);
+        if (read === undefined) throw tooLarge(`a body of more than ${maxBytes.toLocaleString('en')} bytes`);
+        raw = read;
+      }
     } catch (cause) {
+      if (cause instanceof KomboError) throw cause;
       if (signal?.aborted) throw new KomboError('Kombo request aborted', { kind: 'aborted', request, cause });
       if (timeout.aborted) {
         throw new KomboError(`Kombo did not answer within ${timeoutMs} ms`, { kind: 'timeout', request, cause });
@@ -93,6 +155,7 @@ export function createKomboClient(options: KomboClientOptions): KomboClient {
       const detail = cause instanceof Error ? (cause.cause instanceof Error ? cause.cause.message : cause.message) : String(cause);
       throw new KomboError(`Kombo request failed: ${detail}`, { kind: 'network', request, cause });
     }
+    const text = utf8.decode(raw);
     if (!response.ok) {
       const { code, message } = describeErrorBody(text);
       const error = new KomboError(
@@ -102,7 +165,7 @@ export function createKomboClient(options: KomboClientOptions): KomboClient {
       throw error;
     }
     try {
-      return { body: JSON.parse(text) as unknown };
+      return { body: JSON.parse(text) as unknown, bytes: raw.byteLength };
     } catch (cause) {
       throw new KomboError(`Kombo answered ${response.status} with a body that is not JSON`, {
         kind: 'invalid_json',
@@ -124,8 +187,8 @@ export function createKomboClient(options: KomboClientOptions): KomboClient {
       let timeoutMs = options.timeoutMs;
       for (let attempt = 1; ; attempt++) {
         try {
-          const { body } = await attemptOnce(href, signal, timeoutMs);
-          return { body, attempts: attempt };
+          const { body, bytes } = await attemptOnce(href, signal, timeoutMs);
+          return { body, attempts: attempt, bytes };
         } catch (caught) {
           if (!(caught instanceof KomboError)) throw caught;
           if (!isRetryable(caught, policy)) throw caught.givenUp(attempt);

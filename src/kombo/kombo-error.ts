@@ -6,7 +6,9 @@ export type KomboErrorKind =
   | 'invalid_json' // a 2xx body that is not JSON
   | 'invalid_response' // JSON, but not the envelope Kombo documents
   | 'pagination' // a repeated cursor or a walk past the page cap
-  | 'aborted'; // we cancelled it (shutdown)
+  | 'aborted' // we cancelled it (shutdown)
+  | 'too_large' // an answer bigger than we read: too many bytes, a page over page_size, a cursor too long
+  | 'over_budget'; // a walk that read more records or bytes than its budget allows
 
 /**
  * The one error a Kombo request or walk ends with. It carries the status, Kombo's `error.code`, the request (method

@@ -62,6 +62,8 @@ export function isRetryable(error: KomboError, policy: RetryPolicy): boolean {
       const status = error.status ?? 0;
       return status >= 500 || policy.retryStatuses.includes(status);
     }
+    case 'too_large': // the same page would be as large again: retrying only downloads it again
+    case 'over_budget':
     default:
       return false;
   }

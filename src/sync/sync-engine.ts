@@ -5,6 +5,7 @@ import { KomboError } from '../kombo/kombo-error.js';
 import { applyWalk, Snapshot } from '../interviews/snapshot.js';
 import type { SnapshotStore } from '../interviews/snapshot-store.js';
 import type { Metrics } from '../metrics.js';
+import { walkBudget, type WalkCeiling, type WalkSize } from './walk-budget.js';
 import { walkInterviews } from './walk-interviews.js';
 
 /** What one successful refresh did. */
@@ -62,6 +63,8 @@ export interface SyncEngineOptions {
   /** Incremental walks ask for changes since the last walk's start less this, against clock skew. */
   overlapMs?: number;
   maxPages?: number;
+  /** The most any walk may read (KOMBO_WALK_MAX_RECORDS, KOMBO_WALK_MAX_MB); each walk's budget is set below it. */
+  walkCeiling?: WalkCeiling;
 }
 
 /** Creates a {@link SyncEngine}. */
@@ -76,6 +79,8 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
   let lastSuccess: SyncStatus['lastSuccess'];
   let lastFailure: SyncStatus['lastFailure'];
   let consecutiveFailures = 0;
+  /** What the next walk's budget is set by: the last full walk, or the budget a walk passed (so real growth lands). */
+  let lastSize: WalkSize | undefined;
 
   function publish(snapshot: Snapshot, changed: ReadonlySet<string> | 'all'): void {
     feeds.replace(snapshot, changed);
@@ -92,6 +97,9 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     const full =
       forceFull || previous === undefined || startedAtMs - previous.data.fullSyncedAtMs >= options.fullSyncIntervalMs;
     const kind = full ? 'full' : 'incremental';
+    // After a restart, until a full walk: the snapshot's live interviews (a walk also lists canceled ones).
+    const held = previous ? { records: previous.size, bytes: undefined, source: "the snapshot's interviews" } : undefined;
+    const budget = walkBudget(lastSize ?? held, options.walkCeiling);
     try {
       const result = await walkInterviews(client, {
         kind,
@@ -99,6 +107,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
         signal: controller.signal,
         ...(full ? {} : { updatedAfterMs: previous!.data.syncedAtMs - overlapMs }),
         ...(options.maxPages !== undefined ? { maxPages: options.maxPages } : {}),
+        budget,
         // One policy for full and incremental walks: an invalid record's interview keeps its last good version.
         onRejected: (rejected) => {
           const kept = rejected.id !== null && previous?.byId.has(rejected.id) === true;
@@ -108,6 +117,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       });
       // Nothing is applied until every page has been read: a walk that fails halfway changes no feed.
       const applied = applyWalk(feeds.snapshot(), result.walk);
+      if (full) lastSize = { ...result.size, source: 'the last full walk' };
       publish(applied.snapshot, applied.changedEmails);
       if (applied.changes > 0 || full) {
         try {
@@ -141,6 +151,11 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       const message = error instanceof Error ? error.message : String(error);
       // A walk we stopped ourselves (shutdown) is no failure of Kombo's: counted and logged apart, not on /healthz.
       const aborted = error instanceof KomboError && error.kind === 'aborted';
+      // Passing the budget fails this walk, and lets the next one read HEADROOM times as much, up to the ceiling: a
+      // runaway upstream still never passes the ceiling, and an organisation that really grew lands a few walks on.
+      if (error instanceof KomboError && error.kind === 'over_budget') {
+        lastSize = { records: budget.records, bytes: budget.bytes, source: 'the budget the last walk passed' };
+      }
       const outcome = aborted ? 'aborted' : 'failure';
       if (!aborted) {
         lastFailure = { at: new Date(now()).toISOString(), kind, error: message };

@@ -1,5 +1,5 @@
 import type { KomboClient } from '../kombo/create-kombo-client.js';
-import { paginateInterviews } from '../kombo/paginate-interviews.js';
+import { paginateInterviews, type WalkBudget } from '../kombo/paginate-interviews.js';
 import { createRecordInterner, isRejected, parseInterviewRecord, type ParsedRecord, type RejectedRecord } from '../interviews/interview-schema.js';
 import type { Walk } from '../interviews/snapshot.js';
 
@@ -9,6 +9,8 @@ export interface WalkResult {
   readonly pages: number;
   readonly requests: number;
   readonly rejected: readonly RejectedRecord[];
+  /** Records read, rejected ones included, and the bytes of the pages once decoded: what the next budget is set by. */
+  readonly size: { readonly records: number; readonly bytes: number };
 }
 
 /** What to walk. */
@@ -19,13 +21,14 @@ export interface WalkOptions {
   startedAtMs: number;
   signal?: AbortSignal;
   maxPages?: number;
+  budget?: WalkBudget;
   onRejected?: (rejected: RejectedRecord) => void;
 }
 
 /**
  * Reads every page of one walk and validates each record. A record that fails validation is reported, and its id
  * carried in the walk (its interview keeps its last good version); any failure of a page (after the client's retries)
- * throws, and nothing of the walk is applied.
+ * throws, and nothing of the walk is applied. A walk past its `budget` of records or bytes is such a failure.
  */
 export async function walkInterviews(client: KomboClient, options: WalkOptions): Promise<WalkResult> {
   const records: ParsedRecord[] = [];
@@ -33,14 +36,19 @@ export async function walkInterviews(client: KomboClient, options: WalkOptions):
   const intern = createRecordInterner();
   let pages = 0;
   let requests = 0;
+  let read = 0;
+  let bytes = 0;
   const query = {
     ...(options.updatedAfterMs !== undefined ? { updatedAfter: new Date(options.updatedAfterMs) } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.maxPages !== undefined ? { maxPages: options.maxPages } : {}),
+    ...(options.budget !== undefined ? { budget: options.budget } : {}),
   };
   for await (const page of paginateInterviews(client, query)) {
     pages++;
     requests += page.attempts;
+    read += page.results.length;
+    bytes += page.bytes;
     for (const raw of page.results) {
       const result = parseInterviewRecord(raw, intern);
       if (isRejected(result)) {
@@ -62,5 +70,6 @@ export async function walkInterviews(client: KomboClient, options: WalkOptions):
     pages,
     requests,
     rejected,
+    size: { records: read, bytes },
   };
 }

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { createGzip } from 'node:zlib';
 import type { KomboClientOptions } from '../../src/kombo/create-kombo-client.js';
 import { DEFAULT_RETRY_POLICY } from '../../src/kombo/retry-policy.js';
 
@@ -18,7 +19,14 @@ export type Fault =
   | { type: 'invalid-envelope' } // 200 JSON, but not Kombo's envelope
   | { type: 'drop' } // destroys the socket without an answer
   | { type: 'hang' } // never answers
-  | { type: 'repeat-cursor' }; // answers the page normally, but with `next` pointing back to the first cursor
+  | { type: 'repeat-cursor' } // answers the page normally, but with `next` pointing back to the first cursor
+  // The page padded with spaces to `bytes` (status 200 unless given): with its Content-Length, or gzip-encoded (so
+  // `bytes` once inflated). Streamed as the client reads it, so a body of gigabytes costs what the client reads;
+  // `streamed` tells how much that was.
+  | { type: 'padded'; bytes: number; gzip?: boolean; status?: number }
+  | { type: 'page-size'; size: number } // the page with up to `size` records, whatever page_size asked for
+  | { type: 'endless-cursors' } // the page, with `next` a fresh cursor every time, wrapping round the records
+  | { type: 'long-cursor'; length: number }; // the page, with `next` (when there is one) padded to `length` characters
 
 interface ScheduledFault {
   fault: Fault;
@@ -48,15 +56,18 @@ export interface FakeKombo {
   clearFaults(): void;
   /** The fake's notion of now for `updated_after`, in ms; tests move it. */
   clock: number;
+  /** Each `padded` answer: the bytes (before gzip) it sent before the client stopped reading, and whether it sent all. */
+  readonly streamed: { bytes: number; complete: boolean }[];
   close(): Promise<void>;
 }
 
 /** Which record an upsert replaces: Kombo's ids are strings; a test's odd id of another type is a record of its own. */
 const keyOf = (record: Record<string, unknown>) => (typeof record.id === 'string' ? record.id : `${typeof record.id}:${JSON.stringify(record.id)}`);
-const encodeCursor = (offset: number) => Buffer.from(JSON.stringify({ offset }), 'utf8').toString('base64url');
+const encodeCursor = (offset: number, lap?: number) => Buffer.from(JSON.stringify({ offset, lap }), 'utf8').toString('base64url');
 const decodeCursor = (cursor: string): number | undefined => {
   try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { offset?: unknown };
+    // A `long-cursor` pads after a dot, which base64url never holds.
+    const parsed = JSON.parse(Buffer.from(cursor.split('.')[0]!, 'base64url').toString('utf8')) as { offset?: unknown };
     return typeof parsed.offset === 'number' ? parsed.offset : undefined;
   } catch {
     return undefined;
@@ -73,6 +84,7 @@ export async function startFakeKombo(options: { apiKey?: string; integrationId?:
   let store = new Map<string, { record: Record<string, unknown>; updatedAt: number }>();
   const sockets = new Set<Socket>();
   const hanging = new Set<ServerResponse>();
+  let laps = 0;
 
   const fake: FakeKombo = {
     baseUrl: '',
@@ -81,6 +93,7 @@ export async function startFakeKombo(options: { apiKey?: string; integrationId?:
     requests,
     pageSize: options.pageSize ?? 250,
     clock: Date.UTC(2026, 10, 1, 12),
+    streamed: [],
     setRecords(records) {
       store = new Map(records.map((record) => [keyOf(record), { record, updatedAt: fake.clock }]));
     },
@@ -107,6 +120,30 @@ export async function startFakeKombo(options: { apiKey?: string; integrationId?:
     res.end(text);
   }
 
+  function sendPadded(res: ServerResponse, text: string, fault: Extract<Fault, { type: 'padded' }>): void {
+    const progress = { bytes: 0, complete: false };
+    fake.streamed.push(progress);
+    const encoding = fault.gzip ? { 'Content-Encoding': 'gzip' } : { 'Content-Length': String(fault.bytes) };
+    res.writeHead(fault.status ?? 200, { 'Content-Type': 'application/json', ...encoding });
+    const gzip = fault.gzip ? createGzip({ level: 1 }) : undefined;
+    gzip?.pipe(res);
+    const out = gzip ?? res;
+    res.on('close', () => gzip?.destroy());
+    const head = Buffer.from(text, 'utf8').subarray(0, fault.bytes);
+    const spaces = Buffer.alloc(64 * 1024, 0x20);
+    const pump = () => {
+      while (progress.bytes < fault.bytes) {
+        if (res.destroyed) return;
+        const chunk = progress.bytes === 0 ? head : spaces.subarray(0, Math.min(spaces.length, fault.bytes - progress.bytes));
+        progress.bytes += chunk.length;
+        if (!out.write(chunk)) return void out.once('drain', pump);
+      }
+      progress.complete = true;
+      out.end();
+    };
+    pump();
+  }
+
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://fake');
     const request: RecordedRequest = {
@@ -119,6 +156,7 @@ export async function startFakeKombo(options: { apiKey?: string; integrationId?:
 
     const scheduled = faults.find((f) => f.times > 0 && (!f.when || f.when(request)));
     let repeatCursor = false;
+    let answer: Fault | undefined;
     if (scheduled) {
       scheduled.times--;
       const { fault } = scheduled;
@@ -137,6 +175,9 @@ export async function startFakeKombo(options: { apiKey?: string; integrationId?:
           return;
         case 'repeat-cursor':
           repeatCursor = true;
+          break;
+        default:
+          answer = fault;
       }
     }
 
@@ -158,10 +199,15 @@ export async function startFakeKombo(options: { apiKey?: string; integrationId?:
     const cursor = url.searchParams.get('cursor');
     const offset = cursor === null ? 0 : decodeCursor(cursor);
     if (offset === undefined) return send(res, 400, { status: 'error', error: { code: 'PLATFORM.INPUT_INVALID', message: 'bad cursor' } });
-    const size = Math.min(fake.pageSize, Number(url.searchParams.get('page_size') ?? 100));
+    const size = answer?.type === 'page-size' ? answer.size : Math.min(fake.pageSize, Number(url.searchParams.get('page_size') ?? 100));
     const results = all.slice(offset, offset + size);
-    const next = offset + size < all.length ? encodeCursor(offset + size) : null;
-    send(res, 200, { status: 'success', data: { next: repeatCursor ? encodeCursor(0) : next, results } });
+    let next = offset + size < all.length ? encodeCursor(offset + size) : null;
+    if (repeatCursor) next = encodeCursor(0);
+    if (answer?.type === 'endless-cursors') next = encodeCursor(all.length === 0 ? 0 : (offset + size) % all.length, laps++);
+    if (answer?.type === 'long-cursor' && next !== null) next = `${next}.${'x'.repeat(answer.length - next.length - 1)}`;
+    const envelope = { status: 'success', data: { next, results } };
+    if (answer?.type === 'padded') return sendPadded(res, JSON.stringify(envelope), answer);
+    send(res, 200, envelope);
   }
 
   const server = createServer(handle);

@@ -1,5 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createKomboClient, type KomboClientOptions } from '../../src/kombo/create-kombo-client.js';
+import {
+  createKomboClient,
+  DEFAULT_MAX_RESPONSE_BYTES,
+  MAX_ERROR_BODY_BYTES,
+  type KomboClientOptions,
+} from '../../src/kombo/create-kombo-client.js';
 import { KomboError } from '../../src/kombo/kombo-error.js';
 import { DEFAULT_RETRY_POLICY } from '../../src/kombo/retry-policy.js';
 import { interviewRecord } from '../helpers/factories.js';
@@ -224,6 +229,90 @@ describe('createKomboClient against a fake Kombo over loopback', () => {
       expect(error.message).toMatch(/did not answer within 200 ms/);
       expect(time.now - started).toBe(19_000);
       expect(fake.requests).toHaveLength(2);
+    });
+  });
+
+  describe('the size of an answer (issue 14, finding 1)', () => {
+    const CAP = 64 * 1024;
+    /** What the reported bomb inflated to, from about 2 MB of gzip; the stand-in makes it only as fast as it is read. */
+    const BOMB = 2_200_000_000;
+    const results = (response: { body: unknown }) => (response.body as { data: { results: unknown[] } }).data.results;
+
+    it('reads a gzip answer of exactly maxResponseBytes once inflated, and refuses one byte more at once, unretried', async () => {
+      const { client } = clientFor(fake, { maxResponseBytes: CAP });
+      fake.fail({ type: 'padded', bytes: CAP, gzip: true });
+      const response = await client.get('/ats/interviews', QUERY);
+      expect(response.bytes).toBe(CAP);
+      expect(results(response)).toHaveLength(1);
+
+      fake.requests.length = 0;
+      fake.fail({ type: 'padded', bytes: CAP + 1, gzip: true }, { times: 100 });
+      const error = await failure(client.get('/ats/interviews', QUERY));
+      expect(error).toMatchObject({ kind: 'too_large', status: 200, attempts: 1 });
+      expect(error.message).toBe(
+        'Kombo answered 200 with a body of more than 65,536 bytes; an answer may hold 65,536 bytes once decoded (KOMBO_MAX_RESPONSE_MB)',
+      );
+      expect(fake.requests).toHaveLength(1);
+    });
+
+    it('reads an unencoded answer of exactly maxResponseBytes, and refuses a larger one from its Content-Length alone', async () => {
+      const { client } = clientFor(fake, { maxResponseBytes: CAP });
+      fake.fail({ type: 'padded', bytes: CAP });
+      const response = await client.get('/ats/interviews', QUERY);
+      expect(response.bytes).toBe(CAP);
+      expect(results(response)).toHaveLength(1);
+
+      fake.requests.length = 0;
+      fake.fail({ type: 'padded', bytes: CAP + 1 }, { times: 100 });
+      const error = await failure(client.get('/ats/interviews', QUERY));
+      expect(error).toMatchObject({ kind: 'too_large', attempts: 1 });
+      expect(error.message).toMatch(/^Kombo answered 200 with a Content-Length of 65,537 bytes; an answer may hold 65,536 bytes/);
+      expect(fake.requests).toHaveLength(1);
+    });
+
+    it('stops reading a gzip bomb of 2.2 GB just past the default cap: the stand-in got to send a sliver of it', async () => {
+      fake.fail({ type: 'padded', bytes: BOMB, gzip: true });
+      const { client } = clientFor(fake);
+      const error = await failure(client.get('/ats/interviews', QUERY));
+      expect(error).toMatchObject({ kind: 'too_large', attempts: 1 });
+      expect(error.message).toContain(`more than ${DEFAULT_MAX_RESPONSE_BYTES.toLocaleString('en')} bytes`);
+      expect(fake.requests).toHaveLength(1);
+      // Cancelling the body closed the connection: the stand-in stopped long before the end of the bomb.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(fake.streamed).toHaveLength(1);
+      expect(fake.streamed[0]!.complete).toBe(false);
+      expect(fake.streamed[0]!.bytes).toBeLessThan(BOMB / 4);
+      // The connection pool is fine: the next request is answered.
+      expect(results(await client.get('/ats/interviews', QUERY))).toHaveLength(1);
+    });
+
+    it('refuses a declared 2.2 GB body from its headers, without reading it', async () => {
+      fake.fail({ type: 'padded', bytes: BOMB });
+      const { client } = clientFor(fake);
+      const error = await failure(client.get('/ats/interviews', QUERY));
+      expect(error).toMatchObject({ kind: 'too_large', attempts: 1 });
+      expect(error.message).toContain('Content-Length of 2,200,000,000 bytes');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(fake.streamed[0]!.complete).toBe(false);
+      expect(fake.streamed[0]!.bytes).toBeLessThan(BOMB / 4);
+    });
+
+    it(`reads at most ${MAX_ERROR_BODY_BYTES / 1024} KiB of an error answer: a 503 whose body inflates to 2.2 GB is still a retried 503`, async () => {
+      fake.fail({ type: 'padded', bytes: BOMB, gzip: true, status: 503 }, { times: 100 });
+      const { client } = clientFor(fake);
+      const error = await failure(client.get('/ats/interviews', QUERY));
+      expect(error).toMatchObject({ kind: 'http', status: 503, attempts: 3 });
+      expect(error.message).toMatch(/^Kombo answered 503 \(gave up after 3 attempts\)$/);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(fake.streamed).toHaveLength(3);
+      for (const answer of fake.streamed) expect(answer.bytes).toBeLessThan(BOMB / 4);
+    });
+
+    it("still reads Kombo's error code and message from an error answer within the limit", async () => {
+      fake.fail({ type: 'status', status: 400, body: kombo('PLATFORM.INPUT_INVALID', 'x'.repeat(MAX_ERROR_BODY_BYTES - 200)) });
+      const { client } = clientFor(fake);
+      const error = await failure(client.get('/ats/interviews', QUERY));
+      expect(error).toMatchObject({ status: 400, code: 'PLATFORM.INPUT_INVALID' });
     });
   });
 });

@@ -1,0 +1,48 @@
+import type { WalkBudget } from '../kombo/paginate-interviews.js';
+
+const MiB = 1024 * 1024;
+
+/** The most any walk may read, whatever came before it (KOMBO_WALK_MAX_RECORDS and KOMBO_WALK_MAX_MB). */
+export interface WalkCeiling {
+  readonly records: number;
+  readonly bytes: number;
+}
+
+/**
+ * The default ceiling: 250,000 records is five times the 50,000-interview benchmark organisation (1,000 pages), and
+ * 1 GiB of JSON allows 4 KiB a record there (the benchmark's records with `remote_data` are about 3 KB). An upstream
+ * that never stops answering is cut off there, far below the 3.8 GB heap at which such a walk used to crash.
+ */
+export const DEFAULT_WALK_CEILING: WalkCeiling = { records: 250_000, bytes: 1024 * MiB };
+/** A walk may read this many times what the last full walk read: an organisation grows, but not fourfold at once. */
+export const WALK_BUDGET_HEADROOM = 4;
+/** However small the last walk, a budget allows this much, so a small organisation can import its history. */
+export const WALK_BUDGET_FLOOR: WalkCeiling = { records: 10_000, bytes: 64 * MiB };
+
+/** What a budget is derived from: the size of the last good walk, and where that figure comes from. */
+export interface WalkSize {
+  readonly records: number;
+  /** Unknown until this process has walked in full: a saved snapshot does not record it. */
+  readonly bytes: number | undefined;
+  readonly source: string;
+}
+
+/**
+ * The budget of the next walk: {@link WALK_BUDGET_HEADROOM} times `last`, at least {@link WALK_BUDGET_FLOOR}, at
+ * most `ceiling`; the ceiling itself for what `last` does not know (a first walk knows nothing).
+ */
+export function walkBudget(last: WalkSize | undefined, ceiling: WalkCeiling = DEFAULT_WALK_CEILING): WalkBudget {
+  const derive = (size: number | undefined, floor: number, max: number) =>
+    size === undefined ? max : Math.min(max, Math.max(floor, Math.ceil(size * WALK_BUDGET_HEADROOM)));
+  if (last === undefined) {
+    return { records: ceiling.records, bytes: ceiling.bytes, basis: 'no walk before this one, so the ceiling: KOMBO_WALK_MAX_RECORDS and KOMBO_WALK_MAX_MB' };
+  }
+  const records = derive(last.records, WALK_BUDGET_FLOOR.records, ceiling.records);
+  const bytes = derive(last.bytes, WALK_BUDGET_FLOOR.bytes, ceiling.bytes);
+  const size = `${last.records.toLocaleString('en')} records${last.bytes === undefined ? '' : `, ${last.bytes.toLocaleString('en')} bytes`}`;
+  return {
+    records,
+    bytes,
+    basis: `the budget is ${WALK_BUDGET_HEADROOM} × ${last.source} (${size}), at least ${WALK_BUDGET_FLOOR.records.toLocaleString('en')} records and ${WALK_BUDGET_FLOOR.bytes / MiB} MiB, at most KOMBO_WALK_MAX_RECORDS and KOMBO_WALK_MAX_MB`,
+  };
+}
