@@ -54,7 +54,7 @@ export function createApp(deps: AppDeps): Express {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     next();
   });
-  app.use(healthRoutes({ feeds: deps.feeds, sync: deps.sync, now, demo: deps.demo ?? false }));
+  app.use(healthRoutes({ feeds: deps.feeds, sync: deps.sync, now, demo: deps.demo ?? false, adminToken: deps.adminToken }));
   if (deps.webhookSecret) {
     app.use(
       webhookRoutes({
