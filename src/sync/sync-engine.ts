@@ -37,7 +37,8 @@ export interface SyncEngine {
   restore(): Promise<boolean>;
   /**
    * Refreshes now, or joins the walk already in flight, and resolves with its summary; rejects when the walk
-   * failed, in which case nothing changed. `full` asks for a full walk even when an incremental one would do.
+   * failed, in which case nothing changed. `full` asks for a full walk even when an incremental one would do; asked
+   * during an incremental walk, it waits for that walk and then runs a full one (shared by every such caller).
    */
   refresh(options?: { full?: boolean }): Promise<RefreshSummary>;
   /**
@@ -71,6 +72,9 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
   const overlapMs = options.overlapMs ?? 60_000;
   const controller = new AbortController();
   let inFlight: Promise<RefreshSummary> | undefined;
+  let inFlightFull = false;
+  /** Callers who asked for a full walk while an incremental one ran: one full walk follows it, for all of them. */
+  let queuedFull: { promise: Promise<RefreshSummary>; resolve: (summary: RefreshSummary) => void; reject: (error: unknown) => void } | undefined;
   let trailing = false;
   let closed = false;
   let lastSuccess: SyncStatus['lastSuccess'];
@@ -92,6 +96,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     const full =
       forceFull || previous === undefined || startedAtMs - previous.data.fullSyncedAtMs >= options.fullSyncIntervalMs;
     const kind = full ? 'full' : 'incremental';
+    inFlightFull = full;
     try {
       const result = await walkInterviews(client, {
         kind,
@@ -155,18 +160,38 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     }
   }
 
-  function refresh(options: { full?: boolean } = {}): Promise<RefreshSummary> {
-    if (closed) return Promise.reject(new KomboError('sync engine is closed', { kind: 'aborted' }));
-    if (inFlight) return inFlight;
-    const promise = run(options.full ?? false).finally(() => {
+  const closedError = () => new KomboError('sync engine is closed', { kind: 'aborted' });
+
+  function start(forceFull: boolean): Promise<RefreshSummary> {
+    const promise = run(forceFull).finally(() => {
       inFlight = undefined;
-      if (trailing && !closed) {
+      const queued = queuedFull;
+      queuedFull = undefined;
+      if (queued && closed) queued.reject(closedError());
+      else if (queued) {
+        trailing = false; // the full walk reads whatever a webhook told of
+        start(true).then(queued.resolve, queued.reject);
+      } else if (trailing && !closed) {
         trailing = false;
-        refresh().catch(() => {}); // logged by run()
+        start(false).catch(() => {}); // logged by run()
       }
     });
     inFlight = promise;
     return promise;
+  }
+
+  function refresh(options: { full?: boolean } = {}): Promise<RefreshSummary> {
+    if (closed) return Promise.reject(closedError());
+    if (!inFlight) return start(options.full ?? false);
+    if (!options.full || inFlightFull) return inFlight;
+    // The incremental walk in flight is not what was asked for: a full one follows it.
+    if (!queuedFull) {
+      let resolve!: (summary: RefreshSummary) => void;
+      let reject!: (error: unknown) => void;
+      const promise = new Promise<RefreshSummary>((res, rej) => ((resolve = res), (reject = rej)));
+      queuedFull = { promise, resolve, reject };
+    }
+    return queuedFull.promise;
   }
 
   return {

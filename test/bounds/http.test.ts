@@ -1,6 +1,6 @@
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import request from 'supertest';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createAppServer } from '../../src/http/create-app-server.js';
 import { interviewRecord, komboUser } from '../helpers/factories.js';
 import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
@@ -12,7 +12,14 @@ import { ADMIN_TOKEN, buildTestService, feedPath } from '../helpers/test-service
  * against a fake Kombo on loopback.
  */
 
+const MINUTE = 60_000;
+
 const ada = komboUser('ada@example.com', 'Ada', 'Lovelace');
+
+const until = async (condition: () => boolean, what = 'the condition') => {
+  for (let n = 0; n < 2_000 && !condition(); n++) await new Promise((resolve) => setTimeout(resolve, 5));
+  expect(condition(), what).toBe(true);
+};
 
 /** Listens with the service's own server on loopback; resolves with its port and a close function. */
 async function listen(app: Parameters<typeof createAppServer>[0]) {
@@ -35,6 +42,69 @@ async function rawConnection(port: number) {
   const closed = new Promise<string>((resolve) => socket.once('close', () => resolve(received)));
   return { socket, closed };
 }
+
+describe('finding 10: POST /admin/sync?full=true during an incremental walk answered that walk', () => {
+  let fake: FakeKombo;
+  let service: ReturnType<typeof buildTestService>;
+  let release!: () => void;
+  let held = 0;
+
+  beforeEach(async () => {
+    fake = await startFakeKombo({ pageSize: 2 });
+    fake.setRecords([
+      interviewRecord({ id: 'iv-1', title: 'One', users: [ada] }),
+      interviewRecord({ id: 'iv-2', title: 'Two', users: [ada] }),
+      interviewRecord({ id: 'iv-3', title: 'Three', users: [ada] }),
+    ]);
+    fake.clock += 10 * MINUTE;
+    let gate: Promise<void> = Promise.resolve();
+    // Each answer from Kombo waits at the gate, so a walk stays in flight for as long as the test needs.
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      const response = await globalThis.fetch(input, init);
+      held++;
+      await gate;
+      return response;
+    };
+    service = buildTestService(fake, { overrides: { fetch, timeoutMs: 30_000 } });
+    await service.sync.refresh();
+    gate = new Promise((resolve) => (release = resolve));
+    fake.requests.length = 0;
+    held = 0;
+    fake.clock += 5 * MINUTE;
+  });
+  afterEach(async () => {
+    release();
+    await service.sync.close();
+    await fake.close();
+  });
+
+  it('runs a full walk after the incremental one and answers every such request with that full walk', async () => {
+    const refresh = vi.spyOn(service.sync, 'refresh');
+    const incremental = service.sync.refresh();
+    await until(() => held === 1, 'the incremental walk in flight');
+    const admin = () => request(service.app).post('/admin/sync?full=true').set('Authorization', `Bearer ${ADMIN_TOKEN}`).then((res) => res);
+    const answers = Promise.all([admin(), admin()]);
+    await until(() => refresh.mock.calls.length === 3, 'both requests asked');
+    release();
+
+    expect(await incremental).toMatchObject({ kind: 'incremental' });
+    const [first, second] = await answers;
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ status: 'ok', summary: { kind: 'full', pages: 2, interviews: 3 } });
+    expect(second.body).toEqual(first.body);
+    // The incremental walk's one request, then one full walk of two pages, shared.
+    expect(fake.requests.map((r) => r.query.updated_after === undefined)).toEqual([false, true, true]);
+  });
+
+  it('still shares a full walk in flight with a full request', async () => {
+    const full = service.sync.refresh({ full: true });
+    await until(() => held === 1);
+    const again = service.sync.refresh({ full: true });
+    release();
+    expect(await again).toBe(await full);
+    expect(fake.requests).toHaveLength(2);
+  });
+});
 
 describe('finding 11: a feed asked for with an absolute-form request target was 404', () => {
   let fake: FakeKombo;
