@@ -73,6 +73,7 @@ export function createService(config: Config, logger: Logger, overrides: Service
     metrics,
     now,
     fullSyncIntervalMs: config.fullSyncIntervalMs,
+    webhookIntervalMs: config.webhookWalkIntervalMs,
     ...(overrides.maxPages !== undefined ? { maxPages: overrides.maxPages } : {}),
   });
   const app = createApp({

@@ -63,6 +63,7 @@ export function createApp(deps: AppDeps): Express {
         sync: deps.sync,
         logger: deps.logger,
         metrics: deps.metrics,
+        now,
       }),
     );
   }

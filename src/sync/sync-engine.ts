@@ -43,7 +43,8 @@ export interface SyncEngine {
   refresh(options?: { full?: boolean }): Promise<RefreshSummary>;
   /**
    * Asks for a refresh without waiting (webhooks). One in flight may have read past the change already, so one more
-   * walk follows it; any number of requests during a walk still make only that one more.
+   * walk follows it; any number of requests during a walk still make only that one more. Walks started this way are
+   * at least `webhookIntervalMs` apart: requests inside the interval make one walk at its end.
    */
   requestRefresh(): void;
   status(): SyncStatus;
@@ -63,19 +64,31 @@ export interface SyncEngineOptions {
   /** Incremental walks ask for changes since the last walk's start less this, against clock skew. */
   overlapMs?: number;
   maxPages?: number;
+  /** Least time between the starts of two walks asked for by {@link SyncEngine.requestRefresh}. */
+  webhookIntervalMs?: number;
 }
+
+/**
+ * Walks asked for by webhooks start at least this far apart: whoever can replay or forge a burst of webhooks cannot
+ * spend the integration's Kombo rate limit, and a real change still lands within seconds.
+ */
+export const WEBHOOK_WALK_INTERVAL_MS = 5_000;
 
 /** Creates a {@link SyncEngine}. */
 export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
   const { client, feeds, store, logger, metrics } = options;
   const now = options.now ?? Date.now;
   const overlapMs = options.overlapMs ?? 60_000;
+  const webhookIntervalMs = options.webhookIntervalMs ?? WEBHOOK_WALK_INTERVAL_MS;
   const controller = new AbortController();
   let inFlight: Promise<RefreshSummary> | undefined;
   let inFlightFull = false;
   /** Callers who asked for a full walk while an incremental one ran: one full walk follows it, for all of them. */
   let queuedFull: { promise: Promise<RefreshSummary>; resolve: (summary: RefreshSummary) => void; reject: (error: unknown) => void } | undefined;
-  let trailing = false;
+  /** A webhook told of a change that no walk started since will read. */
+  let webhookChange = false;
+  /** Set while a walk started for a webhook is less than `webhookIntervalMs` old. */
+  let webhookCooldown: NodeJS.Timeout | undefined;
   let closed = false;
   let lastSuccess: SyncStatus['lastSuccess'];
   let lastFailure: SyncStatus['lastFailure'];
@@ -163,18 +176,14 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
   const closedError = () => new KomboError('sync engine is closed', { kind: 'aborted' });
 
   function start(forceFull: boolean): Promise<RefreshSummary> {
+    webhookChange = false; // this walk reads whatever a webhook told of so far
     const promise = run(forceFull).finally(() => {
       inFlight = undefined;
       const queued = queuedFull;
       queuedFull = undefined;
       if (queued && closed) queued.reject(closedError());
-      else if (queued) {
-        trailing = false; // the full walk reads whatever a webhook told of
-        start(true).then(queued.resolve, queued.reject);
-      } else if (trailing && !closed) {
-        trailing = false;
-        start(false).catch(() => {}); // logged by run()
-      }
+      else if (queued) start(true).then(queued.resolve, queued.reject);
+      else startWebhookWalk();
     });
     inFlight = promise;
     return promise;
@@ -192,6 +201,17 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       queuedFull = { promise, resolve, reject };
     }
     return queuedFull.promise;
+  }
+
+  /** Starts the walk a webhook asked for, once no walk runs and the last one a webhook started is old enough. */
+  function startWebhookWalk(): void {
+    if (closed || !webhookChange || inFlight || webhookCooldown) return;
+    webhookCooldown = setTimeout(() => {
+      webhookCooldown = undefined;
+      startWebhookWalk();
+    }, webhookIntervalMs);
+    webhookCooldown.unref();
+    start(false).catch(() => {}); // logged by run()
   }
 
   return {
@@ -215,12 +235,13 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     refresh,
     requestRefresh() {
       if (closed) return;
-      if (inFlight) trailing = true;
-      else refresh().catch(() => {});
+      webhookChange = true;
+      startWebhookWalk();
     },
     status: () => ({ running: inFlight !== undefined, lastSuccess, lastFailure, consecutiveFailures }),
     async close() {
       closed = true;
+      clearTimeout(webhookCooldown);
       controller.abort(new Error('shutting down'));
       await inFlight?.catch(() => {});
     },
