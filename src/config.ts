@@ -76,6 +76,7 @@ const envSchema = z.object({
   DEFAULT_DURATION_MINUTES: integer('DEFAULT_DURATION_MINUTES', 1, 1440, 60, 'a number of minutes'),
   FEED_REFRESH_MINUTES: integer('FEED_REFRESH_MINUTES', 5, 10_080, 60, 'a number of minutes'),
   WEBHOOK_WALK_INTERVAL_SECONDS: integer('WEBHOOK_WALK_INTERVAL_SECONDS', 1, 3_600, 5, 'a number of seconds'),
+  MAX_CONNECTIONS: integer('MAX_CONNECTIONS', 1, 1_000_000, 10_000, 'a number of connections'),
   DATA_DIR: z.preprocess(withDefault('./data'), z.string()),
   LOG_LEVEL: z.preprocess(
     (value) => String(text(value) ?? 'info').toLowerCase(),
@@ -109,6 +110,8 @@ export interface Config {
   feedRefreshMinutes: number;
   /** Least time between the starts of two walks asked for by webhooks. */
   webhookWalkIntervalMs: number;
+  /** Open connections the server accepts at once; it closes any past this at once. */
+  maxConnections: number;
   dataDir: string;
   logLevel: (typeof LOG_LEVELS)[number];
   production: boolean;
@@ -180,6 +183,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     defaultDurationMinutes: e.DEFAULT_DURATION_MINUTES,
     feedRefreshMinutes: e.FEED_REFRESH_MINUTES,
     webhookWalkIntervalMs: e.WEBHOOK_WALK_INTERVAL_SECONDS * 1000,
+    maxConnections: e.MAX_CONNECTIONS,
     dataDir: e.DATA_DIR,
     logLevel: e.LOG_LEVEL,
     production: e.NODE_ENV === 'production',

@@ -36,6 +36,7 @@ describe('loadConfig', () => {
       defaultDurationMinutes: 60,
       feedRefreshMinutes: 60,
       webhookWalkIntervalMs: 5_000,
+      maxConnections: 10_000,
       dataDir: './data',
       logLevel: 'info',
       production: false,
@@ -67,6 +68,7 @@ describe('loadConfig', () => {
       DEFAULT_DURATION_MINUTES: '45',
       FEED_REFRESH_MINUTES: '15',
       WEBHOOK_WALK_INTERVAL_SECONDS: '30',
+      MAX_CONNECTIONS: '20000',
       DATA_DIR: '/var/lib/interview-feeds',
       LOG_LEVEL: 'WARN',
       NODE_ENV: 'production',
@@ -91,6 +93,7 @@ describe('loadConfig', () => {
       defaultDurationMinutes: 45,
       feedRefreshMinutes: 15,
       webhookWalkIntervalMs: 30_000,
+      maxConnections: 20_000,
       dataDir: '/var/lib/interview-feeds',
       logLevel: 'warn',
       production: true,
@@ -146,13 +149,17 @@ describe('loadConfig', () => {
     ['DEFAULT_DURATION_MINUTES', 'a number of minutes from 1 to 1440', ['0', '1441', '1h']],
     ['FEED_REFRESH_MINUTES', 'a number of minutes from 5 to 10080', ['4', '10081', 'hourly']],
     ['WEBHOOK_WALK_INTERVAL_SECONDS', 'a number of seconds from 1 to 3600', ['0', '3601', '5s']],
+    ['MAX_CONNECTIONS', 'a number of connections from 1 to 1000000', ['0', '1000001', 'many']],
   ])('refuses a bad %s, saying it must be %s', (name, expected, values) => {
     for (const value of values) expect(problems({ [name]: value }), `${name}=${value}`).toEqual([`${name} must be ${expected}`]);
   });
 
   it('accepts the bounds of every number', () => {
-    expect(loadConfig({ PORT: '0', FEED_PAST_DAYS: '0', SYNC_INTERVAL_SECONDS: '10', KOMBO_TIMEOUT_SECONDS: '600', WEBHOOK_WALK_INTERVAL_SECONDS: '1' })).toMatchObject({
+    expect(
+      loadConfig({ PORT: '0', FEED_PAST_DAYS: '0', SYNC_INTERVAL_SECONDS: '10', KOMBO_TIMEOUT_SECONDS: '600', WEBHOOK_WALK_INTERVAL_SECONDS: '1', MAX_CONNECTIONS: '1' }),
+    ).toMatchObject({
       webhookWalkIntervalMs: 1_000,
+      maxConnections: 1,
       port: 0,
       feedPastDays: 0,
       syncIntervalMs: 10_000,
@@ -165,9 +172,11 @@ describe('loadConfig', () => {
         DEFAULT_DURATION_MINUTES: '1440',
         FEED_REFRESH_MINUTES: '5',
         WEBHOOK_WALK_INTERVAL_SECONDS: '3600',
+        MAX_CONNECTIONS: '1000000',
       }),
     ).toMatchObject({
       webhookWalkIntervalMs: 3_600_000,
+      maxConnections: 1_000_000,
       port: 65535,
       fullSyncIntervalMs: 720 * 3_600_000,
       defaultDurationMinutes: 1440,

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import request from 'supertest';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { createAppServer } from '../../src/http/create-app-server.js';
 import {
   createRecentIds,
@@ -277,6 +277,48 @@ describe('finding 5: webhook bodies were buffered before the signature was check
       .set('X-Kombo-Signature', createHmac('sha256', WEBHOOK_SECRET).update(body).digest('base64url'))
       .send(body)
       .expect(415);
+  });
+});
+
+describe('finding 5: no cap on connections, and slow bodies held', () => {
+  const { startService } = realService();
+
+  it('cuts off a signed webhook whose body comes a byte at a time once the request timeout passes (408)', async () => {
+    const timeouts = { headersMs: 500, requestMs: 1_000, checkIntervalMs: 100 };
+    const { port, running } = await startService({}, { timeouts });
+    expect(running.server.requestTimeout).toBe(1_000);
+    const conn = await rawConnection(port);
+    conn.socket.write(head({ 'Content-Length': 1_000, 'X-Kombo-Signature': 'anything' }));
+    const drip = setInterval(() => conn.socket.writable && conn.socket.write('x'), 50);
+    try {
+      const answer = await within(conn.closed, 10_000, 'still open: the slow body was never cut off');
+      expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    } finally {
+      clearInterval(drip);
+    }
+  });
+
+  it('closes connections past MAX_CONNECTIONS at once, and accepts again once one ends', async () => {
+    const { port, running, service } = await startService({ MAX_CONNECTIONS: '3' });
+    let connections = 0;
+    const count = setInterval(() => running.server.getConnections((_error, n) => (connections = n)), 5);
+    onTestFinished(() => clearInterval(count));
+    const held = await Promise.all([1, 2, 3].map(() => rawConnection(port)));
+    await until(() => connections === 3, 'three connections held');
+
+    const extra = await rawConnection(port).catch(() => undefined); // refused outright would do too
+    extra?.socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+    expect(await within(extra?.closed ?? Promise.resolve(''), 10_000, 'still open')).toBe('');
+    expect(service.logs.lines.filter((line) => String(line.msg).startsWith('connection cap reached'))).toEqual([
+      expect.objectContaining({ level: 'warn', maxConnections: 3 }),
+    ]);
+
+    held[0]!.socket.destroy();
+    await until(() => connections === 2, 'one connection released');
+    const again = await rawConnection(port);
+    again.socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+    expect(await within(again.closed, 10_000, 'no answer')).toMatch(/^HTTP\/1\.1 200 /);
+    for (const conn of held) conn.socket.destroy();
   });
 });
 
