@@ -80,6 +80,8 @@ const envSchema = z.object({
   FEED_PAST_DAYS: integer('FEED_PAST_DAYS', 0, 3650, 90, 'a number of days'),
   DEFAULT_DURATION_MINUTES: integer('DEFAULT_DURATION_MINUTES', 1, 1440, 60, 'a number of minutes'),
   FEED_REFRESH_MINUTES: integer('FEED_REFRESH_MINUTES', 5, 10_080, 60, 'a number of minutes'),
+  WEBHOOK_WALK_INTERVAL_SECONDS: integer('WEBHOOK_WALK_INTERVAL_SECONDS', 1, 3_600, 5, 'a number of seconds'),
+  MAX_CONNECTIONS: integer('MAX_CONNECTIONS', 1, 1_000_000, 10_000, 'a number of connections'),
   DATA_DIR: z.preprocess(withDefault('./data'), z.string()),
   LOG_LEVEL: z.preprocess(
     (value) => String(text(value) ?? 'info').toLowerCase(),
@@ -117,6 +119,10 @@ export interface Config {
   feedPastDays: number;
   defaultDurationMinutes: number;
   feedRefreshMinutes: number;
+  /** Least time between the starts of two walks asked for by webhooks. */
+  webhookWalkIntervalMs: number;
+  /** Open connections the server accepts at once; it closes any past this at once. */
+  maxConnections: number;
   dataDir: string;
   logLevel: (typeof LOG_LEVELS)[number];
   production: boolean;
@@ -192,6 +198,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     feedPastDays: e.FEED_PAST_DAYS,
     defaultDurationMinutes: e.DEFAULT_DURATION_MINUTES,
     feedRefreshMinutes: e.FEED_REFRESH_MINUTES,
+    webhookWalkIntervalMs: e.WEBHOOK_WALK_INTERVAL_SECONDS * 1000,
+    maxConnections: e.MAX_CONNECTIONS,
     dataDir: e.DATA_DIR,
     logLevel: e.LOG_LEVEL,
     production: e.NODE_ENV === 'production',

@@ -75,6 +75,7 @@ export function createService(config: Config, logger: Logger, overrides: Service
     now,
     fullSyncIntervalMs: config.fullSyncIntervalMs,
     walkCeiling: { records: config.komboLimits.walkMaxRecords, bytes: config.komboLimits.walkMaxBytes },
+    webhookIntervalMs: config.webhookWalkIntervalMs,
     ...(overrides.maxPages !== undefined ? { maxPages: overrides.maxPages } : {}),
   });
   const app = createApp({

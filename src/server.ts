@@ -15,6 +15,21 @@ const FIRST_WALK_BASE_DELAY_MS = 1_000;
 const FIRST_WALK_MAX_DELAY_MS = 30_000;
 /** Shutdown finishes well inside the 10 s an orchestrator usually allows before SIGKILL. */
 const SHUTDOWN_GRACE_MS = 8_000;
+/** While connections are refused at MAX_CONNECTIONS, one warning per this long. */
+const CONNECTION_CAP_WARNING_INTERVAL_MS = 60_000;
+
+/** How long a client may take to send a request; tests shorten them. */
+export interface HttpTimeouts {
+  /** The request line and headers arrive within this. */
+  headersMs: number;
+  /** The whole request, body included, arrives within this: a webhook sent a byte a second is cut off. */
+  requestMs: number;
+  /** How often Node looks for connections past either timeout (its default, 30 s, would let one live twice as long). */
+  checkIntervalMs: number;
+}
+
+/** A slow client cannot hold a socket: headers within 15 s, the whole request within 30 s, checked every 5 s. */
+export const HTTP_TIMEOUTS: HttpTimeouts = { headersMs: 15_000, requestMs: 30_000, checkIntervalMs: 5_000 };
 
 /** A running service: what `start` returns, so tests can stop it. */
 export interface RunningService extends Service {
@@ -28,6 +43,8 @@ export interface RunningService extends Service {
 export interface StartOptions {
   /** Waits between tries of the first walk; rejects when `signal` aborts (shutdown). */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Replaces {@link HTTP_TIMEOUTS} (tests of slow clients). */
+  timeouts?: HttpTimeouts;
 }
 
 /**
@@ -59,13 +76,22 @@ export async function start(
   options: StartOptions = {},
 ): Promise<RunningService> {
   const stopping = new AbortController();
-  const server = createAppServer(service.app);
+  const timeouts = options.timeouts ?? HTTP_TIMEOUTS;
+  const server = createAppServer(service.app, { connectionsCheckingInterval: timeouts.checkIntervalMs });
   // Deliberate limits: a slow client cannot hold a socket forever, and keep-alive outlives a load balancer's
   // usual 60 s idle timeout so it never reuses a socket we have just closed.
-  server.headersTimeout = 15_000;
-  server.requestTimeout = 30_000;
+  server.headersTimeout = timeouts.headersMs;
+  server.requestTimeout = timeouts.requestMs;
   server.keepAliveTimeout = 65_000;
   server.maxRequestsPerSocket = 1000;
+  // Past the cap Node closes each new connection as it arrives, so held-open connections cannot exhaust memory.
+  server.maxConnections = config.maxConnections;
+  let capWarning: NodeJS.Timeout | undefined;
+  server.on('drop', () => {
+    if (capWarning) return;
+    logger.warn({ maxConnections: config.maxConnections }, 'connection cap reached (MAX_CONNECTIONS); closing new connections');
+    capWarning = setTimeout(() => (capWarning = undefined), CONNECTION_CAP_WARNING_INTERVAL_MS).unref();
+  });
   // Requests being answered, so a shutdown can ask each to close its keep-alive connection once answered: Node
   // closes only idle connections, and a busy one would otherwise linger until keepAliveTimeout or the grace ends.
   // Keyed by socket, so the warm path pays one Map write per request and one listener per connection, not per request.
@@ -116,6 +142,7 @@ export async function start(
     (stopped ??= (async () => {
       stopping.abort();
       clearInterval(timer);
+      clearTimeout(capWarning);
       for (const res of answering.values()) if (!res.headersSent) res.setHeader('Connection', 'close');
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

@@ -40,6 +40,8 @@ describe('loadConfig', () => {
       feedPastDays: 90,
       defaultDurationMinutes: 60,
       feedRefreshMinutes: 60,
+      webhookWalkIntervalMs: 5_000,
+      maxConnections: 10_000,
       dataDir: './data',
       logLevel: 'info',
       production: false,
@@ -73,6 +75,8 @@ describe('loadConfig', () => {
       FEED_PAST_DAYS: '0',
       DEFAULT_DURATION_MINUTES: '45',
       FEED_REFRESH_MINUTES: '15',
+      WEBHOOK_WALK_INTERVAL_SECONDS: '30',
+      MAX_CONNECTIONS: '20000',
       DATA_DIR: '/var/lib/interview-feeds',
       LOG_LEVEL: 'WARN',
       NODE_ENV: 'production',
@@ -97,6 +101,8 @@ describe('loadConfig', () => {
       feedPastDays: 0,
       defaultDurationMinutes: 45,
       feedRefreshMinutes: 15,
+      webhookWalkIntervalMs: 30_000,
+      maxConnections: 20_000,
       dataDir: '/var/lib/interview-feeds',
       logLevel: 'warn',
       production: true,
@@ -154,18 +160,35 @@ describe('loadConfig', () => {
     ['KOMBO_MAX_RESPONSE_MB', 'a number of MiB from 1 to 256', ['0', '257', '32MB', '0.5']],
     ['KOMBO_WALK_MAX_RECORDS', 'a number of records from 1000 to 2500000', ['999', '2500001', '1e6']],
     ['KOMBO_WALK_MAX_MB', 'a number of MiB from 16 to 16384', ['15', '16385', '1G']],
+    ['WEBHOOK_WALK_INTERVAL_SECONDS', 'a number of seconds from 1 to 3600', ['0', '3601', '5s']],
+    ['MAX_CONNECTIONS', 'a number of connections from 1 to 1000000', ['0', '1000001', 'many']],
   ])('refuses a bad %s, saying it must be %s', (name, expected, values) => {
     for (const value of values) expect(problems({ [name]: value }), `${name}=${value}`).toEqual([`${name} must be ${expected}`]);
   });
 
   it('accepts the bounds of every number', () => {
-    expect(loadConfig({ PORT: '0', FEED_PAST_DAYS: '0', SYNC_INTERVAL_SECONDS: '10', KOMBO_TIMEOUT_SECONDS: '600' })).toMatchObject({
+    expect(
+      loadConfig({ PORT: '0', FEED_PAST_DAYS: '0', SYNC_INTERVAL_SECONDS: '10', KOMBO_TIMEOUT_SECONDS: '600', WEBHOOK_WALK_INTERVAL_SECONDS: '1', MAX_CONNECTIONS: '1' }),
+    ).toMatchObject({
+      webhookWalkIntervalMs: 1_000,
+      maxConnections: 1,
       port: 0,
       feedPastDays: 0,
       syncIntervalMs: 10_000,
       kombo: { timeoutMs: 600_000 },
     });
-    expect(loadConfig({ PORT: '65535', FULL_SYNC_INTERVAL_HOURS: '720', DEFAULT_DURATION_MINUTES: '1440', FEED_REFRESH_MINUTES: '5' })).toMatchObject({
+    expect(
+      loadConfig({
+        PORT: '65535',
+        FULL_SYNC_INTERVAL_HOURS: '720',
+        DEFAULT_DURATION_MINUTES: '1440',
+        FEED_REFRESH_MINUTES: '5',
+        WEBHOOK_WALK_INTERVAL_SECONDS: '3600',
+        MAX_CONNECTIONS: '1000000',
+      }),
+    ).toMatchObject({
+      webhookWalkIntervalMs: 3_600_000,
+      maxConnections: 1_000_000,
       port: 65535,
       fullSyncIntervalMs: 720 * 3_600_000,
       defaultDurationMinutes: 1440,

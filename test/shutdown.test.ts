@@ -221,6 +221,7 @@ describe('start and stop in process', () => {
     expect(running.server.keepAliveTimeout).toBe(65_000);
     expect(running.server.headersTimeout).toBeLessThan(running.server.requestTimeout);
     expect(running.server.keepAliveTimeout).toBeGreaterThan(60_000);
+    expect(running.server.maxConnections).toBe(10_000); // MAX_CONNECTIONS
 
     while (fake.requests.length < 3) await new Promise((resolve) => setTimeout(resolve, 10)); // the timer walks
     await running.stop();

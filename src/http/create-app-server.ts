@@ -13,9 +13,9 @@ type Constructor<T, A extends unknown[]> = (this: T, ...args: A) => void;
  * its inline caches: on Node 20 that is most of the CPU an Express request costs. Built on the right prototype from
  * the start, the call finds nothing to change. Measured on this machine, a one-route Express app went from 275 to
  * 81 µs of CPU per request (BENCHMARKS.md). Node's server takes the two constructors as documented options; it
- * calls `new` on them with the arguments below.
+ * calls `new` on them with the arguments below. `options` are Node's other server options.
  */
-export function createAppServer(app: Express): Server {
+export function createAppServer(app: Express, options: { connectionsCheckingInterval?: number } = {}): Server {
   function AppRequest(this: IncomingMessage, socket: Socket): void {
     (IncomingMessage as unknown as Constructor<IncomingMessage, [Socket]>).call(this, socket);
   }
@@ -28,6 +28,7 @@ export function createAppServer(app: Express): Server {
     {
       IncomingMessage: AppRequest as unknown as typeof IncomingMessage,
       ServerResponse: AppResponse as unknown as typeof ServerResponse,
+      ...options,
     },
     app,
   );

@@ -54,7 +54,7 @@ export function createApp(deps: AppDeps): Express {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     next();
   });
-  app.use(healthRoutes({ feeds: deps.feeds, sync: deps.sync, now, demo: deps.demo ?? false }));
+  app.use(healthRoutes({ feeds: deps.feeds, sync: deps.sync, now, demo: deps.demo ?? false, adminToken: deps.adminToken }));
   if (deps.webhookSecret) {
     app.use(
       webhookRoutes({
@@ -63,6 +63,7 @@ export function createApp(deps: AppDeps): Express {
         sync: deps.sync,
         logger: deps.logger,
         metrics: deps.metrics,
+        now,
       }),
     );
   }

@@ -38,12 +38,14 @@ export interface SyncEngine {
   restore(): Promise<boolean>;
   /**
    * Refreshes now, or joins the walk already in flight, and resolves with its summary; rejects when the walk
-   * failed, in which case nothing changed. `full` asks for a full walk even when an incremental one would do.
+   * failed, in which case nothing changed. `full` asks for a full walk even when an incremental one would do; asked
+   * during an incremental walk, it waits for that walk and then runs a full one (shared by every such caller).
    */
   refresh(options?: { full?: boolean }): Promise<RefreshSummary>;
   /**
    * Asks for a refresh without waiting (webhooks). One in flight may have read past the change already, so one more
-   * walk follows it; any number of requests during a walk still make only that one more.
+   * walk follows it; any number of requests during a walk still make only that one more. Walks started this way are
+   * at least `webhookIntervalMs` apart: requests inside the interval make one walk at its end.
    */
   requestRefresh(): void;
   status(): SyncStatus;
@@ -65,16 +67,31 @@ export interface SyncEngineOptions {
   maxPages?: number;
   /** The most any walk may read (KOMBO_WALK_MAX_RECORDS, KOMBO_WALK_MAX_MB); each walk's budget is set below it. */
   walkCeiling?: WalkCeiling;
+  /** Least time between the starts of two walks asked for by {@link SyncEngine.requestRefresh}. */
+  webhookIntervalMs?: number;
 }
+
+/**
+ * Walks asked for by webhooks start at least this far apart: whoever can replay or forge a burst of webhooks cannot
+ * spend the integration's Kombo rate limit, and a real change still lands within seconds.
+ */
+export const WEBHOOK_WALK_INTERVAL_MS = 5_000;
 
 /** Creates a {@link SyncEngine}. */
 export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
   const { client, feeds, store, logger, metrics } = options;
   const now = options.now ?? Date.now;
   const overlapMs = options.overlapMs ?? 60_000;
+  const webhookIntervalMs = options.webhookIntervalMs ?? WEBHOOK_WALK_INTERVAL_MS;
   const controller = new AbortController();
   let inFlight: Promise<RefreshSummary> | undefined;
-  let trailing = false;
+  let inFlightFull = false;
+  /** Callers who asked for a full walk while an incremental one ran: one full walk follows it, for all of them. */
+  let queuedFull: { promise: Promise<RefreshSummary>; resolve: (summary: RefreshSummary) => void; reject: (error: unknown) => void } | undefined;
+  /** A webhook told of a change that no walk started since will read. */
+  let webhookChange = false;
+  /** Set while a walk started for a webhook is less than `webhookIntervalMs` old. */
+  let webhookCooldown: NodeJS.Timeout | undefined;
   let closed = false;
   let lastSuccess: SyncStatus['lastSuccess'];
   let lastFailure: SyncStatus['lastFailure'];
@@ -100,6 +117,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     // After a restart, until a full walk: the snapshot's live interviews (a walk also lists canceled ones).
     const held = previous ? { records: previous.size, bytes: undefined, source: "the snapshot's interviews" } : undefined;
     const budget = walkBudget(lastSize ?? held, options.walkCeiling);
+    inFlightFull = full;
     try {
       const result = await walkInterviews(client, {
         kind,
@@ -174,18 +192,45 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     }
   }
 
-  function refresh(options: { full?: boolean } = {}): Promise<RefreshSummary> {
-    if (closed) return Promise.reject(new KomboError('sync engine is closed', { kind: 'aborted' }));
-    if (inFlight) return inFlight;
-    const promise = run(options.full ?? false).finally(() => {
+  const closedError = () => new KomboError('sync engine is closed', { kind: 'aborted' });
+
+  function start(forceFull: boolean): Promise<RefreshSummary> {
+    webhookChange = false; // this walk reads whatever a webhook told of so far
+    const promise = run(forceFull).finally(() => {
       inFlight = undefined;
-      if (trailing && !closed) {
-        trailing = false;
-        refresh().catch(() => {}); // logged by run()
-      }
+      const queued = queuedFull;
+      queuedFull = undefined;
+      if (queued && closed) queued.reject(closedError());
+      else if (queued) start(true).then(queued.resolve, queued.reject);
+      else startWebhookWalk();
     });
     inFlight = promise;
     return promise;
+  }
+
+  function refresh(options: { full?: boolean } = {}): Promise<RefreshSummary> {
+    if (closed) return Promise.reject(closedError());
+    if (!inFlight) return start(options.full ?? false);
+    if (!options.full || inFlightFull) return inFlight;
+    // The incremental walk in flight is not what was asked for: a full one follows it.
+    if (!queuedFull) {
+      let resolve!: (summary: RefreshSummary) => void;
+      let reject!: (error: unknown) => void;
+      const promise = new Promise<RefreshSummary>((res, rej) => ((resolve = res), (reject = rej)));
+      queuedFull = { promise, resolve, reject };
+    }
+    return queuedFull.promise;
+  }
+
+  /** Starts the walk a webhook asked for, once no walk runs and the last one a webhook started is old enough. */
+  function startWebhookWalk(): void {
+    if (closed || !webhookChange || inFlight || webhookCooldown) return;
+    webhookCooldown = setTimeout(() => {
+      webhookCooldown = undefined;
+      startWebhookWalk();
+    }, webhookIntervalMs);
+    webhookCooldown.unref();
+    start(false).catch(() => {}); // logged by run()
   }
 
   return {
@@ -209,12 +254,13 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     refresh,
     requestRefresh() {
       if (closed) return;
-      if (inFlight) trailing = true;
-      else refresh().catch(() => {});
+      webhookChange = true;
+      startWebhookWalk();
     },
     status: () => ({ running: inFlight !== undefined, lastSuccess, lastFailure, consecutiveFailures }),
     async close() {
       closed = true;
+      clearTimeout(webhookCooldown);
       controller.abort(new Error('shutting down'));
       await inFlight?.catch(() => {});
     },

@@ -39,8 +39,8 @@ const until = async (condition: () => boolean) => {
   expect(condition()).toBe(true);
 };
 
-function webhook(service: Service, integrationId: string) {
-  const body = JSON.stringify({ id: 'evt', type: 'data-changed', data: { integration_id: integrationId, changed_models: [{ name: 'ats_interviews' }] } });
+function webhook(service: Service, integrationId: string, id = 'evt') {
+  const body = JSON.stringify({ id, type: 'data-changed', data: { integration_id: integrationId, changed_models: [{ name: 'ats_interviews' }] } });
   const signature = createHmac('sha256', WEBHOOK_SECRET).update(body).digest('base64url');
   return request(service.app).post('/webhooks/kombo').set('X-Kombo-Signature', signature).set('Content-Type', 'application/json').send(body);
 }
@@ -128,7 +128,7 @@ describe('one walk at a time', () => {
     // ...when the recruiter moves an interview and Kombo tells us, five times over.
     fake.clock += 1_000;
     fake.upsert(interviewRecord({ id: 'iv-2', title: 'Two, moved', users: [ada] }));
-    for (let n = 0; n < 5; n++) await webhook(service, fake.integrationId).expect(200, { status: 'refresh-started', models: ['ats_interviews'] });
+    for (let n = 0; n < 5; n++) await webhook(service, fake.integrationId, `evt-${n}`).expect(200, { status: 'refresh-started', models: ['ats_interviews'] });
     expect(fake.requests).toHaveLength(1);
     gate.open();
     expect((await walking).changes).toBe(0);

@@ -5,7 +5,7 @@ import { DEFAULT_RETRY_POLICY } from '../../src/kombo/retry-policy.js';
 import { interviewRecord, komboUser } from '../helpers/factories.js';
 import { startFakeKombo, type Fault, type FakeKombo, type RecordedRequest } from '../helpers/fake-kombo.js';
 import { parseIcs } from '../helpers/ics.js';
-import { buildTestService, feedBytes, feedPath } from '../helpers/test-service.js';
+import { ADMIN_TOKEN, buildTestService, feedBytes, feedPath } from '../helpers/test-service.js';
 
 const PEOPLE = ['ada@example.com', 'grace@example.com', 'katherine@example.com'];
 const MINUTE = 60_000;
@@ -29,8 +29,9 @@ async function allFeeds(service: Service): Promise<Map<string, Buffer>> {
 
 const titles = (bytes: Buffer) => parseIcs(bytes).events.map((event) => event.summary);
 
+/** /healthz as an operator sees it: with the admin token it also says why the last refresh failed. */
 async function healthz(service: Service) {
-  return (await request(service.app).get('/healthz').expect(200)).body as {
+  return (await request(service.app).get('/healthz').set('Authorization', `Bearer ${ADMIN_TOKEN}`).expect(200)).body as {
     snapshot: { syncedAt: string; interviews: number };
     sync: {
       lastSuccess?: { at: string; kind: string };

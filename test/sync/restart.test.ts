@@ -10,7 +10,7 @@ import { start, type RunningService } from '../../src/server.js';
 import { interviewRecord, komboUser } from '../helpers/factories.js';
 import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
 import { parseIcs } from '../helpers/ics.js';
-import { buildTestService, feedBytes, feedPath } from '../helpers/test-service.js';
+import { ADMIN_TOKEN, buildTestService, feedBytes, feedPath } from '../helpers/test-service.js';
 
 /** The test service with a timeout no loaded machine reaches: these tests count requests, and have no hangs. */
 const buildService = (fake: FakeKombo, options: Parameters<typeof buildTestService>[1] = {}) =>
@@ -230,7 +230,7 @@ describe('before any snapshot', () => {
     fake.fail({ type: 'status', status: 500 }, { times: 100 });
     await expect(service.sync.refresh()).rejects.toThrow(/500/);
     await expectNotReady(service);
-    const health = (await request(service.app).get('/healthz').expect(200)).body as { snapshot: unknown; sync: { lastFailure: { error: string } } };
+    const health = (await request(service.app).get('/healthz').set('Authorization', `Bearer ${ADMIN_TOKEN}`).expect(200)).body as { snapshot: unknown; sync: { lastFailure: { error: string } } };
     expect(health.snapshot).toBeNull();
     expect(health.sync.lastFailure.error).toMatch(/500/);
   });

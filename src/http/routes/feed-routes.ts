@@ -132,8 +132,11 @@ export function feedRoutes(options: FeedRouteOptions, app: Pick<Express, 'get'>)
   // insensitive, as Express's own paths are.)
   app.get(/^\/feeds\/[^/]+$/i, (req, res) => {
     const started = process.hrtime.bigint();
-    const query = req.url.indexOf('?');
-    const file = (query < 0 ? req.url : req.url.slice(0, query)).slice(FEEDS_PREFIX.length);
+    // Clients send the origin form (`/feeds/…`); a proxy may send the absolute form (`http://host/feeds/…`, RFC 9112
+    // §3.2.2), which the route matched on its path, and which only that rare request pays to take apart.
+    const url = req.url.charCodeAt(0) === SLASH ? req.url : originForm(req.url);
+    const query = url.indexOf('?');
+    const file = (query < 0 ? url : url.slice(0, query)).slice(FEEDS_PREFIX.length);
     // Only a token that decoded is named (by a short hash) in the log line; an unknown one is not worth a name.
     const token = answer(req, res, file);
     record(req, res, ROUTE, started, token);
@@ -141,3 +144,10 @@ export function feedRoutes(options: FeedRouteOptions, app: Pick<Express, 'get'>)
 }
 
 const FEEDS_PREFIX = '/feeds/';
+const SLASH = 0x2f;
+
+/** The path and query of an absolute-form request target (`http://host/path?query`). */
+function originForm(url: string): string {
+  const path = url.indexOf('/', url.indexOf('//') + 2);
+  return path < 0 ? '/' : url.slice(path);
+}

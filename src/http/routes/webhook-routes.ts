@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import express, { Router } from 'express';
+import { Router, type Request } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Metrics } from '../../metrics.js';
@@ -15,7 +15,21 @@ export const RELEVANT_MODELS: ReadonlySet<string> = new Set([
   'ats_users',
 ]);
 
-const webhookSchema = z.object({ id: z.string(), type: z.string(), data: z.unknown() });
+/**
+ * Largest webhook body read. Kombo's events (data-changed, integration-*, sync-finished) are well under 4 KiB; the
+ * largest it documents, an assessment order with a job description, is a few KiB more.
+ */
+export const WEBHOOK_BODY_LIMIT_BYTES = 64 * 1024;
+/** Webhook bodies read at once; more get 503 (Kombo retries). With the limit above, at most 2 MiB held. */
+export const MAX_WEBHOOK_BODIES_READING = 32;
+/** Webhook ids remembered, so a replay walks nothing... */
+export const RECENT_WEBHOOK_IDS = 10_000;
+/** ...each for this long (Kombo's retries of one event come within hours). */
+export const RECENT_WEBHOOK_ID_TTL_MS = 24 * 3_600_000;
+/** Longest webhook id remembered; Kombo's are 24 characters. */
+export const MAX_WEBHOOK_ID_LENGTH = 200;
+
+const webhookSchema = z.object({ id: z.string().min(1).max(MAX_WEBHOOK_ID_LENGTH), type: z.string(), data: z.unknown() });
 const dataChangedSchema = z.object({
   integration_id: z.string(),
   changed_models: z.array(z.object({ name: z.string() })),
@@ -26,38 +40,134 @@ export function signWebhook(body: Buffer | string, secret: string): string {
   return createHmac('sha256', secret).update(body).digest('base64url');
 }
 
-/** POST /webhooks/kombo: verifies the signature, then starts a refresh for a relevant `data-changed` event. */
+/**
+ * Ids seen within `ttlMs`, at most `max` of them (the oldest go first). `add` answers whether the id was there
+ * already, and records it.
+ */
+export function createRecentIds(options: { max: number; ttlMs: number; now: () => number }) {
+  const seenAt = new Map<string, number>(); // in insertion order, so the oldest is first
+  return {
+    add(id: string): boolean {
+      const now = options.now();
+      for (const [oldest, at] of seenAt) {
+        if (now - at < options.ttlMs) break;
+        seenAt.delete(oldest);
+      }
+      if (seenAt.has(id)) return true;
+      if (seenAt.size >= options.max) seenAt.delete(seenAt.keys().next().value!);
+      seenAt.set(id, now);
+      return false;
+    },
+    get size() {
+      return seenAt.size;
+    },
+  };
+}
+
+/**
+ * Reads a request body of at most `limit` bytes; rejects with 413 as soon as it goes past that, and with 400 when
+ * the client goes away before the end.
+ */
+function readBody(req: Request, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('close', onClose);
+      req.off('error', onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) return void chunks.push(chunk);
+      done();
+      req.pause();
+      reject(new HttpError(413, TOO_LARGE, CLOSE));
+    };
+    const onEnd = () => {
+      done();
+      resolve(Buffer.concat(chunks, size));
+    };
+    const onClose = () => {
+      done();
+      reject(new HttpError(400, 'Webhook body ended early'));
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('close', onClose);
+    req.on('error', onClose); // a client gone mid-body; without a listener Node would not emit it at all
+  });
+}
+
+/** Refusals answered before the whole body is read also close the connection, so the rest is never read. */
+const CLOSE = { Connection: 'close' } as const;
+const TOO_LARGE = `Webhook body is larger than ${WEBHOOK_BODY_LIMIT_BYTES} bytes`;
+
+/**
+ * POST /webhooks/kombo: verifies the signature, then asks for a refresh for a relevant `data-changed` event. A request
+ * without a signature is refused before its body is read, a body over the limit as soon as it shows, and an event id
+ * already seen walks nothing.
+ */
 export function webhookRoutes(options: {
   secret: string;
   integrationId: string;
   sync: SyncEngine;
   logger: Logger;
   metrics: Metrics;
+  now: () => number;
 }): Router {
   const router = Router();
-  router.post('/webhooks/kombo', express.raw({ type: () => true, limit: '1mb' }), (req, res) => {
-    const body: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+  const recent = createRecentIds({ max: RECENT_WEBHOOK_IDS, ttlMs: RECENT_WEBHOOK_ID_TTL_MS, now: options.now });
+  let reading = 0;
+
+  const refuse = (status: number, message: string, headers: Record<string, string> = {}) => {
+    options.metrics.webhooks.inc({ outcome: 'rejected' });
+    return new HttpError(status, message, headers);
+  };
+
+  router.post('/webhooks/kombo', async (req, res) => {
     const signature = req.headers['x-kombo-signature'];
-    if (typeof signature !== 'string' || !secureEqual(signature.trim(), signWebhook(body, options.secret))) {
-      options.metrics.webhooks.inc({ outcome: 'rejected' });
-      throw new HttpError(401, 'Missing or wrong X-Kombo-Signature');
+    if (typeof signature !== 'string' || signature.trim() === '') throw refuse(401, 'Missing or wrong X-Kombo-Signature', CLOSE);
+    const encoding = req.headers['content-encoding'];
+    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+      throw refuse(415, 'Webhook bodies are read as sent: no Content-Encoding', CLOSE);
     }
+    if (Number(req.headers['content-length'] ?? 0) > WEBHOOK_BODY_LIMIT_BYTES) throw refuse(413, TOO_LARGE, CLOSE);
+    if (reading >= MAX_WEBHOOK_BODIES_READING) {
+      options.metrics.webhooks.inc({ outcome: 'rejected' });
+      res.status(503).set({ ...CLOSE, 'Retry-After': '5' }).json({ error: 'busy', message: 'Too many webhooks at once; try again shortly' });
+      return;
+    }
+    let body: Buffer;
+    reading++;
+    try {
+      body = await readBody(req, WEBHOOK_BODY_LIMIT_BYTES);
+    } catch (error) {
+      options.metrics.webhooks.inc({ outcome: 'rejected' });
+      throw error;
+    } finally {
+      reading--;
+    }
+    if (!secureEqual(signature.trim(), signWebhook(body, options.secret))) throw refuse(401, 'Missing or wrong X-Kombo-Signature');
     let payload: z.infer<typeof webhookSchema>;
     try {
       payload = webhookSchema.parse(JSON.parse(body.toString('utf8')));
     } catch {
-      options.metrics.webhooks.inc({ outcome: 'rejected' });
-      throw new HttpError(400, 'Webhook body is not a Kombo event');
+      throw refuse(400, 'Webhook body is not a Kombo event');
     }
-    if (payload.type !== 'data-changed') {
+    const data = payload.type === 'data-changed' ? dataChangedSchema.safeParse(payload.data) : undefined;
+    if (data?.success === false) throw refuse(400, 'data-changed event without integration_id and changed_models');
+    // Only a verified id is remembered: nobody without the secret can fill the memory or mark a real event as seen.
+    if (recent.add(payload.id)) {
+      options.metrics.webhooks.inc({ outcome: 'duplicate' });
+      res.json({ status: 'duplicate' });
+      return;
+    }
+    if (data === undefined) {
       options.metrics.webhooks.inc({ outcome: 'ignored' });
       res.json({ status: 'ignored', reason: `event type ${payload.type}` });
       return;
-    }
-    const data = dataChangedSchema.safeParse(payload.data);
-    if (!data.success) {
-      options.metrics.webhooks.inc({ outcome: 'rejected' });
-      throw new HttpError(400, 'data-changed event without integration_id and changed_models');
     }
     if (data.data.integration_id !== options.integrationId) {
       options.metrics.webhooks.inc({ outcome: 'ignored' });
