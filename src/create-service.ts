@@ -33,6 +33,8 @@ export interface ServiceOverrides {
   timeoutMs?: number;
   /** Page cap of a walk (tests of the cap); the default allows 2.5 million interviews. */
   maxPages?: number;
+  /** Byte bound of the rendered-feed cache, finer than FEED_CACHE_MAX_MB allows (tests of eviction). */
+  feedCacheMaxBytes?: number;
 }
 
 /** Wires config → Kombo client → sync engine → feed service → HTTP app. Starts nothing: no walk, no timer, no port. */
@@ -44,6 +46,7 @@ export function createService(config: Config, logger: Logger, overrides: Service
     feedPastDays: config.feedPastDays,
     defaultDurationMinutes: config.defaultDurationMinutes,
     refreshMinutes: config.feedRefreshMinutes,
+    cacheMaxBytes: overrides.feedCacheMaxBytes ?? config.feedCacheMaxBytes,
     now,
     onRender: ({ durationMs }) => {
       metrics.feedRenders.inc();
