@@ -4,6 +4,7 @@ import { createDemoFetch } from './demo/demo-kombo.js';
 import { createFeedService, type FeedService } from './feeds/feed-service.js';
 import { createFeedTokens, type FeedTokens } from './feeds/feed-token.js';
 import { createApp } from './http/create-app.js';
+import { formerInterviewerRetentionMs } from './interviews/snapshot.js';
 import { createFileSnapshotStore, type SnapshotStore } from './interviews/snapshot-store.js';
 import { createKomboClient } from './kombo/create-kombo-client.js';
 import type { RetryPolicy } from './kombo/retry-policy.js';
@@ -76,6 +77,7 @@ export function createService(config: Config, logger: Logger, overrides: Service
     metrics,
     now,
     fullSyncIntervalMs: config.fullSyncIntervalMs,
+    formerInterviewerRetentionMs: formerInterviewerRetentionMs(config.feedPastDays),
     ...(overrides.maxPages !== undefined ? { maxPages: overrides.maxPages } : {}),
   });
   const app = createApp({
