@@ -76,6 +76,7 @@ const envSchema = z.object({
   DEFAULT_DURATION_MINUTES: integer('DEFAULT_DURATION_MINUTES', 1, 1440, 60, 'a number of minutes'),
   FEED_REFRESH_MINUTES: integer('FEED_REFRESH_MINUTES', 5, 10_080, 60, 'a number of minutes'),
   FEED_CACHE_MAX_MB: integer('FEED_CACHE_MAX_MB', 1, 16_384, 256, 'a number of megabytes'),
+  MASS_REMOVAL_HOLD_HOURS: integer('MASS_REMOVAL_HOLD_HOURS', 1, 720, 24, 'a number of hours'),
   DATA_DIR: z.preprocess(withDefault('./data'), z.string()),
   LOG_LEVEL: z.preprocess(
     (value) => String(text(value) ?? 'info').toLowerCase(),
@@ -109,6 +110,8 @@ export interface Config {
   feedRefreshMinutes: number;
   /** Bytes the rendered-feed cache may hold (bodies, gzipped bodies and per-entry overhead). */
   feedCacheMaxBytes: number;
+  /** How long full walks must keep agreeing on a held mass removal before it applies unconfirmed. */
+  massRemovalHoldMs: number;
   dataDir: string;
   logLevel: (typeof LOG_LEVELS)[number];
   production: boolean;
@@ -180,6 +183,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     defaultDurationMinutes: e.DEFAULT_DURATION_MINUTES,
     feedRefreshMinutes: e.FEED_REFRESH_MINUTES,
     feedCacheMaxBytes: e.FEED_CACHE_MAX_MB * 1_048_576,
+    massRemovalHoldMs: e.MASS_REMOVAL_HOLD_HOURS * 3_600_000,
     dataDir: e.DATA_DIR,
     logLevel: e.LOG_LEVEL,
     production: e.NODE_ENV === 'production',

@@ -78,6 +78,7 @@ export function createService(config: Config, logger: Logger, overrides: Service
     now,
     fullSyncIntervalMs: config.fullSyncIntervalMs,
     formerInterviewerRetentionMs: formerInterviewerRetentionMs(config.feedPastDays),
+    massRemovalHoldMs: config.massRemovalHoldMs,
     ...(overrides.maxPages !== undefined ? { maxPages: overrides.maxPages } : {}),
   });
   const app = createApp({

@@ -141,7 +141,7 @@ describe('GET /metrics and /healthz', () => {
       status: 'ok',
       demo: false,
       snapshot: null,
-      sync: { running: false, consecutiveFailures: 0, lastSuccess: null, lastFailure: null },
+      sync: { running: false, consecutiveFailures: 0, lastSuccess: null, lastFailure: null, held: null },
     });
     await app.get('/readyz').expect(503);
 
@@ -169,6 +169,7 @@ describe('GET /metrics and /healthz', () => {
         lastSuccess: expect.objectContaining({ kind: 'full', at: new Date(syncedAt).toISOString(), interviews: 2, interviewers: 2, pages: 1 }),
         lastFailure: { at: new Date(syncedAt + 30_000).toISOString(), kind: 'incremental', error: expect.any(String) },
         consecutiveFailures: 1,
+        held: null,
       },
     });
     await app.get('/readyz').expect(200);

@@ -5,6 +5,7 @@ import { KomboError } from '../kombo/kombo-error.js';
 import { applyWalk, Snapshot } from '../interviews/snapshot.js';
 import type { SnapshotStore } from '../interviews/snapshot-store.js';
 import type { Metrics } from '../metrics.js';
+import { countRemovals, createMassRemovalGuard, MassRemovalHeldError, type HeldRemoval } from './mass-removal-guard.js';
 import { walkInterviews } from './walk-interviews.js';
 
 /** What one successful refresh did. */
@@ -29,6 +30,8 @@ export interface SyncStatus {
   readonly lastSuccess: (RefreshSummary & { at: string }) | undefined;
   readonly lastFailure: { at: string; kind: 'full' | 'incremental'; error: string } | undefined;
   readonly consecutiveFailures: number;
+  /** A walk that would remove most interviews, held (nothing of it applied); null when none is. */
+  readonly held: HeldRemoval | null;
 }
 
 /** Runs refreshes from Kombo, one walk at a time, and swaps the result in whole. */
@@ -37,9 +40,11 @@ export interface SyncEngine {
   restore(): Promise<boolean>;
   /**
    * Refreshes now, or joins the walk already in flight, and resolves with its summary; rejects when the walk
-   * failed, in which case nothing changed. `full` asks for a full walk even when an incremental one would do.
+   * failed, in which case nothing changed (a held walk rejects with {@link MassRemovalHeldError}). `full` asks for a
+   * full walk even when an incremental one would do; `confirmRemovals` runs a full walk of its own (after the one in
+   * flight) and applies it whatever it removes.
    */
-  refresh(options?: { full?: boolean }): Promise<RefreshSummary>;
+  refresh(options?: { full?: boolean; confirmRemovals?: boolean }): Promise<RefreshSummary>;
   /**
    * Asks for a refresh without waiting (webhooks). One in flight may have read past the change already, so one more
    * walk follows it; any number of requests during a walk still make only that one more.
@@ -64,6 +69,8 @@ export interface SyncEngineOptions {
   maxPages?: number;
   /** How long an interviewer with no live interview stays in the snapshot's side tables; unset, for good. */
   formerInterviewerRetentionMs?: number;
+  /** How long full walks must keep agreeing on a held mass removal before it applies unconfirmed. */
+  massRemovalHoldMs: number;
 }
 
 /** Creates a {@link SyncEngine}. */
@@ -78,6 +85,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
   let lastSuccess: SyncStatus['lastSuccess'];
   let lastFailure: SyncStatus['lastFailure'];
   let consecutiveFailures = 0;
+  const guard = createMassRemovalGuard({ holdMs: options.massRemovalHoldMs });
 
   function publish(snapshot: Snapshot, changed: ReadonlySet<string> | 'all'): void {
     feeds.replace(snapshot, changed);
@@ -88,11 +96,16 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     });
   }
 
-  async function run(forceFull: boolean): Promise<RefreshSummary> {
+  async function run(forceFull: boolean, confirmRemovals = false): Promise<RefreshSummary> {
     const previous = feeds.snapshot();
     const startedAtMs = now();
+    // While a removal is held every walk is full: only a full walk can tell a recovery from an agreement.
     const full =
-      forceFull || previous === undefined || startedAtMs - previous.data.fullSyncedAtMs >= options.fullSyncIntervalMs;
+      forceFull ||
+      confirmRemovals ||
+      guard.held() !== null ||
+      previous === undefined ||
+      startedAtMs - previous.data.fullSyncedAtMs >= options.fullSyncIntervalMs;
     const kind = full ? 'full' : 'incremental';
     try {
       const result = await walkInterviews(client, {
@@ -105,9 +118,11 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
           logger.warn({ recordId: rejected.id, path: rejected.path, reason: rejected.message }, 'skipped an invalid Kombo record'),
       });
       // Nothing is applied until every page has been read: a walk that fails halfway changes no feed.
-      const applied = applyWalk(feeds.snapshot(), result.walk, {
+      const base = feeds.snapshot();
+      const applied = applyWalk(base, result.walk, {
         formerInterviewerRetentionMs: options.formerInterviewerRetentionMs,
       });
+      guardRemovals(kind, startedAtMs, base, applied.snapshot, confirmRemovals);
       publish(applied.snapshot, applied.changedEmails);
       if (applied.changes > 0 || full) {
         try {
@@ -137,6 +152,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       logger.info({ refresh: { ...summary, outcome: 'success' } }, 'refresh succeeded');
       return summary;
     } catch (error) {
+      if (error instanceof MassRemovalHeldError) throw error; // logged and counted by guardRemovals
       const durationMs = now() - startedAtMs;
       const message = error instanceof Error ? error.message : String(error);
       // A walk we stopped ourselves (shutdown) is no failure of Kombo's: counted and logged apart, not on /healthz.
@@ -159,10 +175,39 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     }
   }
 
-  function refresh(options: { full?: boolean } = {}): Promise<RefreshSummary> {
+  /**
+   * Throws {@link MassRemovalHeldError} (nothing applied; the hold logged as an error once, when it begins) when the
+   * walk would remove most interviews and is neither confirmed nor agreed on long enough; logs the end of a hold.
+   */
+  function guardRemovals(kind: 'full' | 'incremental', startedAtMs: number, base: Snapshot | undefined, next: Snapshot, confirmed: boolean): void {
+    const removals = countRemovals(base, next);
+    const of = base?.size ?? 0;
+    const decision = guard.judge({ kind, startedAtMs, removals, of, confirmed });
+    if (decision.action === 'hold') {
+      const { held } = decision;
+      metrics?.refreshes.inc({ kind, outcome: 'held' });
+      metrics?.refreshDuration.observe({ kind, outcome: 'held' }, (now() - startedAtMs) / 1000);
+      if (decision.first) {
+        logger.error({ held }, `held a walk that would remove ${held.removals} of ${held.of} interviews; feeds keep serving the previous snapshot`);
+      } else {
+        logger.warn({ held }, `still holding a walk that would remove ${held.removals} of ${held.of} interviews`);
+      }
+      throw new MassRemovalHeldError(held);
+    }
+    const { because, ended } = decision;
+    if (because === 'recovered') logger.info({ held: ended }, 'a walk no longer removes most interviews: the hold is cleared');
+    else if (because === 'confirmed') logger.warn({ held: ended, removals, of }, `applied the removal of ${removals} of ${of} interviews: an operator confirmed it`);
+    else if (because === 'agreed') {
+      logger.warn({ held: ended, removals, of }, `applied the removal of ${removals} of ${of} interviews: full walks agreed on it for MASS_REMOVAL_HOLD_HOURS`);
+    }
+  }
+
+  function refresh(options: { full?: boolean; confirmRemovals?: boolean } = {}): Promise<RefreshSummary> {
     if (closed) return Promise.reject(new KomboError('sync engine is closed', { kind: 'aborted' }));
+    // A confirmation applies a walk read after it was given, never one already under way.
+    if (options.confirmRemovals && inFlight) return inFlight.catch(() => {}).then(() => refresh(options));
     if (inFlight) return inFlight;
-    const promise = run(options.full ?? false).finally(() => {
+    const promise = run(options.full ?? false, options.confirmRemovals ?? false).finally(() => {
       inFlight = undefined;
       if (trailing && !closed) {
         trailing = false;
@@ -197,7 +242,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       if (inFlight) trailing = true;
       else refresh().catch(() => {});
     },
-    status: () => ({ running: inFlight !== undefined, lastSuccess, lastFailure, consecutiveFailures }),
+    status: () => ({ running: inFlight !== undefined, lastSuccess, lastFailure, consecutiveFailures, held: guard.held() }),
     async close() {
       closed = true;
       controller.abort(new Error('shutting down'));
