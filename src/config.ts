@@ -82,6 +82,8 @@ const envSchema = z.object({
   FEED_REFRESH_MINUTES: integer('FEED_REFRESH_MINUTES', 5, 10_080, 60, 'a number of minutes'),
   WEBHOOK_WALK_INTERVAL_SECONDS: integer('WEBHOOK_WALK_INTERVAL_SECONDS', 1, 3_600, 5, 'a number of seconds'),
   MAX_CONNECTIONS: integer('MAX_CONNECTIONS', 1, 1_000_000, 10_000, 'a number of connections'),
+  FEED_CACHE_MAX_MB: integer('FEED_CACHE_MAX_MB', 1, 16_384, 256, 'a number of megabytes'),
+  MASS_REMOVAL_HOLD_HOURS: integer('MASS_REMOVAL_HOLD_HOURS', 1, 720, 24, 'a number of hours'),
   DATA_DIR: z.preprocess(withDefault('./data'), z.string()),
   LOG_LEVEL: z.preprocess(
     (value) => String(text(value) ?? 'info').toLowerCase(),
@@ -123,6 +125,10 @@ export interface Config {
   webhookWalkIntervalMs: number;
   /** Open connections the server accepts at once; it closes any past this at once. */
   maxConnections: number;
+  /** Bytes the rendered-feed cache may hold (bodies, gzipped bodies and per-entry overhead). */
+  feedCacheMaxBytes: number;
+  /** How long full walks must keep agreeing on a held mass removal before it applies unconfirmed. */
+  massRemovalHoldMs: number;
   dataDir: string;
   logLevel: (typeof LOG_LEVELS)[number];
   production: boolean;
@@ -200,6 +206,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     feedRefreshMinutes: e.FEED_REFRESH_MINUTES,
     webhookWalkIntervalMs: e.WEBHOOK_WALK_INTERVAL_SECONDS * 1000,
     maxConnections: e.MAX_CONNECTIONS,
+    feedCacheMaxBytes: e.FEED_CACHE_MAX_MB * 1_048_576,
+    massRemovalHoldMs: e.MASS_REMOVAL_HOLD_HOURS * 3_600_000,
     dataDir: e.DATA_DIR,
     logLevel: e.LOG_LEVEL,
     production: e.NODE_ENV === 'production',

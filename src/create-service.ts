@@ -4,6 +4,7 @@ import { createDemoFetch } from './demo/demo-kombo.js';
 import { createFeedService, type FeedService } from './feeds/feed-service.js';
 import { createFeedTokens, type FeedTokens } from './feeds/feed-token.js';
 import { createApp } from './http/create-app.js';
+import { formerInterviewerRetentionMs } from './interviews/snapshot.js';
 import { createFileSnapshotStore, type SnapshotStore } from './interviews/snapshot-store.js';
 import { createKomboClient } from './kombo/create-kombo-client.js';
 import type { RetryPolicy } from './kombo/retry-policy.js';
@@ -33,6 +34,8 @@ export interface ServiceOverrides {
   timeoutMs?: number;
   /** Page cap of a walk (tests of the cap); the default allows 2.5 million interviews. */
   maxPages?: number;
+  /** Byte bound of the rendered-feed cache, finer than FEED_CACHE_MAX_MB allows (tests of eviction). */
+  feedCacheMaxBytes?: number;
 }
 
 /** Wires config → Kombo client → sync engine → feed service → HTTP app. Starts nothing: no walk, no timer, no port. */
@@ -44,6 +47,7 @@ export function createService(config: Config, logger: Logger, overrides: Service
     feedPastDays: config.feedPastDays,
     defaultDurationMinutes: config.defaultDurationMinutes,
     refreshMinutes: config.feedRefreshMinutes,
+    cacheMaxBytes: overrides.feedCacheMaxBytes ?? config.feedCacheMaxBytes,
     now,
     onRender: ({ durationMs }) => {
       metrics.feedRenders.inc();
@@ -76,6 +80,8 @@ export function createService(config: Config, logger: Logger, overrides: Service
     fullSyncIntervalMs: config.fullSyncIntervalMs,
     walkCeiling: { records: config.komboLimits.walkMaxRecords, bytes: config.komboLimits.walkMaxBytes },
     webhookIntervalMs: config.webhookWalkIntervalMs,
+    formerInterviewerRetentionMs: formerInterviewerRetentionMs(config.feedPastDays),
+    massRemovalHoldMs: config.massRemovalHoldMs,
     ...(overrides.maxPages !== undefined ? { maxPages: overrides.maxPages } : {}),
   });
   const app = createApp({

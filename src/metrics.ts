@@ -64,7 +64,7 @@ export function createMetrics({ defaults = true, now = Date.now }: { defaults?: 
     }),
     refreshes: new Counter({
       name: 'interview_feeds_refreshes_total',
-      help: 'Refreshes from Kombo by kind (full, incremental) and outcome (success, failure, aborted by shutdown)',
+      help: 'Refreshes from Kombo by kind (full, incremental) and outcome (success, failure, held as a mass removal, aborted by shutdown)',
       labelNames: ['kind', 'outcome'],
       registers,
     }),

@@ -42,6 +42,8 @@ describe('loadConfig', () => {
       feedRefreshMinutes: 60,
       webhookWalkIntervalMs: 5_000,
       maxConnections: 10_000,
+      feedCacheMaxBytes: 256 * 1_048_576,
+      massRemovalHoldMs: 24 * 3_600_000,
       dataDir: './data',
       logLevel: 'info',
       production: false,
@@ -77,6 +79,8 @@ describe('loadConfig', () => {
       FEED_REFRESH_MINUTES: '15',
       WEBHOOK_WALK_INTERVAL_SECONDS: '30',
       MAX_CONNECTIONS: '20000',
+      FEED_CACHE_MAX_MB: '64',
+      MASS_REMOVAL_HOLD_HOURS: '48',
       DATA_DIR: '/var/lib/interview-feeds',
       LOG_LEVEL: 'WARN',
       NODE_ENV: 'production',
@@ -103,6 +107,8 @@ describe('loadConfig', () => {
       feedRefreshMinutes: 15,
       webhookWalkIntervalMs: 30_000,
       maxConnections: 20_000,
+      feedCacheMaxBytes: 64 * 1_048_576,
+      massRemovalHoldMs: 48 * 3_600_000,
       dataDir: '/var/lib/interview-feeds',
       logLevel: 'warn',
       production: true,
@@ -162,16 +168,20 @@ describe('loadConfig', () => {
     ['KOMBO_WALK_MAX_MB', 'a number of MiB from 16 to 16384', ['15', '16385', '1G']],
     ['WEBHOOK_WALK_INTERVAL_SECONDS', 'a number of seconds from 1 to 3600', ['0', '3601', '5s']],
     ['MAX_CONNECTIONS', 'a number of connections from 1 to 1000000', ['0', '1000001', 'many']],
+    ['FEED_CACHE_MAX_MB', 'a number of megabytes from 1 to 16384', ['0', '16385', '256MB']],
+    ['MASS_REMOVAL_HOLD_HOURS', 'a number of hours from 1 to 720', ['0', '721', '1d']],
   ])('refuses a bad %s, saying it must be %s', (name, expected, values) => {
     for (const value of values) expect(problems({ [name]: value }), `${name}=${value}`).toEqual([`${name} must be ${expected}`]);
   });
 
   it('accepts the bounds of every number', () => {
     expect(
-      loadConfig({ PORT: '0', FEED_PAST_DAYS: '0', SYNC_INTERVAL_SECONDS: '10', KOMBO_TIMEOUT_SECONDS: '600', WEBHOOK_WALK_INTERVAL_SECONDS: '1', MAX_CONNECTIONS: '1' }),
+      loadConfig({ PORT: '0', FEED_PAST_DAYS: '0', SYNC_INTERVAL_SECONDS: '10', KOMBO_TIMEOUT_SECONDS: '600', WEBHOOK_WALK_INTERVAL_SECONDS: '1', MAX_CONNECTIONS: '1', FEED_CACHE_MAX_MB: '1', MASS_REMOVAL_HOLD_HOURS: '1' }),
     ).toMatchObject({
       webhookWalkIntervalMs: 1_000,
       maxConnections: 1,
+      feedCacheMaxBytes: 1_048_576,
+      massRemovalHoldMs: 3_600_000,
       port: 0,
       feedPastDays: 0,
       syncIntervalMs: 10_000,
@@ -185,10 +195,14 @@ describe('loadConfig', () => {
         FEED_REFRESH_MINUTES: '5',
         WEBHOOK_WALK_INTERVAL_SECONDS: '3600',
         MAX_CONNECTIONS: '1000000',
+        FEED_CACHE_MAX_MB: '16384',
+        MASS_REMOVAL_HOLD_HOURS: '720',
       }),
     ).toMatchObject({
       webhookWalkIntervalMs: 3_600_000,
       maxConnections: 1_000_000,
+      feedCacheMaxBytes: 16_384 * 1_048_576,
+      massRemovalHoldMs: 720 * 3_600_000,
       port: 65535,
       fullSyncIntervalMs: 720 * 3_600_000,
       defaultDurationMinutes: 1440,

@@ -142,7 +142,7 @@ describe('GET /metrics and /healthz', () => {
       ready: false,
       demo: false,
       snapshot: null,
-      sync: { running: false, consecutiveFailures: 0, lastSuccess: null, lastFailure: null },
+      sync: { running: false, consecutiveFailures: 0, lastSuccess: null, lastFailure: null, held: null },
     });
     await app.get('/readyz').expect(503);
 
@@ -172,6 +172,7 @@ describe('GET /metrics and /healthz', () => {
         // When and which walk failed; why is upstream text, shown only with the admin token.
         lastFailure: { at: new Date(syncedAt + 30_000).toISOString(), kind: 'incremental' },
         consecutiveFailures: 1,
+        held: null,
       },
     });
     await app.get('/readyz').expect(200);

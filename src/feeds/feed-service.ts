@@ -1,12 +1,21 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import NodeCache from 'node-cache';
+import { LRUCache } from 'lru-cache';
 import { eventEndMs } from '../calendar/interview-event.js';
 import { renderFeed } from '../calendar/render-feed.js';
 import type { Interview } from '../interviews/interview.js';
 import type { Snapshot } from '../interviews/snapshot.js';
 
 const DAY_MS = 86_400_000;
+
+/**
+ * What one cached feed costs beyond its two bodies: the RenderedFeed object, its strings, the Buffer headers and
+ * the response header objects the feed route builds once per feed. Counted so that many small feeds cannot hold far
+ * more memory than the byte bound says.
+ */
+export const FEED_CACHE_ENTRY_OVERHEAD_BYTES = 2_048;
+/** How long an unrequested feed stays cached, when not evicted sooner for room. */
+export const FEED_CACHE_TTL_SECONDS = 6 * 3600;
 
 /**
  * A feed rendered once and served many times: both encodings, the ETag and the response headers are computed here
@@ -38,7 +47,12 @@ export interface FeedServiceOptions extends FeedServiceEvents {
   defaultDurationMinutes: number;
   refreshMinutes: number;
   now?: () => number;
-  /** How long an unrequested feed stays cached. */
+  /**
+   * Bytes the cache may hold, {@link FEED_CACHE_ENTRY_OVERHEAD_BYTES} per feed included; the least recently used
+   * feed leaves first. A feed larger than this is served, just not cached.
+   */
+  cacheMaxBytes: number;
+  /** How long an unrequested feed stays cached (default {@link FEED_CACHE_TTL_SECONDS}). */
   cacheTtlSeconds?: number;
 }
 
@@ -52,6 +66,8 @@ export interface FeedService {
   feed(email: string): RenderedFeed | undefined;
   /** How many rendered feeds are cached. */
   cachedFeeds(): number;
+  /** What the cached feeds count for against `cacheMaxBytes`. */
+  cachedBytes(): number;
 }
 
 function quote(tag: string): string {
@@ -61,8 +77,15 @@ function quote(tag: string): string {
 /** Creates a {@link FeedService}. */
 export function createFeedService(options: FeedServiceOptions): FeedService {
   const now = options.now ?? Date.now;
-  // useClones: false: the cache hands back the very object stored, Buffers included; they are never mutated.
-  const cache = new NodeCache({ stdTTL: options.cacheTtlSeconds ?? 6 * 3600, checkperiod: 600, useClones: false });
+  // The cache hands back the very object stored, Buffers included (they are never mutated): a hit is a Map lookup
+  // and a move to the front. ttlResolution reads the clock at most once a second for the staleness check.
+  const cache = new LRUCache<string, RenderedFeed>({
+    maxSize: options.cacheMaxBytes,
+    sizeCalculation: (feed) => feed.body.length + feed.gzipped.length + FEED_CACHE_ENTRY_OVERHEAD_BYTES,
+    ttl: (options.cacheTtlSeconds ?? FEED_CACHE_TTL_SECONDS) * 1000,
+    ttlResolution: 1000,
+    ttlAutopurge: true,
+  });
   let current: Snapshot | undefined;
 
   /**
@@ -117,22 +140,23 @@ export function createFeedService(options: FeedServiceOptions): FeedService {
     snapshot: () => current,
     replace(next, changedEmails) {
       current = next;
-      if (changedEmails === 'all') cache.flushAll();
-      else if (changedEmails.size > 0) cache.del([...changedEmails]);
+      if (changedEmails === 'all') cache.clear();
+      else for (const email of changedEmails) cache.delete(email);
     },
     feed(email) {
       const snapshot = current;
       if (snapshot === undefined) return undefined;
       const windowDay = Math.floor(now() / DAY_MS);
-      const cached = cache.get<RenderedFeed>(email);
+      const cached = cache.get(email);
       if (cached !== undefined && cached.windowDay === windowDay) {
         options.onCacheHit?.();
         return cached;
       }
       const feed = render(snapshot, email, windowDay);
-      cache.set(email, feed);
+      cache.set(email, feed); // not kept when larger than the whole bound (and any older copy goes)
       return feed;
     },
-    cachedFeeds: () => cache.keys().length,
+    cachedFeeds: () => cache.size,
+    cachedBytes: () => cache.calculatedSize,
   };
 }

@@ -6,6 +6,7 @@ import { applyWalk, Snapshot } from '../interviews/snapshot.js';
 import type { SnapshotStore } from '../interviews/snapshot-store.js';
 import type { Metrics } from '../metrics.js';
 import { walkBudget, type WalkCeiling, type WalkSize } from './walk-budget.js';
+import { countRemovals, createMassRemovalGuard, MassRemovalHeldError, type HeldRemoval } from './mass-removal-guard.js';
 import { walkInterviews } from './walk-interviews.js';
 
 /** What one successful refresh did. */
@@ -30,6 +31,8 @@ export interface SyncStatus {
   readonly lastSuccess: (RefreshSummary & { at: string }) | undefined;
   readonly lastFailure: { at: string; kind: 'full' | 'incremental'; error: string } | undefined;
   readonly consecutiveFailures: number;
+  /** A walk that would remove most interviews, held (nothing of it applied); null when none is. */
+  readonly held: HeldRemoval | null;
 }
 
 /** Runs refreshes from Kombo, one walk at a time, and swaps the result in whole. */
@@ -38,10 +41,12 @@ export interface SyncEngine {
   restore(): Promise<boolean>;
   /**
    * Refreshes now, or joins the walk already in flight, and resolves with its summary; rejects when the walk
-   * failed, in which case nothing changed. `full` asks for a full walk even when an incremental one would do; asked
-   * during an incremental walk, it waits for that walk and then runs a full one (shared by every such caller).
+   * failed, in which case nothing changed (a held walk rejects with {@link MassRemovalHeldError}). `full` asks for a
+   * full walk even when an incremental one would do; asked during an incremental walk, it waits for that walk and
+   * then runs a full one (shared by every such caller). `confirmRemovals` runs a full walk of its own (after the one
+   * in flight) and applies it whatever it removes.
    */
-  refresh(options?: { full?: boolean }): Promise<RefreshSummary>;
+  refresh(options?: { full?: boolean; confirmRemovals?: boolean }): Promise<RefreshSummary>;
   /**
    * Asks for a refresh without waiting (webhooks). One in flight may have read past the change already, so one more
    * walk follows it; any number of requests during a walk still make only that one more. Walks started this way are
@@ -69,6 +74,10 @@ export interface SyncEngineOptions {
   walkCeiling?: WalkCeiling;
   /** Least time between the starts of two walks asked for by {@link SyncEngine.requestRefresh}. */
   webhookIntervalMs?: number;
+  /** How long an interviewer with no live interview stays in the snapshot's side tables; unset, for good. */
+  formerInterviewerRetentionMs?: number;
+  /** How long full walks must keep agreeing on a held mass removal before it applies unconfirmed. */
+  massRemovalHoldMs: number;
 }
 
 /**
@@ -98,6 +107,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
   let consecutiveFailures = 0;
   /** What the next walk's budget is set by: the last full walk, or the budget a walk passed (so real growth lands). */
   let lastSize: WalkSize | undefined;
+  const guard = createMassRemovalGuard({ holdMs: options.massRemovalHoldMs });
 
   function publish(snapshot: Snapshot, changed: ReadonlySet<string> | 'all'): void {
     feeds.replace(snapshot, changed);
@@ -108,11 +118,16 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     });
   }
 
-  async function run(forceFull: boolean): Promise<RefreshSummary> {
+  async function run(forceFull: boolean, confirmRemovals = false): Promise<RefreshSummary> {
     const previous = feeds.snapshot();
     const startedAtMs = now();
+    // While a removal is held every walk is full: only a full walk can tell a recovery from an agreement.
     const full =
-      forceFull || previous === undefined || startedAtMs - previous.data.fullSyncedAtMs >= options.fullSyncIntervalMs;
+      forceFull ||
+      confirmRemovals ||
+      guard.held() !== null ||
+      previous === undefined ||
+      startedAtMs - previous.data.fullSyncedAtMs >= options.fullSyncIntervalMs;
     const kind = full ? 'full' : 'incremental';
     // After a restart, until a full walk: the snapshot's live interviews (a walk also lists canceled ones).
     const held = previous ? { records: previous.size, bytes: undefined, source: "the snapshot's interviews" } : undefined;
@@ -134,7 +149,11 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
         },
       });
       // Nothing is applied until every page has been read: a walk that fails halfway changes no feed.
-      const applied = applyWalk(feeds.snapshot(), result.walk);
+      const base = feeds.snapshot();
+      const applied = applyWalk(base, result.walk, {
+        formerInterviewerRetentionMs: options.formerInterviewerRetentionMs,
+      });
+      guardRemovals(kind, startedAtMs, base, applied.snapshot, confirmRemovals);
       if (full) lastSize = { ...result.size, source: 'the last full walk' };
       publish(applied.snapshot, applied.changedEmails);
       if (applied.changes > 0 || full) {
@@ -165,6 +184,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       logger.info({ refresh: { ...summary, outcome: 'success' } }, 'refresh succeeded');
       return summary;
     } catch (error) {
+      if (error instanceof MassRemovalHeldError) throw error; // logged and counted by guardRemovals
       const durationMs = now() - startedAtMs;
       const message = error instanceof Error ? error.message : String(error);
       // A walk we stopped ourselves (shutdown) is no failure of Kombo's: counted and logged apart, not on /healthz.
@@ -192,11 +212,38 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     }
   }
 
+  /**
+   * Throws {@link MassRemovalHeldError} (nothing applied; the hold logged as an error once, when it begins) when the
+   * walk would remove most interviews and is neither confirmed nor agreed on long enough; logs the end of a hold.
+   */
+  function guardRemovals(kind: 'full' | 'incremental', startedAtMs: number, base: Snapshot | undefined, next: Snapshot, confirmed: boolean): void {
+    const removals = countRemovals(base, next);
+    const of = base?.size ?? 0;
+    const decision = guard.judge({ kind, startedAtMs, removals, of, confirmed });
+    if (decision.action === 'hold') {
+      const { held } = decision;
+      metrics?.refreshes.inc({ kind, outcome: 'held' });
+      metrics?.refreshDuration.observe({ kind, outcome: 'held' }, (now() - startedAtMs) / 1000);
+      if (decision.first) {
+        logger.error({ held }, `held a walk that would remove ${held.removals} of ${held.of} interviews; feeds keep serving the previous snapshot`);
+      } else {
+        logger.warn({ held }, `still holding a walk that would remove ${held.removals} of ${held.of} interviews`);
+      }
+      throw new MassRemovalHeldError(held);
+    }
+    const { because, ended } = decision;
+    if (because === 'recovered') logger.info({ held: ended }, 'a walk no longer removes most interviews: the hold is cleared');
+    else if (because === 'confirmed') logger.warn({ held: ended, removals, of }, `applied the removal of ${removals} of ${of} interviews: an operator confirmed it`);
+    else if (because === 'agreed') {
+      logger.warn({ held: ended, removals, of }, `applied the removal of ${removals} of ${of} interviews: full walks agreed on it for MASS_REMOVAL_HOLD_HOURS`);
+    }
+  }
+
   const closedError = () => new KomboError('sync engine is closed', { kind: 'aborted' });
 
-  function start(forceFull: boolean): Promise<RefreshSummary> {
+  function start(forceFull: boolean, confirmRemovals = false): Promise<RefreshSummary> {
     webhookChange = false; // this walk reads whatever a webhook told of so far
-    const promise = run(forceFull).finally(() => {
+    const promise = run(forceFull, confirmRemovals).finally(() => {
       inFlight = undefined;
       const queued = queuedFull;
       queuedFull = undefined;
@@ -208,9 +255,11 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     return promise;
   }
 
-  function refresh(options: { full?: boolean } = {}): Promise<RefreshSummary> {
+  function refresh(options: { full?: boolean; confirmRemovals?: boolean } = {}): Promise<RefreshSummary> {
     if (closed) return Promise.reject(closedError());
-    if (!inFlight) return start(options.full ?? false);
+    // A confirmation applies a walk read after it was given, never one already under way.
+    if (options.confirmRemovals && inFlight) return inFlight.catch(() => {}).then(() => refresh(options));
+    if (!inFlight) return start(options.full ?? false, options.confirmRemovals ?? false);
     if (!options.full || inFlightFull) return inFlight;
     // The incremental walk in flight is not what was asked for: a full one follows it.
     if (!queuedFull) {
@@ -257,7 +306,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       webhookChange = true;
       startWebhookWalk();
     },
-    status: () => ({ running: inFlight !== undefined, lastSuccess, lastFailure, consecutiveFailures }),
+    status: () => ({ running: inFlight !== undefined, lastSuccess, lastFailure, consecutiveFailures, held: guard.held() }),
     async close() {
       closed = true;
       clearTimeout(webhookCooldown);

@@ -3,6 +3,7 @@ import { subscribeLinks } from '../../calendar/subscribe-links.js';
 import type { FeedTokens } from '../../feeds/feed-token.js';
 import { isPlausibleEmail, normalizeEmail } from '../../interviews/normalize-email.js';
 import type { Metrics } from '../../metrics.js';
+import { MassRemovalHeldError } from '../../sync/mass-removal-guard.js';
 import type { SyncEngine } from '../../sync/sync-engine.js';
 import { HttpError } from '../http-error.js';
 import { secureEqual } from '../secure-equal.js';
@@ -60,10 +61,19 @@ export function adminRoutes(options: AdminRouteOptions): Router {
 
   router.post('/admin/sync', guard, async (req, res) => {
     const full = req.query.full === 'true' || req.query.full === '1';
+    const confirmRemovals = req.query.confirmRemovals === 'true' || req.query.confirmRemovals === '1';
+    if (confirmRemovals && !full) {
+      // A confirmation must rest on what a full walk sees, never on an incremental one.
+      throw new HttpError(400, 'confirmRemovals=true needs full=true: POST /admin/sync?full=true&confirmRemovals=true');
+    }
     try {
-      const summary = await options.sync.refresh({ full });
+      const summary = await options.sync.refresh({ full, confirmRemovals });
       res.json({ status: 'ok', summary });
     } catch (error) {
+      if (error instanceof MassRemovalHeldError) {
+        res.status(409).json({ status: 'held', error: error.message, held: error.held });
+        return;
+      }
       // The failure is logged by the sync engine; say why here too, it is an operator asking.
       res.status(502).json({ status: 'failed', error: error instanceof Error ? error.message : String(error) });
     }
