@@ -1,13 +1,29 @@
-import { ConfigError, loadConfig } from '../config.js';
+import { ConfigError, isValidIntegrationId, loadConfig } from '../config.js';
 import { createFeedTokens } from '../feeds/feed-token.js';
 import { feedLinksFor } from '../http/routes/admin-routes.js';
 import { isPlausibleEmail } from '../interviews/normalize-email.js';
 
-/** `npm run feed-url -- ada@example.com [more…]`: prints each interviewer's feed URL and subscribe links. */
+const USAGE = 'usage: npm run feed-url -- [--integration ID] someone@example.com [another@example.com …]\n';
+
+/**
+ * `npm run feed-url -- [--integration ID] ada@example.com [more…]`: prints each interviewer's feed URL and subscribe
+ * links. The integration may be left out while the configuration names exactly one.
+ */
 function main(argv: readonly string[]): number {
-  const emails = argv.filter((arg) => !arg.startsWith('-'));
+  const emails: string[] = [];
+  let integration: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--integration' || arg.startsWith('--integration=')) {
+      integration = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[++i];
+      if (!integration) {
+        process.stderr.write(USAGE);
+        return 2;
+      }
+    } else if (!arg.startsWith('-')) emails.push(arg);
+  }
   if (emails.length === 0) {
-    process.stderr.write('usage: npm run feed-url -- someone@example.com [another@example.com …]\n');
+    process.stderr.write(USAGE);
     return 2;
   }
   let config;
@@ -18,6 +34,19 @@ function main(argv: readonly string[]): number {
     for (const problem of error.problems) process.stderr.write(`config error: ${problem}\n`);
     return 1;
   }
+  const configured = config.kombo.integrationIds;
+  if (integration === undefined) {
+    // Demo mode serves two companies; its first is the one demo links always named.
+    if (configured.length !== 1 && !config.demo) {
+      process.stderr.write(`name the integration with --integration ID (the configuration names ${configured.length === 0 ? 'none' : configured.join(', ')})\n`);
+      return 2;
+    }
+    integration = configured[0]!;
+  }
+  if (!isValidIntegrationId(integration)) {
+    process.stderr.write(`not an integration id: ${JSON.stringify(integration.slice(0, 60))}\n`);
+    return 2;
+  }
   const tokens = createFeedTokens(config.feedSecret);
   let status = 0;
   for (const email of emails) {
@@ -26,10 +55,11 @@ function main(argv: readonly string[]): number {
       status = 2;
       continue;
     }
-    const links = feedLinksFor({ tokens, integrationId: config.kombo.integrationId, publicUrl: config.publicUrl }, email);
+    const links = feedLinksFor({ tokens, publicUrl: config.publicUrl }, integration, email);
     process.stdout.write(
       [
         `${links.email}`,
+        `  integration:     ${links.integration}`,
         `  feed URL:        ${links.url}`,
         `  Apple/webcal:    ${links.webcalUrl}`,
         `  Google Calendar: ${links.googleUrl}`,

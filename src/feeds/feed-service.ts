@@ -5,6 +5,7 @@ import { eventEndMs } from '../calendar/interview-event.js';
 import { renderFeed } from '../calendar/render-feed.js';
 import type { Interview } from '../interviews/interview.js';
 import type { Snapshot } from '../interviews/snapshot.js';
+import type { SnapshotHolder } from '../sync/sync-engine.js';
 
 const DAY_MS = 86_400_000;
 
@@ -13,6 +14,7 @@ const DAY_MS = 86_400_000;
  * and never per request.
  */
 export interface RenderedFeed {
+  readonly integrationId: string;
   readonly email: string;
   readonly body: Buffer;
   readonly gzipped: Buffer;
@@ -28,7 +30,7 @@ export interface RenderedFeed {
 
 /** Counts what the cache did, for metrics. */
 export interface FeedServiceEvents {
-  onRender?: (info: { email: string; events: number; durationMs: number }) => void;
+  onRender?: (info: { integrationId: string; email: string; events: number; durationMs: number }) => void;
   onCacheHit?: () => void;
 }
 
@@ -42,14 +44,25 @@ export interface FeedServiceOptions extends FeedServiceEvents {
   cacheTtlSeconds?: number;
 }
 
-/** Holds the current snapshot and each interviewer's rendered feed. */
+/** Holds each integration's current snapshot and each interviewer's rendered feed. */
 export interface FeedService {
-  /** The snapshot feeds are served from; undefined until the first one is loaded. */
-  snapshot(): Snapshot | undefined;
-  /** Swaps in `next` and drops the cached feeds of `changedEmails` only (all of them when told `'all'`). */
-  replace(next: Snapshot, changedEmails: ReadonlySet<string> | 'all'): void;
-  /** The rendered feed of `email` (possibly empty), or undefined before any snapshot exists. */
-  feed(email: string): RenderedFeed | undefined;
+  /** The snapshot an integration's feeds are served from; undefined until its first one is loaded. */
+  snapshot(integrationId: string): Snapshot | undefined;
+  /** Swaps in `next` for its integration and drops the cached feeds of `changedEmails` only (all of them when told `'all'`). */
+  replace(integrationId: string, next: Snapshot, changedEmails: ReadonlySet<string> | 'all'): void;
+  /** What one integration's sync engine reads and replaces. */
+  holder(integrationId: string): SnapshotHolder;
+  /** Forgets an integration: its snapshot and every cached feed of it. */
+  remove(integrationId: string): void;
+  /**
+   * Sets what an integration's calendar names carry after the person's name (its organisation, when one person
+   * could subscribe to two); a change drops its cached feeds.
+   */
+  setLabel(integrationId: string, label: string | null): void;
+  /** Every integration with a snapshot. */
+  snapshots(): IterableIterator<[string, Snapshot]>;
+  /** The rendered feed of `email` in an integration (possibly empty), or undefined before its first snapshot. */
+  feed(integrationId: string, email: string): RenderedFeed | undefined;
   /** How many rendered feeds are cached. */
   cachedFeeds(): number;
 }
@@ -63,7 +76,14 @@ export function createFeedService(options: FeedServiceOptions): FeedService {
   const now = options.now ?? Date.now;
   // useClones: false: the cache hands back the very object stored, Buffers included; they are never mutated.
   const cache = new NodeCache({ stdTTL: options.cacheTtlSeconds ?? 6 * 3600, checkperiod: 600, useClones: false });
-  let current: Snapshot | undefined;
+  const current = new Map<string, Snapshot>();
+  const labels = new Map<string, string>();
+  /** Cache keys: integration ids hold no line break (feed tokens rely on it too). */
+  const keyOf = (integrationId: string, email: string) => `${integrationId}\n${email}`;
+  function dropIntegration(integrationId: string): void {
+    const prefix = keyOf(integrationId, '');
+    cache.del(cache.keys().filter((key) => key.startsWith(prefix)));
+  }
 
   /**
    * When the past window last moved past one of `interviews` (the midnight it left the feed), or 0. An event leaving
@@ -81,10 +101,11 @@ export function createFeedService(options: FeedServiceOptions): FeedService {
     return latest;
   }
 
-  function render(snapshot: Snapshot, email: string, windowDay: number): RenderedFeed {
+  function render(integrationId: string, snapshot: Snapshot, email: string, windowDay: number): RenderedFeed {
     const started = performance.now();
     const interviews = snapshot.interviewsOf(email);
-    const name = snapshot.names.get(email) ?? email;
+    const label = labels.get(integrationId);
+    const name = `${snapshot.names.get(email) ?? email}${label === undefined ? '' : ` (${label})`}`;
     // The window moves a day at a time, so a feed's bytes do not change with the clock between refreshes.
     const notEndedBeforeMs = windowDay * DAY_MS - options.feedPastDays * DAY_MS;
     const text = renderFeed(interviews, {
@@ -99,6 +120,7 @@ export function createFeedService(options: FeedServiceOptions): FeedService {
     const lastModifiedMs =
       Math.floor(Math.max(snapshot.feedChangedAt(email), leftWindowAt(interviews, notEndedBeforeMs)) / 1000) * 1000;
     const feed: RenderedFeed = {
+      integrationId,
       email,
       body,
       gzipped: gzipSync(body, { level: 6 }),
@@ -109,30 +131,51 @@ export function createFeedService(options: FeedServiceOptions): FeedService {
       events: (text.match(/\r\nBEGIN:VEVENT\r\n/g) ?? []).length,
       windowDay,
     };
-    options.onRender?.({ email, events: feed.events, durationMs: performance.now() - started });
+    options.onRender?.({ integrationId, email, events: feed.events, durationMs: performance.now() - started });
     return feed;
   }
 
-  return {
-    snapshot: () => current,
-    replace(next, changedEmails) {
-      current = next;
-      if (changedEmails === 'all') cache.flushAll();
-      else if (changedEmails.size > 0) cache.del([...changedEmails]);
+  function replace(integrationId: string, next: Snapshot, changedEmails: ReadonlySet<string> | 'all'): void {
+    current.set(integrationId, next);
+    if (changedEmails === 'all') dropIntegration(integrationId);
+    else if (changedEmails.size > 0) cache.del([...changedEmails].map((email) => keyOf(integrationId, email)));
+  }
+
+  const service: FeedService = {
+    snapshot: (integrationId) => current.get(integrationId),
+    replace,
+    // Through `service`, so whoever wraps `replace` (the benchmark's instrumentation) sees every engine's swaps.
+    holder: (integrationId) => ({
+      snapshot: () => current.get(integrationId),
+      replace: (next, changed) => service.replace(integrationId, next, changed),
+    }),
+    remove(integrationId) {
+      current.delete(integrationId);
+      labels.delete(integrationId);
+      dropIntegration(integrationId);
     },
-    feed(email) {
-      const snapshot = current;
+    setLabel(integrationId, label) {
+      if ((labels.get(integrationId) ?? null) === label) return;
+      if (label === null) labels.delete(integrationId);
+      else labels.set(integrationId, label);
+      dropIntegration(integrationId);
+    },
+    snapshots: () => current.entries(),
+    feed(integrationId, email) {
+      const snapshot = current.get(integrationId);
       if (snapshot === undefined) return undefined;
       const windowDay = Math.floor(now() / DAY_MS);
-      const cached = cache.get<RenderedFeed>(email);
+      const key = keyOf(integrationId, email);
+      const cached = cache.get<RenderedFeed>(key);
       if (cached !== undefined && cached.windowDay === windowDay) {
         options.onCacheHit?.();
         return cached;
       }
-      const feed = render(snapshot, email, windowDay);
-      cache.set(email, feed);
+      const feed = render(integrationId, snapshot, email, windowDay);
+      cache.set(key, feed);
       return feed;
     },
     cachedFeeds: () => cache.keys().length,
   };
+  return service;
 }

@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import type { FeedService } from '../feeds/feed-service.js';
 import type { FeedTokens } from '../feeds/feed-token.js';
 import type { Metrics } from '../metrics.js';
-import type { SyncEngine } from '../sync/sync-engine.js';
+import type { IntegrationRegistry } from '../integrations/integration-registry.js';
+import type { SyncScheduler } from '../sync/sync-scheduler.js';
 import { HttpError, NOT_FOUND_BODY } from './http-error.js';
 import { createRequestLog } from './request-log.js';
 import { adminRoutes } from './routes/admin-routes.js';
@@ -14,11 +15,11 @@ import { webhookRoutes } from './routes/webhook-routes.js';
 /** Everything the HTTP app is built from; tests pass fakes or real pieces over loopback. */
 export interface AppDeps {
   feeds: FeedService;
-  sync: SyncEngine;
+  sync: SyncScheduler;
+  registry: IntegrationRegistry;
   tokens: FeedTokens;
   logger: Logger;
   metrics: Metrics;
-  integrationId: string;
   publicUrl: string;
   refreshMinutes: number;
   adminToken?: string | undefined;
@@ -43,7 +44,7 @@ export function createApp(deps: AppDeps): Express {
     {
       feeds: deps.feeds,
       tokens: deps.tokens,
-      integrationId: deps.integrationId,
+      isServed: (integrationId) => deps.registry.get(integrationId) !== undefined,
       refreshMinutes: deps.refreshMinutes,
       record: requestLog.record,
     },
@@ -59,7 +60,6 @@ export function createApp(deps: AppDeps): Express {
     app.use(
       webhookRoutes({
         secret: deps.webhookSecret,
-        integrationId: deps.integrationId,
         sync: deps.sync,
         logger: deps.logger,
         metrics: deps.metrics,
@@ -71,7 +71,6 @@ export function createApp(deps: AppDeps): Express {
       adminRoutes({
         adminToken: deps.adminToken,
         tokens: deps.tokens,
-        integrationId: deps.integrationId,
         publicUrl: deps.publicUrl,
         feeds: deps.feeds,
         sync: deps.sync,

@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
-import type { FeedService } from '../feeds/feed-service.js';
 import type { KomboClient } from '../kombo/create-kombo-client.js';
 import { KomboError } from '../kombo/kombo-error.js';
 import { applyWalk, Snapshot } from '../interviews/snapshot.js';
 import type { SnapshotStore } from '../interviews/snapshot-store.js';
 import type { Metrics } from '../metrics.js';
 import { walkInterviews } from './walk-interviews.js';
+import type { WalkSlot } from './walk-slots.js';
 
 /** What one successful refresh did. */
 export interface RefreshSummary {
@@ -27,11 +27,19 @@ export interface RefreshSummary {
 export interface SyncStatus {
   readonly running: boolean;
   readonly lastSuccess: (RefreshSummary & { at: string }) | undefined;
-  readonly lastFailure: { at: string; kind: 'full' | 'incremental'; error: string } | undefined;
+  /** `code` is Kombo's `error.code` when it gave one (INTEGRATION.SETUP_SYNC_PENDING, say). */
+  readonly lastFailure: { at: string; kind: 'full' | 'incremental'; error: string; code: string | null } | undefined;
   readonly consecutiveFailures: number;
 }
 
-/** Runs refreshes from Kombo, one walk at a time, and swaps the result in whole. */
+/** Where an engine finds the snapshot feeds are served from, and puts the next one. */
+export interface SnapshotHolder {
+  snapshot(): Snapshot | undefined;
+  /** Swaps in `next`; the feeds of `changedEmails` (all, when told `'all'`) must be rendered again. */
+  replace(next: Snapshot, changedEmails: ReadonlySet<string> | 'all'): void;
+}
+
+/** Runs one integration's refreshes from Kombo, one walk at a time, and swaps the result in whole. */
 export interface SyncEngine {
   /** Loads the last saved snapshot, if any, so feeds are served before Kombo answers; true when one was loaded. */
   restore(): Promise<boolean>;
@@ -39,13 +47,15 @@ export interface SyncEngine {
    * Refreshes now, or joins the walk already in flight, and resolves with its summary; rejects when the walk
    * failed, in which case nothing changed. `full` asks for a full walk even when an incremental one would do.
    */
-  refresh(options?: { full?: boolean }): Promise<RefreshSummary>;
+  refresh(options?: { full?: boolean; confirmRemovals?: boolean }): Promise<RefreshSummary>;
   /**
    * Asks for a refresh without waiting (webhooks). One in flight may have read past the change already, so one more
    * walk follows it; any number of requests during a walk still make only that one more.
    */
   requestRefresh(): void;
   status(): SyncStatus;
+  /** Whether a snapshot is being served (restored or walked). */
+  hasSnapshot(): boolean;
   /** Aborts the walk in flight and refuses new ones (shutdown). */
   close(): Promise<void>;
 }
@@ -53,8 +63,10 @@ export interface SyncEngine {
 /** What the engine works with. */
 export interface SyncEngineOptions {
   client: KomboClient;
-  feeds: FeedService;
+  feeds: SnapshotHolder;
   store: SnapshotStore;
+  /** Where walks wait their turn among every integration's (SYNC_CONCURRENCY); none: walks never wait. */
+  walkSlot?: WalkSlot;
   logger: Logger;
   metrics?: Metrics;
   now?: () => number;
@@ -79,11 +91,6 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
 
   function publish(snapshot: Snapshot, changed: ReadonlySet<string> | 'all'): void {
     feeds.replace(snapshot, changed);
-    metrics?.recordSnapshot({
-      interviews: snapshot.size,
-      interviewers: snapshot.byEmail.size,
-      syncedAtMs: snapshot.data.syncedAtMs,
-    });
   }
 
   async function run(forceFull: boolean): Promise<RefreshSummary> {
@@ -93,7 +100,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       forceFull || previous === undefined || startedAtMs - previous.data.fullSyncedAtMs >= options.fullSyncIntervalMs;
     const kind = full ? 'full' : 'incremental';
     try {
-      const result = await walkInterviews(client, {
+      const walkOnce = () => walkInterviews(client, {
         kind,
         startedAtMs,
         signal: controller.signal,
@@ -102,6 +109,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
         onRejected: (rejected) =>
           logger.warn({ recordId: rejected.id, path: rejected.path, reason: rejected.message }, 'skipped an invalid Kombo record'),
       });
+      const result = await (options.walkSlot ? options.walkSlot.run(walkOnce, controller.signal) : walkOnce());
       // Nothing is applied until every page has been read: a walk that fails halfway changes no feed.
       const applied = applyWalk(feeds.snapshot(), result.walk);
       publish(applied.snapshot, applied.changedEmails);
@@ -136,10 +144,10 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       const durationMs = now() - startedAtMs;
       const message = error instanceof Error ? error.message : String(error);
       // A walk we stopped ourselves (shutdown) is no failure of Kombo's: counted and logged apart, not on /healthz.
-      const aborted = error instanceof KomboError && error.kind === 'aborted';
+      const aborted = (error instanceof KomboError && error.kind === 'aborted') || controller.signal.aborted;
       const outcome = aborted ? 'aborted' : 'failure';
       if (!aborted) {
-        lastFailure = { at: new Date(now()).toISOString(), kind, error: message };
+        lastFailure = { at: new Date(now()).toISOString(), kind, error: message, code: error instanceof KomboError ? (error.code ?? null) : null };
         consecutiveFailures++;
       }
       metrics?.refreshes.inc({ kind, outcome });
@@ -155,7 +163,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     }
   }
 
-  function refresh(options: { full?: boolean } = {}): Promise<RefreshSummary> {
+  function refresh(options: { full?: boolean; confirmRemovals?: boolean } = {}): Promise<RefreshSummary> {
     if (closed) return Promise.reject(new KomboError('sync engine is closed', { kind: 'aborted' }));
     if (inFlight) return inFlight;
     const promise = run(options.full ?? false).finally(() => {
@@ -194,6 +202,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       else refresh().catch(() => {});
     },
     status: () => ({ running: inFlight !== undefined, lastSuccess, lastFailure, consecutiveFailures }),
+    hasSnapshot: () => feeds.snapshot() !== undefined,
     async close() {
       closed = true;
       controller.abort(new Error('shutting down'));

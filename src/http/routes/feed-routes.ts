@@ -7,7 +7,8 @@ import { NOT_FOUND_BODY } from '../http-error.js';
 export interface FeedRouteOptions {
   feeds: FeedService;
   tokens: FeedTokens;
-  integrationId: string;
+  /** Whether an integration is served: a token of one that is not (never was, or was removed) is an unknown token. */
+  isServed: (integrationId: string) => boolean;
   refreshMinutes: number;
   /** Logs and counts a feed request once answered (see RequestLog.record); the route skips the log middleware. */
   record: (req: Request, res: Response, route: string, startedNs: bigint, feedToken?: string) => void;
@@ -104,8 +105,8 @@ export function feedRoutes(options: FeedRouteOptions, app: Pick<Express, 'get'>)
   function answer(req: Request, res: Response, file: string): string | undefined {
     if (!file.endsWith('.ics')) return notFound(res);
     const identity = options.tokens.decode(file.slice(0, -4));
-    if (identity === undefined || identity.integrationId !== options.integrationId) return notFound(res);
-    const feed = options.feeds.feed(identity.email);
+    if (identity === undefined || !options.isServed(identity.integrationId)) return notFound(res);
+    const feed = options.feeds.feed(identity.integrationId, identity.email);
     if (feed === undefined) {
       // Never an empty calendar before the first snapshot: clients would delete every event they hold.
       res

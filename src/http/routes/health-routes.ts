@@ -1,17 +1,53 @@
 import { Router } from 'express';
 import type { FeedService } from '../../feeds/feed-service.js';
-import type { SyncEngine } from '../../sync/sync-engine.js';
+import { INTEGRATION_STATUSES, type SyncScheduler } from '../../sync/sync-scheduler.js';
 
-/** /healthz (the process runs; JSON about the snapshot and the sync) and /readyz (a snapshot is loaded). */
-export function healthRoutes(options: { feeds: FeedService; sync: SyncEngine; now: () => number; demo: boolean }): Router {
+/** What the health routes read. */
+export interface HealthRouteOptions {
+  feeds: FeedService;
+  sync: SyncScheduler;
+  now: () => number;
+  demo: boolean;
+}
+
+/**
+ * /healthz (the process runs; JSON about the snapshots and the walks, summarised so a thousand integrations make no
+ * longer answer than one) and /readyz (every integration has a snapshot or has settled).
+ */
+export function healthRoutes(options: HealthRouteOptions): Router {
   const router = Router();
 
   router.get('/healthz', (_req, res) => {
-    const snapshot = options.feeds.snapshot();
-    const sync = options.sync.status();
+    const integrations = options.sync.list();
+    const byStatus = Object.fromEntries(INTEGRATION_STATUSES.map((status) => [status, 0]));
+    let stalest: number | undefined;
+    let interviews = 0;
+    let interviewers = 0;
+    for (const integration of integrations) {
+      byStatus[integration.status()]!++;
+      const snapshot = options.feeds.snapshot(integration.id);
+      if (snapshot === undefined) continue;
+      interviews += snapshot.size;
+      interviewers += snapshot.byEmail.size;
+      stalest = Math.min(stalest ?? Infinity, snapshot.data.syncedAtMs);
+    }
+    // With one integration, the shape this route always had: its snapshot and its walks.
+    const only = options.sync.resolve(undefined);
+    const snapshot = only ? options.feeds.snapshot(only.id) : undefined;
+    const sync = only?.engine.status();
     res.set('Cache-Control', 'no-store').json({
       status: 'ok',
       demo: options.demo,
+      ready: options.sync.ready(),
+      integrations: {
+        total: integrations.length,
+        byStatus,
+        interviews,
+        interviewers,
+        stalestSyncedAt: stalest === undefined ? null : new Date(stalest).toISOString(),
+        stalestAgeSeconds: stalest === undefined ? null : Math.round((options.now() - stalest) / 1000),
+        cachedFeeds: options.feeds.cachedFeeds(),
+      },
       snapshot: snapshot
         ? {
             interviews: snapshot.size,
@@ -23,12 +59,12 @@ export function healthRoutes(options: { feeds: FeedService; sync: SyncEngine; no
           }
         : null,
       // Every key present from the start, null until known: a dashboard reads the same shape before the first walk.
-      sync: { ...sync, lastSuccess: sync.lastSuccess ?? null, lastFailure: sync.lastFailure ?? null },
+      sync: sync ? { ...sync, lastSuccess: sync.lastSuccess ?? null, lastFailure: sync.lastFailure ?? null } : null,
     });
   });
 
   router.get('/readyz', (_req, res) => {
-    const ready = options.feeds.snapshot() !== undefined;
+    const ready = options.sync.ready();
     res.set('Cache-Control', 'no-store').status(ready ? 200 : 503).json({ ready });
   });
 
