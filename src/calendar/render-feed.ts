@@ -1,4 +1,4 @@
-import ical, { ICalCalendarMethod } from 'ical-generator';
+import ical from 'ical-generator';
 import type { Interview } from '../interviews/interview.js';
 import { foldLines } from './fold-lines.js';
 import { eventEndMs, interviewEvent, plainText } from './interview-event.js';
@@ -34,7 +34,10 @@ export function renderFeed(interviews: readonly Interview[], options: FeedOption
   const calendar = ical({
     prodId: PRODUCT_ID,
     name: escapeText(options.calendarName),
-    method: ICalCalendarMethod.PUBLISH,
+    // No METHOD: a subscribed feed is no iTIP scheduling message (RFC 5545 §3.7.2), and METHOD:PUBLISH would require
+    // an ORGANIZER in every event (RFC 5546 §3.2.1), which libical's strict check enforces. An ORGANIZER is worse:
+    // in imported files it has made Outlook offer accept/decline and Apple Calendar notify the organiser. GitLab's
+    // and Nextcloud's calendar exports carry no METHOD either, and every client we test reads them as we do.
     ttl: options.refreshMinutes * 60,
   });
   // ical-generator folds the whole calendar with a TextEncoder per character, which dominated a render; so the
