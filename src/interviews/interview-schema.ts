@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Interview, Interviewer } from './interview.js';
-import { normalizeEmail } from './normalize-email.js';
+import { MAX_EMAIL_CHARS, normalizeEmail } from './normalize-email.js';
 
 /*
  * The wire shape of one record of `GET /ats/interviews`, written from Kombo's schema but lenient where the feed can
@@ -8,11 +8,30 @@ import { normalizeEmail } from './normalize-email.js';
  * would carry every key, remote_data included, into a record we discard anyway, at twice the cost); fields no feed
  * shows are not checked at all; and a display field of the wrong type reads as absent instead of costing the
  * interviewer the whole interview. What a feed cannot do without (an id, a readable start time, the interviewer
- * list) fails the record, which is then skipped alone.
+ * list) fails the record alone, and its interview keeps its last good version (see `Walk.rejectedIds`).
  *
- * The schema checks types only; trimming, dates and ids are read by plain functions afterwards (toInterview). A zod
- * transform per field cost four times what the whole type check costs, and a full walk validates every record.
+ * The schema checks types only; trimming, lengths, dates and ids are read by plain functions afterwards (toInterview).
+ * A zod transform per field cost four times what the whole type check costs, and a full walk validates every record.
  */
+
+/*
+ * Lengths, in UTF-16 code units, of what a calendar shows. Upstream text has no limit of its own: one 10 MB title
+ * made a feed of tens of MB (Google drops feeds over about 1 MB) and stalled every render. Each cap is far above any
+ * real value of its kind, and small enough that an event stays a few KB whatever Kombo sends. Text over its cap is
+ * cut, ending in `…`; a link over its cap is dropped instead, since a cut link leads nowhere.
+ */
+/** Titles and job names: a line of text, a sentence at most. */
+export const MAX_TITLE_CHARS = 500;
+/** A person's full name (candidate or interviewer). */
+export const MAX_NAME_CHARS = 200;
+/** An address, room directions included. */
+export const MAX_ADDRESS_CHARS = 1_000;
+/** A conferencing link: Teams links run to several hundred characters; 2,048 is what browsers and servers long took. */
+export const MAX_URL_CHARS = 2_048;
+/** Longest record id accepted: Kombo's ids are about 24 characters; a longer one is a rejected record. */
+export const MAX_ID_CHARS = 256;
+/** Longest message a rejected record carries into the log. */
+export const MAX_REJECTION_MESSAGE_CHARS = 200;
 
 /**
  * An ISO 8601 date-time, YYYY-MM-DDTHH:mm[:ss[.fraction]][Z|±HH[:]mm], to epoch ms (a missing offset reads as UTC,
@@ -103,11 +122,42 @@ function daysSinceEpoch(year: number, month: number, day: number): number {
   return era * 146_097 + dayOfEra - 719_468;
 }
 
-/** A display string: blank reads as absent. */
-function text(value: string | null | undefined): string | null {
+/** A display string, cut to `max`: blank reads as absent. */
+function text(value: string | null | undefined, max: number): string | null {
+  const trimmed = trim(value, max);
+  return trimmed === null || trimmed.length <= max ? trimmed : clip(trimmed, max);
+}
+
+/** A string that means nothing when cut (a link, an email): over `max` it reads as absent. */
+function whole(value: string | null | undefined, max: number): string | null {
+  const trimmed = trim(value, max);
+  return trimmed === null || trimmed.length <= max ? trimmed : null;
+}
+
+/** `value` trimmed, or null when it is no string or blank; copied when it came from a string longer than `max`. */
+function trim(value: string | null | undefined, max: number): string | null {
   if (typeof value !== 'string') return null;
   const trimmed = value.trim();
-  return trimmed === '' ? null : trimmed;
+  if (trimmed === '') return null;
+  // What is left of a string over the cap is a slice of it, and a slice keeps the whole string alive.
+  return value.length > max && trimmed.length <= max ? detached(trimmed) : trimmed;
+}
+
+/**
+ * A copy of `value` that shares no memory with the string it was cut from: V8 makes a slice a view of its original,
+ * so a 500-character title cut from a 10 MB one would keep the 10 MB for as long as the snapshot holds the title.
+ */
+function detached(value: string): string {
+  return JSON.parse(JSON.stringify(value)) as string;
+}
+
+/** `value` cut to at most `max` code units, ending in `…` when cut, never between the two halves of a surrogate pair. */
+export function clip(value: string, max: number): string {
+  if (value.length <= max) return value;
+  let end = max - 1;
+  const last = value.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return detached(`${value.slice(0, end)}…`);
 }
 
 /** A display field: a string, or (whatever else it is) absent. */
@@ -139,7 +189,7 @@ const applicationSchema = z
 
 /** One interview record as Kombo sends it (only the fields a feed uses are checked). */
 export const interviewRecordSchema = z.object({
-  id: z.union([z.string(), z.number()]),
+  id: z.unknown(), // read in toInterview: only a string within MAX_ID_CHARS is an id
   title: textSchema,
   starting_at: z.unknown().optional(), // read in toInterview: a canceled record needs no readable start
   ending_at: optionalDateTimeSchema,
@@ -162,43 +212,57 @@ export type ParsedRecord =
   | { readonly id: string; readonly interview: Interview }
   | { readonly id: string; readonly interview: null; readonly reason: 'canceled' | 'deleted' | 'unscheduled' };
 
-/** A record that failed validation: its id (when readable) and the first failing path, for the log. */
+/** A record that failed validation: its id and the first failing path, for the log. */
 export interface RejectedRecord {
+  /** The key a valid record with its id would have (so its last good version can be kept); null when it has no id. */
   readonly id: string | null;
   readonly path: string;
   readonly message: string;
 }
 
-const CONTROL_CHARACTER = /[\u0000-\u001F\u007F]/;
+const ENCODED_IN_ID = /[\u0000-\u001F\u007F%]/;
 
 /**
- * A record's id, which becomes the event's UID; undefined when blank. ical-generator writes UID unescaped, so a
- * control character (a line break above all) would end the line and inject properties or whole events: those are
- * percent-encoded, which keeps an odd id's interview, distinct and with the same UID on every walk.
+ * A record's id, which becomes the event's UID, compared exactly as Kombo sends it (` a` and `a` are two interviews);
+ * undefined unless it is a string, not blank, within {@link MAX_ID_CHARS}. A number is no id: coerced, `12345` would
+ * be the interview `"12345"` too. ical-generator writes UID unescaped, so a control character (a line break above
+ * all) would end the line and inject properties or whole events: those are percent-encoded, which keeps an odd id's
+ * interview, distinct and with the same UID on every walk; `%` is encoded too, so no other id reads the same.
  */
-function readId(raw: string | number): string | undefined {
-  const id = typeof raw === 'number' ? String(raw) : raw.trim();
-  if (id === '') return undefined;
-  if (!CONTROL_CHARACTER.test(id)) return id;
-  return id.replace(/[\u0000-\u001F\u007F]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase()}`);
+function readId(raw: unknown): string | undefined {
+  if (typeof raw !== 'string' || raw.length > MAX_ID_CHARS || raw.trim() === '') return undefined;
+  if (!ENCODED_IN_ID.test(raw)) return raw;
+  return raw.replace(/[\u0000-\u001F\u007F%]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase()}`);
+}
+
+/** Why `raw` is no id, for the log (called only when {@link readId} refused it). */
+function idProblem(raw: unknown): string {
+  if (raw === undefined) return 'missing id';
+  if (typeof raw !== 'string') {
+    const shown = typeof raw === 'number' || typeof raw === 'boolean' ? ` ${String(raw).slice(0, 40)}` : '';
+    return `id is not a string but ${raw === null ? 'null' : `a ${typeof raw}`}${shown}`;
+  }
+  if (raw.length > MAX_ID_CHARS) return `id of ${raw.length} characters, over ${MAX_ID_CHARS}: ${JSON.stringify(raw.slice(0, 40))}…`;
+  return 'blank id';
 }
 
 function joinName(first: string | null | undefined, last: string | null | undefined): string | null {
-  const a = text(first);
-  const b = text(last);
-  return a === null ? b : b === null ? a : `${a} ${b}`;
+  const a = text(first, MAX_NAME_CHARS);
+  const b = text(last, MAX_NAME_CHARS);
+  return a === null ? b : b === null ? a : clip(`${a} ${b}`, MAX_NAME_CHARS);
 }
 
 /** Formats a Kombo location: its `raw` text, else the parts it has, in postal order. */
 export function formatAddress(location: InterviewRecord['location']): string | null {
   if (!location) return null;
-  const raw = text(location.raw);
+  const raw = text(location.raw, MAX_ADDRESS_CHARS);
   if (raw !== null) return raw;
-  const cityLine = [text(location.zip_code), text(location.city)].filter((part) => part !== null).join(' ');
-  const parts = [text(location.street_1), text(location.street_2), cityLine, text(location.state), text(location.country)].filter(
-    (part): part is string => part !== null && part !== '',
+  const part = (value: string | null | undefined) => text(value, MAX_ADDRESS_CHARS);
+  const cityLine = [part(location.zip_code), part(location.city)].filter((value) => value !== null).join(' ');
+  const parts = [part(location.street_1), part(location.street_2), cityLine, part(location.state), part(location.country)].filter(
+    (value): value is string => value !== null && value !== '',
   );
-  return parts.length > 0 ? parts.join(', ') : null;
+  return parts.length > 0 ? clip(parts.join(', '), MAX_ADDRESS_CHARS) : null;
 }
 
 /**
@@ -238,7 +302,7 @@ const NO_INTERNING: RecordInterner = { person: (email, name) => ({ email, name }
 /** Turns a type-checked record into a live {@link Interview}, says why it is not one, or rejects it. */
 export function toInterview(record: InterviewRecord, intern: RecordInterner = NO_INTERNING): ParsedRecord | RejectedRecord {
   const id = readId(record.id);
-  if (id === undefined) return { id: null, path: 'id', message: 'blank id' };
+  if (id === undefined) return { id: null, path: 'id', message: idProblem(record.id) };
   if (record.canceled === true) return { id, interview: null, reason: 'canceled' };
   if (record.remote_deleted_at !== null && record.remote_deleted_at !== undefined) {
     return { id, interview: null, reason: 'deleted' };
@@ -257,7 +321,8 @@ export function toInterview(record: InterviewRecord, intern: RecordInterner = NO
   const seen = new Set<string>();
   for (const user of record.users ?? []) {
     if (user === null) continue;
-    const raw = text(user.email);
+    // An email longer than any address is none: the person is still named to the others, but has no feed.
+    const raw = whole(user.email, MAX_EMAIL_CHARS);
     const email = raw === null ? null : normalizeEmail(raw);
     if (email !== null) {
       if (seen.has(email)) continue; // the same person listed twice would double their event
@@ -271,13 +336,13 @@ export function toInterview(record: InterviewRecord, intern: RecordInterner = NO
     id,
     interview: {
       id,
-      title: intern.text(text(record.title)),
+      title: intern.text(text(record.title, MAX_TITLE_CHARS)),
       startMs,
       endMs,
       address: intern.text(formatAddress(record.location)),
-      conferencingUrl: text(record.video_conferencing_url),
+      conferencingUrl: whole(record.video_conferencing_url, MAX_URL_CHARS), // a cut link leads nowhere
       candidateName: joinName(candidate?.first_name, candidate?.last_name),
-      jobName: intern.text(text(record.application?.job?.name)),
+      jobName: intern.text(text(record.application?.job?.name, MAX_TITLE_CHARS)),
       interviewers,
       revisionMs: Math.max(parseDateTime(record.changed_at) ?? 0, parseDateTime(record.remote_updated_at) ?? 0),
     },
@@ -291,9 +356,9 @@ export function parseInterviewRecord(raw: unknown, intern?: RecordInterner): Par
   const issue = result.error.issues[0];
   const rawId = typeof raw === 'object' && raw !== null ? (raw as { id?: unknown }).id : undefined;
   return {
-    id: typeof rawId === 'string' || typeof rawId === 'number' ? String(rawId) : null,
+    id: readId(rawId) ?? null, // the very key a valid record with this id would have, so its last good version is found
     path: issue && issue.path.length > 0 ? issue.path.join('.') : '(record)',
-    message: issue?.message ?? 'invalid record',
+    message: clip(issue?.message ?? 'invalid record', MAX_REJECTION_MESSAGE_CHARS),
   };
 }
 

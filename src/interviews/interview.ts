@@ -1,16 +1,18 @@
 /** One person on an interview, as a feed needs them. */
 export interface Interviewer {
-  /** Normalised (trimmed, lower-case); null when the ATS has none. */
+  /** Normalised by `normalizeEmail` (trimmed, lower-case); null when the ATS has none, or none that fits an address. */
   readonly email: string | null;
-  /** First and last name joined; null when the ATS has neither. */
+  /** First and last name joined, within `MAX_NAME_CHARS`; null when the ATS has neither. */
   readonly name: string | null;
 }
 
 /**
  * A live interview, reduced to what a calendar event needs. Canceled, deleted and unscheduled interviews never
- * become one; `remote_data` and other fields no feed shows are dropped at the boundary to keep the snapshot small.
+ * become one; `remote_data` and other fields no feed shows are dropped at the boundary to keep the snapshot small,
+ * and every text is within its cap (see interview-schema.ts), so an event stays a few KB.
  */
 export interface Interview {
+  /** Kombo's id exactly as sent (a string), control characters and `%` percent-encoded. */
   readonly id: string;
   readonly title: string | null;
   readonly startMs: number;

@@ -146,6 +146,11 @@ export interface Walk {
   readonly startedAtMs: number;
   /** Every record the walk read, in the order read; a later record for an id wins. */
   readonly records: readonly ParsedRecord[];
+  /**
+   * The ids of records that failed validation. Such an interview keeps its last good version, in a full walk as in
+   * an incremental one, unless the walk also read a valid record for the id.
+   */
+  readonly rejectedIds?: readonly string[];
 }
 
 /** What a walk changed: the new snapshot and whose feeds must be rendered again. */
@@ -223,6 +228,15 @@ function applyFull(before: Snapshot | undefined, walk: Walk): AppliedWalk {
   for (const record of walk.records) {
     if (record.interview === null) next.delete(record.id);
     else next.set(record.id, record.interview);
+  }
+  if (before && walk.rejectedIds && walk.rejectedIds.length > 0) {
+    // An invalid record is no news about its interview: it keeps its last good version, as an incremental walk does.
+    const unanswered = new Set(walk.rejectedIds);
+    for (const record of walk.records) unanswered.delete(record.id);
+    for (const id of unanswered) {
+      const old = before.byId.get(id);
+      if (old) next.set(id, old);
+    }
   }
   const changed = new Set<string>();
   let changes = 0;

@@ -106,8 +106,12 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
         signal: controller.signal,
         ...(full ? {} : { updatedAfterMs: previous!.data.syncedAtMs - overlapMs }),
         ...(options.maxPages !== undefined ? { maxPages: options.maxPages } : {}),
-        onRejected: (rejected) =>
-          logger.warn({ recordId: rejected.id, path: rejected.path, reason: rejected.message }, 'skipped an invalid Kombo record'),
+        // One policy for full and incremental walks: an invalid record's interview keeps its last good version.
+        onRejected: (rejected) => {
+          const kept = rejected.id !== null && previous?.byId.has(rejected.id) === true;
+          const outcome = kept ? 'kept its last good version' : rejected.id === null ? 'skipped, no readable id' : 'skipped, no earlier version';
+          logger.warn({ recordId: rejected.id, path: rejected.path, reason: rejected.message, kept }, `invalid Kombo record: ${outcome}`);
+        },
       });
       const result = await (options.walkSlot ? options.walkSlot.run(walkOnce, controller.signal) : walkOnce());
       // Nothing is applied until every page has been read: a walk that fails halfway changes no feed.

@@ -23,8 +23,9 @@ export interface WalkOptions {
 }
 
 /**
- * Reads every page of one walk and validates each record. A record that fails validation is skipped alone and
- * reported; any failure of a page (after the client's retries) throws, and nothing of the walk is applied.
+ * Reads every page of one walk and validates each record. A record that fails validation is reported, and its id
+ * carried in the walk (its interview keeps its last good version); any failure of a page (after the client's retries)
+ * throws, and nothing of the walk is applied.
  */
 export async function walkInterviews(client: KomboClient, options: WalkOptions): Promise<WalkResult> {
   const records: ParsedRecord[] = [];
@@ -51,7 +52,13 @@ export async function walkInterviews(client: KomboClient, options: WalkOptions):
     }
   }
   return {
-    walk: { kind: options.kind, integrationId: client.integrationId, startedAtMs: options.startedAtMs, records },
+    walk: {
+      kind: options.kind,
+      integrationId: client.integrationId,
+      startedAtMs: options.startedAtMs,
+      records,
+      rejectedIds: rejected.flatMap((record) => (record.id === null ? [] : [record.id])),
+    },
     pages,
     requests,
     rejected,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { MAX_OTHER_INTERVIEWERS_NAMED } from '../../src/calendar/interview-event.js';
 import { renderFeed } from '../../src/calendar/render-feed.js';
 import type { Interview } from '../../src/interviews/interview.js';
 import { domainInterview as interview } from '../helpers/factories.js';
@@ -96,6 +97,22 @@ describe('DESCRIPTION', () => {
     });
     expect(ics).not.toMatch(/\r\nDESCRIPTION/);
     expect(parseIcs(ics).events[0]!.description).toBeNull();
+  });
+
+  it(`names at most MAX_OTHER_INTERVIEWERS_NAMED (${MAX_OTHER_INTERVIEWERS_NAMED}) others and counts the rest`, () => {
+    const people = (n: number) => Array.from({ length: n }, (_, i) => ({ email: `p${i}@example.com`, name: `P${i}` }));
+    const labels = (n: number) => Array.from({ length: n }, (_, i) => `P${i}`).join(', ');
+    const owner = { email: 'ada@example.com', name: 'Ada Lovelace' };
+    // Exactly at the cap: everyone named, nothing counted.
+    expect(eventOf({ interviewers: [owner, ...people(MAX_OTHER_INTERVIEWERS_NAMED)] }).description).toBe(
+      `Other interviewers: ${labels(MAX_OTHER_INTERVIEWERS_NAMED)}`,
+    );
+    // One over, with the owner among them (never counted) and a person with neither name nor email (never counted).
+    const interviewers = [...people(5), owner, { email: null, name: null }, ...people(MAX_OTHER_INTERVIEWERS_NAMED + 1).slice(5)];
+    expect(eventOf({ interviewers }).description).toBe(`Other interviewers: ${labels(MAX_OTHER_INTERVIEWERS_NAMED)} and 1 more`);
+    expect(eventOf({ interviewers: [owner, ...people(MAX_OTHER_INTERVIEWERS_NAMED + 1_234)] }).description).toBe(
+      `Other interviewers: ${labels(MAX_OTHER_INTERVIEWERS_NAMED)} and 1,234 more`,
+    );
   });
 });
 

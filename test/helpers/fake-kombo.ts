@@ -72,6 +72,8 @@ export interface FakeKombo {
   close(): Promise<void>;
 }
 
+/** Which record an upsert replaces: Kombo's ids are strings; a test's odd id of another type is a record of its own. */
+const keyOf = (record: Record<string, unknown>) => (typeof record.id === 'string' ? record.id : `${typeof record.id}:${JSON.stringify(record.id)}`);
 const encodeCursor = (offset: number) => Buffer.from(JSON.stringify({ offset }), 'utf8').toString('base64url');
 const decodeCursor = (cursor: string): number | undefined => {
   try {
@@ -102,10 +104,10 @@ export async function startFakeKombo(options: { apiKey?: string; integrationId?:
       errorCode: null,
       store: new Map(),
       setRecords(records) {
-        integration.store = new Map(records.map((record) => [String(record.id), { record, updatedAt: fake.clock }]));
+        integration.store = new Map(records.map((record) => [keyOf(record), { record, updatedAt: fake.clock }]));
       },
       upsert(record) {
-        integration.store.set(String(record.id), { record, updatedAt: fake.clock });
+        integration.store.set(keyOf(record), { record, updatedAt: fake.clock });
       },
       records: () => [...integration.store.values()].map((entry) => entry.record),
     };

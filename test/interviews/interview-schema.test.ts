@@ -1,7 +1,21 @@
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Interview } from '../../src/interviews/interview.js';
-import { createRecordInterner, isRejected, parseInterviewRecord, type ParsedRecord, type RejectedRecord } from '../../src/interviews/interview-schema.js';
+import {
+  createRecordInterner,
+  clip,
+  isRejected,
+  MAX_ADDRESS_CHARS,
+  MAX_ID_CHARS,
+  MAX_NAME_CHARS,
+  MAX_REJECTION_MESSAGE_CHARS,
+  MAX_TITLE_CHARS,
+  MAX_URL_CHARS,
+  parseInterviewRecord,
+  type ParsedRecord,
+  type RejectedRecord,
+} from '../../src/interviews/interview-schema.js';
+import { MAX_EMAIL_CHARS } from '../../src/interviews/normalize-email.js';
 import { interviewRecord, komboUser } from '../helpers/factories.js';
 import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
 import { parseIcs } from '../helpers/ics.js';
@@ -79,6 +93,59 @@ describe('parseInterviewRecord', () => {
 
   it('reads null users as an interview nobody is indexed by', () => {
     expect(live({ users: null }).interviewers).toEqual([]);
+  });
+
+  describe('lengths', () => {
+    it('cuts a title, name, job name or address over its cap on a character boundary, ending in …', () => {
+      const interview = live({
+        title: 'T'.repeat(MAX_TITLE_CHARS + 1),
+        location: { raw: 'A'.repeat(MAX_ADDRESS_CHARS * 3) },
+        application: { candidate: { first_name: 'C'.repeat(MAX_NAME_CHARS), last_name: 'Curie' }, job: { name: 'J'.repeat(10_000) } },
+        users: [komboUser('ada@example.com', 'F'.repeat(MAX_NAME_CHARS + 1), null)],
+      });
+      expect(interview.title).toBe(`${'T'.repeat(MAX_TITLE_CHARS - 1)}…`);
+      expect(interview.address).toBe(`${'A'.repeat(MAX_ADDRESS_CHARS - 1)}…`);
+      expect(interview.candidateName).toBe(`${'C'.repeat(MAX_NAME_CHARS - 1)}…`);
+      expect(interview.jobName).toBe(`${'J'.repeat(MAX_TITLE_CHARS - 1)}…`);
+      expect(interview.interviewers[0]!.name).toBe(`${'F'.repeat(MAX_NAME_CHARS - 1)}…`);
+    });
+
+    it('keeps a value exactly at its cap whole, and measures it after trimming', () => {
+      expect(live({ title: ` ${'T'.repeat(MAX_TITLE_CHARS)}\n` }).title).toBe('T'.repeat(MAX_TITLE_CHARS));
+      expect(live({ location: { raw: null, street_1: 'S'.repeat(MAX_ADDRESS_CHARS), city: 'Berlin' } }).address).toBe(
+        `${'S'.repeat(MAX_ADDRESS_CHARS - 1)}…`,
+      );
+    });
+
+    it('never cuts between the halves of a surrogate pair', () => {
+      // The cut falls just after a high surrogate: the whole emoji goes.
+      const title = `${'a'.repeat(MAX_TITLE_CHARS - 2)}${'😀'.repeat(10)}`;
+      const cut = live({ title }).title!;
+      expect(cut).toBe(`${'a'.repeat(MAX_TITLE_CHARS - 2)}…`);
+      expect(Buffer.from(cut, 'utf8').toString('utf8')).toBe(cut); // no lone surrogate, which UTF-8 cannot carry
+      expect(clip(`${'a'.repeat(7)}😀😀`, 10)).toBe(`${'a'.repeat(7)}😀…`); // a whole pair fits before the …
+      expect(clip(`${'a'.repeat(8)}😀😀`, 10)).toBe(`${'a'.repeat(8)}…`); // half of one would: it goes whole
+    });
+
+    it(`drops a conferencing URL over MAX_URL_CHARS (${MAX_URL_CHARS}) instead of cutting it into a broken link`, () => {
+      const base = 'https://meet.example.com/';
+      const atCap = base + 'x'.repeat(MAX_URL_CHARS - base.length);
+      expect(live({ video_conferencing_url: atCap }).conferencingUrl).toBe(atCap);
+      expect(live({ video_conferencing_url: `${atCap}x` }).conferencingUrl).toBeNull();
+    });
+
+    it('reads an email longer than an address can be as none: the person is named, not indexed', () => {
+      const long = `${'a'.repeat(MAX_EMAIL_CHARS - '@example.com'.length + 1)}@example.com`;
+      expect(live({ users: [komboUser(long, 'Grace', 'Hopper')] }).interviewers).toEqual([{ email: null, name: 'Grace Hopper' }]);
+      const atCap = long.slice(1);
+      expect(live({ users: [komboUser(atCap)] }).interviewers[0]!.email).toBe(atCap);
+    });
+
+    it('caps what a rejected record carries into the log', () => {
+      const result = rejected(interviewRecord({ id: 'x'.repeat(1_000_000), starting_at: 'y'.repeat(1_000_000) }));
+      expect(result.id).toBeNull();
+      expect(result.message.length).toBeLessThanOrEqual(MAX_REJECTION_MESSAGE_CHARS);
+    });
   });
 
   describe('location', () => {
@@ -232,8 +299,26 @@ describe('parseInterviewRecord', () => {
       for (const raw of [null, 'iv-1', 42, []]) expect(isRejected(parseInterviewRecord(raw))).toBe(true);
     });
 
-    it('reads a numeric id as its string', () => {
-      expect(parsed({ id: 1234 }).id).toBe('1234');
+    it('rejects an id that is not a string, naming what it is, instead of coercing it', () => {
+      expect(rejected(interviewRecord({ id: 1234 }))).toEqual({ id: null, path: 'id', message: 'id is not a string but a number 1234' });
+      expect(rejected(interviewRecord({ id: null }))).toMatchObject({ id: null, path: 'id', message: 'id is not a string but null' });
+      expect(rejected(interviewRecord({ id: { value: 'iv-1' } }))).toMatchObject({ id: null, path: 'id' });
+    });
+
+    it('takes an id exactly as sent: untrimmed, percent and control characters encoded, up to MAX_ID_CHARS', () => {
+      expect(parsed({ id: ' padded ' }).id).toBe(' padded ');
+      expect(parsed({ id: 'a%0Ab' }).id).toBe('a%250Ab');
+      expect(parsed({ id: 'a\nb' }).id).toBe('a%0Ab');
+      expect(parsed({ id: 'x'.repeat(MAX_ID_CHARS) }).id).toBe('x'.repeat(MAX_ID_CHARS));
+      const long = rejected(interviewRecord({ id: 'x'.repeat(MAX_ID_CHARS + 1) }));
+      expect(long).toMatchObject({ id: null, path: 'id' });
+      expect(long.message).toBe(`id of ${MAX_ID_CHARS + 1} characters, over ${MAX_ID_CHARS}: "${'x'.repeat(40)}"…`);
+    });
+
+    it('gives a record rejected by the type check the id a valid one would have, and a message within its cap', () => {
+      expect(rejected(interviewRecord({ id: ' a\nb', users: 'x' }))).toMatchObject({ id: ' a%0Ab', path: 'users' });
+      expect(rejected(interviewRecord({ id: 'x'.repeat(MAX_ID_CHARS + 1), users: 'x' }))).toMatchObject({ id: null, path: 'users' });
+      expect(rejected(interviewRecord({ id: 7, users: 'x' }))).toMatchObject({ id: null, path: 'users' });
     });
   });
 });
@@ -265,11 +350,11 @@ describe('validation during a walk', () => {
     const calendar = parseIcs((await request(service.app).get(feedPath(service, 'ada@example.com')).expect(200)).text);
     expect(calendar.events.map((e) => e.uid).sort()).toEqual(['iv-1', 'iv-2', 'iv-3']);
 
-    const skipped = service.logs.lines.filter((line) => line.msg === 'skipped an invalid Kombo record');
-    expect(skipped.map((line) => [line.recordId, line.path])).toEqual([
-      ['iv-bad-date', 'starting_at'],
-      ['iv-bad-users', 'users'],
-      [null, 'id'],
+    const skipped = service.logs.lines.filter((line) => String(line.msg).startsWith('invalid Kombo record'));
+    expect(skipped.map((line) => [line.recordId, line.path, line.msg])).toEqual([
+      ['iv-bad-date', 'starting_at', 'invalid Kombo record: skipped, no earlier version'],
+      ['iv-bad-users', 'users', 'invalid Kombo record: skipped, no earlier version'],
+      [null, 'id', 'invalid Kombo record: skipped, no readable id'],
     ]);
     expect(skipped.every((line) => line.level === 'warn')).toBe(true);
   });

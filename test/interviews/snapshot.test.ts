@@ -176,6 +176,23 @@ describe('applyWalk', () => {
     expect(after!.revisionMs).toBeGreaterThan(before!.revisionMs);
   });
 
+  it('keeps the last good version of an interview whose record was rejected, in a full walk as in an incremental one', () => {
+    const first = applyWalk(undefined, walk('full', T0, interviewRecord({ id: 'iv-1', title: 'Good' }), interviewRecord({ id: 'iv-2' }))).snapshot;
+    for (const kind of ['full', 'incremental'] as const) {
+      const applied = applyWalk(first, { ...walk(kind, T0 + 60_000, interviewRecord({ id: 'iv-2' })), rejectedIds: ['iv-1', 'never-seen'] });
+      expect(applied.snapshot.byId.get('iv-1'), kind).toBe(first.byId.get('iv-1'));
+      expect(ids(applied.snapshot, 'ada@example.com'), kind).toEqual(['iv-1', 'iv-2']);
+      expect(applied.changes, kind).toBe(0);
+      expect(applied.snapshot.byId.has('never-seen'), kind).toBe(false);
+    }
+    // A valid record for the id in the same walk is the newer word on it, whichever came first.
+    const relisted = applyWalk(first, {
+      ...walk('full', T0 + 60_000, interviewRecord({ id: 'iv-1', title: 'Newer' }), interviewRecord({ id: 'iv-2', canceled: true })),
+      rejectedIds: ['iv-1', 'iv-2'],
+    }).snapshot;
+    expect(relisted.interviewsOf('ada@example.com').map((i) => i.title)).toEqual(['Newer']);
+  });
+
   it('starts afresh when the previous snapshot belongs to another integration', () => {
     const other = applyWalk(undefined, { ...walk('full', T0, interviewRecord({ id: 'iv-x' })), integrationId: 'int-2' }).snapshot;
     const { snapshot } = applyWalk(other, walk('incremental', T0 + 60_000, interviewRecord({ id: 'iv-1' })));

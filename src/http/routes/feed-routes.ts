@@ -105,7 +105,7 @@ export function feedRoutes(options: FeedRouteOptions, app: Pick<Express, 'get'>)
   function answer(req: Request, res: Response, file: string): string | undefined {
     if (!file.endsWith('.ics')) return notFound(res);
     const identity = options.tokens.decode(file.slice(0, -4));
-    if (identity === undefined || !options.isServed(identity.integrationId)) return notFound(res);
+    if (identity === undefined || identity.email === undefined || !options.isServed(identity.integrationId)) return notFound(res);
     const feed = options.feeds.feed(identity.integrationId, identity.email);
     if (feed === undefined) {
       // Never an empty calendar before the first snapshot: clients would delete every event they hold.
