@@ -1,7 +1,7 @@
 import ical from 'ical-generator';
 import type { Interview } from '../interviews/interview.js';
 import { foldLines } from './fold-lines.js';
-import { eventEndMs, interviewEvent, plainText } from './interview-event.js';
+import { eventEndMs, interviewEvent, plainText, type FeedDetail } from './interview-event.js';
 
 const CALENDAR_END = 'END:VCALENDAR';
 
@@ -10,8 +10,10 @@ export const PRODUCT_ID = { company: 'interview-feeds', product: 'interview-feed
 
 /** What a feed's rendering depends on besides its interviews. */
 export interface FeedOptions {
-  /** The interviewer whose calendar this is (normalised email). */
-  ownerEmail: string;
+  /** The interviewer whose calendar this is (normalised email); null for a team feed. */
+  ownerEmail: string | null;
+  /** How much each event shows; `full` when absent. */
+  detail?: FeedDetail;
   /** The calendar's name as clients show it. */
   calendarName: string;
   /** Interviews that ended before this moment are left out (Google drops feeds over about 1 MB). */
@@ -49,7 +51,13 @@ export function renderFeed(interviews: readonly Interview[], options: FeedOption
   for (const interview of interviews) {
     if (eventEndMs(interview, options.defaultDurationMinutes) < options.notEndedBeforeMs) continue;
     events += calendar
-      .createEvent(interviewEvent(interview, { ownerEmail: options.ownerEmail, defaultDurationMinutes: options.defaultDurationMinutes }))
+      .createEvent(
+        interviewEvent(interview, {
+          ownerEmail: options.ownerEmail,
+          defaultDurationMinutes: options.defaultDurationMinutes,
+          ...(options.detail ? { detail: options.detail } : {}),
+        }),
+      )
       .toString();
   }
   // RFC 5545 §3.1 ends every content line with CRLF, the last one included; ical-generator omits the final one.

@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync } from 'node:crypto';
+import { FEED_DETAILS, type FeedDetail } from '../calendar/interview-event.js';
 
 /*
  * Feed tokens, format 1: base64url( 0x01 | iv (12) | AES-256-GCM( integrationId "\n" email ) | tag (16) ).
@@ -27,9 +28,6 @@ const MAX_TOKEN_CHARS = 1024;
  */
 const MAX_REMEMBERED = 10_000;
 
-/** How much a feed shows: everything, nothing of the candidate, or only that the time is taken. */
-export type FeedDetail = 'full' | 'private' | 'busy';
-export const FEED_DETAILS: readonly FeedDetail[] = ['full', 'private', 'busy'];
 
 /** A team feed: every live interview of one job, or of the whole integration. */
 export type FeedTeam = { readonly job: string } | 'all';

@@ -34,6 +34,8 @@ const snapshotDataSchema = z.object({
       conferencingUrl: z.string().nullable(),
       candidateName: z.string().nullable(),
       jobName: z.string().nullable(),
+      // Snapshots saved before team feeds have no job ids: read as null, and the next walk is a full one (below).
+      jobId: z.string().nullable().default(null),
       interviewers: z.array(interviewerSchema),
       revisionMs: z.number(),
     }),
@@ -104,7 +106,9 @@ export function createFileSnapshotStore(dir: string): SnapshotStore {
       if (parsed.data.integrationId !== integrationId) {
         throw new SnapshotFileError(`${path} belongs to another integration`);
       }
-      return parsed.data;
+      // Saved before interviews carried their job id: ask for a full walk next, which brings every job id in.
+      const lacksJobIds = (json as { interviews: Record<string, unknown>[] }).interviews.some((interview) => !('jobId' in interview));
+      return lacksJobIds ? { ...parsed.data, fullSyncedAtMs: 0 } : parsed.data;
     },
     async save(data) {
       const path = join(dir, fileNameFor(data.integrationId));

@@ -180,7 +180,12 @@ export function applyWalk(previous: Snapshot | undefined, walk: Walk): AppliedWa
 /** What to keep for an id the walk listed, given what the snapshot held: `undefined` when nothing changed. */
 function settle(old: Interview | undefined, fresh: Interview): Interview | undefined {
   if (old === undefined) return fresh;
-  if (old === fresh || sameContent(old, fresh)) return undefined;
+  if (old === fresh) return undefined;
+  if (sameContent(old, fresh)) {
+    // Only the job id moved (or arrived: snapshots saved before team feeds had none): a job's team feed changes, an
+    // interviewer's event does not, so its revision and SEQUENCE stay.
+    return old.jobId === fresh.jobId ? undefined : { ...fresh, revisionMs: old.revisionMs };
+  }
   return fresh.revisionMs > old.revisionMs ? fresh : { ...fresh, revisionMs: old.revisionMs + 1000 };
 }
 
