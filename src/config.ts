@@ -16,6 +16,14 @@ export function isValidIntegrationId(id: string): boolean {
   return id.length > 0 && id.length <= MAX_INTEGRATION_ID_CHARS && id.trim() === id && !/[\u0000-\u001F\u007F]/.test(id);
 }
 
+/**
+ * How much an event shows, chosen per link: `full`, everything; `private`, nothing of the candidate (not their name,
+ * and not the ATS's own title either, which often embeds it), but the job, the room, the link and the interviewers;
+ * `busy`, only that the time is taken. Every level has the same events at the same times with the same UIDs.
+ */
+export type FeedDetail = 'full' | 'private' | 'busy';
+export const FEED_DETAILS: readonly FeedDetail[] = ['full', 'private', 'busy'];
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Reads a variable as text: surrounding spaces (a stray newline from a secret file) dropped, empty as unset. */
@@ -86,7 +94,12 @@ const envSchema = z.object({
   FULL_SYNC_INTERVAL_HOURS: integer('FULL_SYNC_INTERVAL_HOURS', 1, 720, 24, 'a number of hours'),
   FEED_PAST_DAYS: integer('FEED_PAST_DAYS', 0, 3650, 90, 'a number of days'),
   DEFAULT_DURATION_MINUTES: integer('DEFAULT_DURATION_MINUTES', 1, 1440, 60, 'a number of minutes'),
+  FEED_DEFAULT_DETAIL: z.preprocess(
+    (value) => String(text(value) ?? 'full').toLowerCase(),
+    z.enum(FEED_DETAILS, { error: `FEED_DEFAULT_DETAIL must be one of ${FEED_DETAILS.join(', ')}` }),
+  ),
   FEED_REFRESH_MINUTES: integer('FEED_REFRESH_MINUTES', 5, 10_080, 60, 'a number of minutes'),
+  FEED_CACHE_MAX_MB: integer('FEED_CACHE_MAX_MB', 1, 16_384, 256, 'a number of megabytes'),
   DATA_DIR: z.preprocess(withDefault('./data'), z.string()),
   LOG_LEVEL: z.preprocess(
     (value) => String(text(value) ?? 'info').toLowerCase(),
@@ -123,6 +136,10 @@ export interface Config {
   feedPastDays: number;
   defaultDurationMinutes: number;
   feedRefreshMinutes: number;
+  /** What a link shows that was issued without a level of its own (every link made before levels existed). */
+  feedDefaultDetail: FeedDetail;
+  /** Bytes the rendered-feed cache may hold (bodies, gzipped bodies and per-entry overhead). */
+  feedCacheMaxBytes: number;
   dataDir: string;
   logLevel: (typeof LOG_LEVELS)[number];
   production: boolean;
@@ -199,6 +216,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     feedPastDays: e.FEED_PAST_DAYS,
     defaultDurationMinutes: e.DEFAULT_DURATION_MINUTES,
     feedRefreshMinutes: e.FEED_REFRESH_MINUTES,
+    feedDefaultDetail: e.FEED_DEFAULT_DETAIL,
+    feedCacheMaxBytes: e.FEED_CACHE_MAX_MB * 1_048_576,
     dataDir: e.DATA_DIR,
     logLevel: e.LOG_LEVEL,
     production: e.NODE_ENV === 'production',

@@ -6,6 +6,7 @@ import { createFeedTokens, type FeedTokens } from './feeds/feed-token.js';
 import { createApp } from './http/create-app.js';
 import { createIntegrationRegistry, type IntegrationRegistry } from './integrations/integration-registry.js';
 import { createFileRegistryStore, type IntegrationEntry, type RegistryStore } from './integrations/registry-store.js';
+import { formerInterviewerRetentionMs } from './interviews/snapshot.js';
 import { createFileSnapshotStore, type SnapshotStore } from './interviews/snapshot-store.js';
 import { createKomboClient, sleep as realSleep, type KomboClient } from './kombo/create-kombo-client.js';
 import { getIntegration } from './kombo/get-integration.js';
@@ -41,6 +42,8 @@ export interface ServiceOverrides {
   timeoutMs?: number;
   /** Page cap of a walk (tests of the cap); the default allows 2.5 million interviews. */
   maxPages?: number;
+  /** Byte bound of the rendered-feed cache, finer than FEED_CACHE_MAX_MB allows (tests of eviction). */
+  feedCacheMaxBytes?: number;
 }
 
 /** The calendar-name label of each integration: its organisation, once more than one integration is served. */
@@ -63,6 +66,7 @@ export function createService(config: Config, logger: Logger, overrides: Service
     feedPastDays: config.feedPastDays,
     defaultDurationMinutes: config.defaultDurationMinutes,
     refreshMinutes: config.feedRefreshMinutes,
+    cacheMaxBytes: overrides.feedCacheMaxBytes ?? config.feedCacheMaxBytes,
     now,
     onRender: ({ durationMs }) => {
       metrics.feedRenders.inc();
@@ -117,6 +121,7 @@ export function createService(config: Config, logger: Logger, overrides: Service
         metrics,
         now,
         fullSyncIntervalMs: config.fullSyncIntervalMs,
+        formerInterviewerRetentionMs: formerInterviewerRetentionMs(config.feedPastDays),
         ...(overrides.maxPages !== undefined ? { maxPages: overrides.maxPages } : {}),
       }),
     describe: (integrationId, slot) => slot.run(() => getIntegration(clientFor(integrationId, slot), integrationId)),
@@ -149,6 +154,7 @@ export function createService(config: Config, logger: Logger, overrides: Service
     metrics,
     publicUrl: config.publicUrl,
     refreshMinutes: config.feedRefreshMinutes,
+    defaultDetail: config.feedDefaultDetail,
     adminToken: config.adminToken,
     webhookSecret: config.kombo.webhookSecret,
     demo: config.demo,

@@ -36,6 +36,8 @@ describe('loadConfig', () => {
       feedPastDays: 90,
       defaultDurationMinutes: 60,
       feedRefreshMinutes: 60,
+      feedDefaultDetail: 'full',
+      feedCacheMaxBytes: 256 * 1_048_576,
       dataDir: './data',
       logLevel: 'info',
       production: false,
@@ -67,6 +69,8 @@ describe('loadConfig', () => {
       FEED_PAST_DAYS: '0',
       DEFAULT_DURATION_MINUTES: '45',
       FEED_REFRESH_MINUTES: '15',
+      FEED_DEFAULT_DETAIL: 'Busy',
+      FEED_CACHE_MAX_MB: '64',
       DATA_DIR: '/var/lib/interview-feeds',
       LOG_LEVEL: 'WARN',
       NODE_ENV: 'production',
@@ -91,6 +95,8 @@ describe('loadConfig', () => {
       feedPastDays: 0,
       defaultDurationMinutes: 45,
       feedRefreshMinutes: 15,
+      feedDefaultDetail: 'busy',
+      feedCacheMaxBytes: 64 * 1_048_576,
       dataDir: '/var/lib/interview-feeds',
       logLevel: 'warn',
       production: true,
@@ -156,19 +162,26 @@ describe('loadConfig', () => {
     ['FEED_PAST_DAYS', 'a number of days from 0 to 3650', ['-1', '3651', 'ninety']],
     ['DEFAULT_DURATION_MINUTES', 'a number of minutes from 1 to 1440', ['0', '1441', '1h']],
     ['FEED_REFRESH_MINUTES', 'a number of minutes from 5 to 10080', ['4', '10081', 'hourly']],
+    ['FEED_CACHE_MAX_MB', 'a number of megabytes from 1 to 16384', ['0', '16385', '256MB']],
   ])('refuses a bad %s, saying it must be %s', (name, expected, values) => {
     for (const value of values) expect(problems({ [name]: value }), `${name}=${value}`).toEqual([`${name} must be ${expected}`]);
   });
 
   it('accepts the bounds of every number', () => {
-    expect(loadConfig({ PORT: '0', FEED_PAST_DAYS: '0', SYNC_INTERVAL_SECONDS: '10', KOMBO_TIMEOUT_SECONDS: '600' })).toMatchObject({
+    expect(
+      loadConfig({ PORT: '0', FEED_PAST_DAYS: '0', SYNC_INTERVAL_SECONDS: '10', KOMBO_TIMEOUT_SECONDS: '600', FEED_CACHE_MAX_MB: '1' }),
+    ).toMatchObject({
+      feedCacheMaxBytes: 1_048_576,
       port: 0,
       feedPastDays: 0,
       syncIntervalMs: 10_000,
       syncConcurrency: 4,
       kombo: { timeoutMs: 600_000 },
     });
-    expect(loadConfig({ PORT: '65535', FULL_SYNC_INTERVAL_HOURS: '720', DEFAULT_DURATION_MINUTES: '1440', FEED_REFRESH_MINUTES: '5' })).toMatchObject({
+    expect(
+      loadConfig({ PORT: '65535', FULL_SYNC_INTERVAL_HOURS: '720', DEFAULT_DURATION_MINUTES: '1440', FEED_REFRESH_MINUTES: '5', FEED_CACHE_MAX_MB: '16384' }),
+    ).toMatchObject({
+      feedCacheMaxBytes: 16_384 * 1_048_576,
       port: 65535,
       fullSyncIntervalMs: 720 * 3_600_000,
       defaultDurationMinutes: 1440,

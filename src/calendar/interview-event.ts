@@ -1,4 +1,5 @@
 import type { ICalEventData } from 'ical-generator';
+import type { FeedDetail } from '../config.js';
 import type { Interview } from '../interviews/interview.js';
 
 /** SEQUENCE counts seconds of revision since this moment, so it grows with every change and fits 32 bits until 2088. */
@@ -11,13 +12,6 @@ const MAX_SEQUENCE = 2 ** 31 - 1;
  */
 export const MAX_OTHER_INTERVIEWERS_NAMED = 30;
 
-/**
- * How much an event shows, chosen per link: `full`, everything; `private`, nothing of the candidate (not their name,
- * and not the ATS's own title either, which often embeds it), but the job, the room, the link and the interviewers;
- * `busy`, only that the time is taken. Every level has the same events at the same times with the same UIDs.
- */
-export type FeedDetail = 'full' | 'private' | 'busy';
-export const FEED_DETAILS: readonly FeedDetail[] = ['full', 'private', 'busy'];
 /** The summary of every event at the `busy` level. */
 export const BUSY_SUMMARY = 'Busy';
 

@@ -1,7 +1,8 @@
 import ical from 'ical-generator';
 import type { Interview } from '../interviews/interview.js';
 import { foldLines } from './fold-lines.js';
-import { eventEndMs, interviewEvent, plainText, type FeedDetail } from './interview-event.js';
+import type { FeedDetail } from '../config.js';
+import { eventEndMs, interviewEvent, plainText } from './interview-event.js';
 
 const CALENDAR_END = 'END:VCALENDAR';
 

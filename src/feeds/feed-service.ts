@@ -1,13 +1,24 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import NodeCache from 'node-cache';
+import { LRUCache } from 'lru-cache';
 import { eventEndMs } from '../calendar/interview-event.js';
 import { renderFeed } from '../calendar/render-feed.js';
 import type { Interview } from '../interviews/interview.js';
-import type { Snapshot } from '../interviews/snapshot.js';
+import { compareInterviews, type Snapshot } from '../interviews/snapshot.js';
+import type { FeedDetail } from '../config.js';
 import type { SnapshotHolder } from '../sync/sync-engine.js';
+import type { FeedTeam } from './feed-token.js';
 
 const DAY_MS = 86_400_000;
+
+/**
+ * What one cached feed costs beyond its two bodies: the RenderedFeed object, its strings, the Buffer headers and
+ * the response header objects the feed route builds once per feed. Counted so that many small feeds cannot hold far
+ * more memory than the byte bound says.
+ */
+export const FEED_CACHE_ENTRY_OVERHEAD_BYTES = 2_048;
+/** How long an unrequested feed stays cached, when not evicted sooner for room. */
+export const FEED_CACHE_TTL_SECONDS = 6 * 3600;
 
 /**
  * A feed rendered once and served many times: both encodings, the ETag and the response headers are computed here
@@ -15,7 +26,10 @@ const DAY_MS = 86_400_000;
  */
 export interface RenderedFeed {
   readonly integrationId: string;
-  readonly email: string;
+  /** The cache key: integration, person or team, detail level. */
+  readonly key: string;
+  /** The calendar's name, as clients show it. */
+  readonly calendarName: string;
   readonly body: Buffer;
   readonly gzipped: Buffer;
   /** Strong ETag of the identity body; the gzip representation's is {@link gzipEtag}. */
@@ -30,7 +44,7 @@ export interface RenderedFeed {
 
 /** Counts what the cache did, for metrics. */
 export interface FeedServiceEvents {
-  onRender?: (info: { integrationId: string; email: string; events: number; durationMs: number }) => void;
+  onRender?: (info: { integrationId: string; events: number; durationMs: number }) => void;
   onCacheHit?: () => void;
 }
 
@@ -40,15 +54,26 @@ export interface FeedServiceOptions extends FeedServiceEvents {
   defaultDurationMinutes: number;
   refreshMinutes: number;
   now?: () => number;
-  /** How long an unrequested feed stays cached. */
+  /**
+   * Bytes the cache may hold, {@link FEED_CACHE_ENTRY_OVERHEAD_BYTES} per feed included; the least recently used
+   * feed leaves first. A feed larger than this is served, just not cached.
+   */
+  cacheMaxBytes: number;
+  /** How long an unrequested feed stays cached (default {@link FEED_CACHE_TTL_SECONDS}). */
   cacheTtlSeconds?: number;
 }
 
-/** Holds each integration's current snapshot and each interviewer's rendered feed. */
+/** Whose calendar a feed is: one interviewer's, or a team's (one job's interviews, or every interview). */
+export type FeedTarget = { readonly email: string } | { readonly team: FeedTeam };
+
+/** Holds each integration's current snapshot and each rendered feed. */
 export interface FeedService {
   /** The snapshot an integration's feeds are served from; undefined until its first one is loaded. */
   snapshot(integrationId: string): Snapshot | undefined;
-  /** Swaps in `next` for its integration and drops the cached feeds of `changedEmails` only (all of them when told `'all'`). */
+  /**
+   * Swaps in `next` for its integration and drops the cached feeds of `changedEmails` only (all of them when told
+   * `'all'`), and its team feeds whenever anything changed.
+   */
   replace(integrationId: string, next: Snapshot, changedEmails: ReadonlySet<string> | 'all'): void;
   /** What one integration's sync engine reads and replaces. */
   holder(integrationId: string): SnapshotHolder;
@@ -61,11 +86,15 @@ export interface FeedService {
   setLabel(integrationId: string, label: string | null): void;
   /** Every integration with a snapshot. */
   snapshots(): IterableIterator<[string, Snapshot]>;
-  /** The rendered feed of `email` in an integration (possibly empty), or undefined before its first snapshot. */
-  feed(integrationId: string, email: string): RenderedFeed | undefined;
+  /** The rendered feed of `target` in an integration at `detail` (possibly empty), or undefined before its first snapshot. */
+  feed(integrationId: string, target: FeedTarget, detail: FeedDetail): RenderedFeed | undefined;
   /** How many rendered feeds are cached. */
   cachedFeeds(): number;
+  /** What the cached feeds count for against `cacheMaxBytes`. */
+  cachedBytes(): number;
 }
+
+const DETAILS: readonly FeedDetail[] = ['full', 'private', 'busy'];
 
 function quote(tag: string): string {
   return `"${tag}"`;
@@ -74,15 +103,25 @@ function quote(tag: string): string {
 /** Creates a {@link FeedService}. */
 export function createFeedService(options: FeedServiceOptions): FeedService {
   const now = options.now ?? Date.now;
-  // useClones: false: the cache hands back the very object stored, Buffers included; they are never mutated.
-  const cache = new NodeCache({ stdTTL: options.cacheTtlSeconds ?? 6 * 3600, checkperiod: 600, useClones: false });
+  // The cache hands back the very object stored, Buffers included (they are never mutated): a hit is a Map lookup
+  // and a move to the front. ttlResolution reads the clock at most once a second for the staleness check.
+  const cache = new LRUCache<string, RenderedFeed>({
+    maxSize: options.cacheMaxBytes,
+    sizeCalculation: (feed) => feed.body.length + feed.gzipped.length + FEED_CACHE_ENTRY_OVERHEAD_BYTES,
+    ttl: (options.cacheTtlSeconds ?? FEED_CACHE_TTL_SECONDS) * 1000,
+    ttlResolution: 1000,
+    ttlAutopurge: true,
+  });
   const current = new Map<string, Snapshot>();
   const labels = new Map<string, string>();
-  /** Cache keys: integration ids hold no line break (feed tokens rely on it too). */
-  const keyOf = (integrationId: string, email: string) => `${integrationId}\n${email}`;
-  function dropIntegration(integrationId: string): void {
-    const prefix = keyOf(integrationId, '');
-    cache.del(cache.keys().filter((key) => key.startsWith(prefix)));
+  // Keys: integration, then the person ("p:" email) or team ("j:" job id, "*" all), then the detail level. Integration
+  // ids hold no line break (feed tokens rely on it too); emails none either.
+  const keyOf = (integrationId: string, target: FeedTarget, detail: FeedDetail) =>
+    `${integrationId}\n${'email' in target ? `p:${target.email}` : target.team === 'all' ? '*' : `j:${target.team.job}`}\n${detail}`;
+  /** Drops the cached feeds of an integration whose key (after the integration) starts with `prefix`. */
+  function drop(integrationId: string, prefix = ''): void {
+    const start = `${integrationId}\n${prefix}`;
+    for (const key of [...cache.keys()]) if (key.startsWith(start)) cache.delete(key);
   }
 
   /**
@@ -101,27 +140,47 @@ export function createFeedService(options: FeedServiceOptions): FeedService {
     return latest;
   }
 
-  function render(integrationId: string, snapshot: Snapshot, email: string, windowDay: number): RenderedFeed {
+  /** A team feed's interviews: every one of a job (by `application.job.id`), or of the integration, by start. */
+  function teamInterviews(snapshot: Snapshot, team: FeedTeam): Interview[] {
+    const all = team === 'all' ? [...snapshot.data.interviews] : snapshot.data.interviews.filter((interview) => interview.jobId === team.job);
+    return all.sort(compareInterviews);
+  }
+
+  function render(integrationId: string, snapshot: Snapshot, target: FeedTarget, detail: FeedDetail, key: string, windowDay: number): RenderedFeed {
     const started = performance.now();
-    const interviews = snapshot.interviewsOf(email);
     const label = labels.get(integrationId);
-    const name = `${snapshot.names.get(email) ?? email}${label === undefined ? '' : ` (${label})`}`;
+    const suffix = label === undefined ? '' : ` (${label})`;
+    let interviews: readonly Interview[];
+    let calendarName: string;
+    let changedAtMs: number;
+    if ('email' in target) {
+      interviews = snapshot.interviewsOf(target.email);
+      calendarName = `Interviews: ${snapshot.names.get(target.email) ?? target.email}${suffix}`;
+      changedAtMs = snapshot.feedChangedAt(target.email);
+    } else {
+      interviews = teamInterviews(snapshot, target.team);
+      const jobName = target.team === 'all' ? undefined : interviews.find((interview) => interview.jobName !== null)?.jobName;
+      calendarName = target.team === 'all' ? `All interviews${suffix}` : `Interviews: ${jobName ?? `job ${target.team.job}`}${suffix}`;
+      // Whatever changed last in the integration: an interview leaving a team feed moves no time of its own.
+      changedAtMs = snapshot.lastChangedAt();
+    }
     // The window moves a day at a time, so a feed's bytes do not change with the clock between refreshes.
     const notEndedBeforeMs = windowDay * DAY_MS - options.feedPastDays * DAY_MS;
     const text = renderFeed(interviews, {
-      ownerEmail: email,
-      calendarName: `Interviews: ${name}`,
+      ownerEmail: 'email' in target ? target.email : null,
+      detail,
+      calendarName,
       notEndedBeforeMs,
       defaultDurationMinutes: options.defaultDurationMinutes,
       refreshMinutes: options.refreshMinutes,
     });
     const body = Buffer.from(text, 'utf8');
     const hash = createHash('sha256').update(body).digest('base64url').slice(0, 32);
-    const lastModifiedMs =
-      Math.floor(Math.max(snapshot.feedChangedAt(email), leftWindowAt(interviews, notEndedBeforeMs)) / 1000) * 1000;
+    const lastModifiedMs = Math.floor(Math.max(changedAtMs, leftWindowAt(interviews, notEndedBeforeMs)) / 1000) * 1000;
     const feed: RenderedFeed = {
       integrationId,
-      email,
+      key,
+      calendarName,
       body,
       gzipped: gzipSync(body, { level: 6 }),
       etag: quote(hash),
@@ -131,14 +190,17 @@ export function createFeedService(options: FeedServiceOptions): FeedService {
       events: (text.match(/\r\nBEGIN:VEVENT\r\n/g) ?? []).length,
       windowDay,
     };
-    options.onRender?.({ integrationId, email, events: feed.events, durationMs: performance.now() - started });
+    options.onRender?.({ integrationId, events: feed.events, durationMs: performance.now() - started });
     return feed;
   }
 
   function replace(integrationId: string, next: Snapshot, changedEmails: ReadonlySet<string> | 'all'): void {
     current.set(integrationId, next);
-    if (changedEmails === 'all') dropIntegration(integrationId);
-    else if (changedEmails.size > 0) cache.del([...changedEmails].map((email) => keyOf(integrationId, email)));
+    if (changedEmails === 'all') return drop(integrationId);
+    if (changedEmails.size === 0) return;
+    for (const email of changedEmails) for (const detail of DETAILS) cache.delete(keyOf(integrationId, { email }, detail));
+    drop(integrationId, 'j:');
+    drop(integrationId, '*');
   }
 
   const service: FeedService = {
@@ -152,30 +214,31 @@ export function createFeedService(options: FeedServiceOptions): FeedService {
     remove(integrationId) {
       current.delete(integrationId);
       labels.delete(integrationId);
-      dropIntegration(integrationId);
+      drop(integrationId);
     },
     setLabel(integrationId, label) {
       if ((labels.get(integrationId) ?? null) === label) return;
       if (label === null) labels.delete(integrationId);
       else labels.set(integrationId, label);
-      dropIntegration(integrationId);
+      drop(integrationId);
     },
     snapshots: () => current.entries(),
-    feed(integrationId, email) {
+    feed(integrationId, target, detail) {
       const snapshot = current.get(integrationId);
       if (snapshot === undefined) return undefined;
       const windowDay = Math.floor(now() / DAY_MS);
-      const key = keyOf(integrationId, email);
-      const cached = cache.get<RenderedFeed>(key);
+      const key = keyOf(integrationId, target, detail);
+      const cached = cache.get(key);
       if (cached !== undefined && cached.windowDay === windowDay) {
         options.onCacheHit?.();
         return cached;
       }
-      const feed = render(integrationId, snapshot, email, windowDay);
-      cache.set(key, feed);
+      const feed = render(integrationId, snapshot, target, detail, key, windowDay);
+      cache.set(key, feed); // not kept when larger than the whole bound (and any older copy goes)
       return feed;
     },
-    cachedFeeds: () => cache.keys().length,
+    cachedFeeds: () => cache.size,
+    cachedBytes: () => cache.calculatedSize,
   };
   return service;
 }

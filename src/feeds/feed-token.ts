@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync } from 'node:crypto';
-import { FEED_DETAILS, type FeedDetail } from '../calendar/interview-event.js';
+import { FEED_DETAILS, type FeedDetail } from '../config.js';
 
 /*
  * Feed tokens, format 1: base64url( 0x01 | iv (12) | AES-256-GCM( integrationId "\n" email ) | tag (16) ).

@@ -2,6 +2,7 @@ import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { Logger } from 'pino';
 import type { FeedService } from '../feeds/feed-service.js';
 import type { FeedTokens } from '../feeds/feed-token.js';
+import type { FeedDetail } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import type { IntegrationRegistry } from '../integrations/integration-registry.js';
 import type { SyncScheduler } from '../sync/sync-scheduler.js';
@@ -22,6 +23,8 @@ export interface AppDeps {
   metrics: Metrics;
   publicUrl: string;
   refreshMinutes: number;
+  /** FEED_DEFAULT_DETAIL (default full). */
+  defaultDetail?: FeedDetail;
   adminToken?: string | undefined;
   webhookSecret?: string | undefined;
   demo?: boolean;
@@ -45,6 +48,7 @@ export function createApp(deps: AppDeps): Express {
       feeds: deps.feeds,
       tokens: deps.tokens,
       isServed: (integrationId) => deps.registry.get(integrationId) !== undefined,
+      defaultDetail: deps.defaultDetail ?? 'full',
       refreshMinutes: deps.refreshMinutes,
       record: requestLog.record,
     },
@@ -75,6 +79,7 @@ export function createApp(deps: AppDeps): Express {
         feeds: deps.feeds,
         sync: deps.sync,
         metrics: deps.metrics,
+        defaultDetail: deps.defaultDetail ?? 'full',
       }),
     );
   }

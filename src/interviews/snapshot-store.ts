@@ -42,6 +42,8 @@ const snapshotDataSchema = z.object({
   ),
   feedChangedAtMs: z.record(z.string(), z.number()),
   formerNames: z.record(z.string(), z.string()).optional(),
+  // Absent in files written before the side tables were pruned: read as 0.
+  prunedChangedAtMs: z.number().optional(),
 }) satisfies z.ZodType<SnapshotData>;
 
 /** A snapshot file that is there but cannot be used: logged and ignored by the caller, never fatal. */

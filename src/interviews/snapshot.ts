@@ -1,6 +1,20 @@
 import { sameContent, type Interview } from './interview.js';
 import type { ParsedRecord } from './interview-schema.js';
 
+const DAY_MS = 86_400_000;
+
+/**
+ * How long past the feed window an interviewer with no live interview keeps their entries in the side tables
+ * (`feedChangedAtMs`, `formerNames`): long enough for a calendar client that polls rarely, or was offline for weeks,
+ * to fetch the emptied calendar under its familiar name. After that their calendar is named by their address.
+ */
+export const FORMER_INTERVIEWER_MARGIN_DAYS = 30;
+
+/** How long after their feed last changed an interviewer with no live interview stays in the side tables. */
+export function formerInterviewerRetentionMs(feedPastDays: number): number {
+  return (feedPastDays + FORMER_INTERVIEWER_MARGIN_DAYS) * DAY_MS;
+}
+
 /** What a snapshot is made of: plain data, so a store can write it to disk (or Redis) and read it back. */
 export interface SnapshotData {
   readonly format: 1;
@@ -13,13 +27,22 @@ export interface SnapshotData {
   readonly firstSyncedAtMs: number;
   /** Every live interview (in the order a full walk listed them; an incremental one appends what it adds). */
   readonly interviews: readonly Interview[];
-  /** When each interviewer's feed last changed (their Last-Modified); kept after their last interview leaves. */
+  /**
+   * When each interviewer's feed last changed (their Last-Modified); kept after their last interview leaves, until
+   * a full walk prunes it (see {@link formerInterviewerRetentionMs}).
+   */
   readonly feedChangedAtMs: Readonly<Record<string, number>>;
   /**
    * The last known name of each interviewer who has no live interview any more, so their (now empty) calendar
-   * keeps its name instead of turning into an email address.
+   * keeps its name instead of turning into an email address; pruned with their `feedChangedAtMs` entry.
    */
   readonly formerNames?: Readonly<Record<string, string>>;
+  /**
+   * The latest `feedChangedAtMs` entry ever pruned: the Last-Modified of an email not in the table is at least this,
+   * so pruning never moves a feed's Last-Modified back (a client's If-Modified-Since from before the last change of
+   * a pruned interviewer must not get 304). Absent, as 0, in snapshots saved before pruning existed.
+   */
+  readonly prunedChangedAtMs?: number;
 }
 
 /**
@@ -42,6 +65,27 @@ export class Snapshot {
     return new Snapshot(data, indexAll(data));
   }
 
+  /**
+   * `snapshot` without the side-table entries of `emails` (interviewers with no live interview), whose latest
+   * change time joins the Last-Modified floor; its interviews and their indexes are shared, not copied.
+   */
+  static pruned(snapshot: Snapshot, emails: ReadonlySet<string>): Snapshot {
+    const { feedChangedAtMs, formerNames = {} } = snapshot.data;
+    let floor = snapshot.data.prunedChangedAtMs ?? 0;
+    const changedAt: Record<string, number> = {};
+    for (const email of Object.keys(feedChangedAtMs)) {
+      const at = feedChangedAtMs[email]!;
+      if (emails.has(email)) floor = Math.max(floor, at);
+      else changedAt[email] = at;
+    }
+    const names: Record<string, string> = {};
+    for (const email of Object.keys(formerNames)) if (!emails.has(email)) names[email] = formerNames[email]!;
+    const index = new Map<string, string>();
+    for (const [email, name] of snapshot.names) if (!emails.has(email)) index.set(email, name);
+    const data = { ...snapshot.data, feedChangedAtMs: Object.freeze(changedAt), formerNames: Object.freeze(names), prunedChangedAtMs: floor };
+    return new Snapshot(data, { byId: snapshot.byId, byEmail: snapshot.byEmail, names: index });
+  }
+
   /** Indexes the data of a full walk, whose interviews by id the walk built already. */
   static fromWalk(data: SnapshotData, byId: ReadonlyMap<string, Interview>): Snapshot {
     return new Snapshot(data, indexAll(data, byId));
@@ -58,6 +102,8 @@ export class Snapshot {
     touchedIds: ReadonlySet<string>,
     touchedEmails: ReadonlySet<string>,
   ): Snapshot {
+    // Nobody's list changed (the common refresh): the same indexes serve on, copied for no one.
+    if (touchedEmails.size === 0) return new Snapshot(data, { byId, byEmail: previous.byEmail, names: previous.names });
     const byEmail = new Map(previous.byEmail);
     const names = new Map(previous.names);
     for (const email of touchedEmails) {
@@ -88,9 +134,23 @@ export class Snapshot {
     return this.byEmail.get(email) ?? [];
   }
 
-  /** When an interviewer's feed last changed; for an email never seen, the first walk's time. */
+  /**
+   * When an interviewer's feed last changed; for an email not in the table (never seen, or pruned), the first walk's
+   * time or the latest pruned change, whichever is later.
+   */
   feedChangedAt(email: string): number {
-    return this.data.feedChangedAtMs[email] ?? this.data.firstSyncedAtMs;
+    return this.data.feedChangedAtMs[email] ?? Math.max(this.data.firstSyncedAtMs, this.data.prunedChangedAtMs ?? 0);
+  }
+
+  #lastChangedAt: number | undefined;
+  /** When any interviewer's feed last changed (a team feed's Last-Modified): computed once per snapshot. */
+  lastChangedAt(): number {
+    if (this.#lastChangedAt === undefined) {
+      let latest = Math.max(this.data.firstSyncedAtMs, this.data.prunedChangedAtMs ?? 0);
+      for (const at of Object.values(this.data.feedChangedAtMs)) if (at > latest) latest = at;
+      this.#lastChangedAt = latest;
+    }
+    return this.#lastChangedAt;
   }
 }
 
@@ -111,7 +171,9 @@ function indexAll(data: SnapshotData, byId?: ReadonlyMap<string, Interview>): In
       list.push(interview);
     }
   }
-  const names = new Map(Object.entries(data.formerNames ?? {}));
+  const formerNames = data.formerNames ?? {};
+  const names = new Map<string, string>();
+  for (const email of Object.keys(formerNames)) names.set(email, formerNames[email]!);
   for (const [email, list] of byEmail) {
     list.sort(compareInterviews);
     const name = nameIn(list, email);
@@ -172,9 +234,36 @@ function emailsOf(interview: Interview | undefined, into: Set<string>): void {
  * event's bytes stay the same; one whose content changed without its timestamps moving gets a later revision, so
  * SEQUENCE still grows.
  */
-export function applyWalk(previous: Snapshot | undefined, walk: Walk): AppliedWalk {
+export function applyWalk(previous: Snapshot | undefined, walk: Walk, options: ApplyOptions = {}): AppliedWalk {
   const before = previous?.integrationId === walk.integrationId ? previous : undefined;
-  return walk.kind === 'incremental' && before ? applyIncremental(before, walk) : applyFull(before, walk);
+  const applied = walk.kind === 'incremental' && before ? applyIncremental(before, walk) : applyFull(before, walk);
+  const retainMs = options.formerInterviewerRetentionMs;
+  return walk.kind === 'full' && retainMs !== undefined ? pruneFormerInterviewers(applied, walk.startedAtMs - retainMs) : applied;
+}
+
+/** How a walk is applied. */
+export interface ApplyOptions {
+  /**
+   * A full walk drops from the side tables every interviewer with no live interview whose feed last changed longer
+   * ago than this (see {@link formerInterviewerRetentionMs}); unset, nobody is dropped.
+   */
+  formerInterviewerRetentionMs?: number;
+}
+
+/**
+ * Drops the side-table entries of interviewers with no live interview whose feed last changed before `cutoffMs`,
+ * so the tables hold the people of the window, not everyone ever seen. Their calendars are empty already; each now
+ * takes its address as its name, so its cached feed goes.
+ */
+function pruneFormerInterviewers(applied: AppliedWalk, cutoffMs: number): AppliedWalk {
+  const { snapshot } = applied;
+  const table = snapshot.data.feedChangedAtMs;
+  const stale = new Set<string>();
+  for (const email of Object.keys(table)) if (table[email]! < cutoffMs && !snapshot.byEmail.has(email)) stale.add(email);
+  if (stale.size === 0) return applied;
+  const changedEmails = new Set(applied.changedEmails);
+  for (const email of stale) changedEmails.add(email);
+  return { ...applied, snapshot: Snapshot.pruned(snapshot, stale), changedEmails };
 }
 
 /** What to keep for an id the walk listed, given what the snapshot held: `undefined` when nothing changed. */
@@ -189,34 +278,82 @@ function settle(old: Interview | undefined, fresh: Interview): Interview | undef
   return fresh.revisionMs > old.revisionMs ? fresh : { ...fresh, revisionMs: old.revisionMs + 1000 };
 }
 
-/** The parts of a new snapshot's data that are filled in once its indexes exist, then frozen. */
-function lateFields(before: Snapshot | undefined) {
-  return {
-    feedChangedAtMs: { ...before?.data.feedChangedAtMs } as Record<string, number>,
-    formerNames: { ...before?.data.formerNames } as Record<string, string>,
-  };
+const NO_NAMES: Readonly<Record<string, string>> = Object.freeze({});
+
+/**
+ * The side tables of a new snapshot, filled in once its indexes exist. Copy on write: they are the previous
+ * snapshot's own (never mutated) objects until a walk writes to one, so a refresh that changed nothing copies
+ * nothing, however many interviewers the tables hold.
+ */
+class LateFields {
+  #changedAt: Record<string, number>;
+  #names: Record<string, string>;
+  #ownChangedAt = false;
+  #ownNames = false;
+  readonly prunedChangedAtMs: number;
+
+  constructor(before: Snapshot | undefined) {
+    this.#changedAt = (before?.data.feedChangedAtMs ?? {}) as Record<string, number>;
+    this.#names = (before?.data.formerNames ?? NO_NAMES) as Record<string, string>;
+    this.prunedChangedAtMs = before?.data.prunedChangedAtMs ?? 0;
+  }
+
+  get feedChangedAtMs(): Readonly<Record<string, number>> {
+    return this.#changedAt;
+  }
+
+  get formerNames(): Readonly<Record<string, string>> {
+    return this.#names;
+  }
+
+  /**
+   * Records a change of `email`'s feed: strictly later than the last (or than any pruned one), so If-Modified-Since
+   * never mistakes a second change for the first.
+   */
+  changed(email: string, atMs: number): void {
+    if (!this.#ownChangedAt) [this.#changedAt, this.#ownChangedAt] = [{ ...this.#changedAt }, true];
+    this.#changedAt[email] = Math.max(atMs, (this.#changedAt[email] ?? this.prunedChangedAtMs) + 1000);
+  }
+
+  setFormerName(email: string, name: string): void {
+    if (this.#names[email] === name) return;
+    if (!this.#ownNames) [this.#names, this.#ownNames] = [{ ...this.#names }, true];
+    this.#names[email] = name;
+  }
+
+  dropFormerName(email: string): void {
+    if (!Object.hasOwn(this.#names, email)) return;
+    if (!this.#ownNames) [this.#names, this.#ownNames] = [{ ...this.#names }, true];
+    delete this.#names[email];
+  }
+
+  /** The tables as final: the copies this walk made are frozen. */
+  freeze(): Pick<SnapshotData, 'feedChangedAtMs' | 'formerNames' | 'prunedChangedAtMs'> {
+    if (this.#ownChangedAt) Object.freeze(this.#changedAt);
+    if (this.#ownNames) Object.freeze(this.#names);
+    return { feedChangedAtMs: this.#changedAt, formerNames: this.#names, prunedChangedAtMs: this.prunedChangedAtMs };
+  }
 }
 
-function finish(
-  snapshot: Snapshot,
-  late: ReturnType<typeof lateFields>,
-  changed: Set<string>,
-  changes: number,
-  startedAtMs: number,
-): AppliedWalk {
+function lateFields(before: Snapshot | undefined): LateFields {
+  return new LateFields(before);
+}
+
+function finish(snapshot: Snapshot, late: LateFields, changed: Set<string>, changes: number, startedAtMs: number): AppliedWalk {
   for (const email of changed) {
-    // Strictly later than before, so If-Modified-Since never mistakes a second change for the first.
-    late.feedChangedAtMs[email] = Math.max(startedAtMs, (late.feedChangedAtMs[email] ?? 0) + 1000);
+    late.changed(email, startedAtMs);
     const name = snapshot.names.get(email);
-    if (!snapshot.byEmail.has(email) && name !== undefined) late.formerNames[email] = name;
-    else delete late.formerNames[email];
+    if (!snapshot.byEmail.has(email) && name !== undefined) late.setFormerName(email, name);
+    else late.dropFormerName(email);
   }
-  Object.freeze(late.feedChangedAtMs);
-  Object.freeze(late.formerNames);
+  const tables = late.freeze();
+  // The data was built (by this walk, and not yet published) before the tables were written to: it takes the
+  // tables as they ended.
+  Object.assign(snapshot.data, tables);
   return { snapshot, changedEmails: changed, changes };
 }
 
-function dataOf(before: Snapshot | undefined, walk: Walk, interviews: readonly Interview[], late: ReturnType<typeof lateFields>): SnapshotData {
+function dataOf(before: Snapshot | undefined, walk: Walk, interviews: readonly Interview[], late: LateFields): SnapshotData {
   return {
     format: 1,
     integrationId: walk.integrationId,
@@ -224,7 +361,9 @@ function dataOf(before: Snapshot | undefined, walk: Walk, interviews: readonly I
     fullSyncedAtMs: walk.kind === 'full' ? walk.startedAtMs : (before?.data.fullSyncedAtMs ?? walk.startedAtMs),
     firstSyncedAtMs: before?.data.firstSyncedAtMs ?? walk.startedAtMs,
     interviews,
-    ...late,
+    feedChangedAtMs: late.feedChangedAtMs,
+    formerNames: late.formerNames,
+    prunedChangedAtMs: late.prunedChangedAtMs,
   };
 }
 
@@ -267,8 +406,8 @@ function applyFull(before: Snapshot | undefined, walk: Walk): AppliedWalk {
   // Only the names the walk did not see again stay former names; the constructor indexes the rest.
   const live = new Set<string>();
   for (const interview of next.values()) emailsOf(interview, live);
-  for (const email of live) delete late.formerNames[email];
-  for (const [email, name] of before?.names ?? []) if (!live.has(email)) late.formerNames[email] = name;
+  for (const email of live) late.dropFormerName(email);
+  for (const [email, name] of before?.names ?? []) if (!live.has(email)) late.setFormerName(email, name);
   const snapshot = Snapshot.fromWalk(dataOf(before, walk, [...next.values()], late), next);
   // A renamed interviewer changes their calendar's name even when no event of theirs changed.
   for (const [email, name] of snapshot.names) if (before?.names.get(email) !== name) changed.add(email);

@@ -74,6 +74,8 @@ export interface SyncEngineOptions {
   /** Incremental walks ask for changes since the last walk's start less this, against clock skew. */
   overlapMs?: number;
   maxPages?: number;
+  /** How long an interviewer with no live interview stays in the snapshot's side tables; unset, for good. */
+  formerInterviewerRetentionMs?: number;
 }
 
 /** Creates a {@link SyncEngine}. */
@@ -115,7 +117,9 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       });
       const result = await (options.walkSlot ? options.walkSlot.run(walkOnce, controller.signal) : walkOnce());
       // Nothing is applied until every page has been read: a walk that fails halfway changes no feed.
-      const applied = applyWalk(feeds.snapshot(), result.walk);
+      const applied = applyWalk(feeds.snapshot(), result.walk, {
+        formerInterviewerRetentionMs: options.formerInterviewerRetentionMs,
+      });
       publish(applied.snapshot, applied.changedEmails);
       if (applied.changes > 0 || full) {
         try {

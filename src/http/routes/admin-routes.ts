@@ -1,7 +1,8 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { subscribeLinks } from '../../calendar/subscribe-links.js';
 import type { FeedService } from '../../feeds/feed-service.js';
-import type { FeedTokens } from '../../feeds/feed-token.js';
+import type { FeedTeam, FeedTokens } from '../../feeds/feed-token.js';
+import { FEED_DETAILS, isValidIntegrationId, type FeedDetail } from '../../config.js';
 import { RegistryError } from '../../integrations/integration-registry.js';
 import { isPlausibleEmail, normalizeEmail } from '../../interviews/normalize-email.js';
 import type { Metrics } from '../../metrics.js';
@@ -17,19 +18,42 @@ export interface AdminRouteOptions {
   feeds: FeedService;
   sync: SyncScheduler;
   metrics: Metrics;
+  /** FEED_DEFAULT_DETAIL: what a link without `detail=` shows. */
+  defaultDetail: FeedDetail;
 }
 
-/** The feed URL and subscribe links of an interviewer in an integration: shared by the admin API and the command line. */
+/** Google drops subscribed feeds of about 1 MB and more: the admin answer warns well before. */
+export const FEED_SIZE_WARNING_BYTES = 512 * 1024;
+
+/** What a link is for: a person (by email) or a team, at a detail level (none: FEED_DEFAULT_DETAIL, as links always were). */
+export type LinkSubject = { email: string; team?: undefined } | { team: FeedTeam; email?: undefined };
+
+/**
+ * The feed URL and subscribe links of an interviewer (or a team) in an integration: shared by the admin API and the
+ * command line. `detail` is bound into the token; a person's link without one is the very URL handed out before
+ * detail levels existed.
+ */
 export function feedLinksFor(
   options: Pick<AdminRouteOptions, 'tokens' | 'publicUrl'>,
   integrationId: string,
-  email: string,
+  subject: string | LinkSubject,
   calendarName?: string,
+  detail?: FeedDetail,
 ) {
-  const normalized = normalizeEmail(email);
-  const token = options.tokens.encode({ integrationId, email: normalized });
+  const target: LinkSubject = typeof subject === 'string' ? { email: subject } : subject;
+  const email = target.email === undefined ? undefined : normalizeEmail(target.email);
+  const token = options.tokens.encode({
+    integrationId,
+    ...(email !== undefined ? { email } : { team: target.team! }),
+    ...(detail !== undefined ? { detail } : {}),
+  });
   const url = `${options.publicUrl}/feeds/${token}.ics`;
-  return { integration: integrationId, email: normalized, ...subscribeLinks(url, calendarName ?? 'Interviews') };
+  return {
+    integration: integrationId,
+    ...(email !== undefined ? { email } : { team: target.team === 'all' ? 'all' : { job: target.team!.job } }),
+    ...(detail !== undefined ? { detail } : {}),
+    ...subscribeLinks(url, calendarName ?? 'Interviews'),
+  };
 }
 
 /** Checks `Authorization: Bearer {ADMIN_TOKEN}` in constant time: 401 without credentials, 403 with wrong ones. */
@@ -117,15 +141,36 @@ export function adminRoutes(options: AdminRouteOptions): Router {
   });
 
   router.get('/admin/feed-url', guard, (req, res) => {
-    const email = req.query.email;
-    if (typeof email !== 'string' || !isPlausibleEmail(email)) {
+    const { email, job, all, detail } = req.query;
+    const chosen = [email, job, all].filter((value) => value !== undefined).length;
+    if (chosen !== 1) throw new HttpError(400, 'name exactly one of email (a person), job (a job\'s interviews) or all=true (every interview)');
+    if (email !== undefined && (typeof email !== 'string' || !isPlausibleEmail(email))) {
       throw new HttpError(400, 'email must be a single email address, as in ?email=ada@example.com');
     }
+    if (job !== undefined && (typeof job !== 'string' || !isValidIntegrationId(job))) {
+      throw new HttpError(400, 'job must be one Kombo job id (application.job.id)');
+    }
+    if (all !== undefined && all !== 'true') throw new HttpError(400, 'all must be all=true');
+    if (detail !== undefined && (typeof detail !== 'string' || !FEED_DETAILS.includes(detail as FeedDetail))) {
+      throw new HttpError(400, `detail must be one of ${FEED_DETAILS.join(', ')}`);
+    }
     const integration = integrationOf(options.sync, req.query.integration);
-    const name = options.feeds.snapshot(integration.id)?.names.get(normalizeEmail(email));
-    const organization = options.sync.list().length > 1 ? integration.entry().organization : null;
-    const calendarName = name === undefined ? undefined : `Interviews: ${name}${organization ? ` (${organization})` : ''}`;
-    res.json({ ...feedLinksFor(options, integration.id, email, calendarName), name: name ?? null });
+    const subject: LinkSubject = typeof email === 'string' ? { email } : { team: typeof job === 'string' ? { job } : 'all' };
+    const level = detail as FeedDetail | undefined;
+    // Rendered (or taken from the cache) now, to say how large it is: Google refuses feeds of about 1 MB.
+    const target = subject.email !== undefined ? { email: normalizeEmail(subject.email) } : { team: subject.team };
+    const feed = options.feeds.feed(integration.id, target, level ?? options.defaultDetail);
+    const name = subject.email !== undefined ? (options.feeds.snapshot(integration.id)?.names.get(normalizeEmail(subject.email)) ?? null) : null;
+    const bytes = feed?.body.length ?? null;
+    res.json({
+      ...feedLinksFor(options, integration.id, subject, feed?.calendarName, level),
+      name,
+      events: feed?.events ?? null,
+      bytes,
+      ...(bytes !== null && bytes > FEED_SIZE_WARNING_BYTES
+        ? { warning: `this feed is ${Math.round(bytes / 1024)} KB; Google Calendar refuses feeds of about 1 MB and more (FEED_PAST_DAYS shortens it)` }
+        : {}),
+    });
   });
 
   router.post('/admin/sync', guard, async (req, res) => {
