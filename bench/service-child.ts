@@ -15,9 +15,9 @@ const service = createService(config, logger);
 // Instrumentation only: note when a snapshot is published (the moment feeds answer), then do exactly what it did.
 const replace = service.feeds.replace.bind(service.feeds);
 let publishedAt = 0;
-service.feeds.replace = (next, changed) => {
+service.feeds.replace = (integrationId, next, changed) => {
   publishedAt = performance.now();
-  replace(next, changed);
+  replace(integrationId, next, changed);
 };
 const baseline = memoryAfterGc();
 let running: RunningService | undefined;
@@ -39,7 +39,7 @@ serveCommands({
   memory: () => memoryAfterGc(),
   paths(args) {
     return (args.emails as string[]).map(
-      (email) => `/feeds/${service.tokens.encode({ integrationId: config.kombo.integrationId, email })}.ics`,
+      (email) => `/feeds/${service.tokens.encode({ integrationId: config.kombo.integrationIds[0]!, email })}.ics`,
     );
   },
   async stop() {

@@ -3,8 +3,26 @@ import { z } from 'zod';
 
 /** The feed secret demo mode uses when none is set: demo data only, so a well-known secret is harmless. */
 export const DEMO_FEED_SECRET = 'demo-mode-feed-secret-not-for-production-use';
-/** The integration id demo mode uses when none is set. */
+/** The integration id demo mode uses when none is set: the first demo company's (URLs printed before carry it). */
 export const DEMO_INTEGRATION_ID = 'demo';
+/** Demo mode's two companies: one person interviews for both, so the demo shows two calendars for them. */
+export const DEMO_INTEGRATION_IDS: readonly string[] = [DEMO_INTEGRATION_ID, 'demo-globex'];
+
+/** Longest integration id accepted (Kombo's are "tool:" and a couple dozen characters). */
+export const MAX_INTEGRATION_ID_CHARS = 256;
+/** An integration id we can key files, tokens and logs by: 1–256 printable characters, no line break. */
+export function isValidIntegrationId(id: string): boolean {
+  // Feed tokens separate the integration from the email with a line break; no control character belongs in an id.
+  return id.length > 0 && id.length <= MAX_INTEGRATION_ID_CHARS && id.trim() === id && !/[\u0000-\u001F\u007F]/.test(id);
+}
+
+/**
+ * How much an event shows, chosen per link: `full`, everything; `private`, nothing of the candidate (not their name,
+ * and not the ATS's own title either, which often embeds it), but the job, the room, the link and the interviewers;
+ * `busy`, only that the time is taken. Every level has the same events at the same times with the same UIDs.
+ */
+export type FeedDetail = 'full' | 'private' | 'busy';
+export const FEED_DETAILS: readonly FeedDetail[] = ['full', 'private', 'busy'];
 
 const MiB = 1024 * 1024;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -63,6 +81,7 @@ const envSchema = z.object({
   NODE_ENV: optionalString,
   KOMBO_API_KEY: optionalString,
   KOMBO_INTEGRATION_ID: optionalString,
+  KOMBO_INTEGRATION_IDS: optionalString,
   KOMBO_BASE_URL: z.preprocess(withDefault('https://api.kombo.dev/v1'), httpUrl('KOMBO_BASE_URL', 'https://api.kombo.dev/v1')),
   KOMBO_TIMEOUT_SECONDS: integer('KOMBO_TIMEOUT_SECONDS', 1, 600, 30, 'a number of seconds'),
   KOMBO_WEBHOOK_SECRET: optionalString,
@@ -76,9 +95,14 @@ const envSchema = z.object({
   PORT: integer('PORT', 0, 65535, 3000, 'a port number'),
   HOST: z.preprocess(withDefault('0.0.0.0'), host),
   SYNC_INTERVAL_SECONDS: integer('SYNC_INTERVAL_SECONDS', 10, 86_400, 300, 'a number of seconds'),
+  SYNC_CONCURRENCY: integer('SYNC_CONCURRENCY', 1, 64, 4, 'a number of walks'),
   FULL_SYNC_INTERVAL_HOURS: integer('FULL_SYNC_INTERVAL_HOURS', 1, 720, 24, 'a number of hours'),
   FEED_PAST_DAYS: integer('FEED_PAST_DAYS', 0, 3650, 90, 'a number of days'),
   DEFAULT_DURATION_MINUTES: integer('DEFAULT_DURATION_MINUTES', 1, 1440, 60, 'a number of minutes'),
+  FEED_DEFAULT_DETAIL: z.preprocess(
+    (value) => String(text(value) ?? 'full').toLowerCase(),
+    z.enum(FEED_DETAILS, { error: `FEED_DEFAULT_DETAIL must be one of ${FEED_DETAILS.join(', ')}` }),
+  ),
   FEED_REFRESH_MINUTES: integer('FEED_REFRESH_MINUTES', 5, 10_080, 60, 'a number of minutes'),
   WEBHOOK_WALK_INTERVAL_SECONDS: integer('WEBHOOK_WALK_INTERVAL_SECONDS', 1, 3_600, 5, 'a number of seconds'),
   MAX_CONNECTIONS: integer('MAX_CONNECTIONS', 1, 1_000_000, 10_000, 'a number of connections'),
@@ -100,7 +124,11 @@ export interface Config {
   demo: boolean;
   kombo: {
     apiKey: string;
-    integrationId: string;
+    /**
+     * The integrations named in the configuration (KOMBO_INTEGRATION_ID and KOMBO_INTEGRATION_IDS, in that order,
+     * without repeats); the registry adds and removes others at run time.
+     */
+    integrationIds: readonly string[];
     baseUrl: string;
     timeoutMs: number;
     webhookSecret: string | undefined;
@@ -117,6 +145,7 @@ export interface Config {
   port: number;
   host: string;
   syncIntervalMs: number;
+  syncConcurrency: number;
   fullSyncIntervalMs: number;
   feedPastDays: number;
   defaultDurationMinutes: number;
@@ -125,6 +154,8 @@ export interface Config {
   webhookWalkIntervalMs: number;
   /** Open connections the server accepts at once; it closes any past this at once. */
   maxConnections: number;
+  /** What a link shows that was issued without a level of its own (every link made before levels existed). */
+  feedDefaultDetail: FeedDetail;
   /** Bytes the rendered-feed cache may hold (bodies, gzipped bodies and per-entry overhead). */
   feedCacheMaxBytes: number;
   /** How long full walks must keep agreeing on a held mass removal before it applies unconfirmed. */
@@ -154,15 +185,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   // Checks across variables read the raw text, so they are reported together with any bad value above.
   const apiKey = text(env.KOMBO_API_KEY);
-  const integrationId = text(env.KOMBO_INTEGRATION_ID);
+  const integrationIds = [text(env.KOMBO_INTEGRATION_ID), ...String(text(env.KOMBO_INTEGRATION_IDS) ?? '').split(',').map(text)].filter(
+    (id): id is string => typeof id === 'string',
+  );
   const feedSecret = text(env.FEED_SECRET);
   const demo = apiKey === undefined;
-  if (!demo && integrationId === undefined) {
-    problems.push('KOMBO_INTEGRATION_ID must be set when KOMBO_API_KEY is set');
-  }
-  if (demo && integrationId !== undefined) {
+  if (demo && integrationIds.length > 0) {
     // Otherwise a forgotten key would quietly serve demo interviews where real ones are expected.
-    problems.push('KOMBO_API_KEY must be set when KOMBO_INTEGRATION_ID is set (leave both unset for demo mode)');
+    problems.push('KOMBO_API_KEY must be set when KOMBO_INTEGRATION_ID or KOMBO_INTEGRATION_IDS is set (leave them all unset for demo mode)');
+  }
+  for (const id of integrationIds) {
+    if (!isValidIntegrationId(id)) {
+      problems.push(`KOMBO_INTEGRATION_IDS holds ${JSON.stringify(id.slice(0, 40))}, which is no integration id (1 to ${MAX_INTEGRATION_ID_CHARS} characters, no control characters)`);
+      break;
+    }
   }
   if (feedSecret === undefined && !demo) {
     problems.push('FEED_SECRET must be set (at least 32 characters) when KOMBO_API_KEY is set');
@@ -184,7 +220,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     demo,
     kombo: {
       apiKey: e.KOMBO_API_KEY ?? '',
-      integrationId: e.KOMBO_INTEGRATION_ID ?? DEMO_INTEGRATION_ID,
+      integrationIds: demo ? DEMO_INTEGRATION_IDS : [...new Set(integrationIds)],
       baseUrl: e.KOMBO_BASE_URL,
       timeoutMs: e.KOMBO_TIMEOUT_SECONDS * 1000,
       webhookSecret: e.KOMBO_WEBHOOK_SECRET,
@@ -200,12 +236,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: e.PORT,
     host: e.HOST,
     syncIntervalMs: e.SYNC_INTERVAL_SECONDS * 1000,
+    syncConcurrency: e.SYNC_CONCURRENCY,
     fullSyncIntervalMs: e.FULL_SYNC_INTERVAL_HOURS * 3_600_000,
     feedPastDays: e.FEED_PAST_DAYS,
     defaultDurationMinutes: e.DEFAULT_DURATION_MINUTES,
     feedRefreshMinutes: e.FEED_REFRESH_MINUTES,
     webhookWalkIntervalMs: e.WEBHOOK_WALK_INTERVAL_SECONDS * 1000,
     maxConnections: e.MAX_CONNECTIONS,
+    feedDefaultDetail: e.FEED_DEFAULT_DETAIL,
     feedCacheMaxBytes: e.FEED_CACHE_MAX_MB * 1_048_576,
     massRemovalHoldMs: e.MASS_REMOVAL_HOLD_HOURS * 3_600_000,
     dataDir: e.DATA_DIR,

@@ -4,19 +4,26 @@ import { createDemoFetch } from './demo/demo-kombo.js';
 import { createFeedService, type FeedService } from './feeds/feed-service.js';
 import { createFeedTokens, type FeedTokens } from './feeds/feed-token.js';
 import { createApp } from './http/create-app.js';
+import { createIntegrationRegistry, type IntegrationRegistry } from './integrations/integration-registry.js';
+import { createFileRegistryStore, type IntegrationEntry, type RegistryStore } from './integrations/registry-store.js';
 import { formerInterviewerRetentionMs } from './interviews/snapshot.js';
 import { createFileSnapshotStore, type SnapshotStore } from './interviews/snapshot-store.js';
-import { createKomboClient } from './kombo/create-kombo-client.js';
+import { createKomboClient, sleep as realSleep, type KomboClient } from './kombo/create-kombo-client.js';
+import { getIntegration } from './kombo/get-integration.js';
 import type { RetryPolicy } from './kombo/retry-policy.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { createSyncEngine, type SyncEngine } from './sync/sync-engine.js';
+import { createSyncEngine } from './sync/sync-engine.js';
+import { createSyncScheduler, INTEGRATION_STATUSES, type SyncScheduler } from './sync/sync-scheduler.js';
+import { createWalkSlots, type WalkSlot } from './sync/walk-slots.js';
 
 /** The wired service: what the server entry runs, and what end-to-end tests and the benchmark drive. */
 export interface Service {
   config: Config;
   app: ReturnType<typeof createApp>;
   feeds: FeedService;
-  sync: SyncEngine;
+  /** Every integration's walks; with one integration, `sync.refresh()` needs no id. */
+  sync: SyncScheduler;
+  registry: IntegrationRegistry;
   tokens: FeedTokens;
   metrics: Metrics;
   logger: Logger;
@@ -26,6 +33,7 @@ export interface Service {
 export interface ServiceOverrides {
   fetch?: typeof globalThis.fetch;
   store?: SnapshotStore;
+  registryStore?: RegistryStore;
   now?: () => number;
   policy?: RetryPolicy;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -38,11 +46,22 @@ export interface ServiceOverrides {
   feedCacheMaxBytes?: number;
 }
 
-/** Wires config → Kombo client → sync engine → feed service → HTTP app. Starts nothing: no walk, no timer, no port. */
+/** The calendar-name label of each integration: its organisation, once more than one integration is served. */
+function labelsOf(entries: readonly IntegrationEntry[]): Map<string, string | null> {
+  const several = entries.length > 1;
+  return new Map(entries.map((entry) => [entry.id, several ? entry.organization : null]));
+}
+
+/**
+ * Wires config → registry → one Kombo client and sync engine per integration under one scheduler → feed service →
+ * HTTP app. Starts nothing: no walk, no timer, no port (and reads nothing from disk until `sync.restore()`).
+ */
 export function createService(config: Config, logger: Logger, overrides: ServiceOverrides = {}): Service {
   const now = overrides.now ?? Date.now;
   const metrics = overrides.metrics ?? createMetrics({ now });
   const tokens = createFeedTokens(config.feedSecret);
+  const store = overrides.store ?? createFileSnapshotStore(config.dataDir);
+  const fetch = overrides.fetch ?? (config.demo ? createDemoFetch(now) : globalThis.fetch);
   const feeds = createFeedService({
     feedPastDays: config.feedPastDays,
     defaultDurationMinutes: config.defaultDurationMinutes,
@@ -55,48 +74,95 @@ export function createService(config: Config, logger: Logger, overrides: Service
     },
     onCacheHit: () => metrics.feedCacheHits.inc(),
   });
-  const client = createKomboClient({
-    baseUrl: config.kombo.baseUrl,
-    apiKey: config.kombo.apiKey,
-    integrationId: config.kombo.integrationId,
-    timeoutMs: overrides.timeoutMs ?? config.kombo.timeoutMs,
-    maxResponseBytes: config.komboLimits.maxResponseBytes,
-    fetch: overrides.fetch ?? (config.demo ? createDemoFetch(now) : globalThis.fetch),
+  const registry = createIntegrationRegistry({
+    store: overrides.registryStore ?? createFileRegistryStore(config.dataDir),
+    configured: config.kombo.integrationIds,
+    configuredSource: config.demo ? 'demo' : 'config',
+    logger,
     now,
-    ...(overrides.policy ? { policy: overrides.policy } : {}),
-    ...(overrides.sleep ? { sleep: overrides.sleep } : {}),
-    onRetry: ({ error, attempt, delayMs }) => {
-      metrics.komboRetries.inc({ reason: error.status ? String(error.status) : error.kind });
-      logger.warn({ status: error.status, code: error.code, attempt, delayMs, reason: error.message }, 'retrying a Kombo request');
+    onChange: (entries) => {
+      for (const [id, label] of labelsOf(entries)) feeds.setLabel(id, label);
     },
   });
-  const sync = createSyncEngine({
-    client,
-    feeds,
-    store: overrides.store ?? createFileSnapshotStore(config.dataDir),
+  for (const [id, label] of labelsOf(registry.list())) feeds.setLabel(id, label);
+
+  function clientFor(integrationId: string, slot?: WalkSlot): KomboClient {
+    return createKomboClient({
+      baseUrl: config.kombo.baseUrl,
+      apiKey: config.kombo.apiKey,
+      integrationId,
+      timeoutMs: overrides.timeoutMs ?? config.kombo.timeoutMs,
+      maxResponseBytes: config.komboLimits.maxResponseBytes,
+      fetch,
+      now,
+      ...(overrides.policy ? { policy: overrides.policy } : {}),
+      // A backoff or Retry-After sleeps outside the walk's slot, so other integrations walk meanwhile.
+      sleep: slot ? slot.sleep : (overrides.sleep ?? realSleep),
+      onRetry: ({ error, attempt, delayMs }) => {
+        metrics.komboRetries.inc({ reason: error.status ? String(error.status) : error.kind });
+        logger.warn({ integration: integrationId, status: error.status, code: error.code, attempt, delayMs, reason: error.message }, 'retrying a Kombo request');
+      },
+    });
+  }
+
+  const sync = createSyncScheduler({
+    registry,
+    slots: createWalkSlots(config.syncConcurrency),
+    intervalMs: config.syncIntervalMs,
     logger,
-    metrics,
     now,
-    fullSyncIntervalMs: config.fullSyncIntervalMs,
-    walkCeiling: { records: config.komboLimits.walkMaxRecords, bytes: config.komboLimits.walkMaxBytes },
-    webhookIntervalMs: config.webhookWalkIntervalMs,
-    formerInterviewerRetentionMs: formerInterviewerRetentionMs(config.feedPastDays),
-    massRemovalHoldMs: config.massRemovalHoldMs,
-    ...(overrides.maxPages !== undefined ? { maxPages: overrides.maxPages } : {}),
+    sleep: overrides.sleep ?? realSleep,
+    createEngine: (integrationId, slot) =>
+      createSyncEngine({
+        client: clientFor(integrationId, slot),
+        feeds: feeds.holder(integrationId),
+        store,
+        walkSlot: slot,
+        logger: logger.child({ integration: integrationId }),
+        metrics,
+        now,
+        fullSyncIntervalMs: config.fullSyncIntervalMs,
+        walkCeiling: { records: config.komboLimits.walkMaxRecords, bytes: config.komboLimits.walkMaxBytes },
+        webhookIntervalMs: config.webhookWalkIntervalMs,
+        formerInterviewerRetentionMs: formerInterviewerRetentionMs(config.feedPastDays),
+        massRemovalHoldMs: config.massRemovalHoldMs,
+        ...(overrides.maxPages !== undefined ? { maxPages: overrides.maxPages } : {}),
+      }),
+    describe: (integrationId, slot) => slot.run(() => getIntegration(clientFor(integrationId, slot), integrationId)),
+    async forget(integrationId) {
+      feeds.remove(integrationId);
+      await store.delete(integrationId);
+    },
   });
+
+  metrics.observeSnapshots(() => {
+    let interviews = 0;
+    let interviewers = 0;
+    let oldestSyncedAtMs: number | undefined;
+    for (const [, snapshot] of feeds.snapshots()) {
+      interviews += snapshot.size;
+      interviewers += snapshot.byEmail.size;
+      oldestSyncedAtMs = Math.min(oldestSyncedAtMs ?? Infinity, snapshot.data.syncedAtMs);
+    }
+    const integrations = Object.fromEntries(INTEGRATION_STATUSES.map((status) => [status, 0]));
+    for (const integration of sync.list()) integrations[integration.status()]!++;
+    return { interviews, interviewers, oldestSyncedAtMs, integrations };
+  });
+
   const app = createApp({
     feeds,
     sync,
+    registry,
     tokens,
     logger,
     metrics,
-    integrationId: config.kombo.integrationId,
     publicUrl: config.publicUrl,
     refreshMinutes: config.feedRefreshMinutes,
+    defaultDetail: config.feedDefaultDetail,
     adminToken: config.adminToken,
     webhookSecret: config.kombo.webhookSecret,
     demo: config.demo,
     now,
   });
-  return { config, app, feeds, sync, tokens, metrics, logger };
+  return { config, app, feeds, sync, registry, tokens, metrics, logger };
 }

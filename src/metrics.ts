@@ -1,16 +1,26 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+/** What the snapshot gauges show, summed over every integration. */
+export interface SnapshotTotals {
+  interviews: number;
+  interviewers: number;
+  /** Start of the walk behind the stalest snapshot; undefined before any. */
+  oldestSyncedAtMs: number | undefined;
+  /** Integrations by status (new, ok, failing, pending, paused): five series at most. */
+  integrations: Readonly<Record<string, number>>;
+}
+
 /** Every metric the service exports, on a registry of its own (so tests and several apps never share one). */
 export interface Metrics {
   readonly registry: Registry;
   readonly refreshDuration: Histogram<'kind' | 'outcome'>;
   readonly refreshes: Counter<'kind' | 'outcome'>;
   readonly komboRetries: Counter<'reason'>;
-  readonly snapshotInterviews: Gauge;
-  readonly snapshotInterviewers: Gauge;
-  readonly snapshotSyncedAt: Gauge;
-  /** Records the snapshot now being served. */
-  recordSnapshot(info: { interviews: number; interviewers: number; syncedAtMs: number }): void;
+  /**
+   * Tells the snapshot gauges where to read their values at scrape time: totals over every integration, and the
+   * stalest snapshot's walk (one series each, however many integrations: no label grows with them).
+   */
+  observeSnapshots(read: () => SnapshotTotals): void;
   readonly rejectedRecords: Counter;
   readonly httpRequests: Counter<'method' | 'route' | 'status'>;
   readonly httpDuration: Histogram<'method' | 'route'>;
@@ -25,35 +35,54 @@ export function createMetrics({ defaults = true, now = Date.now }: { defaults?: 
   const registry = new Registry();
   if (defaults) collectDefaultMetrics({ register: registry });
   const registers = [registry];
-  const snapshotSyncedAt = new Gauge({
+  let read: () => SnapshotTotals = () => ({ interviews: 0, interviewers: 0, oldestSyncedAtMs: undefined, integrations: {} });
+  new Gauge({
     name: 'interview_feeds_snapshot_synced_timestamp_seconds',
-    help: 'Start of the walk that produced the snapshot being served (0 before any)',
+    help: 'Start of the walk behind the stalest snapshot being served, over every integration (0 before any)',
     registers,
+    collect() {
+      this.set((read().oldestSyncedAtMs ?? 0) / 1000);
+    },
   });
   new Gauge({
     name: 'interview_feeds_snapshot_age_seconds',
-    help: 'Seconds since the walk that produced the snapshot being served started (NaN before any)',
+    help: 'Seconds since the walk behind the stalest snapshot being served started (NaN before any)',
     registers,
     collect() {
-      this.set(syncedAtMs === undefined ? Number.NaN : (now() - syncedAtMs) / 1000);
+      const oldest = read().oldestSyncedAtMs;
+      this.set(oldest === undefined ? Number.NaN : (now() - oldest) / 1000);
     },
   });
-  let syncedAtMs: number | undefined;
-  const snapshotInterviews = new Gauge({ name: 'interview_feeds_snapshot_interviews', help: 'Live interviews in the snapshot', registers });
-  const snapshotInterviewers = new Gauge({
-    name: 'interview_feeds_snapshot_interviewers',
-    help: 'Interviewers with at least one live interview in the snapshot',
+  new Gauge({
+    name: 'interview_feeds_snapshot_interviews',
+    help: 'Live interviews in the snapshots being served, over every integration',
     registers,
+    collect() {
+      this.set(read().interviews);
+    },
+  });
+  new Gauge({
+    name: 'interview_feeds_snapshot_interviewers',
+    help: 'Interviewers with at least one live interview, summed over every integration',
+    registers,
+    collect() {
+      this.set(read().interviewers);
+    },
+  });
+  new Gauge({
+    name: 'interview_feeds_integrations',
+    help: 'Integrations served, by status (new, ok, failing, pending, paused)',
+    labelNames: ['status'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [status, count] of Object.entries(read().integrations)) this.set({ status }, count);
+    },
   });
   return {
-    recordSnapshot(info) {
-      syncedAtMs = info.syncedAtMs;
-      snapshotSyncedAt.set(info.syncedAtMs / 1000);
-      snapshotInterviews.set(info.interviews);
-      snapshotInterviewers.set(info.interviewers);
+    observeSnapshots(reader) {
+      read = reader;
     },
-    snapshotInterviews,
-    snapshotInterviewers,
     registry,
     refreshDuration: new Histogram({
       name: 'interview_feeds_refresh_duration_seconds',
@@ -74,7 +103,6 @@ export function createMetrics({ defaults = true, now = Date.now }: { defaults?: 
       labelNames: ['reason'],
       registers,
     }),
-    snapshotSyncedAt,
     rejectedRecords: new Counter({
       name: 'interview_feeds_rejected_records_total',
       help: 'Kombo records skipped because they failed validation',

@@ -9,10 +9,6 @@ import { feedLinksFor } from './http/routes/admin-routes.js';
 import { sleep } from './kombo/create-kombo-client.js';
 import { createLogDestination, createLogger } from './logger.js';
 
-/** First wait between tries of the first walk, while no snapshot exists; it doubles after each failure... */
-const FIRST_WALK_BASE_DELAY_MS = 1_000;
-/** ...up to this. */
-const FIRST_WALK_MAX_DELAY_MS = 30_000;
 /** Shutdown finishes well inside the 10 s an orchestrator usually allows before SIGKILL. */
 const SHUTDOWN_GRACE_MS = 8_000;
 /** While connections are refused at MAX_CONNECTIONS, one warning per this long. */
@@ -39,36 +35,37 @@ export interface RunningService extends Service {
   stop(): Promise<void>;
 }
 
-/** How start-up retries the first walk; tests inject `sleep` so the backoff costs no time. */
+/** Demo mode: once both demo companies are walked, logs each demo interviewer's feed URL in each (printing demo links is the point). */
+async function printDemoLinks(service: Service, signal: AbortSignal): Promise<void> {
+  while (!signal.aborted && !service.sync.list().every((integration) => integration.engine.hasSnapshot())) {
+    await sleep(100, signal).catch(() => {});
+  }
+  if (signal.aborted) return;
+  for (const integration of service.sync.list()) {
+    const snapshot = service.feeds.snapshot(integration.id);
+    for (const person of DEMO_INTERVIEWERS) {
+      const events = snapshot?.interviewsOf(person.email).length ?? 0;
+      if (events === 0) continue;
+      const name = `${person.first_name} ${person.last_name}`;
+      const organization = integration.entry().organization;
+      const links = feedLinksFor({ tokens: service.tokens, publicUrl: service.config.publicUrl }, integration.id, person.email, `Interviews: ${name}`);
+      service.logger.info(
+        { integration: integration.id, organization, interviewer: name, events, url: links.url, webcalUrl: links.webcalUrl },
+        `demo feed for ${name}${organization ? ` at ${organization}` : ''}: ${links.url}`,
+      );
+    }
+  }
+}
+
+/** How start-up retries first walks; tests inject `sleep` so the backoff costs no time. */
 export interface StartOptions {
-  /** Waits between tries of the first walk; rejects when `signal` aborts (shutdown). */
+  /** Waits between tries of a first walk; rejects when `signal` aborts (shutdown). */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Replaces {@link HTTP_TIMEOUTS} (tests of slow clients). */
   timeouts?: HttpTimeouts;
 }
 
-/**
- * Tries the first walk until it succeeds, backing off from 1 s up to 30 s between tries; feeds answer 503 meanwhile.
- * Once a snapshot exists (restored from DATA_DIR, or brought by a webhook or /admin/sync) feeds are served, and the
- * regular timer takes over the retrying.
- */
-async function firstWalk(service: Service, signal: AbortSignal, wait: NonNullable<StartOptions['sleep']>): Promise<void> {
-  let delay = FIRST_WALK_BASE_DELAY_MS;
-  while (!signal.aborted) {
-    try {
-      await service.sync.refresh();
-      return;
-    } catch {
-      if (signal.aborted || service.feeds.snapshot() !== undefined) return;
-      service.logger.warn({ retryInMs: delay }, 'no snapshot yet; retrying the first walk');
-      await wait(delay, signal).catch(() => {});
-      if (service.feeds.snapshot() !== undefined) return;
-      delay = Math.min(FIRST_WALK_MAX_DELAY_MS, delay * 2);
-    }
-  }
-}
-
-/** Starts the service: restores the saved snapshot, listens, walks Kombo now and on a timer. */
+/** Starts the service: restores the registry and saved snapshots, listens, walks Kombo now and on a schedule. */
 export async function start(
   config: Config,
   logger: Logger,
@@ -116,32 +113,13 @@ export async function start(
   const port = typeof address === 'object' && address ? address.port : config.port;
   logger.info({ host: config.host, port, restored }, 'listening');
 
-  const walking = firstWalk(service, stopping.signal, options.sleep ?? sleep).then(() => {
-    if (!config.demo || stopping.signal.aborted) return;
-    const snapshot = service.feeds.snapshot();
-    for (const person of DEMO_INTERVIEWERS) {
-      const name = `${person.first_name} ${person.last_name}`;
-      const links = feedLinksFor(
-        { tokens: service.tokens, integrationId: config.kombo.integrationId, publicUrl: config.publicUrl },
-        person.email,
-        name,
-      );
-      // Demo data under a demo secret: printing these links is the point of demo mode.
-      logger.info(
-        { interviewer: name, events: snapshot?.interviewsOf(person.email).length ?? 0, url: links.url, webcalUrl: links.webcalUrl },
-        `demo feed for ${name}: ${links.url}`,
-      );
-    }
-  });
-  const timer = setInterval(() => {
-    service.sync.refresh().catch(() => {}); // failures are logged and shown on /healthz; the old snapshot serves on
-  }, config.syncIntervalMs);
+  service.sync.start(options.sleep ? { sleep: options.sleep } : {});
+  if (config.demo) void printDemoLinks(service, stopping.signal);
 
   let stopped: Promise<void> | undefined;
   const stop = () =>
     (stopped ??= (async () => {
       stopping.abort();
-      clearInterval(timer);
       clearTimeout(capWarning);
       for (const res of answering.values()) if (!res.headersSent) res.setHeader('Connection', 'close');
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -150,7 +128,6 @@ export async function start(
       const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
       try {
         await service.sync.close();
-        await walking;
         await closed;
       } finally {
         clearTimeout(force);

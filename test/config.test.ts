@@ -28,7 +28,7 @@ describe('loadConfig', () => {
   it('starts in demo mode with every default when nothing is set', () => {
     expect(loadConfig({})).toEqual({
       demo: true,
-      kombo: { apiKey: '', integrationId: DEMO_INTEGRATION_ID, baseUrl: 'https://api.kombo.dev/v1', timeoutMs: 30_000, webhookSecret: undefined },
+      kombo: { apiKey: '', integrationIds: [DEMO_INTEGRATION_ID, 'demo-globex'], baseUrl: 'https://api.kombo.dev/v1', timeoutMs: 30_000, webhookSecret: undefined },
       komboLimits: { maxResponseBytes: 32 * MiB, walkMaxRecords: 250_000, walkMaxBytes: 1024 * MiB },
       feedSecret: DEMO_FEED_SECRET,
       adminToken: undefined,
@@ -36,12 +36,14 @@ describe('loadConfig', () => {
       port: 3000,
       host: '0.0.0.0',
       syncIntervalMs: 300_000,
+      syncConcurrency: 4,
       fullSyncIntervalMs: 24 * 3_600_000,
       feedPastDays: 90,
       defaultDurationMinutes: 60,
       feedRefreshMinutes: 60,
       webhookWalkIntervalMs: 5_000,
       maxConnections: 10_000,
+      feedDefaultDetail: 'full',
       feedCacheMaxBytes: 256 * 1_048_576,
       massRemovalHoldMs: 24 * 3_600_000,
       dataDir: './data',
@@ -73,12 +75,14 @@ describe('loadConfig', () => {
       PORT: '8080',
       HOST: '::',
       SYNC_INTERVAL_SECONDS: '60',
+      SYNC_CONCURRENCY: '8',
       FULL_SYNC_INTERVAL_HOURS: '6',
       FEED_PAST_DAYS: '0',
       DEFAULT_DURATION_MINUTES: '45',
       FEED_REFRESH_MINUTES: '15',
       WEBHOOK_WALK_INTERVAL_SECONDS: '30',
       MAX_CONNECTIONS: '20000',
+      FEED_DEFAULT_DETAIL: 'Busy',
       FEED_CACHE_MAX_MB: '64',
       MASS_REMOVAL_HOLD_HOURS: '48',
       DATA_DIR: '/var/lib/interview-feeds',
@@ -89,7 +93,7 @@ describe('loadConfig', () => {
       demo: false,
       kombo: {
         apiKey: 'key',
-        integrationId: 'greenhouse:1',
+        integrationIds: ['greenhouse:1'],
         baseUrl: 'https://api.us.kombo.dev/v1',
         timeoutMs: 12_000,
         webhookSecret: 'w'.repeat(16),
@@ -101,12 +105,14 @@ describe('loadConfig', () => {
       port: 8080,
       host: '::',
       syncIntervalMs: 60_000,
+      syncConcurrency: 8,
       fullSyncIntervalMs: 6 * 3_600_000,
       feedPastDays: 0,
       defaultDurationMinutes: 45,
       feedRefreshMinutes: 15,
       webhookWalkIntervalMs: 30_000,
       maxConnections: 20_000,
+      feedDefaultDetail: 'busy',
       feedCacheMaxBytes: 64 * 1_048_576,
       massRemovalHoldMs: 48 * 3_600_000,
       dataDir: '/var/lib/interview-feeds',
@@ -117,12 +123,23 @@ describe('loadConfig', () => {
   });
 
   describe('Kombo credentials', () => {
-    it('needs KOMBO_INTEGRATION_ID with KOMBO_API_KEY, and the reverse', () => {
-      expect(problems({ KOMBO_API_KEY: 'key', FEED_SECRET: SECRET })).toEqual(['KOMBO_INTEGRATION_ID must be set when KOMBO_API_KEY is set']);
-      expect(problems({ KOMBO_INTEGRATION_ID: 'greenhouse:1' })).toEqual([
-        'KOMBO_API_KEY must be set when KOMBO_INTEGRATION_ID is set (leave both unset for demo mode)',
-      ]);
+    it('takes KOMBO_API_KEY without any integration (an empty registry), but no integration without a key', () => {
+      expect(problems({ KOMBO_API_KEY: 'key', FEED_SECRET: SECRET })).toEqual([]);
+      expect(loadConfig({ KOMBO_API_KEY: 'key', FEED_SECRET: SECRET }).kombo.integrationIds).toEqual([]);
+      const noKey = 'KOMBO_API_KEY must be set when KOMBO_INTEGRATION_ID or KOMBO_INTEGRATION_IDS is set (leave them all unset for demo mode)';
+      expect(problems({ KOMBO_INTEGRATION_ID: 'greenhouse:1' })).toEqual([noKey]);
+      expect(problems({ KOMBO_INTEGRATION_IDS: 'greenhouse:1,lever:2' })).toEqual([noKey]);
       expect(problems(LIVE)).toEqual([]);
+    });
+
+    it('reads KOMBO_INTEGRATION_IDS comma-separated, KOMBO_INTEGRATION_ID as one more, without repeats or blanks', () => {
+      const ids = (env: Record<string, string>) => loadConfig({ KOMBO_API_KEY: 'key', FEED_SECRET: SECRET, ...env }).kombo.integrationIds;
+      expect(ids({ KOMBO_INTEGRATION_IDS: ' greenhouse:1, lever:2 ,,' })).toEqual(['greenhouse:1', 'lever:2']);
+      expect(ids({ KOMBO_INTEGRATION_ID: 'lever:2', KOMBO_INTEGRATION_IDS: 'greenhouse:1,lever:2' })).toEqual(['lever:2', 'greenhouse:1']);
+      expect(problems({ KOMBO_API_KEY: 'key', FEED_SECRET: SECRET, KOMBO_INTEGRATION_IDS: `ok,${'x'.repeat(300)}` })[0]).toMatch(
+        /^KOMBO_INTEGRATION_IDS holds "x+", which is no integration id/,
+      );
+      expect(problems({ KOMBO_API_KEY: 'key', FEED_SECRET: SECRET, SYNC_CONCURRENCY: '0' })).toEqual(['SYNC_CONCURRENCY must be a number of walks from 1 to 64']);
     });
 
     it('needs FEED_SECRET of at least 32 characters outside demo mode', () => {
@@ -185,6 +202,7 @@ describe('loadConfig', () => {
       port: 0,
       feedPastDays: 0,
       syncIntervalMs: 10_000,
+      syncConcurrency: 4,
       kombo: { timeoutMs: 600_000 },
     });
     expect(
@@ -264,7 +282,6 @@ describe('loadConfig', () => {
         'ADMIN_TOKEN must be at least 16 characters',
         'FEED_SECRET must be at least 32 characters',
         'KOMBO_BASE_URL must be an http(s) URL without query or fragment, such as https://api.kombo.dev/v1',
-        'KOMBO_INTEGRATION_ID must be set when KOMBO_API_KEY is set',
         'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
         'PORT must be a port number from 0 to 65535',
       ].sort(),
@@ -323,7 +340,6 @@ describe('the process entry with a bad configuration', () => {
       [
         'config error: FEED_SECRET must be at least 32 characters',
         'config error: KOMBO_BASE_URL must be an http(s) URL without query or fragment, such as https://api.kombo.dev/v1',
-        'config error: KOMBO_INTEGRATION_ID must be set when KOMBO_API_KEY is set',
         'config error: PORT must be a port number from 0 to 65535',
       ].sort(),
     );

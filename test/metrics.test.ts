@@ -137,10 +137,20 @@ describe('GET /metrics and /healthz', () => {
     const service = buildTestService(fake);
     const app = request(service.app);
     // Before any refresh the last success and failure are null: the same keys as later, for dashboards.
+    const summary = (byStatus: Record<string, number>, interviews: number, stalestAgeSeconds: number | null) => ({
+      total: 1,
+      byStatus: { new: 0, ok: 0, failing: 0, pending: 0, paused: 0, ...byStatus },
+      interviews,
+      interviewers: interviews,
+      stalestSyncedAt: stalestAgeSeconds === null ? null : expect.any(String),
+      stalestAgeSeconds,
+      cachedFeeds: expect.any(Number),
+    });
     expect((await app.get('/healthz').expect(200)).body).toEqual({
       status: 'ok',
-      ready: false,
       demo: false,
+      ready: false,
+      integrations: summary({ new: 1 }, 0, null),
       snapshot: null,
       sync: { running: false, consecutiveFailures: 0, lastSuccess: null, lastFailure: null, held: null },
     });
@@ -156,8 +166,9 @@ describe('GET /metrics and /healthz', () => {
     const res = await app.get('/healthz').expect(200).expect('Content-Type', /application\/json/).expect('Cache-Control', 'no-store');
     expect(res.body).toEqual({
       status: 'ok',
-      ready: true,
       demo: false,
+      ready: true,
+      integrations: summary({ failing: 1 }, 2, 45),
       snapshot: {
         interviews: 2,
         interviewers: 2,
@@ -170,7 +181,7 @@ describe('GET /metrics and /healthz', () => {
         running: false,
         lastSuccess: expect.objectContaining({ kind: 'full', at: new Date(syncedAt).toISOString(), interviews: 2, interviewers: 2, pages: 1 }),
         // When and which walk failed; why is upstream text, shown only with the admin token.
-        lastFailure: { at: new Date(syncedAt + 30_000).toISOString(), kind: 'incremental' },
+        lastFailure: { at: new Date(syncedAt + 30_000).toISOString(), kind: 'incremental', code: null },
         consecutiveFailures: 1,
         held: null,
       },

@@ -212,7 +212,7 @@ describe('start and stop in process', () => {
   it('sets the server timeouts deliberately, and stop() ends the timer and the listener', async () => {
     const config = { ...loadConfig(testEnv(fake, { PORT: '0', HOST: '127.0.0.1' })), syncIntervalMs: 20 };
     const { logger } = captureLogger();
-    const service = buildTestService(fake);
+    const service = buildTestService(fake, { config: { syncIntervalMs: 20 } });
     const running = await start(config, logger, service);
     // A slow client cannot hold a socket: headers within 15 s, the whole request within 30 s. Keep-alive outlives
     // a load balancer's usual 60 s idle timeout, so the balancer, not us, closes idle connections.

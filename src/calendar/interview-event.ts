@@ -1,4 +1,5 @@
 import type { ICalEventData } from 'ical-generator';
+import type { FeedDetail } from '../config.js';
 import type { Interview } from '../interviews/interview.js';
 
 /** SEQUENCE counts seconds of revision since this moment, so it grows with every change and fits 32 bits until 2088. */
@@ -11,11 +12,19 @@ const MAX_SEQUENCE = 2 ** 31 - 1;
  */
 export const MAX_OTHER_INTERVIEWERS_NAMED = 30;
 
+/** The summary of every event at the `busy` level. */
+export const BUSY_SUMMARY = 'Busy';
+
 /** What turning an interview into an event depends on besides the interview. */
 export interface EventOptions {
-  /** The feed's owner: named nowhere in their own event's list of other interviewers. */
-  ownerEmail: string;
+  /**
+   * The feed's owner, named nowhere in their own event's list of other interviewers; null for a team feed, whose
+   * events name every interviewer.
+   */
+  ownerEmail: string | null;
   defaultDurationMinutes: number;
+  /** How much the event shows; `full` when absent. */
+  detail?: FeedDetail;
 }
 
 /** The SEQUENCE of an event whose content last changed at `revisionMs`. */
@@ -51,8 +60,13 @@ function asLink(url: string | null): string | null {
   }
 }
 
-/** The event title: the interview's own, else one naming the candidate and the job. */
-export function summaryOf(interview: Interview): string {
+/**
+ * The event title: at `full`, the interview's own, else one naming the candidate and the job; at `private`, one built
+ * from the job alone (an ATS title like "Onsite with Jane Doe" names the candidate); at `busy`, {@link BUSY_SUMMARY}.
+ */
+export function summaryOf(interview: Interview, detail: FeedDetail = 'full'): string {
+  if (detail === 'busy') return BUSY_SUMMARY;
+  if (detail === 'private') return interview.jobName === null ? 'Interview' : `Interview: ${interview.jobName}`;
   if (interview.title !== null) return interview.title;
   const { candidateName, jobName } = interview;
   if (candidateName !== null && jobName !== null) return `Interview: ${candidateName} (${jobName})`;
@@ -61,11 +75,15 @@ export function summaryOf(interview: Interview): string {
   return 'Interview';
 }
 
-/** The event description: the join link first (Google shows no URL property), then who and what; null when empty. */
-export function descriptionOf(interview: Interview, ownerEmail: string): string | null {
+/**
+ * The event description: the join link first (Google shows no URL property), then who and what; null when empty
+ * (always at `busy`). At `private` the candidate is left out.
+ */
+export function descriptionOf(interview: Interview, ownerEmail: string | null, detail: FeedDetail = 'full'): string | null {
+  if (detail === 'busy') return null;
   const lines: string[] = [];
   if (interview.conferencingUrl !== null) lines.push(interview.conferencingUrl);
-  if (interview.candidateName !== null) lines.push(`Candidate: ${interview.candidateName}`);
+  if (interview.candidateName !== null && detail === 'full') lines.push(`Candidate: ${interview.candidateName}`);
   if (interview.jobName !== null) lines.push(`Job: ${interview.jobName}`);
   const named: string[] = [];
   let unnamed = 0;
@@ -75,7 +93,8 @@ export function descriptionOf(interview: Interview, ownerEmail: string): string 
     if (named.length < MAX_OTHER_INTERVIEWERS_NAMED) named.push(label);
     else unnamed++;
   }
-  if (named.length > 0) lines.push(`Other interviewers: ${named.join(', ')}${unnamed > 0 ? ` and ${thousands(unnamed)} more` : ''}`);
+  const label = ownerEmail === null ? 'Interviewers' : 'Other interviewers';
+  if (named.length > 0) lines.push(`${label}: ${named.join(', ')}${unnamed > 0 ? ` and ${thousands(unnamed)} more` : ''}`);
   return lines.length > 0 ? lines.join('\n') : null;
 }
 
@@ -92,9 +111,11 @@ export function interviewEvent(interview: Interview, options: EventOptions): ICa
   const start = new Date(interview.startMs);
   const end = new Date(eventEndMs(interview, options.defaultDurationMinutes));
   const revision = new Date(interview.revisionMs);
-  const link = asLink(interview.conferencingUrl);
-  const location = interview.address ?? interview.conferencingUrl;
-  const description = descriptionOf(interview, options.ownerEmail);
+  const detail = options.detail ?? 'full';
+  // At `busy` nothing but the time: no room, no link, no description.
+  const link = detail === 'busy' ? null : asLink(interview.conferencingUrl);
+  const location = detail === 'busy' ? null : (interview.address ?? interview.conferencingUrl);
+  const description = descriptionOf(interview, options.ownerEmail, detail);
   const event: ICalEventData = {
     id: interview.id,
     sequence: sequenceOf(interview.revisionMs),
@@ -102,7 +123,7 @@ export function interviewEvent(interview: Interview, options: EventOptions): ICa
     lastModified: revision,
     start,
     end,
-    summary: plainText(summaryOf(interview)),
+    summary: plainText(summaryOf(interview, detail)),
   };
   if (location !== null) event.location = plainText(location);
   // An empty DESCRIPTION: line is rejected by libical: leave the property out instead.

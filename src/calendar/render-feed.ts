@@ -1,6 +1,7 @@
-import ical, { ICalCalendarMethod } from 'ical-generator';
+import ical from 'ical-generator';
 import type { Interview } from '../interviews/interview.js';
 import { foldLines } from './fold-lines.js';
+import type { FeedDetail } from '../config.js';
 import { eventEndMs, interviewEvent, plainText } from './interview-event.js';
 
 const CALENDAR_END = 'END:VCALENDAR';
@@ -10,8 +11,10 @@ export const PRODUCT_ID = { company: 'interview-feeds', product: 'interview-feed
 
 /** What a feed's rendering depends on besides its interviews. */
 export interface FeedOptions {
-  /** The interviewer whose calendar this is (normalised email). */
-  ownerEmail: string;
+  /** The interviewer whose calendar this is (normalised email); null for a team feed. */
+  ownerEmail: string | null;
+  /** How much each event shows; `full` when absent. */
+  detail?: FeedDetail;
   /** The calendar's name as clients show it. */
   calendarName: string;
   /** Interviews that ended before this moment are left out (Google drops feeds over about 1 MB). */
@@ -34,7 +37,10 @@ export function renderFeed(interviews: readonly Interview[], options: FeedOption
   const calendar = ical({
     prodId: PRODUCT_ID,
     name: escapeText(options.calendarName),
-    method: ICalCalendarMethod.PUBLISH,
+    // No METHOD: a subscribed feed is no iTIP scheduling message (RFC 5545 §3.7.2), and METHOD:PUBLISH would require
+    // an ORGANIZER in every event (RFC 5546 §3.2.1), which libical's strict check enforces. An ORGANIZER is worse:
+    // in imported files it has made Outlook offer accept/decline and Apple Calendar notify the organiser. GitLab's
+    // and Nextcloud's calendar exports carry no METHOD either, and every client we test reads them as we do.
     ttl: options.refreshMinutes * 60,
   });
   // ical-generator folds the whole calendar with a TextEncoder per character, which dominated a render; so the
@@ -46,7 +52,13 @@ export function renderFeed(interviews: readonly Interview[], options: FeedOption
   for (const interview of interviews) {
     if (eventEndMs(interview, options.defaultDurationMinutes) < options.notEndedBeforeMs) continue;
     events += calendar
-      .createEvent(interviewEvent(interview, { ownerEmail: options.ownerEmail, defaultDurationMinutes: options.defaultDurationMinutes }))
+      .createEvent(
+        interviewEvent(interview, {
+          ownerEmail: options.ownerEmail,
+          defaultDurationMinutes: options.defaultDurationMinutes,
+          ...(options.detail ? { detail: options.detail } : {}),
+        }),
+      )
       .toString();
   }
   // RFC 5545 §3.1 ends every content line with CRLF, the last one included; ical-generator omits the final one.

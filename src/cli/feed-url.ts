@@ -1,13 +1,42 @@
-import { ConfigError, loadConfig } from '../config.js';
+import { ConfigError, FEED_DETAILS, isValidIntegrationId, loadConfig, type FeedDetail } from '../config.js';
 import { createFeedTokens } from '../feeds/feed-token.js';
-import { feedLinksFor } from '../http/routes/admin-routes.js';
+import { feedLinksFor, type LinkSubject } from '../http/routes/admin-routes.js';
 import { isPlausibleEmail } from '../interviews/normalize-email.js';
 
-/** `npm run feed-url -- ada@example.com [more…]`: prints each interviewer's feed URL and subscribe links. */
+const USAGE =
+  'usage: npm run feed-url -- [--integration ID] [--detail full|private|busy] someone@example.com [another@example.com …]\n' +
+  '       npm run feed-url -- [--integration ID] [--detail …] --job JOB_ID | --all\n';
+
+/**
+ * `npm run feed-url -- [--integration ID] [--detail LEVEL] ada@example.com [more…]` (or `--job JOB_ID`, `--all` for
+ * a team feed): prints each feed URL and its subscribe links. The integration may be left out while the configuration
+ * names exactly one.
+ */
 function main(argv: readonly string[]): number {
-  const emails = argv.filter((arg) => !arg.startsWith('-'));
-  if (emails.length === 0) {
-    process.stderr.write('usage: npm run feed-url -- someone@example.com [another@example.com …]\n');
+  const subjects: LinkSubject[] = [];
+  let integration: string | undefined;
+  let detail: FeedDetail | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const option = /^--(integration|detail|job)(?:=(.*))?$/.exec(arg);
+    if (option) {
+      const value = option[2] ?? argv[++i];
+      if (!value) {
+        process.stderr.write(USAGE);
+        return 2;
+      }
+      if (option[1] === 'integration') integration = value;
+      else if (option[1] === 'job') subjects.push({ team: { job: value } });
+      else if (FEED_DETAILS.includes(value as FeedDetail)) detail = value as FeedDetail;
+      else {
+        process.stderr.write(`--detail must be one of ${FEED_DETAILS.join(', ')}\n`);
+        return 2;
+      }
+    } else if (arg === '--all') subjects.push({ team: 'all' });
+    else if (!arg.startsWith('-')) subjects.push({ email: arg });
+  }
+  if (subjects.length === 0) {
+    process.stderr.write(USAGE);
     return 2;
   }
   let config;
@@ -18,18 +47,39 @@ function main(argv: readonly string[]): number {
     for (const problem of error.problems) process.stderr.write(`config error: ${problem}\n`);
     return 1;
   }
+  const configured = config.kombo.integrationIds;
+  if (integration === undefined) {
+    // Demo mode serves two companies; its first is the one demo links always named.
+    if (configured.length !== 1 && !config.demo) {
+      process.stderr.write(`name the integration with --integration ID (the configuration names ${configured.length === 0 ? 'none' : configured.join(', ')})\n`);
+      return 2;
+    }
+    integration = configured[0]!;
+  }
+  if (!isValidIntegrationId(integration)) {
+    process.stderr.write(`not an integration id: ${JSON.stringify(integration.slice(0, 60))}\n`);
+    return 2;
+  }
   const tokens = createFeedTokens(config.feedSecret);
   let status = 0;
-  for (const email of emails) {
-    if (!isPlausibleEmail(email)) {
-      process.stderr.write(`not an email address: ${email}\n`);
+  for (const subject of subjects) {
+    if (subject.email !== undefined && !isPlausibleEmail(subject.email)) {
+      process.stderr.write(`not an email address: ${subject.email}\n`);
       status = 2;
       continue;
     }
-    const links = feedLinksFor({ tokens, integrationId: config.kombo.integrationId, publicUrl: config.publicUrl }, email);
+    if (subject.team !== undefined && subject.team !== 'all' && !isValidIntegrationId(subject.team.job)) {
+      process.stderr.write(`not a job id: ${JSON.stringify(subject.team.job.slice(0, 60))}\n`);
+      status = 2;
+      continue;
+    }
+    const links = feedLinksFor({ tokens, publicUrl: config.publicUrl }, integration, subject, undefined, detail);
+    const heading = 'email' in links ? links.email : typeof links.team === 'string' ? 'every interview' : `job ${links.team.job}`;
     process.stdout.write(
       [
-        `${links.email}`,
+        heading,
+        `  integration:     ${links.integration}`,
+        ...(detail !== undefined ? [`  detail:          ${detail}`] : []),
         `  feed URL:        ${links.url}`,
         `  Apple/webcal:    ${links.webcalUrl}`,
         `  Google Calendar: ${links.googleUrl}`,

@@ -1,15 +1,22 @@
 /*
- * Demo mode: a small company's interviews, shaped exactly like Kombo's `GET /ats/interviews` pages and served by a
+ * Demo mode: two small companies' interviews (Ada Lovelace interviews for both), shaped exactly like Kombo's `GET /ats/interviews` pages and served by a
  * stand-in for `fetch`, so they run through the same client, pagination, validation, snapshot and rendering as
  * live data. Times are relative to the current day, so the demo calendar always shows upcoming interviews.
  */
 
-/** The demo interviewers, whose feed URLs the server prints at start-up. */
+/** The demo interviewers, whose feed URLs the server prints at start-up (Ada's in both companies). */
 export const DEMO_INTERVIEWERS = [
   { id: 'demo-user-ada', first_name: 'Ada', last_name: 'Lovelace', email: 'ada@demo.example' },
   { id: 'demo-user-grace', first_name: 'Grace', last_name: 'Hopper', email: 'grace@demo.example' },
   { id: 'demo-user-alan', first_name: 'Alan', last_name: 'Turing', email: 'alan@demo.example' },
+  { id: 'demo-user-katherine', first_name: 'Katherine', last_name: 'Johnson', email: 'katherine@demo.example' },
 ] as const;
+
+/** The two demo companies, by integration id: what `GET /integrations/{id}` says of each, and who interviews there. */
+export const DEMO_COMPANIES: Readonly<Record<string, { tool: string; organization: string; prefix: string; panel: readonly (typeof DEMO_INTERVIEWERS)[number][] }>> = {
+  demo: { tool: 'Greenhouse', organization: 'Acme Robotics', prefix: 'demo', panel: DEMO_INTERVIEWERS.slice(0, 3) },
+  'demo-globex': { tool: 'Lever', organization: 'Globex', prefix: 'globex', panel: [DEMO_INTERVIEWERS[0], DEMO_INTERVIEWERS[3]] },
+};
 
 const CANDIDATES = [
   ['Marie', 'Curie'],
@@ -23,18 +30,19 @@ const JOBS = ['Backend Engineer', 'Product Designer', 'Data Scientist, Platform'
 const STAGES = ['Phone screen', 'Technical interview', 'System design', 'Culture & values chat', 'Final round'] as const;
 const DEMO_PAGE_SIZE = 4;
 
-function record(n: number, dayStartMs: number): Record<string, unknown> {
+function record(n: number, dayStartMs: number, company = DEMO_COMPANIES.demo!): Record<string, unknown> {
   const hour = 60 * 60_000;
   const [first, last] = CANDIDATES[n % CANDIDATES.length]!;
   const job = JOBS[n % JOBS.length]!;
   const stage = STAGES[n % STAGES.length]!;
   const start = dayStartMs + (Math.floor(n / 2) - 2) * 24 * hour + (9 + (n % 2) * 5) * hour;
-  const panel = [DEMO_INTERVIEWERS[n % 3]!, ...(n % 2 === 0 ? [DEMO_INTERVIEWERS[(n + 1) % 3]!] : [])];
+  const people = company.panel;
+  const panel = [people[n % people.length]!, ...(n % 2 === 0 && people.length > 1 ? [people[(n + 1) % people.length]!] : [])];
   const remote = n % 3 !== 0;
   // Changed as the day began: a new day moves every demo interview, and an incremental walk picks that up.
   const changed = new Date(dayStartMs + n * 1000).toISOString();
   return {
-    id: `demo-interview-${String(n).padStart(3, '0')}`,
+    id: `${company.prefix}-interview-${String(n).padStart(3, '0')}`,
     remote_id: String(1000 + n),
     title: `${stage}: ${first} ${last}`,
     starting_at: new Date(start).toISOString(),
@@ -63,21 +71,35 @@ function record(n: number, dayStartMs: number): Record<string, unknown> {
   };
 }
 
-/** The demo records for the day containing `nowMs`: two weeks of interviews, a canceled one among them. */
-export function demoRecords(nowMs: number): Record<string, unknown>[] {
+/** A demo company's records for the day containing `nowMs`: two weeks of interviews, a canceled one among them. */
+export function demoRecords(nowMs: number, integrationId = 'demo'): Record<string, unknown>[] {
+  const company = DEMO_COMPANIES[integrationId];
+  if (company === undefined) return [];
   const dayStartMs = Math.floor(nowMs / 86_400_000) * 86_400_000;
-  return Array.from({ length: 24 }, (_, n) => record(n, dayStartMs));
+  // The second company books its interviews half an hour later, so Ada's two calendars never overlap.
+  const shift = company.prefix === 'demo' ? 0 : 30 * 60_000;
+  return Array.from({ length: company.prefix === 'demo' ? 24 : 12 }, (_, n) => record(n, dayStartMs + shift, company));
 }
 
-/** A `fetch` that answers `GET …/ats/interviews` with the demo records, a few to a page, cursors and all. */
+/**
+ * A `fetch` that answers `GET …/ats/interviews` with the demo company's records (by `X-Integration-Id`), a few to a
+ * page, cursors and all, and `GET …/integrations/{id}` with its tool and organisation.
+ */
 export function createDemoFetch(now: () => number = Date.now): typeof globalThis.fetch {
-  return async (input) => {
+  const notFound = () => Response.json({ status: 'error', error: { code: 'PLATFORM.INTEGRATION_NOT_FOUND', message: 'not found in demo' } }, { status: 404 });
+  return async (input, init) => {
     const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
-    if (!url.pathname.endsWith('/ats/interviews')) {
-      return Response.json({ status: 'error', error: { code: null, message: 'not found in demo' } }, { status: 404 });
+    const described = /\/integrations\/([^/]+)$/.exec(url.pathname);
+    if (described) {
+      const id = decodeURIComponent(described[1]!);
+      const company = DEMO_COMPANIES[id];
+      if (!company) return notFound();
+      return Response.json({ status: 'success', data: { id, tool: { label: company.tool }, category: 'ATS', end_user: { organization_name: company.organization } } });
     }
+    const integrationId = new Headers(init?.headers).get('x-integration-id') ?? '';
+    if (!url.pathname.endsWith('/ats/interviews') || !DEMO_COMPANIES[integrationId]) return notFound();
     const updatedAfter = url.searchParams.get('updated_after');
-    const all = demoRecords(now()).filter((r) => updatedAfter === null || String(r.changed_at) > updatedAfter);
+    const all = demoRecords(now(), integrationId).filter((r) => updatedAfter === null || String(r.changed_at) > updatedAfter);
     const offset = Number(url.searchParams.get('cursor') ?? '0');
     const results = all.slice(offset, offset + DEMO_PAGE_SIZE);
     const next = offset + DEMO_PAGE_SIZE < all.length ? String(offset + DEMO_PAGE_SIZE) : null;

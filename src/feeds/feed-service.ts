@@ -4,7 +4,10 @@ import { LRUCache } from 'lru-cache';
 import { eventEndMs } from '../calendar/interview-event.js';
 import { renderFeed } from '../calendar/render-feed.js';
 import type { Interview } from '../interviews/interview.js';
-import type { Snapshot } from '../interviews/snapshot.js';
+import { compareInterviews, type Snapshot } from '../interviews/snapshot.js';
+import type { FeedDetail } from '../config.js';
+import type { SnapshotHolder } from '../sync/sync-engine.js';
+import type { FeedTeam } from './feed-token.js';
 
 const DAY_MS = 86_400_000;
 
@@ -22,7 +25,11 @@ export const FEED_CACHE_TTL_SECONDS = 6 * 3600;
  * and never per request.
  */
 export interface RenderedFeed {
-  readonly email: string;
+  readonly integrationId: string;
+  /** The cache key: integration, person or team, detail level. */
+  readonly key: string;
+  /** The calendar's name, as clients show it. */
+  readonly calendarName: string;
   readonly body: Buffer;
   readonly gzipped: Buffer;
   /** Strong ETag of the identity body; the gzip representation's is {@link gzipEtag}. */
@@ -37,7 +44,7 @@ export interface RenderedFeed {
 
 /** Counts what the cache did, for metrics. */
 export interface FeedServiceEvents {
-  onRender?: (info: { email: string; events: number; durationMs: number }) => void;
+  onRender?: (info: { integrationId: string; events: number; durationMs: number }) => void;
   onCacheHit?: () => void;
 }
 
@@ -56,19 +63,38 @@ export interface FeedServiceOptions extends FeedServiceEvents {
   cacheTtlSeconds?: number;
 }
 
-/** Holds the current snapshot and each interviewer's rendered feed. */
+/** Whose calendar a feed is: one interviewer's, or a team's (one job's interviews, or every interview). */
+export type FeedTarget = { readonly email: string } | { readonly team: FeedTeam };
+
+/** Holds each integration's current snapshot and each rendered feed. */
 export interface FeedService {
-  /** The snapshot feeds are served from; undefined until the first one is loaded. */
-  snapshot(): Snapshot | undefined;
-  /** Swaps in `next` and drops the cached feeds of `changedEmails` only (all of them when told `'all'`). */
-  replace(next: Snapshot, changedEmails: ReadonlySet<string> | 'all'): void;
-  /** The rendered feed of `email` (possibly empty), or undefined before any snapshot exists. */
-  feed(email: string): RenderedFeed | undefined;
+  /** The snapshot an integration's feeds are served from; undefined until its first one is loaded. */
+  snapshot(integrationId: string): Snapshot | undefined;
+  /**
+   * Swaps in `next` for its integration and drops the cached feeds of `changedEmails` only (all of them when told
+   * `'all'`), and its team feeds whenever anything changed.
+   */
+  replace(integrationId: string, next: Snapshot, changedEmails: ReadonlySet<string> | 'all'): void;
+  /** What one integration's sync engine reads and replaces. */
+  holder(integrationId: string): SnapshotHolder;
+  /** Forgets an integration: its snapshot and every cached feed of it. */
+  remove(integrationId: string): void;
+  /**
+   * Sets what an integration's calendar names carry after the person's name (its organisation, when one person
+   * could subscribe to two); a change drops its cached feeds.
+   */
+  setLabel(integrationId: string, label: string | null): void;
+  /** Every integration with a snapshot. */
+  snapshots(): IterableIterator<[string, Snapshot]>;
+  /** The rendered feed of `target` in an integration at `detail` (possibly empty), or undefined before its first snapshot. */
+  feed(integrationId: string, target: FeedTarget, detail: FeedDetail): RenderedFeed | undefined;
   /** How many rendered feeds are cached. */
   cachedFeeds(): number;
   /** What the cached feeds count for against `cacheMaxBytes`. */
   cachedBytes(): number;
 }
+
+const DETAILS: readonly FeedDetail[] = ['full', 'private', 'busy'];
 
 function quote(tag: string): string {
   return `"${tag}"`;
@@ -86,7 +112,17 @@ export function createFeedService(options: FeedServiceOptions): FeedService {
     ttlResolution: 1000,
     ttlAutopurge: true,
   });
-  let current: Snapshot | undefined;
+  const current = new Map<string, Snapshot>();
+  const labels = new Map<string, string>();
+  // Keys: integration, then the person ("p:" email) or team ("j:" job id, "*" all), then the detail level. Integration
+  // ids hold no line break (feed tokens rely on it too); emails none either.
+  const keyOf = (integrationId: string, target: FeedTarget, detail: FeedDetail) =>
+    `${integrationId}\n${'email' in target ? `p:${target.email}` : target.team === 'all' ? '*' : `j:${target.team.job}`}\n${detail}`;
+  /** Drops the cached feeds of an integration whose key (after the integration) starts with `prefix`. */
+  function drop(integrationId: string, prefix = ''): void {
+    const start = `${integrationId}\n${prefix}`;
+    for (const key of [...cache.keys()]) if (key.startsWith(start)) cache.delete(key);
+  }
 
   /**
    * When the past window last moved past one of `interviews` (the midnight it left the feed), or 0. An event leaving
@@ -104,25 +140,47 @@ export function createFeedService(options: FeedServiceOptions): FeedService {
     return latest;
   }
 
-  function render(snapshot: Snapshot, email: string, windowDay: number): RenderedFeed {
+  /** A team feed's interviews: every one of a job (by `application.job.id`), or of the integration, by start. */
+  function teamInterviews(snapshot: Snapshot, team: FeedTeam): Interview[] {
+    const all = team === 'all' ? [...snapshot.data.interviews] : snapshot.data.interviews.filter((interview) => interview.jobId === team.job);
+    return all.sort(compareInterviews);
+  }
+
+  function render(integrationId: string, snapshot: Snapshot, target: FeedTarget, detail: FeedDetail, key: string, windowDay: number): RenderedFeed {
     const started = performance.now();
-    const interviews = snapshot.interviewsOf(email);
-    const name = snapshot.names.get(email) ?? email;
+    const label = labels.get(integrationId);
+    const suffix = label === undefined ? '' : ` (${label})`;
+    let interviews: readonly Interview[];
+    let calendarName: string;
+    let changedAtMs: number;
+    if ('email' in target) {
+      interviews = snapshot.interviewsOf(target.email);
+      calendarName = `Interviews: ${snapshot.names.get(target.email) ?? target.email}${suffix}`;
+      changedAtMs = snapshot.feedChangedAt(target.email);
+    } else {
+      interviews = teamInterviews(snapshot, target.team);
+      const jobName = target.team === 'all' ? undefined : interviews.find((interview) => interview.jobName !== null)?.jobName;
+      calendarName = target.team === 'all' ? `All interviews${suffix}` : `Interviews: ${jobName ?? `job ${target.team.job}`}${suffix}`;
+      // Whatever changed last in the integration: an interview leaving a team feed moves no time of its own.
+      changedAtMs = snapshot.lastChangedAt();
+    }
     // The window moves a day at a time, so a feed's bytes do not change with the clock between refreshes.
     const notEndedBeforeMs = windowDay * DAY_MS - options.feedPastDays * DAY_MS;
     const text = renderFeed(interviews, {
-      ownerEmail: email,
-      calendarName: `Interviews: ${name}`,
+      ownerEmail: 'email' in target ? target.email : null,
+      detail,
+      calendarName,
       notEndedBeforeMs,
       defaultDurationMinutes: options.defaultDurationMinutes,
       refreshMinutes: options.refreshMinutes,
     });
     const body = Buffer.from(text, 'utf8');
     const hash = createHash('sha256').update(body).digest('base64url').slice(0, 32);
-    const lastModifiedMs =
-      Math.floor(Math.max(snapshot.feedChangedAt(email), leftWindowAt(interviews, notEndedBeforeMs)) / 1000) * 1000;
+    const lastModifiedMs = Math.floor(Math.max(changedAtMs, leftWindowAt(interviews, notEndedBeforeMs)) / 1000) * 1000;
     const feed: RenderedFeed = {
-      email,
+      integrationId,
+      key,
+      calendarName,
       body,
       gzipped: gzipSync(body, { level: 6 }),
       etag: quote(hash),
@@ -132,31 +190,55 @@ export function createFeedService(options: FeedServiceOptions): FeedService {
       events: (text.match(/\r\nBEGIN:VEVENT\r\n/g) ?? []).length,
       windowDay,
     };
-    options.onRender?.({ email, events: feed.events, durationMs: performance.now() - started });
+    options.onRender?.({ integrationId, events: feed.events, durationMs: performance.now() - started });
     return feed;
   }
 
-  return {
-    snapshot: () => current,
-    replace(next, changedEmails) {
-      current = next;
-      if (changedEmails === 'all') cache.clear();
-      else for (const email of changedEmails) cache.delete(email);
+  function replace(integrationId: string, next: Snapshot, changedEmails: ReadonlySet<string> | 'all'): void {
+    current.set(integrationId, next);
+    if (changedEmails === 'all') return drop(integrationId);
+    if (changedEmails.size === 0) return;
+    for (const email of changedEmails) for (const detail of DETAILS) cache.delete(keyOf(integrationId, { email }, detail));
+    drop(integrationId, 'j:');
+    drop(integrationId, '*');
+  }
+
+  const service: FeedService = {
+    snapshot: (integrationId) => current.get(integrationId),
+    replace,
+    // Through `service`, so whoever wraps `replace` (the benchmark's instrumentation) sees every engine's swaps.
+    holder: (integrationId) => ({
+      snapshot: () => current.get(integrationId),
+      replace: (next, changed) => service.replace(integrationId, next, changed),
+    }),
+    remove(integrationId) {
+      current.delete(integrationId);
+      labels.delete(integrationId);
+      drop(integrationId);
     },
-    feed(email) {
-      const snapshot = current;
+    setLabel(integrationId, label) {
+      if ((labels.get(integrationId) ?? null) === label) return;
+      if (label === null) labels.delete(integrationId);
+      else labels.set(integrationId, label);
+      drop(integrationId);
+    },
+    snapshots: () => current.entries(),
+    feed(integrationId, target, detail) {
+      const snapshot = current.get(integrationId);
       if (snapshot === undefined) return undefined;
       const windowDay = Math.floor(now() / DAY_MS);
-      const cached = cache.get(email);
+      const key = keyOf(integrationId, target, detail);
+      const cached = cache.get(key);
       if (cached !== undefined && cached.windowDay === windowDay) {
         options.onCacheHit?.();
         return cached;
       }
-      const feed = render(snapshot, email, windowDay);
-      cache.set(email, feed); // not kept when larger than the whole bound (and any older copy goes)
+      const feed = render(integrationId, snapshot, target, detail, key, windowDay);
+      cache.set(key, feed); // not kept when larger than the whole bound (and any older copy goes)
       return feed;
     },
     cachedFeeds: () => cache.size,
     cachedBytes: () => cache.calculatedSize,
   };
+  return service;
 }

@@ -2,8 +2,10 @@ import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { Logger } from 'pino';
 import type { FeedService } from '../feeds/feed-service.js';
 import type { FeedTokens } from '../feeds/feed-token.js';
+import type { FeedDetail } from '../config.js';
 import type { Metrics } from '../metrics.js';
-import type { SyncEngine } from '../sync/sync-engine.js';
+import type { IntegrationRegistry } from '../integrations/integration-registry.js';
+import type { SyncScheduler } from '../sync/sync-scheduler.js';
 import { HttpError, NOT_FOUND_BODY } from './http-error.js';
 import { createRequestLog } from './request-log.js';
 import { adminRoutes } from './routes/admin-routes.js';
@@ -14,13 +16,15 @@ import { webhookRoutes } from './routes/webhook-routes.js';
 /** Everything the HTTP app is built from; tests pass fakes or real pieces over loopback. */
 export interface AppDeps {
   feeds: FeedService;
-  sync: SyncEngine;
+  sync: SyncScheduler;
+  registry: IntegrationRegistry;
   tokens: FeedTokens;
   logger: Logger;
   metrics: Metrics;
-  integrationId: string;
   publicUrl: string;
   refreshMinutes: number;
+  /** FEED_DEFAULT_DETAIL (default full). */
+  defaultDetail?: FeedDetail;
   adminToken?: string | undefined;
   webhookSecret?: string | undefined;
   demo?: boolean;
@@ -43,7 +47,8 @@ export function createApp(deps: AppDeps): Express {
     {
       feeds: deps.feeds,
       tokens: deps.tokens,
-      integrationId: deps.integrationId,
+      isServed: (integrationId) => deps.registry.get(integrationId) !== undefined,
+      defaultDetail: deps.defaultDetail ?? 'full',
       refreshMinutes: deps.refreshMinutes,
       record: requestLog.record,
     },
@@ -59,7 +64,6 @@ export function createApp(deps: AppDeps): Express {
     app.use(
       webhookRoutes({
         secret: deps.webhookSecret,
-        integrationId: deps.integrationId,
         sync: deps.sync,
         logger: deps.logger,
         metrics: deps.metrics,
@@ -72,11 +76,11 @@ export function createApp(deps: AppDeps): Express {
       adminRoutes({
         adminToken: deps.adminToken,
         tokens: deps.tokens,
-        integrationId: deps.integrationId,
         publicUrl: deps.publicUrl,
         feeds: deps.feeds,
         sync: deps.sync,
         metrics: deps.metrics,
+        defaultDetail: deps.defaultDetail ?? 'full',
       }),
     );
   }

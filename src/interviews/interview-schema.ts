@@ -183,7 +183,7 @@ const locationSchema = z
 const nameSchema = z.object({ first_name: textSchema, last_name: textSchema }).nullish().catch(null);
 
 const applicationSchema = z
-  .object({ candidate: nameSchema, job: z.object({ name: textSchema }).nullish().catch(null) })
+  .object({ candidate: nameSchema, job: z.object({ id: textSchema, name: textSchema }).nullish().catch(null) })
   .nullish()
   .catch(null);
 
@@ -343,6 +343,7 @@ export function toInterview(record: InterviewRecord, intern: RecordInterner = NO
       conferencingUrl: whole(record.video_conferencing_url, MAX_URL_CHARS), // a cut link leads nowhere
       candidateName: joinName(candidate?.first_name, candidate?.last_name),
       jobName: intern.text(text(record.application?.job?.name, MAX_TITLE_CHARS)),
+      jobId: intern.text(readId(record.application?.job?.id) ?? null),
       interviewers,
       revisionMs: Math.max(parseDateTime(record.changed_at) ?? 0, parseDateTime(record.remote_updated_at) ?? 0),
     },

@@ -23,6 +23,8 @@ export interface Interview {
   readonly conferencingUrl: string | null;
   readonly candidateName: string | null;
   readonly jobName: string | null;
+  /** Kombo's id of the application's job (`application.job.id`): what a job's team feed selects by. */
+  readonly jobId: string | null;
   readonly interviewers: readonly Interviewer[];
   /**
    * When this interview last changed, in ms: the later of `changed_at` and `remote_updated_at`, moved forward by

@@ -1,6 +1,7 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { writeFileAtomic } from '../storage/write-file-atomic.js';
 import type { SnapshotData } from './snapshot.js';
 
 /**
@@ -12,6 +13,8 @@ export interface SnapshotStore {
   load(integrationId: string): Promise<SnapshotData | undefined>;
   /** Saves `data` so that a reader sees the old snapshot or the new one whole, never a mix. */
   save(data: SnapshotData): Promise<void>;
+  /** Deletes the saved snapshot of `integrationId` (a removed integration's data must not outlive it). */
+  delete(integrationId: string): Promise<void>;
 }
 
 const interviewerSchema = z.object({ email: z.string().nullable(), name: z.string().nullable() });
@@ -31,6 +34,8 @@ const snapshotDataSchema = z.object({
       conferencingUrl: z.string().nullable(),
       candidateName: z.string().nullable(),
       jobName: z.string().nullable(),
+      // Snapshots saved before team feeds have no job ids: read as null, and the next walk is a full one (below).
+      jobId: z.string().nullable().default(null),
       interviewers: z.array(interviewerSchema),
       revisionMs: z.number(),
     }),
@@ -60,6 +65,9 @@ export function createMemorySnapshotStore(): SnapshotStore & { saved: Map<string
     async save(data) {
       saved.set(data.integrationId, data);
     },
+    async delete(integrationId) {
+      saved.delete(integrationId);
+    },
   };
 }
 
@@ -74,7 +82,8 @@ function fileNameFor(integrationId: string): string {
  * file that exists but is corrupt, so the caller can log it; a missing file is simply undefined.
  */
 export function createFileSnapshotStore(dir: string): SnapshotStore {
-  let sequence = 0;
+  // A save still writing when its integration is deleted must not leave the file behind: deletes wait for saves.
+  const writing = new Map<string, Promise<void>>();
   return {
     async load(integrationId) {
       const path = join(dir, fileNameFor(integrationId));
@@ -99,19 +108,24 @@ export function createFileSnapshotStore(dir: string): SnapshotStore {
       if (parsed.data.integrationId !== integrationId) {
         throw new SnapshotFileError(`${path} belongs to another integration`);
       }
-      return parsed.data;
+      // Saved before interviews carried their job id: ask for a full walk next, which brings every job id in.
+      const lacksJobIds = (json as { interviews: Record<string, unknown>[] }).interviews.some((interview) => !('jobId' in interview));
+      return lacksJobIds ? { ...parsed.data, fullSyncedAtMs: 0 } : parsed.data;
     },
     async save(data) {
-      await mkdir(dir, { recursive: true });
       const path = join(dir, fileNameFor(data.integrationId));
-      const temporary = `${path}.${process.pid}.${++sequence}.tmp`;
+      const write = (writing.get(path) ?? Promise.resolve()).catch(() => {}).then(() => writeFileAtomic(path, JSON.stringify(data)));
+      writing.set(path, write);
       try {
-        await writeFile(temporary, JSON.stringify(data), { mode: 0o600 });
-        await rename(temporary, path);
-      } catch (error) {
-        await rm(temporary, { force: true });
-        throw error;
+        await write;
+      } finally {
+        if (writing.get(path) === write) writing.delete(path);
       }
+    },
+    async delete(integrationId) {
+      const path = join(dir, fileNameFor(integrationId));
+      await writing.get(path)?.catch(() => {});
+      await rm(path, { force: true });
     },
   };
 }

@@ -141,6 +141,17 @@ export class Snapshot {
   feedChangedAt(email: string): number {
     return this.data.feedChangedAtMs[email] ?? Math.max(this.data.firstSyncedAtMs, this.data.prunedChangedAtMs ?? 0);
   }
+
+  #lastChangedAt: number | undefined;
+  /** When any interviewer's feed last changed (a team feed's Last-Modified): computed once per snapshot. */
+  lastChangedAt(): number {
+    if (this.#lastChangedAt === undefined) {
+      let latest = Math.max(this.data.firstSyncedAtMs, this.data.prunedChangedAtMs ?? 0);
+      for (const at of Object.values(this.data.feedChangedAtMs)) if (at > latest) latest = at;
+      this.#lastChangedAt = latest;
+    }
+    return this.#lastChangedAt;
+  }
 }
 
 interface Indexes {
@@ -258,7 +269,12 @@ function pruneFormerInterviewers(applied: AppliedWalk, cutoffMs: number): Applie
 /** What to keep for an id the walk listed, given what the snapshot held: `undefined` when nothing changed. */
 function settle(old: Interview | undefined, fresh: Interview): Interview | undefined {
   if (old === undefined) return fresh;
-  if (old === fresh || sameContent(old, fresh)) return undefined;
+  if (old === fresh) return undefined;
+  if (sameContent(old, fresh)) {
+    // Only the job id moved (or arrived: snapshots saved before team feeds had none): a job's team feed changes, an
+    // interviewer's event does not, so its revision and SEQUENCE stay.
+    return old.jobId === fresh.jobId ? undefined : { ...fresh, revisionMs: old.revisionMs };
+  }
   return fresh.revisionMs > old.revisionMs ? fresh : { ...fresh, revisionMs: old.revisionMs + 1000 };
 }
 

@@ -42,6 +42,9 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
     'INTEGRATION.AUTHENTICATION_INVALID',
     'INTEGRATION.PERMISSION_MISSING',
     'INTEGRATION.INACTIVE',
+    // The customer has not finished connecting their ATS: minutes away at best, asked again on the schedule.
+    'INTEGRATION.SETUP_SYNC_PENDING',
+    'INTEGRATION.SETUP_INCOMPLETE',
     'INTEGRATION.MODEL_NOT_AVAILABLE',
     'INTEGRATION.MODEL_DISABLED',
   ],

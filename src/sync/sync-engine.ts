@@ -1,5 +1,4 @@
 import type { Logger } from 'pino';
-import type { FeedService } from '../feeds/feed-service.js';
 import type { KomboClient } from '../kombo/create-kombo-client.js';
 import { KomboError } from '../kombo/kombo-error.js';
 import { applyWalk, Snapshot } from '../interviews/snapshot.js';
@@ -8,6 +7,7 @@ import type { Metrics } from '../metrics.js';
 import { walkBudget, type WalkCeiling, type WalkSize } from './walk-budget.js';
 import { countRemovals, createMassRemovalGuard, MassRemovalHeldError, type HeldRemoval } from './mass-removal-guard.js';
 import { walkInterviews } from './walk-interviews.js';
+import type { WalkSlot } from './walk-slots.js';
 
 /** What one successful refresh did. */
 export interface RefreshSummary {
@@ -29,13 +29,21 @@ export interface RefreshSummary {
 export interface SyncStatus {
   readonly running: boolean;
   readonly lastSuccess: (RefreshSummary & { at: string }) | undefined;
-  readonly lastFailure: { at: string; kind: 'full' | 'incremental'; error: string } | undefined;
+  /** `code` is Kombo's `error.code` when it gave one (INTEGRATION.SETUP_SYNC_PENDING, say). */
+  readonly lastFailure: { at: string; kind: 'full' | 'incremental'; error: string; code: string | null } | undefined;
   readonly consecutiveFailures: number;
   /** A walk that would remove most interviews, held (nothing of it applied); null when none is. */
   readonly held: HeldRemoval | null;
 }
 
-/** Runs refreshes from Kombo, one walk at a time, and swaps the result in whole. */
+/** Where an engine finds the snapshot feeds are served from, and puts the next one. */
+export interface SnapshotHolder {
+  snapshot(): Snapshot | undefined;
+  /** Swaps in `next`; the feeds of `changedEmails` (all, when told `'all'`) must be rendered again. */
+  replace(next: Snapshot, changedEmails: ReadonlySet<string> | 'all'): void;
+}
+
+/** Runs one integration's refreshes from Kombo, one walk at a time, and swaps the result in whole. */
 export interface SyncEngine {
   /** Loads the last saved snapshot, if any, so feeds are served before Kombo answers; true when one was loaded. */
   restore(): Promise<boolean>;
@@ -54,6 +62,8 @@ export interface SyncEngine {
    */
   requestRefresh(): void;
   status(): SyncStatus;
+  /** Whether a snapshot is being served (restored or walked). */
+  hasSnapshot(): boolean;
   /** Aborts the walk in flight and refuses new ones (shutdown). */
   close(): Promise<void>;
 }
@@ -61,8 +71,10 @@ export interface SyncEngine {
 /** What the engine works with. */
 export interface SyncEngineOptions {
   client: KomboClient;
-  feeds: FeedService;
+  feeds: SnapshotHolder;
   store: SnapshotStore;
+  /** Where walks wait their turn among every integration's (SYNC_CONCURRENCY); none: walks never wait. */
+  walkSlot?: WalkSlot;
   logger: Logger;
   metrics?: Metrics;
   now?: () => number;
@@ -111,11 +123,6 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
 
   function publish(snapshot: Snapshot, changed: ReadonlySet<string> | 'all'): void {
     feeds.replace(snapshot, changed);
-    metrics?.recordSnapshot({
-      interviews: snapshot.size,
-      interviewers: snapshot.byEmail.size,
-      syncedAtMs: snapshot.data.syncedAtMs,
-    });
   }
 
   async function run(forceFull: boolean, confirmRemovals = false): Promise<RefreshSummary> {
@@ -134,7 +141,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     const budget = walkBudget(lastSize ?? held, options.walkCeiling);
     inFlightFull = full;
     try {
-      const result = await walkInterviews(client, {
+      const walkOnce = () => walkInterviews(client, {
         kind,
         startedAtMs,
         signal: controller.signal,
@@ -148,6 +155,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
           logger.warn({ recordId: rejected.id, path: rejected.path, reason: rejected.message, kept }, `invalid Kombo record: ${outcome}`);
         },
       });
+      const result = await (options.walkSlot ? options.walkSlot.run(walkOnce, controller.signal) : walkOnce());
       // Nothing is applied until every page has been read: a walk that fails halfway changes no feed.
       const base = feeds.snapshot();
       const applied = applyWalk(base, result.walk, {
@@ -188,7 +196,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       const durationMs = now() - startedAtMs;
       const message = error instanceof Error ? error.message : String(error);
       // A walk we stopped ourselves (shutdown) is no failure of Kombo's: counted and logged apart, not on /healthz.
-      const aborted = error instanceof KomboError && error.kind === 'aborted';
+      const aborted = (error instanceof KomboError && error.kind === 'aborted') || controller.signal.aborted;
       // Passing the budget fails this walk, and lets the next one read HEADROOM times as much, up to the ceiling: a
       // runaway upstream still never passes the ceiling, and an organisation that really grew lands a few walks on.
       if (error instanceof KomboError && error.kind === 'over_budget') {
@@ -196,7 +204,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       }
       const outcome = aborted ? 'aborted' : 'failure';
       if (!aborted) {
-        lastFailure = { at: new Date(now()).toISOString(), kind, error: message };
+        lastFailure = { at: new Date(now()).toISOString(), kind, error: message, code: error instanceof KomboError ? (error.code ?? null) : null };
         consecutiveFailures++;
       }
       metrics?.refreshes.inc({ kind, outcome });
@@ -307,6 +315,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       startWebhookWalk();
     },
     status: () => ({ running: inFlight !== undefined, lastSuccess, lastFailure, consecutiveFailures, held: guard.held() }),
+    hasSnapshot: () => feeds.snapshot() !== undefined,
     async close() {
       closed = true;
       clearTimeout(webhookCooldown);

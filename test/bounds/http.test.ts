@@ -88,7 +88,7 @@ function realService() {
   async function startService(env: Record<string, string> = {}, options: Parameters<typeof start>[3] = {}) {
     const service = buildTestService(context.fake, { env: { PORT: '0', HOST: '127.0.0.1', ...env }, overrides: { timeoutMs: 10_000 } });
     const running = (context.running = await start(service.config, service.logger, service, options));
-    await until(() => service.feeds.snapshot() !== undefined, 'the first walk');
+    await until(() => service.feeds.snapshot(context.fake.integrationId) !== undefined, 'the first walk');
     return { port: Number(new URL(running.url).port), service, running };
   }
   return { context, startService };

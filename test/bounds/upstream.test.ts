@@ -149,7 +149,7 @@ describe('finding 2: pages and walks have bounds', () => {
       /^Kombo walk passed its budget of 16,777,216 bytes at page 4 \(no walk before this one, so the ceiling: KOMBO_WALK_MAX_RECORDS and KOMBO_WALK_MAX_MB\)$/,
     );
     expect(fake.requests).toHaveLength(4);
-    expect(service.feeds.snapshot()).toBeUndefined();
+    expect(service.feeds.snapshot(fake.integrationId)).toBeUndefined();
     // Three such pages are within it.
     fake.clearFaults();
     fake.fail({ type: 'padded', bytes: 5 * MiB }, { times: 3 });

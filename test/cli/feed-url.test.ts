@@ -85,7 +85,7 @@ describe('npm run feed-url', { timeout: 60_000 }, () => {
   it('exits non-zero with usage when given no email', async () => {
     const run = await feedUrl([], LIVE_ENV);
     expect(run.code).not.toBe(0);
-    expect(run.stderr).toContain('usage: npm run feed-url -- someone@example.com');
+    expect(run.stderr).toContain('usage: npm run feed-url -- [--integration ID] [--detail full|private|busy] someone@example.com');
     expect(run.stdout).toBe('');
   });
 

@@ -62,6 +62,7 @@ export function domainInterview(overrides: Partial<Interview> = {}): Interview {
     conferencingUrl: null,
     candidateName: null,
     jobName: null,
+    jobId: null,
     interviewers: [{ email: 'ada@example.com', name: 'Ada Lovelace' }],
     revisionMs: Date.UTC(2026, 9, 1, 9),
     ...overrides,

@@ -36,13 +36,34 @@ interface ScheduledFault {
   times: number;
 }
 
+/** One more integration the fake serves (by `X-Integration-Id`), with records of its own. */
+export interface FakeIntegration {
+  readonly id: string;
+  /** What `GET /integrations/{id}` says of it. */
+  tool: string;
+  organization: string;
+  /** Kombo's error code for every interviews request of it (INTEGRATION.SETUP_SYNC_PENDING, say), or null. */
+  errorCode: string | null;
+  setRecords(records: Record<string, unknown>[]): void;
+  upsert(record: Record<string, unknown>): void;
+  records(): Record<string, unknown>[];
+}
+
 /** A Kombo stand-in over real HTTP on loopback: paginated interviews, filters, and scheduled faults. */
 export interface FakeKombo {
   /** Base URL to put in KOMBO_BASE_URL (ends in /v1). */
   readonly baseUrl: string;
   readonly apiKey: string;
   readonly integrationId: string;
+  /** The interview requests (`GET /ats/interviews`) the fake received, of every integration. */
   readonly requests: RecordedRequest[];
+  /** The `GET /integrations/{id}` requests it received. */
+  readonly describeRequests: RecordedRequest[];
+  /** Serves one more integration (or returns the one it serves already). */
+  addIntegration(id: string, info?: { tool?: string; organization?: string }): FakeIntegration;
+  /** Stops serving an integration: Kombo then answers PLATFORM.INTEGRATION_NOT_FOUND. */
+  removeIntegration(id: string): void;
+  integration(id: string): FakeIntegration | undefined;
   /** Records per page, whatever `page_size` asks for (so a few records make several pages). */
   pageSize: number;
   /** Replaces all records; each is stamped as updated now (by the fake's clock). */
@@ -79,9 +100,31 @@ export async function startFakeKombo(options: { apiKey?: string; integrationId?:
   const apiKey = options.apiKey ?? 'test-kombo-api-key';
   const integrationId = options.integrationId ?? 'greenhouse:test-integration';
   const requests: RecordedRequest[] = [];
+  const describeRequests: RecordedRequest[] = [];
   let faults: ScheduledFault[] = [];
-  // Each record with the moment the fake last saw it change, which is what `updated_after` filters on.
-  let store = new Map<string, { record: Record<string, unknown>; updatedAt: number }>();
+  // Each integration's records, each with the moment the fake last saw it change, which is what `updated_after` filters on.
+  type Store = Map<string, { record: Record<string, unknown>; updatedAt: number }>;
+  const integrations = new Map<string, FakeIntegration & { store: Store }>();
+  function addIntegration(id: string, info: { tool?: string; organization?: string } = {}) {
+    const known = integrations.get(id);
+    if (known) return known;
+    const integration: FakeIntegration & { store: Store } = {
+      id,
+      tool: info.tool ?? 'Greenhouse',
+      organization: info.organization ?? `Organisation of ${id}`,
+      errorCode: null,
+      store: new Map(),
+      setRecords(records) {
+        integration.store = new Map(records.map((record) => [keyOf(record), { record, updatedAt: fake.clock }]));
+      },
+      upsert(record) {
+        integration.store.set(keyOf(record), { record, updatedAt: fake.clock });
+      },
+      records: () => [...integration.store.values()].map((entry) => entry.record),
+    };
+    integrations.set(id, integration);
+    return integration;
+  }
   const sockets = new Set<Socket>();
   const hanging = new Set<ServerResponse>();
   let laps = 0;
@@ -91,16 +134,16 @@ export async function startFakeKombo(options: { apiKey?: string; integrationId?:
     apiKey,
     integrationId,
     requests,
+    describeRequests,
+    addIntegration,
+    removeIntegration: (id) => void integrations.delete(id),
+    integration: (id) => integrations.get(id),
     pageSize: options.pageSize ?? 250,
     clock: Date.UTC(2026, 10, 1, 12),
     streamed: [],
-    setRecords(records) {
-      store = new Map(records.map((record) => [keyOf(record), { record, updatedAt: fake.clock }]));
-    },
-    upsert(record) {
-      store.set(keyOf(record), { record, updatedAt: fake.clock });
-    },
-    records: () => [...store.values()].map((entry) => entry.record),
+    setRecords: (records) => addIntegration(integrationId).setRecords(records),
+    upsert: (record) => addIntegration(integrationId).upsert(record),
+    records: () => addIntegration(integrationId).records(),
     fail(fault, { times = 1, when } = {}) {
       faults.push({ fault, times, ...(when ? { when } : {}) });
     },
@@ -152,7 +195,7 @@ export async function startFakeKombo(options: { apiKey?: string; integrationId?:
       authorization: req.headers.authorization,
       integrationId: req.headers['x-integration-id'] as string | undefined,
     };
-    requests.push(request);
+    (url.pathname.startsWith('/v1/integrations/') ? describeRequests : requests).push(request);
 
     const scheduled = faults.find((f) => f.times > 0 && (!f.when || f.when(request)));
     let repeatCursor = false;
@@ -184,10 +227,23 @@ export async function startFakeKombo(options: { apiKey?: string; integrationId?:
     if (request.authorization !== `Bearer ${apiKey}`) {
       return send(res, 401, { status: 'error', error: { code: 'PLATFORM.AUTHENTICATION_INVALID', title: null, message: 'bad key', log_url: null } });
     }
-    if (request.integrationId !== integrationId) {
-      return send(res, 404, { status: 'error', error: { code: 'PLATFORM.INTEGRATION_NOT_FOUND', title: null, message: 'no such integration', log_url: null } });
+    const notFound = () =>
+      send(res, 404, { status: 'error', error: { code: 'PLATFORM.INTEGRATION_NOT_FOUND', title: null, message: 'no such integration', log_url: null } });
+    if (url.pathname.startsWith('/v1/integrations/')) {
+      const described = integrations.get(decodeURIComponent(url.pathname.slice('/v1/integrations/'.length)));
+      if (!described) return notFound();
+      return send(res, 200, {
+        status: 'success',
+        data: { id: described.id, tool: { id: described.tool.toLowerCase(), label: described.tool }, category: 'ATS', status: 'ACTIVE', setup_status: 'COMPLETED', end_user: { organization_name: described.organization, creator_email: null, origin_id: null } },
+      });
     }
+    const integration = integrations.get(request.integrationId ?? '');
+    if (!integration) return notFound();
     if (url.pathname !== '/v1/ats/interviews') return send(res, 404, { status: 'error', error: { code: null, message: 'not found' } });
+    if (integration.errorCode !== null) {
+      return send(res, 400, { status: 'error', error: { code: integration.errorCode, title: null, message: 'integration not ready', log_url: null } });
+    }
+    const store = integration.store;
 
     const updatedAfter = url.searchParams.get('updated_after');
     const includeDeleted = url.searchParams.get('include_deleted') === 'true';
@@ -210,6 +266,7 @@ export async function startFakeKombo(options: { apiKey?: string; integrationId?:
     send(res, 200, envelope);
   }
 
+  addIntegration(integrationId);
   const server = createServer(handle);
   server.on('connection', (socket) => {
     sockets.add(socket);

@@ -1,7 +1,8 @@
 import request from 'supertest';
 import { Writable } from 'node:stream';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig, type Config } from '../../src/config.js';
 import { createService, type Service, type ServiceOverrides } from '../../src/create-service.js';
+import { createMemoryRegistryStore } from '../../src/integrations/registry-store.js';
 import { createMemorySnapshotStore } from '../../src/interviews/snapshot-store.js';
 import { DEFAULT_RETRY_POLICY } from '../../src/kombo/retry-policy.js';
 import { createLogger } from '../../src/logger.js';
@@ -55,13 +56,14 @@ export function captureLogger(level = 'debug') {
  */
 export function buildTestService(
   fake: FakeKombo,
-  options: { env?: Record<string, string | undefined>; overrides?: ServiceOverrides } = {},
+  options: { env?: Record<string, string | undefined>; overrides?: ServiceOverrides; config?: Partial<Config> } = {},
 ): Service & { logs: CapturedLogs; store: ReturnType<typeof createMemorySnapshotStore> } {
-  const config = loadConfig(testEnv(fake, options.env));
+  const config = { ...loadConfig(testEnv(fake, options.env)), ...options.config };
   const { logger, logs } = captureLogger();
   const store = createMemorySnapshotStore();
   const service = createService(config, logger, {
     store,
+    registryStore: createMemoryRegistryStore(),
     now: () => fake.clock,
     sleep: async () => {},
     policy: { ...DEFAULT_RETRY_POLICY, maxAttempts: 3 },
@@ -71,9 +73,9 @@ export function buildTestService(
   return { ...service, logs, store };
 }
 
-/** The feed path (`/feeds/{token}.ics`) of `email` in `service`. */
-export function feedPath(service: Service, email: string): string {
-  return `/feeds/${service.tokens.encode({ integrationId: service.config.kombo.integrationId, email })}.ics`;
+/** The feed path (`/feeds/{token}.ics`) of `email` in `integrationId` (by default the one the configuration names first). */
+export function feedPath(service: Service, email: string, integrationId = service.config.kombo.integrationIds[0]!): string {
+  return `/feeds/${service.tokens.encode({ integrationId, email })}.ics`;
 }
 
 /** The exact bytes of an interviewer's feed as a calendar client downloads them (asserting a 200). */

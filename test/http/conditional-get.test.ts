@@ -209,8 +209,8 @@ describe('feed HTTP: validators, conditional GET, HEAD, gzip', () => {
     expect(zlibCalls.gzipSync, 'no compression per request').toBe(gzipCallsAfterRender);
     expect((await service.metrics.feedRenders.get()).values[0]!.value, 'no render per request').toBe(renders);
     // The very Buffer the feed service holds is what goes out: nothing is copied or re-encoded per request.
-    const held = service.feeds.feed(ADA)!;
-    expect(service.feeds.feed(ADA)!.gzipped).toBe(held.gzipped);
+    const held = service.feeds.feed(service.config.kombo.integrationIds[0]!, { email: ADA }, 'full')!;
+    expect(service.feeds.feed(service.config.kombo.integrationIds[0]!, { email: ADA }, 'full')!.gzipped).toBe(held.gzipped);
     expect(held.gzipped.equals(bodies[0]!)).toBe(true);
     expect(held.body.equals(plain.body)).toBe(true);
 

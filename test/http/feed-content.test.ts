@@ -4,6 +4,7 @@ import { loadConfig } from '../../src/config.js';
 import { createService } from '../../src/create-service.js';
 import { DEMO_INTERVIEWERS, demoRecords } from '../../src/demo/demo-kombo.js';
 import { createApp } from '../../src/http/create-app.js';
+import { createMemoryRegistryStore } from '../../src/integrations/registry-store.js';
 import { MAX_TITLE_CHARS } from '../../src/interviews/interview-schema.js';
 import { createMemorySnapshotStore } from '../../src/interviews/snapshot-store.js';
 import { createMetrics } from '../../src/metrics.js';
@@ -359,6 +360,7 @@ describe('every response', () => {
     await service.sync.refresh();
     const { logger, logs } = captureLogger();
     const app = createApp({
+      registry: service.registry,
       feeds: {
         ...service.feeds,
         feed() {
@@ -369,7 +371,6 @@ describe('every response', () => {
       tokens: service.tokens,
       logger,
       metrics: createMetrics({ defaults: false }),
-      integrationId: service.config.kombo.integrationId,
       publicUrl: PUBLIC_URL,
       refreshMinutes: 60,
       adminToken: ADMIN_TOKEN,
@@ -390,31 +391,50 @@ describe('demo mode', () => {
     expect(config.demo).toBe(true);
     const { logger, logs } = captureLogger();
     const now = Date.UTC(2026, 10, 1, 12);
-    const service = createService(config, logger, { store: createMemorySnapshotStore(), now: () => now, sleep: async () => {} });
-    const summary = await service.sync.refresh();
-    expect(summary.rejectedRecords).toBe(0);
+    const service = createService(config, logger, {
+      store: createMemorySnapshotStore(),
+      registryStore: createMemoryRegistryStore(),
+      now: () => now,
+      sleep: async () => {},
+    });
+    // Two demo companies, walked apart.
+    expect(service.sync.list().map((integration) => integration.id)).toEqual(['demo', 'demo-globex']);
+    for (const integration of ['demo', 'demo-globex']) {
+      const summary = await service.sync.refresh({ integration });
+      expect(summary.rejectedRecords).toBe(0);
+    }
     expect(logs.lines.some((line) => String(line.msg).startsWith('invalid Kombo record'))).toBe(false);
 
-    const records = demoRecords(now);
-    const live = records.filter((r) => r.canceled !== true).map((r) => String(r.id));
-    const canceled = records.filter((r) => r.canceled === true).map((r) => String(r.id));
-    expect(canceled.length).toBeGreaterThan(0);
-
-    const seen = new Set<string>();
-    for (const person of DEMO_INTERVIEWERS) {
-      const links = await request(service.app).get('/admin/feed-url').query({ email: person.email }).set('Authorization', `Bearer ${ADMIN_TOKEN}`).expect(200);
-      const url = new URL((links.body as { url: string }).url);
-      expect(url.origin).toBe('http://localhost:3000');
-      const res = await request(service.app).get(url.pathname).expect(200);
-      const calendar = parseIcs(res.text);
-      expect(calendar.events.length).toBeGreaterThan(0);
-      expect(calendar.name).toBe(`Interviews: ${person.first_name} ${person.last_name}`);
-      for (const event of calendar.events) {
-        seen.add(event.uid);
-        expect(canceled).not.toContain(event.uid);
+    let adaCalendars = 0;
+    for (const integration of ['demo', 'demo-globex']) {
+      const records = demoRecords(now, integration);
+      const live = records.filter((r) => r.canceled !== true).map((r) => String(r.id));
+      const canceled = records.filter((r) => r.canceled === true).map((r) => String(r.id));
+      expect(canceled.length).toBeGreaterThan(0);
+      const seen = new Set<string>();
+      for (const person of DEMO_INTERVIEWERS) {
+        const links = await request(service.app)
+          .get('/admin/feed-url')
+          .query({ email: person.email, integration })
+          .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
+          .expect(200);
+        const url = new URL((links.body as { url: string }).url);
+        expect(url.origin).toBe('http://localhost:3000');
+        const res = await request(service.app).get(url.pathname).expect(200);
+        const calendar = parseIcs(res.text);
+        if (calendar.events.length === 0) continue;
+        if (person.email === 'ada@demo.example') adaCalendars++;
+        // Two companies, so each calendar says whose it is.
+        expect(calendar.name).toBe(`Interviews: ${person.first_name} ${person.last_name} (${integration === 'demo' ? 'Acme Robotics' : 'Globex'})`);
+        for (const event of calendar.events) {
+          seen.add(event.uid);
+          expect(canceled).not.toContain(event.uid);
+        }
       }
+      expect([...seen].sort()).toEqual(live.sort());
     }
-    expect([...seen].sort()).toEqual(live.sort());
+    // One person interviews for both companies: two calendars, each with that company's interviews only.
+    expect(adaCalendars).toBe(2);
 
     const health = await request(service.app).get('/healthz').expect(200);
     expect(health.body).toMatchObject({ demo: true });

@@ -41,7 +41,7 @@ describe('the feed of an interviewer pruned from the side tables', () => {
     // Past the retention (FEED_PAST_DAYS 0, plus the margin), a full walk prunes her from the side tables.
     fake.clock += formerInterviewerRetentionMs(0) + DAY;
     await service.sync.refresh({ full: true });
-    const data = service.feeds.snapshot()!.data;
+    const data = service.feeds.snapshot(fake.integrationId)!.data;
     expect(data.feedChangedAtMs).not.toHaveProperty(ADA);
     expect(data.formerNames).not.toHaveProperty(ADA);
     expect(data.feedChangedAtMs).toHaveProperty('grace@example.com');

@@ -128,6 +128,10 @@ int main(void) {
       icalcomponent_free(alone);
     }
   }
+  /* And the whole calendar as served, METHOD (or its absence) and all. */
+  icalcomponent *whole = icalcomponent_new_clone(root);
+  if (!icalrestriction_check(whole)) count = print_errors(whole, count, "calendar");
+  icalcomponent_free(whole);
   fputs("]}\n", stdout);
   icalcomponent_free(root);
   return parse_errors > 0 ? 1 : 0;

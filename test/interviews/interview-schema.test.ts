@@ -50,6 +50,7 @@ describe('parseInterviewRecord', () => {
       conferencingUrl: 'https://meet.example.com/abc-defg-hij',
       candidateName: 'Marie Curie',
       jobName: 'Backend Engineer',
+      jobId: 'job-1',
       interviewers: [{ email: 'ada@example.com', name: 'Ada Lovelace' }],
       revisionMs: Date.UTC(2026, 9, 1, 9),
     });

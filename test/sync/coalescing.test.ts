@@ -86,7 +86,7 @@ describe('one walk at a time', () => {
     // One walk of two pages, whoever asked.
     expect(fake.requests).toHaveLength(2);
     expect(viaAdmin.status).toBe(200);
-    expect(viaAdmin.body).toEqual({ status: 'ok', summary: a });
+    expect(viaAdmin.body).toEqual({ status: 'ok', integration: fake.integrationId, summary: a });
     expect(viaAdmin2.body).toEqual(viaAdmin.body);
     expect(service.sync.status().running).toBe(false);
 
@@ -109,7 +109,7 @@ describe('one walk at a time', () => {
     const [error, viaAdmin] = await Promise.all([first, admin]);
     expect(error.message).toMatch(/503.*gave up after 3 attempts/);
     expect(viaAdmin.status).toBe(502);
-    expect(viaAdmin.body).toEqual({ status: 'failed', error: error.message });
+    expect(viaAdmin.body).toEqual({ status: 'failed', integration: fake.integrationId, error: error.message });
     // Three attempts of one request, not three per caller.
     expect(fake.requests).toHaveLength(3);
   });
@@ -145,7 +145,7 @@ describe('one walk at a time', () => {
   it('starts a walk at once for a webhook when none is in flight', async () => {
     gate.open();
     await webhook(service, fake.integrationId).expect(200);
-    await until(() => !service.sync.status().running && service.feeds.snapshot() !== undefined);
+    await until(() => !service.sync.status().running && service.feeds.snapshot(fake.integrationId) !== undefined);
     expect(fake.requests).toHaveLength(2);
   });
 

@@ -154,7 +154,7 @@ describe('the mass-removal guard', () => {
     } else {
       await expect(refreshed).rejects.toBeInstanceOf(MassRemovalHeldError);
       expect(service.sync.status().held).toMatchObject({ removals: count - keep, of: count });
-      expect(service.feeds.snapshot()!.size).toBe(count);
+      expect(service.feeds.snapshot(fake.integrationId)!.size).toBe(count);
     }
   });
 
@@ -167,7 +167,7 @@ describe('the mass-removal guard', () => {
     expect(fake.requests[0]!.query).toHaveProperty('updated_after');
     expect(service.sync.status().held).toMatchObject({ removals: 51, of: 100, kind: 'incremental', appliesFrom: null });
     // The held walk's time is not the snapshot's: the next incremental walk must still ask from before it.
-    expect(service.feeds.snapshot()!.data.syncedAtMs).toBe(T0);
+    expect(service.feeds.snapshot(fake.integrationId)!.data.syncedAtMs).toBe(T0);
 
     fake.clock += 5 * MINUTE;
     fake.requests.length = 0;

@@ -77,7 +77,7 @@ describe('POST /webhooks/kombo', () => {
   }
 
   it('accepts a correctly signed data-changed event and brings the change into the feed', async () => {
-    const res = await post(service, dataChanged(fake.integrationId, ['ats_interviews', 'ats_candidates'])).expect(200);
+    const res = await post(service, dataChanged(fake.integrationId, ['ats_interviews', 'ats_tags'])).expect(200);
     expect(res.body).toEqual({ status: 'refresh-started', models: ['ats_interviews'] });
     await eventually(() => titles(service), ['Intro, moved by the recruiter']);
     // One incremental walk, one request.
@@ -127,13 +127,13 @@ describe('POST /webhooks/kombo', () => {
   });
 
   it('acknowledges changes to models no feed shows with 200 and ignores them', async () => {
-    const res = await post(service, dataChanged(fake.integrationId, ['ats_candidates', 'hris_employees'])).expect(200);
+    const res = await post(service, dataChanged(fake.integrationId, ['ats_tags', 'hris_employees'])).expect(200);
     expect(res.body).toMatchObject({ status: 'ignored' });
     expectNoRefresh();
   });
 
   it('acknowledges other event types with 200 and ignores them', async () => {
-    const body = JSON.stringify({ id: 'x', type: 'integration-created', data: { integration_id: fake.integrationId } });
+    const body = JSON.stringify({ id: 'x', type: 'connection-flow-failed', data: { integration_id: fake.integrationId } });
     await post(service, body).expect(200).expect((res) => expect(res.body).toMatchObject({ status: 'ignored' }));
     expectNoRefresh();
   });

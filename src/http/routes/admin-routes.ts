@@ -1,35 +1,60 @@
-import { Router, type NextFunction, type Request, type Response } from 'express';
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { subscribeLinks } from '../../calendar/subscribe-links.js';
-import type { FeedTokens } from '../../feeds/feed-token.js';
+import type { FeedService } from '../../feeds/feed-service.js';
+import type { FeedTeam, FeedTokens } from '../../feeds/feed-token.js';
+import { FEED_DETAILS, isValidIntegrationId, type FeedDetail } from '../../config.js';
+import { RegistryError } from '../../integrations/integration-registry.js';
 import { isPlausibleEmail, normalizeEmail } from '../../interviews/normalize-email.js';
 import type { Metrics } from '../../metrics.js';
 import { MassRemovalHeldError } from '../../sync/mass-removal-guard.js';
-import type { SyncEngine } from '../../sync/sync-engine.js';
+import type { ServedIntegration, SyncScheduler } from '../../sync/sync-scheduler.js';
 import { HttpError } from '../http-error.js';
 import { secureEqual } from '../secure-equal.js';
-import type { FeedService } from '../../feeds/feed-service.js';
 
 /** What the admin routes need. */
 export interface AdminRouteOptions {
   adminToken: string;
   tokens: FeedTokens;
-  integrationId: string;
   publicUrl: string;
   feeds: FeedService;
-  sync: SyncEngine;
+  sync: SyncScheduler;
   metrics: Metrics;
+  /** FEED_DEFAULT_DETAIL: what a link without `detail=` shows. */
+  defaultDetail: FeedDetail;
 }
 
-/** The feed URL and subscribe links of an interviewer: shared by the admin API and the command line. */
+/** Google drops subscribed feeds of about 1 MB and more: the admin answer warns well before. */
+export const FEED_SIZE_WARNING_BYTES = 512 * 1024;
+
+/** What a link is for: a person (by email) or a team, at a detail level (none: FEED_DEFAULT_DETAIL, as links always were). */
+export type LinkSubject = { email: string; team?: undefined } | { team: FeedTeam; email?: undefined };
+
+/**
+ * The feed URL and subscribe links of an interviewer (or a team) in an integration: shared by the admin API and the
+ * command line. `detail` is bound into the token; a person's link without one is the very URL handed out before
+ * detail levels existed.
+ */
 export function feedLinksFor(
-  options: Pick<AdminRouteOptions, 'tokens' | 'integrationId' | 'publicUrl'>,
-  email: string,
-  name?: string,
+  options: Pick<AdminRouteOptions, 'tokens' | 'publicUrl'>,
+  integrationId: string,
+  subject: string | LinkSubject,
+  calendarName?: string,
+  detail?: FeedDetail,
 ) {
-  const normalized = normalizeEmail(email);
-  const token = options.tokens.encode({ integrationId: options.integrationId, email: normalized });
+  const target: LinkSubject = typeof subject === 'string' ? { email: subject } : subject;
+  const email = target.email === undefined ? undefined : normalizeEmail(target.email);
+  const token = options.tokens.encode({
+    integrationId,
+    ...(email !== undefined ? { email } : { team: target.team! }),
+    ...(detail !== undefined ? { detail } : {}),
+  });
   const url = `${options.publicUrl}/feeds/${token}.ics`;
-  return { email: normalized, ...subscribeLinks(url, name ? `Interviews: ${name}` : 'Interviews') };
+  return {
+    integration: integrationId,
+    ...(email !== undefined ? { email } : { team: target.team === 'all' ? 'all' : { job: target.team!.job } }),
+    ...(detail !== undefined ? { detail } : {}),
+    ...subscribeLinks(url, calendarName ?? 'Interviews'),
+  };
 }
 
 /** Checks `Authorization: Bearer {ADMIN_TOKEN}` in constant time: 401 without credentials, 403 with wrong ones. */
@@ -45,18 +70,108 @@ export function requireAdmin(adminToken: string) {
   };
 }
 
-/** /admin/feed-url, /admin/sync and /metrics, all behind the admin token. */
+const iso = (ms: number | undefined | null) => (ms === undefined || ms === null ? null : new Date(ms).toISOString());
+
+/** What the admin API says of one integration. */
+export function describeIntegration(integration: ServedIntegration, feeds: FeedService) {
+  const entry = integration.entry();
+  const sync = integration.engine.status();
+  const snapshot = feeds.snapshot(integration.id);
+  return {
+    id: integration.id,
+    status: integration.status(),
+    tool: entry.tool,
+    organization: entry.organization,
+    source: entry.source,
+    addedAt: iso(entry.addedAtMs),
+    pausedAt: iso(entry.pausedAtMs),
+    pausedState: entry.pausedState,
+    interviews: snapshot?.size ?? 0,
+    interviewers: snapshot?.byEmail.size ?? 0,
+    syncedAt: iso(snapshot?.data.syncedAtMs),
+    fullSyncedAt: iso(snapshot?.data.fullSyncedAtMs),
+    running: sync.running,
+    lastSuccessAt: sync.lastSuccess?.at ?? null,
+    lastFailureAt: sync.lastFailure?.at ?? null,
+    lastError: sync.lastFailure && sync.consecutiveFailures > 0 ? sync.lastFailure.error : null,
+    lastErrorCode: sync.lastFailure && sync.consecutiveFailures > 0 ? sync.lastFailure.code : null,
+    consecutiveFailures: sync.consecutiveFailures,
+  };
+}
+
+/** The integration a request names (`?integration=`), or the only one; 400 when it must be named, 404 when unknown. */
+function integrationOf(sync: SyncScheduler, value: unknown): ServedIntegration {
+  if (value !== undefined && typeof value !== 'string') throw new HttpError(400, 'integration must be given once');
+  if (value === undefined || value === '') {
+    const only = sync.resolve(undefined);
+    if (only) return only;
+    throw new HttpError(400, `integration must be named, as in ?integration=ID: this service serves ${sync.list().length}`);
+  }
+  const integration = sync.get(value);
+  if (!integration) throw new HttpError(404, 'No such integration');
+  return integration;
+}
+
+/** /admin/integrations, /admin/feed-url, /admin/sync and /metrics, all behind the admin token. */
 export function adminRoutes(options: AdminRouteOptions): Router {
   const router = Router();
   const guard = requireAdmin(options.adminToken);
+  // An id is a few dozen characters: a larger body is no request of ours.
+  const json = express.json({ limit: '4kb', type: () => true });
+
+  router.get('/admin/integrations', guard, (_req, res) => {
+    res.set('Cache-Control', 'no-store').json({ integrations: options.sync.list().map((integration) => describeIntegration(integration, options.feeds)) });
+  });
+
+  router.post('/admin/integrations', guard, json, async (req, res) => {
+    const id = (req.body as { id?: unknown } | undefined)?.id;
+    if (typeof id !== 'string') throw new HttpError(400, 'body must be JSON {"id": "<Kombo integration id>"}');
+    try {
+      const { integration, created } = await options.sync.add(id, 'api');
+      res.status(created ? 201 : 200).json(describeIntegration(integration, options.feeds));
+    } catch (error) {
+      if (error instanceof RegistryError) throw new HttpError(error.reason === 'full' ? 409 : 400, error.message);
+      throw error;
+    }
+  });
+
+  router.delete('/admin/integrations/:id', guard, async (req, res) => {
+    const removed = await options.sync.remove(String(req.params.id));
+    if (!removed) throw new HttpError(404, 'No such integration');
+    res.status(204).end();
+  });
 
   router.get('/admin/feed-url', guard, (req, res) => {
-    const email = req.query.email;
-    if (typeof email !== 'string' || !isPlausibleEmail(email)) {
+    const { email, job, all, detail } = req.query;
+    const chosen = [email, job, all].filter((value) => value !== undefined).length;
+    if (chosen !== 1) throw new HttpError(400, 'name exactly one of email (a person), job (a job\'s interviews) or all=true (every interview)');
+    if (email !== undefined && (typeof email !== 'string' || !isPlausibleEmail(email))) {
       throw new HttpError(400, 'email must be a single email address, as in ?email=ada@example.com');
     }
-    const name = options.feeds.snapshot()?.names.get(normalizeEmail(email));
-    res.json({ ...feedLinksFor(options, email, name), name: name ?? null });
+    if (job !== undefined && (typeof job !== 'string' || !isValidIntegrationId(job))) {
+      throw new HttpError(400, 'job must be one Kombo job id (application.job.id)');
+    }
+    if (all !== undefined && all !== 'true') throw new HttpError(400, 'all must be all=true');
+    if (detail !== undefined && (typeof detail !== 'string' || !FEED_DETAILS.includes(detail as FeedDetail))) {
+      throw new HttpError(400, `detail must be one of ${FEED_DETAILS.join(', ')}`);
+    }
+    const integration = integrationOf(options.sync, req.query.integration);
+    const subject: LinkSubject = typeof email === 'string' ? { email } : { team: typeof job === 'string' ? { job } : 'all' };
+    const level = detail as FeedDetail | undefined;
+    // Rendered (or taken from the cache) now, to say how large it is: Google refuses feeds of about 1 MB.
+    const target = subject.email !== undefined ? { email: normalizeEmail(subject.email) } : { team: subject.team };
+    const feed = options.feeds.feed(integration.id, target, level ?? options.defaultDetail);
+    const name = subject.email !== undefined ? (options.feeds.snapshot(integration.id)?.names.get(normalizeEmail(subject.email)) ?? null) : null;
+    const bytes = feed?.body.length ?? null;
+    res.json({
+      ...feedLinksFor(options, integration.id, subject, feed?.calendarName, level),
+      name,
+      events: feed?.events ?? null,
+      bytes,
+      ...(bytes !== null && bytes > FEED_SIZE_WARNING_BYTES
+        ? { warning: `this feed is ${Math.round(bytes / 1024)} KB; Google Calendar refuses feeds of about 1 MB and more (FEED_PAST_DAYS shortens it)` }
+        : {}),
+    });
   });
 
   router.post('/admin/sync', guard, async (req, res) => {
@@ -66,16 +181,17 @@ export function adminRoutes(options: AdminRouteOptions): Router {
       // A confirmation must rest on what a full walk sees, never on an incremental one.
       throw new HttpError(400, 'confirmRemovals=true needs full=true: POST /admin/sync?full=true&confirmRemovals=true');
     }
+    const integration = integrationOf(options.sync, req.query.integration);
     try {
-      const summary = await options.sync.refresh({ full, confirmRemovals });
-      res.json({ status: 'ok', summary });
+      const summary = await options.sync.refresh({ full, confirmRemovals, integration: integration.id });
+      res.json({ status: 'ok', integration: integration.id, summary });
     } catch (error) {
       if (error instanceof MassRemovalHeldError) {
-        res.status(409).json({ status: 'held', error: error.message, held: error.held });
+        res.status(409).json({ status: 'held', integration: integration.id, error: error.message, held: error.held });
         return;
       }
       // The failure is logged by the sync engine; say why here too, it is an operator asking.
-      res.status(502).json({ status: 'failed', error: error instanceof Error ? error.message : String(error) });
+      res.status(502).json({ status: 'failed', integration: integration.id, error: error instanceof Error ? error.message : String(error) });
     }
   });
 

@@ -1,13 +1,17 @@
 import type { Express, Request, Response } from 'express';
 import type { FeedService, RenderedFeed } from '../../feeds/feed-service.js';
 import type { FeedTokens } from '../../feeds/feed-token.js';
+import type { FeedDetail } from '../../config.js';
 import { NOT_FOUND_BODY } from '../http-error.js';
 
 /** What the feed route needs. */
 export interface FeedRouteOptions {
   feeds: FeedService;
   tokens: FeedTokens;
-  integrationId: string;
+  /** Whether an integration is served: a token of one that is not (never was, or was removed) is an unknown token. */
+  isServed: (integrationId: string) => boolean;
+  /** FEED_DEFAULT_DETAIL: what a link without a level of its own shows. */
+  defaultDetail: FeedDetail;
   refreshMinutes: number;
   /** Logs and counts a feed request once answered (see RequestLog.record); the route skips the log middleware. */
   record: (req: Request, res: Response, route: string, startedNs: bigint, feedToken?: string) => void;
@@ -104,8 +108,12 @@ export function feedRoutes(options: FeedRouteOptions, app: Pick<Express, 'get'>)
   function answer(req: Request, res: Response, file: string): string | undefined {
     if (!file.endsWith('.ics')) return notFound(res);
     const identity = options.tokens.decode(file.slice(0, -4));
-    if (identity === undefined || identity.integrationId !== options.integrationId) return notFound(res);
-    const feed = options.feeds.feed(identity.email);
+    if (identity === undefined || !options.isServed(identity.integrationId)) return notFound(res);
+    // A link without a level (every link made before levels existed) shows the service's default.
+    const detail = identity.detail ?? options.defaultDetail;
+    const target = identity.email !== undefined ? { email: identity.email } : identity.team !== undefined ? { team: identity.team } : undefined;
+    if (target === undefined) return notFound(res);
+    const feed = options.feeds.feed(identity.integrationId, target, detail);
     if (feed === undefined) {
       // Never an empty calendar before the first snapshot: clients would delete every event they hold.
       res

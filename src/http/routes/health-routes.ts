@@ -1,20 +1,24 @@
 import { Router, type Request } from 'express';
 import type { FeedService } from '../../feeds/feed-service.js';
-import type { SyncEngine } from '../../sync/sync-engine.js';
+import { INTEGRATION_STATUSES, type SyncScheduler } from '../../sync/sync-scheduler.js';
 import { secureEqual } from '../secure-equal.js';
 
-/**
- * /healthz (the process runs; JSON about the snapshot and the sync) and /readyz (a snapshot is loaded). /healthz is
- * public, so it shows states, ages and counts only: why the last refresh failed is upstream text (Kombo's host and
- * port, its messages), shown only to a request with the admin bearer token.
- */
-export function healthRoutes(options: {
+/** What the health routes read. */
+export interface HealthRouteOptions {
   feeds: FeedService;
-  sync: SyncEngine;
+  sync: SyncScheduler;
   now: () => number;
   demo: boolean;
   adminToken?: string | undefined;
-}): Router {
+}
+
+/**
+ * /healthz (the process runs; JSON about the snapshots and the walks, summarised so a thousand integrations make no
+ * longer answer than one) and /readyz (every integration has a snapshot or has settled). /healthz is public, so it
+ * shows states, ages and counts only: why the last refresh failed is upstream text (Kombo's host and port, its
+ * messages), shown only to a request with the admin bearer token.
+ */
+export function healthRoutes(options: HealthRouteOptions): Router {
   const router = Router();
   const isAdmin = (req: Request) => {
     const match = options.adminToken ? /^Bearer\s+(.+)$/i.exec(req.headers.authorization?.trim() ?? '') : null;
@@ -22,13 +26,37 @@ export function healthRoutes(options: {
   };
 
   router.get('/healthz', (req, res) => {
-    const snapshot = options.feeds.snapshot();
-    const sync = options.sync.status();
-    const failure = sync.lastFailure;
+    const integrations = options.sync.list();
+    const byStatus = Object.fromEntries(INTEGRATION_STATUSES.map((status) => [status, 0]));
+    let stalest: number | undefined;
+    let interviews = 0;
+    let interviewers = 0;
+    for (const integration of integrations) {
+      byStatus[integration.status()]!++;
+      const snapshot = options.feeds.snapshot(integration.id);
+      if (snapshot === undefined) continue;
+      interviews += snapshot.size;
+      interviewers += snapshot.byEmail.size;
+      stalest = Math.min(stalest ?? Infinity, snapshot.data.syncedAtMs);
+    }
+    // With one integration, the shape this route always had: its snapshot and its walks.
+    const only = options.sync.resolve(undefined);
+    const snapshot = only ? options.feeds.snapshot(only.id) : undefined;
+    const sync = only?.engine.status();
+    const failure = sync?.lastFailure;
     res.set('Cache-Control', 'no-store').json({
       status: 'ok',
-      ready: snapshot !== undefined,
       demo: options.demo,
+      ready: options.sync.ready(),
+      integrations: {
+        total: integrations.length,
+        byStatus,
+        interviews,
+        interviewers,
+        stalestSyncedAt: stalest === undefined ? null : new Date(stalest).toISOString(),
+        stalestAgeSeconds: stalest === undefined ? null : Math.round((options.now() - stalest) / 1000),
+        cachedFeeds: options.feeds.cachedFeeds(),
+      },
       snapshot: snapshot
         ? {
             interviews: snapshot.size,
@@ -40,16 +68,18 @@ export function healthRoutes(options: {
           }
         : null,
       // Every key present from the start, null until known: a dashboard reads the same shape before the first walk.
-      sync: {
-        ...sync,
-        lastSuccess: sync.lastSuccess ?? null,
-        lastFailure: failure ? (isAdmin(req) ? failure : { at: failure.at, kind: failure.kind }) : null,
-      },
+      sync: sync
+        ? {
+            ...sync,
+            lastSuccess: sync.lastSuccess ?? null,
+            lastFailure: failure ? (isAdmin(req) ? failure : { at: failure.at, kind: failure.kind }) : null,
+          }
+        : null,
     });
   });
 
   router.get('/readyz', (_req, res) => {
-    const ready = options.feeds.snapshot() !== undefined;
+    const ready = options.sync.ready();
     res.set('Cache-Control', 'no-store').status(ready ? 200 : 503).json({ ready });
   });
 

@@ -3,16 +3,19 @@ import { Router, type Request } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Metrics } from '../../metrics.js';
-import type { SyncEngine } from '../../sync/sync-engine.js';
+import { RegistryError } from '../../integrations/integration-registry.js';
+import type { SyncScheduler } from '../../sync/sync-scheduler.js';
 import { HttpError } from '../http-error.js';
 import { secureEqual } from '../secure-equal.js';
 
-/** Models whose changes can change a feed: interviews, who sits on them, applications (candidate, job), users. */
+/** Models whose changes can change a feed: interviews, who sits on them, users, candidates, applications, jobs. */
 export const RELEVANT_MODELS: ReadonlySet<string> = new Set([
   'ats_interviews',
   'ats_join_interviews_users',
-  'ats_applications',
   'ats_users',
+  'ats_candidates',
+  'ats_applications',
+  'ats_jobs',
 ]);
 
 /**
@@ -30,10 +33,22 @@ export const RECENT_WEBHOOK_ID_TTL_MS = 24 * 3_600_000;
 export const MAX_WEBHOOK_ID_LENGTH = 200;
 
 const webhookSchema = z.object({ id: z.string().min(1).max(MAX_WEBHOOK_ID_LENGTH), type: z.string(), data: z.unknown() });
+
+/** Kombo's integration states that stop walks (the feeds keep serving the last snapshot). */
+const PAUSING_STATES: ReadonlySet<string> = new Set(['INACTIVE', 'INVALID']);
 const dataChangedSchema = z.object({
   integration_id: z.string(),
   changed_models: z.array(z.object({ name: z.string() })),
 });
+const syncFinishedSchema = z.object({ integration_id: z.string() });
+const integrationCreatedSchema = z.object({
+  id: z.string(),
+  category: z.string(),
+  tool: z.string().nullish(),
+  end_user: z.object({ organization_name: z.string().nullish() }).nullish(),
+});
+const integrationDeletedSchema = z.object({ id: z.string() });
+const integrationStateSchema = z.object({ integration_id: z.string(), state: z.string() });
 
 /** Kombo's signature: base64url, without padding, of HMAC-SHA256 over the raw body. */
 export function signWebhook(body: Buffer | string, secret: string): string {
@@ -105,14 +120,15 @@ const CLOSE = { Connection: 'close' } as const;
 const TOO_LARGE = `Webhook body is larger than ${WEBHOOK_BODY_LIMIT_BYTES} bytes`;
 
 /**
- * POST /webhooks/kombo: verifies the signature, then asks for a refresh for a relevant `data-changed` event. A request
- * without a signature is refused before its body is read, a body over the limit as soon as it shows, and an event id
- * already seen walks nothing.
+ * POST /webhooks/kombo: verifies the signature, then acts on the integration the event names: `data-changed` (of a
+ * model a feed shows) and `sync-finished` refresh it; `integration-created` (ATS) adds it and walks it at once;
+ * `integration-deleted` removes it; `integration-state-changed` pauses it (INACTIVE, INVALID) or resumes it (ACTIVE).
+ * A request without a signature is refused before its body is read, a body over the limit as soon as it shows, and
+ * an event id already seen does nothing.
  */
 export function webhookRoutes(options: {
   secret: string;
-  integrationId: string;
-  sync: SyncEngine;
+  sync: SyncScheduler;
   logger: Logger;
   metrics: Metrics;
   now: () => number;
@@ -156,34 +172,78 @@ export function webhookRoutes(options: {
     } catch {
       throw refuse(400, 'Webhook body is not a Kombo event');
     }
-    const data = payload.type === 'data-changed' ? dataChangedSchema.safeParse(payload.data) : undefined;
-    if (data?.success === false) throw refuse(400, 'data-changed event without integration_id and changed_models');
     // Only a verified id is remembered: nobody without the secret can fill the memory or mark a real event as seen.
     if (recent.add(payload.id)) {
       options.metrics.webhooks.inc({ outcome: 'duplicate' });
       res.json({ status: 'duplicate' });
       return;
     }
-    if (data === undefined) {
+    const ignore = (reason: string) => {
       options.metrics.webhooks.inc({ outcome: 'ignored' });
-      res.json({ status: 'ignored', reason: `event type ${payload.type}` });
-      return;
+      res.json({ status: 'ignored', reason });
+    };
+    const malformed = (what: string) => {
+      options.metrics.webhooks.inc({ outcome: 'rejected' });
+      return new HttpError(400, `${payload.type} event without ${what}`);
+    };
+    const refresh = (integrationId: string, why: Record<string, unknown>) => {
+      if (!options.sync.get(integrationId)) return ignore('another integration');
+      options.logger.info({ webhookId: payload.id, integration: integrationId, ...why }, 'Kombo says interviews changed; refreshing');
+      options.sync.requestRefresh(integrationId);
+      options.metrics.webhooks.inc({ outcome: 'refresh' });
+      res.json({ status: 'refresh-started', ...why });
+    };
+
+    switch (payload.type) {
+      case 'data-changed': {
+        const data = dataChangedSchema.safeParse(payload.data);
+        if (!data.success) throw malformed('integration_id and changed_models');
+        const models = data.data.changed_models.map((model) => model.name).filter((name) => RELEVANT_MODELS.has(name));
+        if (models.length === 0) return ignore('no model a feed shows');
+        return refresh(data.data.integration_id, { models });
+      }
+      case 'sync-finished': {
+        const data = syncFinishedSchema.safeParse(payload.data);
+        if (!data.success) throw malformed('integration_id');
+        return refresh(data.data.integration_id, { reason: 'sync-finished' });
+      }
+      case 'integration-created': {
+        const data = integrationCreatedSchema.safeParse(payload.data);
+        if (!data.success) throw malformed('id and category');
+        if (data.data.category !== 'ATS') return ignore(`a ${data.data.category} integration`);
+        try {
+          const { created } = await options.sync.add(data.data.id, 'webhook', {
+            tool: data.data.tool?.slice(0, 200) ?? null,
+            organization: data.data.end_user?.organization_name?.slice(0, 200) ?? null,
+          });
+          options.metrics.webhooks.inc({ outcome: created ? 'added' : 'ignored' });
+          return void res.json({ status: created ? 'added' : 'known', integration: data.data.id });
+        } catch (error) {
+          if (error instanceof RegistryError) throw malformed(`an integration id we can serve (${error.message})`);
+          throw error;
+        }
+      }
+      case 'integration-deleted': {
+        const data = integrationDeletedSchema.safeParse(payload.data);
+        if (!data.success) throw malformed('id');
+        const removed = await options.sync.remove(data.data.id);
+        if (!removed) return ignore('another integration');
+        options.metrics.webhooks.inc({ outcome: 'removed' });
+        return void res.json({ status: 'removed', integration: data.data.id });
+      }
+      case 'integration-state-changed': {
+        const data = integrationStateSchema.safeParse(payload.data);
+        if (!data.success) throw malformed('integration_id and state');
+        const { integration_id: id, state } = data.data;
+        const done = PAUSING_STATES.has(state) ? await options.sync.pause(id, state) : state === 'ACTIVE' ? await options.sync.resume(id) : undefined;
+        if (done === undefined) return ignore(`state ${state}`);
+        if (!done) return ignore('another integration');
+        options.metrics.webhooks.inc({ outcome: PAUSING_STATES.has(state) ? 'paused' : 'resumed' });
+        return void res.json({ status: PAUSING_STATES.has(state) ? 'paused' : 'resumed', integration: id });
+      }
+      default:
+        return ignore(`event type ${payload.type}`);
     }
-    if (data.data.integration_id !== options.integrationId) {
-      options.metrics.webhooks.inc({ outcome: 'ignored' });
-      res.json({ status: 'ignored', reason: 'another integration' });
-      return;
-    }
-    const models = data.data.changed_models.map((model) => model.name).filter((name) => RELEVANT_MODELS.has(name));
-    if (models.length === 0) {
-      options.metrics.webhooks.inc({ outcome: 'ignored' });
-      res.json({ status: 'ignored', reason: 'no model a feed shows' });
-      return;
-    }
-    options.logger.info({ webhookId: payload.id, models }, 'Kombo says interviews changed; refreshing');
-    options.sync.requestRefresh();
-    options.metrics.webhooks.inc({ outcome: 'refresh' });
-    res.json({ status: 'refresh-started', models });
   });
   return router;
 }
