@@ -123,8 +123,9 @@ export function adminRoutes(options: AdminRouteOptions): Router {
     }
     const integration = integrationOf(options.sync, req.query.integration);
     const name = options.feeds.snapshot(integration.id)?.names.get(normalizeEmail(email));
-    const organization = options.sync.list().length > 1 ? integration.entry().organization : null;
-    const calendarName = name === undefined ? undefined : `Interviews: ${name}${organization ? ` (${organization})` : ''}`;
+    // The name the feed itself carries, so the name Outlook pre-fills matches it.
+    const label = options.feeds.label(integration.id);
+    const calendarName = name === undefined ? undefined : `Interviews: ${name}${label === null ? '' : ` (${label})`}`;
     res.json({ ...feedLinksFor(options, integration.id, email, calendarName), name: name ?? null });
   });
 
