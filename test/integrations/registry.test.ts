@@ -167,3 +167,27 @@ describe('the registry of integrations', () => {
     expect(third.logs.lines.filter((l) => l.level === 'warn' && l.integration === B)).toHaveLength(0);
   });
 });
+
+describe('calendar names after a deletion', () => {
+  it('keeps the organisation in the feed and in the admin API link name of the integration left', async () => {
+    const fake = await startFakeKombo({ integrationId: A });
+    try {
+      fake.integration(A)!.organization = 'Acme Robotics';
+      fake.integration(A)!.setRecords([interviewRecord({ id: 'iv-a1', users: [komboUser(ADA, 'Ada', 'Lovelace')] })]);
+      fake.addIntegration(B).setRecords([interviewRecord({ id: 'iv-b1', users: [komboUser(ADA, 'Ada', 'Lovelace')] })]);
+      const service = buildTestService(fake, { env: { KOMBO_INTEGRATION_ID: undefined, KOMBO_INTEGRATION_IDS: `${A},${B}` }, overrides: { timeoutMs: 10_000 } });
+      await service.sync.refresh({ integration: A });
+      await service.sync.refresh({ integration: B });
+      await until(() => service.registry.get(A)?.organization === 'Acme Robotics', 'described');
+      await admin(service, 'delete', `/admin/integrations/${encodeURIComponent(B)}`).expect(204);
+
+      const name = parseIcs((await request(service.app).get(feedPath(service, ADA, A)).expect(200)).text).name;
+      expect(name).toBe('Interviews: Ada Lovelace (Acme Robotics)');
+      const link = await admin(service, 'get', '/admin/feed-url').query({ email: ADA }).expect(200);
+      expect(new URL((link.body as { outlookUrl: string }).outlookUrl).searchParams.get('name')).toBe(name);
+      await service.sync.close();
+    } finally {
+      await fake.close();
+    }
+  });
+});
