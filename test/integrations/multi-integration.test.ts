@@ -112,6 +112,8 @@ describe('several integrations in one service', () => {
     }
     for (const id of ids) await admin(service, 'post', '/admin/sync').query({ integration: id }).expect(200);
     for (const id of ids) await request(service.app).get(feedPath(service, `person-${id.slice(5)}@example.com`, id)).expect(200);
+    for (const id of ids.slice(0, 5)) await admin(service, 'delete', `/admin/integrations/${encodeURIComponent(id)}`).expect(204);
+    await admin(service, 'post', '/admin/sync').query({ integration: 'tool:customer-0' }).expect(404);
     const text = (await admin(service, 'get', '/metrics').expect(200)).text;
     const values = [...text.matchAll(/\{([^}]*)\}/g)].flatMap((m) => [...m[1]!.matchAll(/="((?:[^"\\]|\\.)*)"/g)].map((v) => v[1]!));
     expect(values.length).toBeGreaterThan(0);

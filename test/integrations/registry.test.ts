@@ -138,6 +138,29 @@ describe('the registry of integrations', () => {
     });
   });
 
+  it('deletes an integration whose walk hangs at once, and nothing of it comes back when the walk would have ended', async () => {
+    const service = await serviceOn([A, B]);
+    await service.sync.refresh({ integration: A });
+    await service.sync.refresh({ integration: B });
+    fake.integration(B)!.upsert(interviewRecord({ id: 'iv-b2', title: 'Globex later', users: [komboUser(ADA, 'Ada', 'Lovelace')] }));
+    fake.fail({ type: 'hang' }, { times: 1, when: (r) => r.integrationId === B && r.path === '/v1/ats/interviews' });
+    fake.requests.length = 0;
+    service.sync.requestRefresh(B);
+    await until(() => fake.requests.some((r) => r.integrationId === B), 'B walking');
+    expect(service.sync.get(B)!.engine.status().running).toBe(true);
+
+    await admin(service, 'delete', `/admin/integrations/${encodeURIComponent(B)}`).expect(204);
+    expect(served(service)).toEqual([A]);
+    expect(await snapshotFiles()).toHaveLength(1);
+    // A data-changed webhook for it now is another integration's, and walks nothing.
+    fake.requests.length = 0;
+    expect((await postWebhook(service, 'data-changed', { integration_id: B, changed_models: [{ name: 'ats_interviews' }] }).expect(200)).body).toMatchObject({ status: 'ignored' });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(fake.requests).toEqual([]);
+    expect(await snapshotFiles()).toHaveLength(1);
+    await request(service.app).get(feedPath(service, ADA, B)).expect(404);
+  });
+
   it('keeps the registry and a deletion across a restart, even while KOMBO_INTEGRATION_IDS names it, until a POST', async () => {
     const first = await serviceOn([A, B]);
     await first.sync.refresh({ integration: A });

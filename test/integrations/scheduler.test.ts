@@ -126,10 +126,10 @@ describe('integrations under one scheduler', () => {
     });
     for (const id of [A, B, C]) await service.sync.refresh({ integration: id });
 
-    fake.fail({ type: 'hang' }, { times: 1_000, when: (r) => r.integrationId === A });
+    fake.fail({ type: 'hang' }, { times: 1_000, when: (r) => r.integrationId === A && r.path === '/v1/ats/interviews' });
     fake.fail(
       { type: 'status', status: 429, headers: { 'Retry-After': '30' }, body: { status: 'error', error: { code: 'PLATFORM.RATE_LIMIT_EXCEEDED', title: null, message: 'slow down', log_url: null } } },
-      { times: 1_000, when: (r) => r.integrationId === B },
+      { times: 1_000, when: (r) => r.integrationId === B && r.path === '/v1/ats/interviews' },
     );
     fake.requests.length = 0;
     service.sync.requestRefresh(A);
