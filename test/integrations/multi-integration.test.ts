@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFeedTokens } from '../../src/feeds/feed-token.js';
@@ -132,7 +133,11 @@ describe('one integration, configured as before', () => {
 
   it('serves a URL made with the token format of before the same bytes, without an organisation in the name', async () => {
     fake = await startFakeKombo();
-    fake.setRecords([interviewRecord({ id: 'iv-1', title: 'Intro', users: [komboUser(ADA, 'Ada', 'Lovelace')] })]);
+    // The very records and clock with which the code before issue 10 (11f8a8a) rendered the golden file.
+    fake.setRecords([
+      interviewRecord({ id: 'iv-1', title: 'Intro', users: [komboUser(ADA, 'Ada', 'Lovelace')] }),
+      interviewRecord({ id: 'iv-2', title: 'Pairing', starting_at: '2026-12-02T10:00:00Z', ending_at: null, location: null, users: [komboUser(ADA, 'Ada', 'Lovelace'), komboUser('grace@example.com', 'Grace', 'Hopper')] }),
+    ]);
     fake.clock += 60_000;
     const service = buildTestService(fake, { overrides: { timeoutMs: 10_000 } });
     expect(service.config.kombo.integrationIds).toEqual([fake.integrationId]);
@@ -143,7 +148,8 @@ describe('one integration, configured as before', () => {
     expect(res.status).toBe(200);
     const calendar = parseIcs(res.body);
     expect(calendar.name).toBe('Interviews: Ada Lovelace');
-    expect(calendar.events.map((e) => e.summary)).toEqual(['Intro']);
+    expect(calendar.events.map((e) => e.summary)).toEqual(['Intro', 'Pairing']);
+    expect(res.body.equals(await readFile(new URL('../golden/single-integration-before-issue-10.ics', import.meta.url)))).toBe(true);
     // The admin API's link is that very URL, and needs no integration parameter.
     const link = await admin(service, 'get', '/admin/feed-url').query({ email: ADA }).expect(200);
     expect(new URL((link.body as { url: string }).url).pathname).toBe(`/feeds/${token}.ics`);
