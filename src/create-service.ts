@@ -46,9 +46,11 @@ export interface ServiceOverrides {
   feedCacheMaxBytes?: number;
 }
 
-/** The calendar-name label of each integration: its organisation, once more than one integration is served. */
-function labelsOf(entries: readonly IntegrationEntry[]): Map<string, string | null> {
-  const several = entries.length > 1;
+/**
+ * The calendar-name label of each integration: its organisation, once more than one integration is served or was
+ * (`several`): a removal must not rename, and so change the bytes of, every other integration's calendars.
+ */
+function labelsOf(entries: readonly IntegrationEntry[], several: boolean): Map<string, string | null> {
   return new Map(entries.map((entry) => [entry.id, several ? entry.organization : null]));
 }
 
@@ -81,10 +83,10 @@ export function createService(config: Config, logger: Logger, overrides: Service
     logger,
     now,
     onChange: (entries) => {
-      for (const [id, label] of labelsOf(entries)) feeds.setLabel(id, label);
+      for (const [id, label] of labelsOf(entries, registry.servedSeveral())) feeds.setLabel(id, label);
     },
   });
-  for (const [id, label] of labelsOf(registry.list())) feeds.setLabel(id, label);
+  for (const [id, label] of labelsOf(registry.list(), registry.servedSeveral())) feeds.setLabel(id, label);
 
   function clientFor(integrationId: string, slot?: WalkSlot): KomboClient {
     return createKomboClient({

@@ -181,7 +181,7 @@ describe('GET /metrics and /healthz', () => {
         running: false,
         lastSuccess: expect.objectContaining({ kind: 'full', at: new Date(syncedAt).toISOString(), interviews: 2, interviewers: 2, pages: 1 }),
         // When and which walk failed; why is upstream text, shown only with the admin token.
-        lastFailure: { at: new Date(syncedAt + 30_000).toISOString(), kind: 'incremental', code: null },
+        lastFailure: { at: new Date(syncedAt + 30_000).toISOString(), kind: 'incremental' },
         consecutiveFailures: 1,
         held: null,
       },

@@ -84,6 +84,8 @@ export interface FeedService {
    * could subscribe to two); a change drops its cached feeds.
    */
   setLabel(integrationId: string, label: string | null): void;
+  /** What an integration's calendar names carry after the person's name, or null (see {@link setLabel}). */
+  label(integrationId: string): string | null;
   /** Every integration with a snapshot. */
   snapshots(): IterableIterator<[string, Snapshot]>;
   /** The rendered feed of `target` in an integration at `detail` (possibly empty), or undefined before its first snapshot. */
@@ -222,6 +224,7 @@ export function createFeedService(options: FeedServiceOptions): FeedService {
       else labels.set(integrationId, label);
       drop(integrationId);
     },
+    label: (integrationId) => labels.get(integrationId) ?? null,
     snapshots: () => current.entries(),
     feed(integrationId, target, detail) {
       const snapshot = current.get(integrationId);

@@ -35,6 +35,11 @@ export interface IntegrationRegistry {
   remove(id: string): Promise<boolean>;
   /** Changes what is known about `id`; undefined when it is not served. */
   update(id: string, patch: IntegrationPatch): Promise<IntegrationEntry | undefined>;
+  /**
+   * Whether more than one integration is served now or ever was (a removed one counts, and removals are kept): once
+   * true it stays true, so removing one integration never changes another's calendars.
+   */
+  servedSeveral(): boolean;
 }
 
 /** What the registry needs. */
@@ -115,6 +120,7 @@ export function createIntegrationRegistry(options: RegistryOptions): Integration
     load,
     list: () => [...entries.values()],
     get: (id) => entries.get(id),
+    servedSeveral: () => entries.size + removed.size > 1,
     async add(id, from, info = {}) {
       if (!isValidIntegrationId(id)) {
         throw new RegistryError(`integration id must be 1 to ${MAX_INTEGRATION_ID_CHARS} characters without spaces around it or control characters`, 'invalid_id');

@@ -6,6 +6,7 @@ import type { SnapshotStore } from '../interviews/snapshot-store.js';
 import type { Metrics } from '../metrics.js';
 import { walkBudget, type WalkCeiling, type WalkSize } from './walk-budget.js';
 import { countRemovals, createMassRemovalGuard, MassRemovalHeldError, type HeldRemoval } from './mass-removal-guard.js';
+import { SETUP_PENDING_CODES } from './sync-scheduler.js';
 import { walkInterviews } from './walk-interviews.js';
 import type { WalkSlot } from './walk-slots.js';
 
@@ -209,7 +210,9 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       }
       metrics?.refreshes.inc({ kind, outcome });
       metrics?.refreshDuration.observe({ kind, outcome }, durationMs / 1000);
-      logger[aborted ? 'info' : 'error'](
+      // Kombo still setting the integration up is no fault: the scheduler says so once, at info, not every try.
+      const pending = error instanceof KomboError && error.code !== undefined && SETUP_PENDING_CODES.has(error.code);
+      logger[aborted ? 'info' : pending ? 'debug' : 'error'](
         {
           refresh: { kind, durationMs, outcome, error: message },
           ...(error instanceof KomboError ? { status: error.status, code: error.code, attempts: error.attempts } : {}),

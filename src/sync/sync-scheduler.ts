@@ -186,18 +186,24 @@ export function createSyncScheduler(options: SyncSchedulerOptions): SyncSchedule
     }
   }
 
+  /** While `runtime` is pending: when it may be asked again, PENDING_RETRY_MS after its last try. */
+  function pendingUntilMs(runtime: Runtime): number | undefined {
+    if (statusOf(runtime) !== 'pending') return undefined;
+    return (Date.parse(runtime.engine.status().lastFailure?.at ?? '') || now()) + PENDING_RETRY_MS;
+  }
+
   /** Refreshes `runtime` at its phase of every interval (or later while Kombo says it is being set up). */
   function schedule(runtime: Runtime): void {
     if (closed || !started || runtimes.get(runtime.id) !== runtime) return;
     clearTimeout(runtime.timer);
     let delay = delayToNextRefresh(now(), refreshPhaseMs(runtime.entry().seq, options.intervalMs), options.intervalMs);
-    if (statusOf(runtime) === 'pending') {
-      const lastTry = Date.parse(runtime.engine.status().lastFailure?.at ?? '') || now();
-      while (now() + delay < lastTry + PENDING_RETRY_MS) delay += options.intervalMs;
-    }
+    const pendingUntil = pendingUntilMs(runtime);
+    if (pendingUntil !== undefined) while (now() + delay < pendingUntil) delay += options.intervalMs;
     runtime.timer = setTimeout(() => {
       runtime.timer = undefined;
-      if (runtime.entry().pausedAtMs === null && runtime.firstWalk === undefined) {
+      // Set before the first walk ended pending, this timer may come too early: pending waits its minutes.
+      const waiting = (pendingUntilMs(runtime) ?? 0) > now();
+      if (runtime.entry().pausedAtMs === null && runtime.firstWalk === undefined && !waiting) {
         walk(runtime).catch(() => {}); // logged by the engine; the last snapshot serves on
       }
       schedule(runtime);

@@ -19,6 +19,8 @@ function gatedFetch() {
   let opened = new Promise<void>((resolve) => (open = resolve));
   let held = 0;
   const fetch: typeof globalThis.fetch = async (input, init) => {
+    // Only interview pages are held and counted: GET /integrations/{id}, asked after the first walk, would race the gate.
+    if (!String(input instanceof Request ? input.url : input).includes('/ats/interviews')) return globalThis.fetch(input, init);
     const response = await globalThis.fetch(input, init);
     held++;
     await opened;
