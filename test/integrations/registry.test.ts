@@ -107,6 +107,8 @@ describe('the registry of integrations', () => {
     const service = await serviceOn([A, B]);
     await service.sync.refresh({ integration: A });
     await service.sync.refresh({ integration: B });
+    // Each first walk asks Kombo who the integration is; once known, the organisation is in every calendar name.
+    await until(() => service.registry.list().every((entry) => entry.organization !== null), 'both integrations described');
     expect(await snapshotFiles()).toHaveLength(2);
     const othersBefore = await Promise.all([ADA, GRACE].map((email) => rawGet(service, feedPath(service, email, A))));
     const removedFeed = await rawGet(service, feedPath(service, ADA, B));
