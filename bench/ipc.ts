@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 
 export const BENCH_API_KEY = 'bench-kombo-api-key';
 export const BENCH_INTEGRATION_ID = 'greenhouse:bench';
+/** The ids of the many-integrations run: `bench:0000`, `bench:0001`, … */
+export const benchIntegrationIds = (count: number): string[] => Array.from({ length: count }, (_, i) => `bench:${String(i).padStart(4, '0')}`);
 export const BENCH_FEED_SECRET = 'bench-feed-secret-that-is-long-enough-0123456789';
 
 /** Starts `bench/{script}` under tsx (with gc exposed) and waits for its first `ready` message. */
