@@ -82,7 +82,8 @@ export function generateInterviews(count: number, options: { nowMs: number; seed
   const random = prng(options.seed ?? 20_261_101);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
   const chance = (p: number) => random() < p;
-  const komboId = () => Array.from({ length: 24 }, () => pick([...ID_ALPHABET])).join('');
+  // Draws exactly as pick([...ID_ALPHABET]) would, without spreading the alphabet for every character.
+  const komboId = () => Array.from({ length: 24 }, () => ID_ALPHABET[Math.floor(random() * ID_ALPHABET.length)]).join('');
   const iso = (ms: number) => new Date(ms).toISOString();
   const dayStart = Math.floor(options.nowMs / DAY_MS) * DAY_MS;
 
