@@ -12,11 +12,11 @@ export const BENCH_FEED_SECRET = 'bench-feed-secret-that-is-long-enough-01234567
 export async function startChild<Ready>(
   script: string,
   args: string[] = [],
-  options: { env?: NodeJS.ProcessEnv; stdout?: 'inherit' | 'ignore' | number } = {},
+  options: { env?: NodeJS.ProcessEnv; stdout?: 'inherit' | 'ignore' | number; execArgv?: string[] } = {},
 ): Promise<{ child: ChildProcess; ready: Ready }> {
   const stdio: StdioOptions = ['ignore', options.stdout ?? 'inherit', 'inherit', 'ipc'];
   const child = fork(fileURLToPath(new URL(script, import.meta.url)), args, {
-    execArgv: ['--import', 'tsx', '--expose-gc'],
+    execArgv: ['--import', 'tsx', '--expose-gc', ...(options.execArgv ?? [])],
     env: options.env ?? process.env,
     stdio,
   });

@@ -4,6 +4,8 @@
  *
  *   npm run bench                        50,000 interviews (and 5,000 for the scaling row); writes BENCHMARKS.md
  *   npm run bench -- --interviews 5000   a quick run (and 500 for scaling); prints only, unless --write is given
+ *   npm run bench -- --only many         one part (feeds, light or many); prints only
+ *   npm run bench -- --profile DIR       also writes a CPU profile of each service process into DIR
  *
  * Processes: this one only orchestrates and times HTTP requests. The fake Kombo, the bare walker, the service and
  * the two baseline servers each run in a child process of their own, so no two of them share an event loop, and
@@ -28,6 +30,8 @@ function option(name: string): string | undefined {
 }
 const interviews = Number(option('interviews') ?? 50_000);
 if (!Number.isInteger(interviews) || interviews < 500) throw new Error('--interviews must be a whole number of at least 500');
+/** `--profile DIR`: each service process writes a CPU profile (`node --cpu-prof`) into DIR, for Chrome's DevTools. */
+const profileDir = option('profile');
 const write = process.argv.includes('--write') || option('interviews') === undefined;
 const WALK_PAIRS = 3;
 const COLD_SAMPLES = 7;
@@ -204,6 +208,7 @@ async function startService(fake: FakeReady, label: string, env: NodeJS.ProcessE
   const fd = openSync(logFile, 'a');
   const { child } = await startChild<{ type: string }>(script, [], {
     stdout: fd,
+    ...(profileDir ? { execArgv: ['--cpu-prof', '--cpu-prof-dir', profileDir] } : {}),
     env: {
       ...process.env,
       NODE_ENV: 'production',

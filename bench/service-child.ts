@@ -67,4 +67,6 @@ serveCommands({
     return true;
   },
 });
+// Exit on the parent's SIGTERM through process.exit, so `--profile` (node --cpu-prof) writes its profile.
+process.once('SIGTERM', () => process.exit(0));
 process.send?.({ type: 'ready' });
