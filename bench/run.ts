@@ -236,7 +236,8 @@ async function runScale(n: number, options: { walks: boolean; servers: ServerKin
   const remoteData = options.remoteData ?? true;
   log(`${n} interviews${remoteData ? '' : ' without remote_data'}: generating and serving them from the fake Kombo`);
   const { child: fakeChild, ready: fake } = await startChild<FakeReady>('./fake-kombo-child.ts', [String(n), JSON.stringify({ remoteData })]);
-  const stats = () => getJson<{ requests: number }>(`${fake.controlUrl}/stats`);
+  // Interview requests only: the service's one `GET /integrations/{id}` after its first walk is not a walk's.
+  const stats = async () => ({ requests: (await getJson<{ interviewRequests: number }>(`${fake.controlUrl}/stats`)).interviewRequests });
   const result: ScaleResult = {
     interviews: n,
     fake,
