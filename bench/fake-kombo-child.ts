@@ -2,14 +2,17 @@
  * The benchmark's fake Kombo, run as a child process so serving pages never competes with the service (or with the
  * bare walker) for the same event loop. Full-walk pages are serialised once and cached, so the fake's own cost is
  * small and the same for every walker; `updated_after` queries are answered from the live records. A control route
- * (`/_bench/...`) lets the benchmark change one interviewer's interview, as an ATS user would.
+ * (`/_bench/...`) lets the benchmark change one interviewer's interview, as an ATS user would, and read what the
+ * fake counted: interview and `GET /integrations/{id}` requests apart, and requests per wall-clock second.
  *
- * Usage (by bench/run.ts): fork with argv [count]; it sends { type: 'ready', baseUrl, ... } over IPC.
+ * Usage (by bench/run.ts): fork with argv [count, options as JSON]; it sends { type: 'ready', baseUrl, ... } over
+ * IPC. Options: `remoteData: false` serves records without the `remote_data` blob; `integrations: N` serves N
+ * integrations (ids from `benchIntegrationIds`) of `count` interviews each, by `X-Integration-Id`, instead of one.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { generateInterviews, type KomboRecord } from './generate-interviews.js';
-import { BENCH_API_KEY, BENCH_INTEGRATION_ID } from './ipc.js';
+import { generateInterviews, type GeneratedInterviewer, type KomboRecord } from './generate-interviews.js';
+import { BENCH_API_KEY, BENCH_INTEGRATION_ID, benchIntegrationIds } from './ipc.js';
 const PAGE_SIZE = 250;
 
 interface Entry {
@@ -17,17 +20,49 @@ interface Entry {
   updatedAt: number;
 }
 
+/** One integration's data, as the fake serves it. */
+interface Served {
+  id: string;
+  organization: string;
+  interviewers: GeneratedInterviewer[];
+  entries: Entry[];
+  /** What a full walk lists: deleted records only come with include_deleted=true. */
+  listed: Entry[];
+  listedIndex: Map<Entry, number>;
+  pageCache: Map<number, Buffer>;
+  /** Each interviewer's live interviews, for the change control route; a change moves round-robin through them. */
+  liveByEmail: Map<string, Entry[]>;
+}
+
 const count = Number(process.argv[2] ?? 50_000);
+const settings = JSON.parse(process.argv[3] ?? '{}') as { remoteData?: boolean; integrations?: number };
 const generatedAt = Date.now();
-const org = generateInterviews(count, { nowMs: generatedAt });
-// Every record was last touched two days ago (by the fake's clock, which is the real one).
-const entries: Entry[] = org.records.map((record) => ({ record, updatedAt: generatedAt - 2 * 86_400_000 }));
-// What a full walk lists: deleted records only come with include_deleted=true.
-const listed = entries.filter((entry) => entry.record.remote_deleted_at == null);
-const listedIndex = new Map(listed.map((entry, i) => [entry, i]));
-const pageCache = new Map<number, Buffer>();
-let requests = 0;
+const ids = settings.integrations === undefined ? [BENCH_INTEGRATION_ID] : benchIntegrationIds(settings.integrations);
+const served = new Map<string, Served>();
+for (const [n, id] of ids.entries()) {
+  const org = generateInterviews(count, { nowMs: generatedAt, seed: 20_261_101 + n, remoteData: settings.remoteData ?? true });
+  // Every record was last touched two days ago (by the fake's clock, which is the real one).
+  const entries: Entry[] = org.records.map((record) => ({ record, updatedAt: generatedAt - 2 * 86_400_000 }));
+  const listed = entries.filter((entry) => entry.record.remote_deleted_at == null);
+  const liveByEmail = new Map<string, Entry[]>();
+  for (const entry of listed) {
+    if (entry.record.canceled === true) continue;
+    for (const user of entry.record.users as { email: string | null }[]) {
+      if (user.email === null) continue;
+      const email = user.email.toLowerCase();
+      let list = liveByEmail.get(email);
+      if (!list) liveByEmail.set(email, (list = []));
+      list.push(entry);
+    }
+  }
+  served.set(id, { id, organization: `Bench Company ${n}`, interviewers: org.interviewers, entries, listed, listedIndex: new Map(listed.map((entry, i) => [entry, i])), pageCache: new Map(), liveByEmail });
+}
+const first = served.values().next().value!;
+let interviewRequests = 0;
+let describeRequests = 0;
 let bytesServed = 0;
+/** Requests (interviews and integrations) per wall-clock second, keyed by the second since the epoch. */
+const perSecond = new Map<number, number>();
 
 const encodeCursor = (offset: number) => Buffer.from(JSON.stringify({ offset }), 'utf8').toString('base64url');
 function decodeCursor(cursor: string): number | undefined {
@@ -51,31 +86,26 @@ function send(res: ServerResponse, status: number, body: Buffer | string): void 
   res.end(body);
 }
 
-// Each interviewer's live interviews, for the change control route; a change moves round-robin through them.
-const liveByEmail = new Map<string, Entry[]>();
-for (const entry of listed) {
-  if (entry.record.canceled === true) continue;
-  for (const user of entry.record.users as { email: string | null }[]) {
-    if (user.email === null) continue;
-    const email = user.email.toLowerCase();
-    let list = liveByEmail.get(email);
-    if (!list) liveByEmail.set(email, (list = []));
-    list.push(entry);
-  }
-}
 let changes = 0;
 
 function control(url: URL, res: ServerResponse): void {
   if (url.pathname === '/_bench/stats') {
-    return send(res, 200, JSON.stringify({ requests, bytesServed, records: entries.length, listed: listed.length }));
+    const requests = interviewRequests + describeRequests;
+    return send(res, 200, JSON.stringify({ requests, interviewRequests, describeRequests, bytesServed, records: first.entries.length, listed: first.listed.length }));
+  }
+  if (url.pathname === '/_bench/seconds') {
+    // Requests in each whole second from `from` up to (not including) `to`, both in seconds since the epoch.
+    const from = Number(url.searchParams.get('from'));
+    const to = Number(url.searchParams.get('to'));
+    return send(res, 200, JSON.stringify(Array.from({ length: Math.max(0, to - from) }, (_, i) => perSecond.get(from + i) ?? 0)));
   }
   if (url.pathname === '/_bench/interviewers') {
-    return send(res, 200, JSON.stringify(org.interviewers.map((person) => ({ ...person, live: liveByEmail.get(person.email)?.length ?? 0 }))));
+    return send(res, 200, JSON.stringify(first.interviewers.map((person) => ({ ...person, live: first.liveByEmail.get(person.email)?.length ?? 0 }))));
   }
   if (url.pathname === '/_bench/change') {
     // Moves one of this interviewer's interviews by 30 minutes and renames it, stamped as changed now.
     const email = url.searchParams.get('email') ?? '';
-    const list = liveByEmail.get(email);
+    const list = first.liveByEmail.get(email);
     if (!list || list.length === 0) return send(res, 404, '{"error":"no such interviewer"}');
     const entry = list[changes++ % list.length]!;
     const record = entry.record;
@@ -83,8 +113,8 @@ function control(url: URL, res: ServerResponse): void {
     const nowIso = new Date().toISOString();
     entry.record = { ...record, title: `${String(record.title ?? 'Interview')} (moved ${changes})`, starting_at: moved(record.starting_at), ending_at: moved(record.ending_at), changed_at: nowIso, remote_updated_at: nowIso };
     entry.updatedAt = Date.now();
-    const index = listedIndex.get(entry);
-    if (index !== undefined) pageCache.delete(Math.floor(index / PAGE_SIZE));
+    const index = first.listedIndex.get(entry);
+    if (index !== undefined) first.pageCache.delete(Math.floor(index / PAGE_SIZE));
     return send(res, 200, JSON.stringify({ id: record.id }));
   }
   send(res, 404, '{}');
@@ -93,9 +123,18 @@ function control(url: URL, res: ServerResponse): void {
 function handle(req: IncomingMessage, res: ServerResponse): void {
   const url = new URL(req.url ?? '/', 'http://fake');
   if (url.pathname.startsWith('/_bench/')) return control(url, res);
-  requests++;
-  if (req.headers.authorization !== `Bearer ${BENCH_API_KEY}` || req.headers['x-integration-id'] !== BENCH_INTEGRATION_ID) {
+  const second = Math.floor(Date.now() / 1000);
+  perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
+  const describing = url.pathname.startsWith('/v1/integrations/');
+  if (describing) describeRequests++;
+  else interviewRequests++;
+  const integration = served.get(String(req.headers['x-integration-id']));
+  if (req.headers.authorization !== `Bearer ${BENCH_API_KEY}` || integration === undefined) {
     return send(res, 401, '{"status":"error","error":{"code":"PLATFORM.AUTHENTICATION_INVALID","message":"bad key"}}');
+  }
+  if (describing) {
+    const data = { id: integration.id, tool: { id: 'greenhouse', label: 'Greenhouse' }, category: 'ATS', status: 'ACTIVE', setup_status: 'COMPLETED', end_user: { organization_name: integration.organization, creator_email: null, origin_id: null } };
+    return send(res, 200, JSON.stringify({ status: 'success', data }));
   }
   if (url.pathname !== '/v1/ats/interviews') return send(res, 404, '{"status":"error","error":{"code":null,"message":"not found"}}');
   const cursor = url.searchParams.get('cursor');
@@ -105,19 +144,25 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
   const updatedAfter = url.searchParams.get('updated_after');
   if (updatedAfter === null && size === PAGE_SIZE && offset % PAGE_SIZE === 0) {
     const page = offset / PAGE_SIZE;
-    let body = pageCache.get(page);
-    if (body === undefined) pageCache.set(page, (body = pageBody(listed, offset, size)));
+    let body = integration.pageCache.get(page);
+    if (body === undefined) integration.pageCache.set(page, (body = pageBody(integration.listed, offset, size)));
     return send(res, 200, body);
   }
   const since = updatedAfter === null ? -Infinity : Date.parse(updatedAfter);
   const includeDeleted = url.searchParams.get('include_deleted') === 'true';
-  const matching = entries.filter((entry) => entry.updatedAt > since && (includeDeleted || entry.record.remote_deleted_at == null));
+  const matching = integration.entries.filter((entry) => entry.updatedAt > since && (includeDeleted || entry.record.remote_deleted_at == null));
   send(res, 200, pageBody(matching, offset, size));
 }
 
 // Serialise every full-walk page up front, so the first walker measured does not pay for it.
-for (let offset = 0; offset < listed.length; offset += PAGE_SIZE) pageCache.set(offset / PAGE_SIZE, pageBody(listed, offset, PAGE_SIZE));
-const totalBytes = [...pageCache.values()].reduce((sum, body) => sum + body.length, 0);
+let totalBytes = 0;
+for (const integration of served.values()) {
+  for (let offset = 0; offset < integration.listed.length; offset += PAGE_SIZE) {
+    const body = pageBody(integration.listed, offset, PAGE_SIZE);
+    integration.pageCache.set(offset / PAGE_SIZE, body);
+    totalBytes += body.length;
+  }
+}
 
 const server = createServer(handle);
 server.keepAliveTimeout = 65_000;
@@ -127,9 +172,9 @@ server.listen(0, '127.0.0.1', () => {
     type: 'ready',
     baseUrl: `http://127.0.0.1:${port}/v1`,
     controlUrl: `http://127.0.0.1:${port}/_bench`,
-    records: entries.length,
-    listed: listed.length,
-    interviewers: org.interviewers.length,
+    records: [...served.values()].reduce((sum, integration) => sum + integration.entries.length, 0),
+    listed: [...served.values()].reduce((sum, integration) => sum + integration.listed.length, 0),
+    interviewers: first.interviewers.length,
     fullWalkBytes: totalBytes,
   });
 });

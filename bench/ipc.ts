@@ -4,17 +4,19 @@ import { fileURLToPath } from 'node:url';
 
 export const BENCH_API_KEY = 'bench-kombo-api-key';
 export const BENCH_INTEGRATION_ID = 'greenhouse:bench';
+/** The ids of the many-integrations run: `bench:0000`, `bench:0001`, … */
+export const benchIntegrationIds = (count: number): string[] => Array.from({ length: count }, (_, i) => `bench:${String(i).padStart(4, '0')}`);
 export const BENCH_FEED_SECRET = 'bench-feed-secret-that-is-long-enough-0123456789';
 
 /** Starts `bench/{script}` under tsx (with gc exposed) and waits for its first `ready` message. */
 export async function startChild<Ready>(
   script: string,
   args: string[] = [],
-  options: { env?: NodeJS.ProcessEnv; stdout?: 'inherit' | 'ignore' | number } = {},
+  options: { env?: NodeJS.ProcessEnv; stdout?: 'inherit' | 'ignore' | number; execArgv?: string[] } = {},
 ): Promise<{ child: ChildProcess; ready: Ready }> {
   const stdio: StdioOptions = ['ignore', options.stdout ?? 'inherit', 'inherit', 'ipc'];
   const child = fork(fileURLToPath(new URL(script, import.meta.url)), args, {
-    execArgv: ['--import', 'tsx', '--expose-gc'],
+    execArgv: ['--import', 'tsx', '--expose-gc', ...(options.execArgv ?? [])],
     env: options.env ?? process.env,
     stdio,
   });

@@ -4,6 +4,8 @@
  *
  *   npm run bench                        50,000 interviews (and 5,000 for the scaling row); writes BENCHMARKS.md
  *   npm run bench -- --interviews 5000   a quick run (and 500 for scaling); prints only, unless --write is given
+ *   npm run bench -- --only many         one part (feeds, light or many); prints only
+ *   npm run bench -- --profile DIR       also writes a CPU profile of each service process into DIR
  *
  * Processes: this one only orchestrates and times HTTP requests. The fake Kombo, the bare walker, the service and
  * the two baseline servers each run in a child process of their own, so no two of them share an event loop, and
@@ -16,7 +18,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { BENCH_API_KEY, BENCH_FEED_SECRET, BENCH_INTEGRATION_ID, call, startChild, stopChild } from './ipc.js';
+import { BENCH_API_KEY, BENCH_FEED_SECRET, BENCH_INTEGRATION_ID, benchIntegrationIds, call, startChild, stopChild } from './ipc.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Options
@@ -28,6 +30,8 @@ function option(name: string): string | undefined {
 }
 const interviews = Number(option('interviews') ?? 50_000);
 if (!Number.isInteger(interviews) || interviews < 500) throw new Error('--interviews must be a whole number of at least 500');
+/** `--profile DIR`: each service process writes a CPU profile (`node --cpu-prof`) into DIR, for Chrome's DevTools. */
+const profileDir = option('profile');
 const write = process.argv.includes('--write') || option('interviews') === undefined;
 const WALK_PAIRS = 3;
 const COLD_SAMPLES = 7;
@@ -35,6 +39,13 @@ const WARM_ROUNDS = 5;
 const WARM_SECONDS = 3;
 const WARM_UP_SECONDS = 3;
 const WARM_CONNECTIONS = 16;
+const MANY_PER_INTEGRATION = 60;
+const manyIntegrations = Number(option('integrations') ?? (interviews >= 50_000 ? 1_000 : 100));
+/** SYNC_CONCURRENCY's default, for the service and the bare walker alike. */
+const MANY_CONCURRENCY = 4;
+/** SYNC_INTERVAL_SECONDS in the steady-state run, and how many of its intervals are watched. */
+const STEADY_INTERVAL_SECONDS = 20;
+const STEADY_INTERVALS = 2;
 const WRK = ['/usr/bin/wrk', '/usr/local/bin/wrk'].find((path) => existsSync(path));
 /*
  * With two or more cores, the load generator runs on one and every server under load on another, each in turn:
@@ -192,11 +203,12 @@ interface ScaleResult {
   warmCpu: Record<ServerKind, number[]>;
 }
 
-async function startService(fake: FakeReady, label: string): Promise<ChildProcess> {
+async function startService(fake: FakeReady, label: string, env: NodeJS.ProcessEnv = {}, script = './service-child.ts'): Promise<ChildProcess> {
   const logFile = join(work, `service-${label}.log`);
   const fd = openSync(logFile, 'a');
-  const { child } = await startChild<{ type: string }>('./service-child.ts', [], {
+  const { child } = await startChild<{ type: string }>(script, [], {
     stdout: fd,
+    ...(profileDir ? { execArgv: ['--cpu-prof', '--cpu-prof-dir', profileDir] } : {}),
     env: {
       ...process.env,
       NODE_ENV: 'production',
@@ -209,16 +221,23 @@ async function startService(fake: FakeReady, label: string): Promise<ChildProces
       HOST: '127.0.0.1',
       PORT: '0',
       SYNC_INTERVAL_SECONDS: '86400', // the benchmark triggers every refresh itself
+      ...env,
     },
   });
   closeSync(fd);
   return child;
 }
 
-async function runScale(n: number, options: { walks: boolean; servers: ServerKind[] }): Promise<ScaleResult> {
-  log(`${n} interviews: generating and serving them from the fake Kombo`);
-  const { child: fakeChild, ready: fake } = await startChild<FakeReady>('./fake-kombo-child.ts', [String(n)]);
-  const stats = () => getJson<{ requests: number }>(`${fake.controlUrl}/stats`);
+/**
+ * Walks, memory, cold and warm feeds at one size. `remoteData: false` serves records without their `remote_data`
+ * blob; with no `servers`, only the walks are measured.
+ */
+async function runScale(n: number, options: { walks: boolean; servers: ServerKind[]; remoteData?: boolean }): Promise<ScaleResult> {
+  const remoteData = options.remoteData ?? true;
+  log(`${n} interviews${remoteData ? '' : ' without remote_data'}: generating and serving them from the fake Kombo`);
+  const { child: fakeChild, ready: fake } = await startChild<FakeReady>('./fake-kombo-child.ts', [String(n), JSON.stringify({ remoteData })]);
+  // Interview requests only: the service's one `GET /integrations/{id}` after its first walk is not a walk's.
+  const stats = async () => ({ requests: (await getJson<{ interviewRequests: number }>(`${fake.controlUrl}/stats`)).interviewRequests });
   const result: ScaleResult = {
     interviews: n,
     fake,
@@ -257,7 +276,7 @@ async function runScale(n: number, options: { walks: boolean; servers: ServerKin
       await stopChild(bare);
     }
     service?.kill();
-    service = await startService(fake, `${n}-${i}`);
+    service = await startService(fake, `${n}-${remoteData}-${i}`);
     walk.baseline.push(await call<Memory>(service, 'baseline'));
     const before = await stats();
     const started = await call<{ url: string; readyMs: number; doneMs: number; summary: Summary }>(service, 'start');
@@ -278,6 +297,12 @@ async function runScale(n: number, options: { walks: boolean; servers: ServerKin
   }
   if (options.walks) result.walk = walk;
   if (!service) throw new Error('no service');
+  if (options.servers.length === 0) {
+    await call(service, 'stop');
+    await stopChild(service);
+    await stopChild(fakeChild);
+    return result;
+  }
 
   // 4. Cold feeds: change one interview of an interviewer in Kombo, refresh, then fetch their feed once.
   const people = await getJson<{ email: string; live: number }[]>(`${fake.controlUrl}/interviewers`);
@@ -333,13 +358,178 @@ async function runScale(n: number, options: { walks: boolean; servers: ServerKin
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Many integrations in one process
+
+interface ManyResult {
+  integrations: number;
+  perIntegration: number;
+  concurrency: number;
+  intervalSeconds: number;
+  fake: FakeReady;
+  readyMs: number[];
+  bareMs: number[];
+  interviewRequests: number;
+  describeRequests: number;
+  describedMs: number;
+  memory: Memory;
+  /** Requests the fake counted in each second of the steady-state window. */
+  seconds: number[];
+}
+
+/**
+ * `count` integrations of `perIntegration` interviews each (records without `remote_data`) in one service process:
+ * time until every one has a snapshot against a bare walker fetching the same pages `concurrency` at a time; the
+ * requests that took; memory; then, in a second service process with a short interval, the requests per second the
+ * fake sees over `STEADY_INTERVALS` intervals.
+ */
+async function runMany(count: number, perIntegration: number): Promise<ManyResult> {
+  log(`${count} integrations of ${perIntegration} interviews: generating and serving them from the fake Kombo`);
+  const { child: fakeChild, ready: fake } = await startChild<FakeReady>('./fake-kombo-child.ts', [String(perIntegration), JSON.stringify({ remoteData: false, integrations: count })]);
+  const ids = benchIntegrationIds(count);
+  const stats = () => getJson<{ interviewRequests: number; describeRequests: number }>(`${fake.controlUrl}/stats`);
+  const env = { KOMBO_INTEGRATION_ID: '', KOMBO_INTEGRATION_IDS: ids.join(','), SYNC_CONCURRENCY: String(MANY_CONCURRENCY) };
+  const result: ManyResult = {
+    integrations: count,
+    perIntegration,
+    concurrency: MANY_CONCURRENCY,
+    intervalSeconds: STEADY_INTERVAL_SECONDS,
+    fake,
+    readyMs: [],
+    bareMs: [],
+    interviewRequests: 0,
+    describeRequests: 0,
+    describedMs: 0,
+    memory: { rssMb: 0, heapUsedMb: 0 },
+    seconds: [],
+  };
+  const bareWalk = async () => {
+    const { child: bare } = await startChild<{ type: string }>('./bare-walker-child.ts');
+    const walked = await call<{ ms: number; records: number }>(bare, 'walkMany', { baseUrl: fake.baseUrl, ids, concurrency: MANY_CONCURRENCY });
+    if (walked.records !== fake.listed) throw new Error(`bare walker read ${walked.records} of ${fake.listed} records`);
+    result.bareMs.push(walked.ms);
+    await stopChild(bare);
+  };
+
+  // The walk, the requests and memory, with refreshes far apart: every request counted is a first walk's or a describe.
+  await bareWalk();
+  let before = await stats();
+  let service = await startService(fake, `many-${count}-walk`, env);
+  let started = await call<{ readyMs: number }>(service, 'startMany');
+  result.readyMs.push(started.readyMs);
+  result.interviewRequests = (await stats()).interviewRequests - before.interviewRequests;
+  result.describedMs = started.readyMs + (await call<{ ms: number }>(service, 'described')).ms;
+  result.describeRequests = (await stats()).describeRequests - before.describeRequests;
+  result.memory = await call<Memory>(service, 'memory');
+  await call(service, 'stop');
+  await stopChild(service);
+  log(`  every snapshot in ${started.readyMs.toFixed(0)} ms (bare walker ${result.bareMs[0]!.toFixed(0)} ms), RSS ${result.memory.rssMb.toFixed(0)} MB`);
+
+  // Steady state: refreshes every STEADY_INTERVAL_SECONDS; the window starts once every integration was walked and described.
+  await bareWalk();
+  before = await stats();
+  service = await startService(fake, `many-${count}-steady`, { ...env, SYNC_INTERVAL_SECONDS: String(STEADY_INTERVAL_SECONDS) });
+  started = await call<{ readyMs: number }>(service, 'startMany');
+  result.readyMs.push(started.readyMs);
+  await call(service, 'described');
+  const from = Math.floor(Date.now() / 1000) + 2;
+  const to = from + STEADY_INTERVALS * STEADY_INTERVAL_SECONDS;
+  await new Promise((resolve) => setTimeout(resolve, to * 1000 - Date.now() + 500));
+  result.seconds = await getJson<number[]>(`${fake.controlUrl}/seconds?from=${from}&to=${to}`);
+  await call(service, 'stop');
+  await stopChild(service);
+  await stopChild(fakeChild);
+  const mean = result.seconds.reduce((a, b) => a + b, 0) / result.seconds.length;
+  log(`  steady state: ${mean.toFixed(1)} requests/s, ${Math.min(...result.seconds)} to ${Math.max(...result.seconds)} in a second`);
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // The table
+
+const f = (value: number, digits = 0) => value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const ratio = (value: number) => `**${value.toFixed(2)}**`;
+const met = (ok: boolean, aim?: boolean) => (ok ? (aim === false ? 'yes (not yet the aim)' : 'yes') : '**no**');
+const TABLE_HEADER = ['Measure', 'Service', 'Limit / baseline (same run)', 'Ratio', 'Target', 'Met'];
+const markdownTable = (rows: string[][]) => [TABLE_HEADER, TABLE_HEADER.map(() => '---'), ...rows].map((row) => `| ${row.join(' | ')} |`).join('\n');
+
+/** Rows 7: the full walk of records without `remote_data`. */
+function smallRecordRows(light: ScaleResult): string[][] {
+  const walk = light.walk!;
+  const walkRatio = median(walk.readyMs) / median(walk.bareMs);
+  const perRecord = light.fake.fullWalkBytes / light.fake.listed;
+  return [
+    [
+      `7. Full walk of ${f(light.interviews)} records of ${f(perRecord / 1024, 1)} KB (no \`remote_data\`): time to ready`,
+      `${f(median(walk.readyMs))} ms (${f(walk.fakeRequests)} requests)`,
+      `${f(median(walk.bareMs))} ms: bare fetch + JSON.parse of the same ${f(light.fake.fullWalkBytes / 2 ** 20, 0)} MB`,
+      ratio(walkRatio),
+      '≤ 1.5 (aim 1.2)',
+      met(walkRatio <= 1.5, walkRatio <= 1.2),
+    ],
+  ];
+}
+
+/** Rows 8: many integrations in one process. */
+function manyRows(many: ManyResult): string[][] {
+  const n = many.integrations;
+  const walkRatio = many.readyMs[0]! / median(many.bareMs);
+  const mean = many.seconds.reduce((a, b) => a + b, 0) / many.seconds.length;
+  const max = Math.max(...many.seconds);
+  const min = Math.min(...many.seconds);
+  return [
+    [
+      `8. ${f(n)} integrations × ${many.perIntegration} interviews: time until every one has a snapshot`,
+      `${f(many.readyMs[0]!)} ms (${f(many.readyMs[1]!)} ms in the steady-state process)`,
+      `${f(median(many.bareMs))} ms: bare fetch + JSON.parse of the same ${f(n)} pages, ${many.concurrency} at a time (${many.bareMs.map((ms) => f(ms)).join(', ')})`,
+      ratio(walkRatio),
+      '≤ 2',
+      met(walkRatio <= 2),
+    ],
+    [
+      '8. Interview requests per integration (first walks)',
+      `${f(many.interviewRequests)} for ${f(n)}`,
+      '1 page each',
+      ratio(many.interviewRequests / n),
+      '1',
+      met(many.interviewRequests <= n),
+    ],
+    [
+      '8. `GET /integrations/{id}` requests per integration',
+      `${f(many.describeRequests)} for ${f(n)}, all answered ${f(many.describedMs)} ms after start`,
+      'one each, to name the organisation',
+      ratio(many.describeRequests / n),
+      '—',
+      '—',
+    ],
+    [
+      `8. Memory with ${f(n)} integrations loaded (after GC)`,
+      `RSS ${f(many.memory.rssMb)} MB, heapUsed ${f(many.memory.heapUsedMb)} MB`,
+      '400 MB',
+      ratio(many.memory.rssMb / 400),
+      '< 400 MB',
+      met(many.memory.rssMb < 400),
+    ],
+    [
+      `8. Steady state (SYNC_INTERVAL_SECONDS=${many.intervalSeconds}, ${many.seconds.length} s): busiest second`,
+      `${f(max)} requests`,
+      `${f(mean, 1)} requests/s: the mean`,
+      ratio(max / mean),
+      '≤ 1.5',
+      met(max <= 1.5 * mean),
+    ],
+    [
+      '8. Steady state: quietest second',
+      `${f(min)} requests`,
+      `${f(mean, 1)} requests/s: the mean`,
+      ratio(min / mean),
+      '≥ 0.67 (1 / 1.5)',
+      met(min * 1.5 >= mean),
+    ],
+  ];
+}
 
 function table(main: ScaleResult, small: ScaleResult): string {
   const walk = main.walk!;
-  const f = (value: number, digits = 0) => value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-  const ratio = (value: number) => `**${value.toFixed(2)}**`;
-  const met = (ok: boolean, aim?: boolean) => (ok ? (aim === false ? 'yes (not yet the aim)' : 'yes') : '**no**');
   const rows: string[][] = [];
   const walkRatio = median(walk.readyMs) / median(walk.bareMs);
   rows.push([
@@ -442,8 +632,7 @@ function table(main: ScaleResult, small: ScaleResult): string {
     '≈ 1',
     '—',
   ]);
-  const header = ['Measure', 'Service', 'Limit / baseline (same run)', 'Ratio', 'Target', 'Met'];
-  return [header, header.map(() => '---'), ...rows].map((row) => `| ${row.join(' | ')} |`).join('\n');
+  return markdownTable(rows);
 }
 
 function machine(): string {
@@ -455,21 +644,38 @@ const f2 = (value: number) => value.toFixed(1);
 // ---------------------------------------------------------------------------------------------------------------
 
 const small = Math.max(500, Math.round(interviews / 10));
+/** `--only feeds|light|many`: one part of the run, printed only (for working on that part). */
+const only = option('only');
+const runs = (part: string) => only === undefined || only === part;
 try {
-  const main = await runScale(interviews, { walks: true, servers: ['service', 'express', 'express-prototypes', 'node'] });
-  const smaller = await runScale(small, { walks: false, servers: ['service', 'express'] });
+  const main = runs('feeds') ? await runScale(interviews, { walks: true, servers: ['service', 'express', 'express-prototypes', 'node'] }) : undefined;
+  const smaller = runs('feeds') ? await runScale(small, { walks: false, servers: ['service', 'express'] }) : undefined;
+  const light = runs('light') ? await runScale(interviews, { walks: true, servers: [], remoteData: false }) : undefined;
+  const many = runs('many') ? await runMany(manyIntegrations, MANY_PER_INTEGRATION) : undefined;
   const seconds = (Date.now() - began) / 1000;
-  const markdown = table(main, smaller);
+  const markdown = [main && smaller ? table(main, smaller) : '', markdownTable([...(light ? smallRecordRows(light) : []), ...(many ? manyRows(many) : [])])]
+    .filter(Boolean)
+    .join('\n\n');
   const loadTool = WRK ? `wrk ${spawnSync(WRK, ['--version'], { encoding: 'utf8' }).stdout.split(' ')[1] ?? ''} -t1 -c${WARM_CONNECTIONS}` : `autocannon -c${WARM_CONNECTIONS}`;
   const context = [
     `Machine: ${machine()}.`,
     `Date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. Whole run: ${seconds.toFixed(0)} s.`,
-    `Data: ${interviews.toLocaleString('en-US')} interviews for ${main.fake.interviewers} interviewers (scaling row: ${small.toLocaleString('en-US')} for ${smaller.fake.interviewers}); ${main.fake.listed.toLocaleString('en-US')} listed by a full walk (deleted ones are not), ${(main.fake.fullWalkBytes / 2 ** 20).toFixed(0)} MB of JSON.`,
-    `Walk and memory: medians of ${WALK_PAIRS} fresh service processes, each alternated with a fresh bare walker. Warm: ${loadTool}${TASKSET ? ` on core ${LOAD_CPU}, each server pinned to core ${SERVER_CPU}` : ''}, ${WARM_UP_SECONDS} s warm-up each, then ${WARM_SECONDS} s per run, ${WARM_ROUNDS} interleaved rounds, medians. Service logs at info to a file.`,
+    ...(main && smaller
+      ? [
+          `Data: ${interviews.toLocaleString('en-US')} interviews for ${main.fake.interviewers} interviewers (scaling row: ${small.toLocaleString('en-US')} for ${smaller.fake.interviewers}); ${main.fake.listed.toLocaleString('en-US')} listed by a full walk (deleted ones are not), ${(main.fake.fullWalkBytes / 2 ** 20).toFixed(0)} MB of JSON.`,
+          `Walk and memory: medians of ${WALK_PAIRS} fresh service processes, each alternated with a fresh bare walker. Warm: ${loadTool}${TASKSET ? ` on core ${LOAD_CPU}, each server pinned to core ${SERVER_CPU}` : ''}, ${WARM_UP_SECONDS} s warm-up each, then ${WARM_SECONDS} s per run, ${WARM_ROUNDS} interleaved rounds, medians. Service logs at info to a file.`,
+        ]
+      : []),
+    ...(light ? [`Row 7: the same ${interviews.toLocaleString('en-US')} interviews without their \`remote_data\` blobs, ${(light.fake.fullWalkBytes / 2 ** 20).toFixed(0)} MB of JSON; medians of ${WALK_PAIRS} pairs as above.`] : []),
+    ...(many
+      ? [
+          `Rows 8: ${many.integrations.toLocaleString('en-US')} integrations (KOMBO_INTEGRATION_IDS) of ${many.perIntegration} interviews each without \`remote_data\` (one page each, ${(many.fake.fullWalkBytes / 2 ** 20).toFixed(0)} MB of JSON in all), SYNC_CONCURRENCY=${many.concurrency}; one service process with SYNC_INTERVAL_SECONDS=86400 for the walk, requests and memory, a second with ${many.intervalSeconds} for the steady state, each after a fresh bare walker.`,
+        ]
+      : []),
   ];
   const output = `${context.join('\n')}\n\n${markdown}\n`;
   process.stdout.write(`\n${output}`);
-  if (write) {
+  if (write && only === undefined) {
     const path = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
     const begin = '<!-- bench:begin -->';
     const end = '<!-- bench:end -->';

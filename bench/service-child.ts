@@ -15,9 +15,15 @@ const service = createService(config, logger);
 // Instrumentation only: note when a snapshot is published (the moment feeds answer), then do exactly what it did.
 const replace = service.feeds.replace.bind(service.feeds);
 let publishedAt = 0;
+// The moment every configured integration had its first snapshot published (the many-integrations run).
+const published = new Set<string>();
+let allPublished: () => void = () => {};
+const everyPublished = new Promise<void>((resolve) => (allPublished = resolve));
 service.feeds.replace = (integrationId, next, changed) => {
   publishedAt = performance.now();
   replace(integrationId, next, changed);
+  published.add(integrationId);
+  if (published.size === config.kombo.integrationIds.length) allPublished();
 };
 const baseline = memoryAfterGc();
 let running: RunningService | undefined;
@@ -30,6 +36,19 @@ serveCommands({
     const summary = await service.sync.refresh(); // joins the first walk start() began
     const done = performance.now();
     return { url: running.url, readyMs: publishedAt - started, doneMs: done - started, summary };
+  },
+  /** Starts, and answers once every integration has a snapshot (and again, via `described`, once Kombo named each). */
+  async startMany() {
+    const started = performance.now();
+    running = await start(config, logger, service);
+    await everyPublished;
+    return { url: running.url, readyMs: publishedAt - started };
+  },
+  /** Waits until every integration's `GET /integrations/{id}` has landed in the registry; how long that took. */
+  async described() {
+    const started = performance.now();
+    while (service.registry.list().some((entry) => entry.organization === null)) await new Promise((resolve) => setTimeout(resolve, 20));
+    return { ms: performance.now() - started };
   },
   async refresh() {
     const started = performance.now();
@@ -48,4 +67,6 @@ serveCommands({
     return true;
   },
 });
+// Exit on the parent's SIGTERM through process.exit, so `--profile` (node --cpu-prof) writes its profile.
+process.once('SIGTERM', () => process.exit(0));
 process.send?.({ type: 'ready' });
