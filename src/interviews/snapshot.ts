@@ -106,18 +106,29 @@ export class Snapshot {
     if (touchedEmails.size === 0) return new Snapshot(data, { byId, byEmail: previous.byEmail, names: previous.names });
     const byEmail = new Map(previous.byEmail);
     const names = new Map(previous.names);
+    // What the walk added to each touched interviewer's list, in one pass over the touched interviews: a panel of n
+    // interviewers then costs n, not n² (each of them scanning every touched interview for their email).
+    const added = new Map<string, Interview[]>();
+    for (const id of touchedIds) {
+      const interview = byId.get(id);
+      for (const person of interview?.interviewers ?? []) {
+        if (person.email === null || !touchedEmails.has(person.email)) continue;
+        let list = added.get(person.email);
+        if (!list) added.set(person.email, (list = []));
+        if (list.at(-1) !== interview) list.push(interview!);
+      }
+    }
+    const listed = new Set<Interview>();
     for (const email of touchedEmails) {
       const list = (previous.byEmail.get(email) ?? []).filter((interview) => !touchedIds.has(interview.id));
-      for (const id of touchedIds) {
-        const interview = byId.get(id);
-        if (interview?.interviewers.some((person) => person.email === email)) list.push(interview);
-      }
+      list.push(...(added.get(email) ?? []));
       list.sort(compareInterviews);
       if (list.length > 0) byEmail.set(email, list);
       else byEmail.delete(email);
-      const name = nameIn(list, email);
-      if (name !== undefined) names.set(email, name); // else their last known name stays
+      for (const interview of list) listed.add(interview);
     }
+    // Their names, from their lists (else their last known name stays).
+    for (const [email, name] of namesIn(listed, touchedEmails)) names.set(email, name);
     return new Snapshot(data, { byId, byEmail, names });
   }
 
@@ -174,26 +185,27 @@ function indexAll(data: SnapshotData, byId?: ReadonlyMap<string, Interview>): In
   const formerNames = data.formerNames ?? {};
   const names = new Map<string, string>();
   for (const email of Object.keys(formerNames)) names.set(email, formerNames[email]!);
-  for (const [email, list] of byEmail) {
-    list.sort(compareInterviews);
-    const name = nameIn(list, email);
-    if (name !== undefined) names.set(email, name);
-  }
+  for (const list of byEmail.values()) list.sort(compareInterviews);
+  for (const [email, name] of namesIn(data.interviews, null)) names.set(email, name);
   return { byId: byId ?? new Map(data.interviews.map((interview) => [interview.id, interview])), byEmail, names };
 }
 
-/** The name `email` goes by in `interviews`: from the most recently changed one that names them (ties: highest id). */
-function nameIn(interviews: readonly Interview[], email: string): string | undefined {
-  let best: { name: string; revisionMs: number; id: string } | undefined;
+/**
+ * The name each interviewer goes by in `interviews` (only those of `emails`, when given): from the most recently
+ * changed interview that names them (ties: highest id). One pass over every listed person.
+ */
+function namesIn(interviews: Iterable<Interview>, emails: ReadonlySet<string> | null): Map<string, string> {
+  const best = new Map<string, { name: string; revisionMs: number; id: string }>();
   for (const interview of interviews) {
     for (const person of interview.interviewers) {
-      if (person.email !== email || person.name === null) continue;
-      if (!best || interview.revisionMs > best.revisionMs || (interview.revisionMs === best.revisionMs && interview.id > best.id)) {
-        best = { name: person.name, revisionMs: interview.revisionMs, id: interview.id };
+      if (person.email === null || person.name === null || (emails !== null && !emails.has(person.email))) continue;
+      const known = best.get(person.email);
+      if (!known || interview.revisionMs > known.revisionMs || (interview.revisionMs === known.revisionMs && interview.id > known.id)) {
+        best.set(person.email, { name: person.name, revisionMs: interview.revisionMs, id: interview.id });
       }
     }
   }
-  return best?.name;
+  return new Map([...best].map(([email, { name }]) => [email, name]));
 }
 
 /** Sorts events by start, then id, so every render lists them in the same order. */

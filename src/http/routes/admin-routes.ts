@@ -96,6 +96,8 @@ export function describeIntegration(integration: ServedIntegration, feeds: FeedS
     lastError: sync.lastFailure && sync.consecutiveFailures > 0 ? sync.lastFailure.error : null,
     lastErrorCode: sync.lastFailure && sync.consecutiveFailures > 0 ? sync.lastFailure.code : null,
     consecutiveFailures: sync.consecutiveFailures,
+    // A walk that would remove most interviews, held until confirmed (POST /admin/sync?full=true&confirmRemovals=true).
+    held: sync.held,
   };
 }
 
