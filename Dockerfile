@@ -21,7 +21,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
-# The last snapshot is saved here so a restart serves feeds before Kombo answers; owned by the user that runs.
+# The registry of integrations and each one's last snapshot are saved here, so a restart serves feeds before Kombo
+# answers and removed integrations stay removed; owned by the user that runs.
 RUN mkdir -p /app/data && chown node:node /app/data
 # `node` (uid 1000) comes with the official image.
 USER node
