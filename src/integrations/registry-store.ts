@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { readJsonFile } from '../storage/read-json-file.js';
 import { writeFileAtomic } from '../storage/write-file-atomic.js';
 
 /** How an integration came to be served. */
@@ -100,25 +100,8 @@ export function createFileRegistryStore(dir: string): RegistryStore {
   const path = join(dir, REGISTRY_FILE);
   return {
     async load() {
-      let raw: string;
-      try {
-        raw = await readFile(path, 'utf8');
-      } catch (cause) {
-        if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw new RegistryFileError(`cannot read ${path}: ${(cause as Error).message}`, { cause });
-      }
-      let json: unknown;
-      try {
-        json = JSON.parse(raw);
-      } catch (cause) {
-        throw new RegistryFileError(`${path} is not valid JSON`, { cause });
-      }
-      const parsed = registryDataSchema.safeParse(json);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        throw new RegistryFileError(`${path} is not a registry of integrations (${issue?.path.join('.')}: ${issue?.message})`);
-      }
-      return parsed.data;
+      const read = await readJsonFile(path, registryDataSchema, 'a registry of integrations', (message, cause) => new RegistryFileError(message, { cause }));
+      return read?.data;
     },
     save: (data) => writeFileAtomic(path, JSON.stringify(data)),
   };

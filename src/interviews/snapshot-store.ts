@@ -1,6 +1,7 @@
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { readJsonFile } from '../storage/read-json-file.js';
 import { writeFileAtomic } from '../storage/write-file-atomic.js';
 import type { SnapshotData } from './snapshot.js';
 
@@ -87,30 +88,15 @@ export function createFileSnapshotStore(dir: string): SnapshotStore {
   return {
     async load(integrationId) {
       const path = join(dir, fileNameFor(integrationId));
-      let text: string;
-      try {
-        text = await readFile(path, 'utf8');
-      } catch (cause) {
-        if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw new SnapshotFileError(`cannot read ${path}: ${(cause as Error).message}`, { cause });
-      }
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch (cause) {
-        throw new SnapshotFileError(`${path} is not valid JSON`, { cause });
-      }
-      const parsed = snapshotDataSchema.safeParse(json);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        throw new SnapshotFileError(`${path} is not a snapshot (${issue?.path.join('.')}: ${issue?.message})`);
-      }
-      if (parsed.data.integrationId !== integrationId) {
+      const read = await readJsonFile(path, snapshotDataSchema, 'a snapshot', (message, cause) => new SnapshotFileError(message, { cause }));
+      if (read === undefined) return undefined;
+      const { data, json } = read;
+      if (data.integrationId !== integrationId) {
         throw new SnapshotFileError(`${path} belongs to another integration`);
       }
       // Saved before interviews carried their job id: ask for a full walk next, which brings every job id in.
       const lacksJobIds = (json as { interviews: Record<string, unknown>[] }).interviews.some((interview) => !('jobId' in interview));
-      return lacksJobIds ? { ...parsed.data, fullSyncedAtMs: 0 } : parsed.data;
+      return lacksJobIds ? { ...data, fullSyncedAtMs: 0 } : data;
     },
     async save(data) {
       const path = join(dir, fileNameFor(data.integrationId));
