@@ -163,7 +163,10 @@ export function createSyncScheduler(options: SyncSchedulerOptions): SyncSchedule
       const summary = await runtime.engine.refresh({ full, confirmRemovals });
       if (runtime.pendingLogged) logger.info({ integration: runtime.id }, 'integration finished connecting; its feeds are live');
       runtime.pendingLogged = false;
-      if (!runtime.described && options.describe && !closed) {
+      // Asked once: what the registry already knows (from an earlier process, or the integration-created webhook)
+      // costs Kombo no request after a restart.
+      const known = runtime.entry();
+      if (!runtime.described && options.describe && !closed && known.tool === null && known.organization === null) {
         runtime.described = true;
         void describe(runtime);
       }

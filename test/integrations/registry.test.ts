@@ -163,6 +163,23 @@ describe('the registry of integrations', () => {
     await request(service.app).get(feedPath(service, ADA, B)).expect(404);
   });
 
+  it('asks Kombo who an integration is once: a restart that knows its organisation asks again never', async () => {
+    const first = await serviceOn([A, B]);
+    await first.sync.refresh({ integration: A });
+    await first.sync.refresh({ integration: B });
+    await until(() => first.registry.list().every((entry) => entry.organization !== null), 'both integrations described');
+    expect(fake.describeRequests.map((r) => r.path).sort()).toEqual([A, B].map((id) => `/v1/integrations/${encodeURIComponent(id)}`).sort());
+    await first.sync.close();
+
+    const second = await serviceOn([A, B]);
+    expect(second.registry.get(B)?.organization).toBe('Globex');
+    await second.sync.refresh({ integration: A, full: true });
+    await second.sync.refresh({ integration: B, full: true });
+    // Give a describe the time it would take, had one been started, to reach the fake.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(fake.describeRequests).toHaveLength(2);
+  });
+
   it('keeps the registry and a deletion across a restart, even while KOMBO_INTEGRATION_IDS names it, until a POST', async () => {
     const first = await serviceOn([A, B]);
     await first.sync.refresh({ integration: A });
