@@ -146,6 +146,8 @@ describe('feed tokens, format 2: detail levels, team feeds, generations', () => 
   it('rejects a change to any byte of a format 2 token, the version byte included', () => {
     for (const identity of identities) {
       const bytes = bytesOf(tokens.encode(identity));
+      expect(bytes[0]).toBe(0x02);
+      expect(tokens.decode(bytes.toString('base64url'))).toEqual(identity);
       for (let i = 0; i < bytes.length; i++) {
         for (const mask of [0x01, 0x03, 0x80]) {
           const tampered = Buffer.from(bytes);
@@ -158,7 +160,10 @@ describe('feed tokens, format 2: detail levels, team feeds, generations', () => 
 
   it('cannot be re-encoded at another level without the secret', () => {
     const foreign = createFeedTokens(`${SECRET}-but-different`);
-    for (const identity of identities) expect(tokens.decode(foreign.encode({ ...identity, detail: 'full' }))).toBeUndefined();
+    for (const identity of identities) {
+      expect(foreign.decode(foreign.encode({ ...identity, detail: 'full' }))).toEqual({ ...identity, detail: 'full' });
+      expect(tokens.decode(foreign.encode({ ...identity, detail: 'full' }))).toBeUndefined();
+    }
   });
 
   it('refuses to make a token that names both a person and a team, or neither', () => {
