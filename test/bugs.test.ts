@@ -92,3 +92,43 @@ describe('a null or non-object entry in users cost every interviewer on the inte
     expect(calendar.events.map((e) => e.uid)).toEqual(['iv-1']);
   });
 });
+
+describe("a team feed dropped interviewers without an email from each event's list (null owner matched null email)", () => {
+  it('names every interviewer in a team feed, and everyone but the owner in a person\'s', async () => {
+    const { renderFeed } = await import('../src/calendar/render-feed.js');
+    const interview = {
+      id: 'iv-1', title: 'Panel', startMs: Date.UTC(2026, 11, 1, 10), endMs: Date.UTC(2026, 11, 1, 11), address: null, conferencingUrl: null,
+      candidateName: null, jobName: null, jobId: 'job-1', revisionMs: Date.UTC(2026, 9, 1),
+      interviewers: [{ email: 'ada@example.com', name: 'Ada Lovelace' }, { email: null, name: 'Emil Less' }],
+    };
+    const options = { calendarName: 'x', notEndedBeforeMs: 0, defaultDurationMinutes: 60, refreshMinutes: 60 };
+    expect(parseIcs(renderFeed([interview], { ...options, ownerEmail: null })).events[0]!.description).toBe('Interviewers: Ada Lovelace, Emil Less');
+    expect(parseIcs(renderFeed([interview], { ...options, ownerEmail: 'ada@example.com' })).events[0]!.description).toBe('Other interviewers: Emil Less');
+  });
+});
+
+describe('a change to an interview without any interviewer email left team feeds cached and their Last-Modified unmoved', () => {
+  let fake: FakeKombo;
+  beforeEach(async () => {
+    fake = await startFakeKombo();
+  });
+  afterEach(async () => {
+    await fake.close();
+  });
+
+  it('drops it from the all feed at once, and If-Modified-Since with the old Last-Modified is no 304', async () => {
+    const record = interviewRecord({ id: 'iv-nomail', users: [komboUser(null, 'Emil', 'Less')] });
+    fake.setRecords([record, interviewRecord({ id: 'iv-ada', users: [komboUser('ada@example.com')] })]);
+    const service = buildTestService(fake);
+    await service.sync.refresh();
+    const path = `/feeds/${service.tokens.encode({ integrationId: fake.integrationId, team: 'all' })}.ics`;
+    const before = await request(service.app).get(path).expect(200);
+    expect(parseIcs(before.text).events.map((e) => e.uid)).toEqual(['iv-ada', 'iv-nomail']);
+    fake.clock += 600_000;
+    fake.upsert({ ...record, canceled: true, changed_at: new Date(fake.clock).toISOString() });
+    await service.sync.refresh();
+    const after = await request(service.app).get(path).set('If-Modified-Since', before.headers['last-modified']!).expect(200);
+    expect(parseIcs(after.text).events.map((e) => e.uid)).toEqual(['iv-ada']);
+    await service.sync.close();
+  });
+});

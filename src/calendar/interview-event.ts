@@ -88,7 +88,8 @@ export function descriptionOf(interview: Interview, ownerEmail: string | null, d
   const named: string[] = [];
   let unnamed = 0;
   for (const person of interview.interviewers) {
-    const label = person.email === ownerEmail ? null : (person.name ?? person.email);
+    // A team feed has no owner (null), and an interviewer without an email is no owner either: both are named.
+    const label = ownerEmail !== null && person.email === ownerEmail ? null : (person.name ?? person.email);
     if (label === null) continue;
     if (named.length < MAX_OTHER_INTERVIEWERS_NAMED) named.push(label);
     else unnamed++;

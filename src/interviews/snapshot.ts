@@ -240,6 +240,20 @@ function emailsOf(interview: Interview | undefined, into: Set<string>): void {
 }
 
 /**
+ * Stands in a walk's changed feeds (and in `feedChangedAtMs`) for an interview no interviewer's email leads to: it
+ * is in team feeds only, whose cache and Last-Modified must see it come, change and go all the same. No normalised
+ * email is empty.
+ */
+export const TEAM_FEEDS_ONLY = '';
+
+/** The feeds a change to `interview` touches: its interviewers', or {@link TEAM_FEEDS_ONLY} when none has an email. */
+function feedsOf(interview: Interview | undefined, into: Set<string>): void {
+  if (interview === undefined) return;
+  emailsOf(interview, into);
+  if (!interview.interviewers.some((person) => person.email !== null)) into.add(TEAM_FEEDS_ONLY);
+}
+
+/**
  * Builds the snapshot a successful walk leads to. A full walk replaces the set of interviews (records no longer
  * listed leave); an incremental one merges changes in (canceled and deleted records leave) and re-indexes only the
  * interviewers it touched. An interview whose content is unchanged keeps its old object, revision included, so its
@@ -404,14 +418,14 @@ function applyFull(before: Snapshot | undefined, walk: Walk): AppliedWalk {
       continue;
     }
     changes++;
-    emailsOf(old, changed);
-    emailsOf(kept, changed);
+    feedsOf(old, changed);
+    feedsOf(kept, changed);
     next.set(id, kept);
   }
   for (const [id, old] of before?.byId ?? []) {
     if (!next.has(id)) {
       changes++;
-      emailsOf(old, changed);
+      feedsOf(old, changed);
     }
   }
   const late = lateFields(before);
@@ -437,8 +451,8 @@ function applyIncremental(before: Snapshot, walk: Walk): AppliedWalk {
     const kept = fresh === null ? (old === undefined ? undefined : null) : settle(old, fresh);
     if (kept === undefined) continue;
     updates.set(id, kept);
-    emailsOf(old, changed);
-    if (kept) emailsOf(kept, changed);
+    feedsOf(old, changed);
+    if (kept) feedsOf(kept, changed);
   }
   const late = lateFields(before);
   // Nothing moved (the common refresh): the same index serves on, and only the walk's time is new.

@@ -249,6 +249,41 @@ describe('golden calendars', () => {
     });
   }
 
+  // The same cases at the two levels without candidate data: {name}.private.ics and {name}.busy.ics.
+  for (const golden of cases) {
+    for (const detail of ['private', 'busy'] as const) {
+      it(`renders ${golden.name}.${detail}.ics byte for byte: the same events and times, nothing of the candidate`, () => {
+        const options = { ...OPTIONS, ...golden.options };
+        const rendered = Buffer.from(renderFeed(golden.interviews, { ...options, detail }), 'utf8');
+        const file = fileURLToPath(new URL(`${golden.name}.${detail}.ics`, GOLDEN_DIR));
+        if (UPDATE) writeFileSync(file, rendered);
+        const saved = readFileSync(file);
+        expect(rendered.toString('utf8')).toBe(saved.toString('utf8'));
+        expect(rendered.equals(saved), 'byte for byte').toBe(true);
+
+        const calendar = parseIcs(saved);
+        const full = parseIcs(renderFeed(golden.interviews, options));
+        const when = (c: ParsedCalendar) => c.events.map((e) => [e.uid, e.start, e.end, e.sequence, e.dtstamp, e.lastModified]);
+        expect(when(calendar)).toEqual(when(full));
+        expect(calendar.name).toBe(full.name);
+        const unfolded = saved.toString('utf8').replace(/\r\n[ \t]/g, '');
+        for (const interview of golden.interviews) {
+          if (interview.candidateName !== null) expect(unfolded).not.toContain(interview.candidateName.split(' ')[0]!);
+          if (interview.title !== null) expect(unfolded).not.toContain(interview.title.slice(0, 12));
+        }
+        for (const event of calendar.events) {
+          if (detail === 'busy') expect(event).toMatchObject({ summary: 'Busy', description: null, location: null, url: null });
+          else {
+            const source = golden.interviews.find((i) => i.id === event.uid)!;
+            expect(event.summary).toBe(source.jobName === null ? 'Interview' : `Interview: ${source.jobName}`);
+            expect(event.location).toBe(full.events.find((e) => e.uid === event.uid)!.location);
+            expect(event.url).toBe(full.events.find((e) => e.uid === event.uid)!.url);
+          }
+        }
+      });
+    }
+  }
+
   it('keeps SEQUENCE within 32 bits and growing with the revision', () => {
     const at = (revisionMs: number) =>
       parseIcs(renderFeed([interview({ revisionMs })], OPTIONS)).events[0]!;

@@ -1,8 +1,14 @@
 import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import request from 'supertest';
 import { describe, expect, it } from 'vitest';
+import { BUSY_SUMMARY } from '../../src/calendar/interview-event.js';
 import { createFeedTokens } from '../../src/feeds/feed-token.js';
+import { interviewRecord, komboUser } from '../helpers/factories.js';
+import { startFakeKombo } from '../helpers/fake-kombo.js';
+import { parseIcs } from '../helpers/ics.js';
+import { buildTestService } from '../helpers/test-service.js';
 
 /* `npm run feed-url -- …` is `tsx src/cli/feed-url.ts …`: run exactly that, with an environment we choose. */
 
@@ -102,6 +108,54 @@ describe('npm run feed-url', { timeout: 60_000 }, () => {
     expect(badUrl.code).not.toBe(0);
     expect(badUrl.stderr).toContain('PUBLIC_URL');
     expect(badUrl.stdout).toBe('');
+  });
+
+  it('--detail and --job / --all print URLs the service serves at that level, for that team', async () => {
+    const [priv, team, busyAll, bad, noJob] = await Promise.all([
+      feedUrl(['--detail', 'private', 'ada@example.com'], LIVE_ENV),
+      feedUrl(['--job', 'job-1'], LIVE_ENV),
+      feedUrl(['--detail=busy', '--all'], LIVE_ENV),
+      feedUrl(['--detail', 'everything', 'ada@example.com'], LIVE_ENV),
+      feedUrl(['--job'], LIVE_ENV),
+    ]);
+    for (const run of [priv, team, busyAll]) {
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+    }
+    expect(priv.stdout).toMatch(/^ {2}detail:\s+private$/m);
+    expect(team.stdout.split('\n')[0]).toBe('job job-1');
+    expect(busyAll.stdout.split('\n')[0]).toBe('every interview');
+    const pathOf = (run: Run) => new URL(links(run.stdout)['feed URL']!).pathname;
+    const tokens = createFeedTokens(SECRET);
+    expect(tokens.decode(pathOf(priv).slice(7, -4))).toEqual({ integrationId: 'greenhouse:cli', email: 'ada@example.com', detail: 'private' });
+    expect(tokens.decode(pathOf(team).slice(7, -4))).toEqual({ integrationId: 'greenhouse:cli', team: { job: 'job-1' } });
+    expect(tokens.decode(pathOf(busyAll).slice(7, -4))).toEqual({ integrationId: 'greenhouse:cli', team: 'all', detail: 'busy' });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--detail must be one of full, private, busy');
+    expect(bad.stdout).toBe('');
+    expect(noJob.code).toBe(2);
+    expect(noJob.stdout).toBe('');
+
+    // The printed URLs are ones a service with that secret serves, at that level, for that team.
+    const fake = await startFakeKombo({ integrationId: 'greenhouse:cli' });
+    try {
+      const job = (id: string) => ({ id: 'app-1', remote_id: '1', outcome: 'PENDING', rejection_reason_name: null, candidate: { first_name: 'Marie', last_name: 'Curie' }, job: { id, name: `Job ${id}` } });
+      fake.setRecords([
+        interviewRecord({ id: 'iv-1', title: 'Onsite with Marie Curie', users: [komboUser('ada@example.com')], application: job('job-1') }),
+        interviewRecord({ id: 'iv-2', starting_at: '2026-12-02T10:00:00.000Z', ending_at: null, users: [komboUser('grace@example.com')], application: job('job-2') }),
+      ]);
+      const service = buildTestService(fake, { env: { FEED_SECRET: SECRET } });
+      await service.sync.refresh();
+      const get = async (path: string) => parseIcs((await request(service.app).get(path).expect(200)).text);
+      const own = await get(pathOf(priv));
+      expect(own.events.map((e) => [e.uid, e.summary])).toEqual([['iv-1', 'Interview: Job job-1']]);
+      expect(own.events[0]!.description).not.toContain('Marie');
+      expect((await get(pathOf(team))).events.map((e) => [e.uid, e.summary])).toEqual([['iv-1', 'Onsite with Marie Curie']]);
+      expect((await get(pathOf(busyAll))).events.map((e) => [e.uid, e.summary])).toEqual([['iv-1', BUSY_SUMMARY], ['iv-2', BUSY_SUMMARY]]);
+      await service.sync.close();
+    } finally {
+      await fake.close();
+    }
   });
 
   it('says so when the links are demo-mode links', async () => {

@@ -114,6 +114,64 @@ describe('createFeedTokens', () => {
   });
 });
 
+describe('feed tokens, format 2: detail levels, team feeds, generations', () => {
+  const tokens = createFeedTokens(SECRET);
+  const identities = [
+    { ...ADA, detail: 'private' as const },
+    { ...ADA, detail: 'busy' as const },
+    { ...ADA, detail: 'full' as const },
+    { integrationId: ADA.integrationId, team: { job: 'job-1' } },
+    { integrationId: ADA.integrationId, team: 'all' as const, detail: 'busy' as const },
+    { integrationId: ADA.integrationId, team: { job: '*' } },
+    { ...ADA, generation: 3 },
+  ];
+
+  it('round-trips each identity, and a person\'s link without level or generation stays format 1', () => {
+    for (const identity of identities) {
+      const token = tokens.encode(identity);
+      expect(tokens.decode(token)).toEqual(identity);
+      expect(createFeedTokens(SECRET).decode(token)).toEqual(identity); // survives a restart
+      expect(bytesOf(token)[0]).toBe(0x02);
+    }
+    expect(bytesOf(tokens.encode(ADA))[0]).toBe(0x01);
+  });
+
+  it('gives every level, team and generation its own URL', () => {
+    const all = [ADA, ...identities].map((identity) => tokens.encode(identity));
+    expect(new Set(all).size).toBe(all.length);
+    // A job whose id is "*" is not every interview.
+    expect(tokens.decode(tokens.encode({ integrationId: 'x', team: { job: '*' } }))?.team).toEqual({ job: '*' });
+  });
+
+  it('rejects a change to any byte of a format 2 token, the version byte included', () => {
+    for (const identity of identities) {
+      const bytes = bytesOf(tokens.encode(identity));
+      expect(bytes[0]).toBe(0x02);
+      expect(tokens.decode(bytes.toString('base64url'))).toEqual(identity);
+      for (let i = 0; i < bytes.length; i++) {
+        for (const mask of [0x01, 0x03, 0x80]) {
+          const tampered = Buffer.from(bytes);
+          tampered[i] = tampered[i]! ^ mask;
+          expect(tokens.decode(tampered.toString('base64url')), `byte ${i} ^ ${mask}`).toBeUndefined();
+        }
+      }
+    }
+  });
+
+  it('cannot be re-encoded at another level without the secret', () => {
+    const foreign = createFeedTokens(`${SECRET}-but-different`);
+    for (const identity of identities) {
+      expect(foreign.decode(foreign.encode({ ...identity, detail: 'full' }))).toEqual({ ...identity, detail: 'full' });
+      expect(tokens.decode(foreign.encode({ ...identity, detail: 'full' }))).toBeUndefined();
+    }
+  });
+
+  it('refuses to make a token that names both a person and a team, or neither', () => {
+    expect(() => tokens.encode({ ...ADA, team: 'all' })).toThrow(/person or a team/);
+    expect(() => tokens.encode({ integrationId: ADA.integrationId })).toThrow(/person or a team/);
+  });
+});
+
 describe('feed tokens over HTTP', () => {
   let fake: FakeKombo;
   beforeAll(async () => {

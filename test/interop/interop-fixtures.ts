@@ -97,6 +97,36 @@ export async function fetchHostileFeed(fake: FakeKombo): Promise<string> {
   return res.text;
 }
 
+/**
+ * Every kind of feed the service serves, over {@link hostileRecords} (all of job-1): {@link OWNER}'s at each detail
+ * level, the job's and the integration's team feeds (at full and busy), and an interviewer's empty calendar. Keys
+ * name each feed; values are the bytes as served.
+ */
+export async function fetchEveryFeed(fake: FakeKombo): Promise<Record<string, string>> {
+  fake.setRecords(hostileRecords());
+  const service = buildTestService(fake);
+  await service.sync.refresh();
+  const integrationId = fake.integrationId;
+  const identities = {
+    'person, full': { integrationId, email: OWNER.email, detail: 'full' },
+    'person, private': { integrationId, email: OWNER.email, detail: 'private' },
+    'person, busy': { integrationId, email: OWNER.email, detail: 'busy' },
+    'job, full': { integrationId, team: { job: 'job-1' } },
+    'job, private': { integrationId, team: { job: 'job-1' }, detail: 'private' },
+    'all, full': { integrationId, team: 'all' },
+    'all, busy': { integrationId, team: 'all', detail: 'busy' },
+    'empty person': { integrationId, email: 'nobody@example.com' },
+    'empty job': { integrationId, team: { job: 'no-such-job' }, detail: 'private' },
+  } as const;
+  const feeds: Record<string, string> = {};
+  for (const [name, identity] of Object.entries(identities)) {
+    const res = await request(service.app).get(`/feeds/${service.tokens.encode(identity)}.ics`).expect(200);
+    feeds[name] = res.text;
+  }
+  await service.sync.close();
+  return feeds;
+}
+
 /** Runs a program to completion; never throws (the test reads status, stdout and stderr). */
 export function run(command: string, args: readonly string[], options: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
   const result = spawnSync(command, args, { encoding: 'utf8', timeout: 15_000, ...options });

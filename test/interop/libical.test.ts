@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
-import { expectedEvents, fetchHostileFeed, requireTool, run, works } from './interop-fixtures.js';
+import { expectedEvents, fetchEveryFeed, fetchHostileFeed, requireTool, run, works } from './interop-fixtures.js';
 
 /** What libical-check.c prints. */
 interface LibicalReport {
@@ -58,6 +58,35 @@ describe('libical (Evolution, GNOME, KDE) reads the feed', () => {
     // Every VEVENT is checked on its own (libical's check stops at the first failing one), and the whole calendar as
     // served: the feed carries no METHOD (it is no iTIP message), so RFC 5545's own rules apply, and none is broken.
     expect(report!.restrictionErrors).toEqual([]);
+  });
+
+  it('reports nothing on every kind of feed: each detail level, a job, every interview, an empty calendar', async (ctx) => {
+    requireTool(ctx, available, 'cc, pkg-config and libical-dev');
+    const feeds = await fetchEveryFeed(fake);
+    const live = expectedEvents().map((e) => e.uid);
+    // Someone else's interview starts when iv-plain does: the team feeds order by start, then id.
+    const team = ['iv-not-mine', ...live];
+    const expectedUids: Record<string, string[]> = {
+      'person, full': live,
+      'person, private': live,
+      'person, busy': live,
+      'job, full': team,
+      'job, private': team,
+      'all, full': team,
+      'all, busy': team,
+      'empty person': [],
+      'empty job': [],
+    };
+    expect(Object.keys(feeds)).toEqual(Object.keys(expectedUids));
+    for (const [name, ics] of Object.entries(feeds)) {
+      const { status, report, stderr } = check(ics);
+      expect(report, `${name}: ${stderr}`).toBeDefined();
+      expect(report!.parseErrors, name).toEqual([]);
+      expect(status, name).toBe(0);
+      expect(report!.allUtc, name).toBe(true);
+      expect(report!.restrictionErrors, name).toEqual([]);
+      expect(report!.events.map((e) => e.uid), name).toEqual(expectedUids[name]);
+    }
   });
 
   it('is a checker that fails loudly: a broken DTSTART and a doubled SUMMARY are reported', (ctx) => {

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
-import { OWNER, expectedEvents, fetchHostileFeed, requireTool, run, works, type ExpectedEvent } from './interop-fixtures.js';
+import { OWNER, expectedEvents, fetchEveryFeed, fetchHostileFeed, requireTool, run, works, type ExpectedEvent } from './interop-fixtures.js';
 
 /** What icalendar-dump.py prints. */
 interface PythonReport {
@@ -51,5 +51,23 @@ describe('python-icalendar reads the feed', () => {
     expect(report.calendarName).toBe(`Interviews: ${OWNER.first} ${OWNER.last}`);
     const expected = report.version.startsWith('4.') ? expectedEvents().map(asPythonIcalendar4Reads) : expectedEvents();
     expect(report.events).toEqual(expected);
+  });
+
+  it('parses every kind of feed without an error: each detail level, a job, every interview, an empty calendar', async (ctx) => {
+    requireTool(ctx, python !== undefined, 'python3 with the icalendar module (python3-icalendar)');
+    const feeds = await fetchEveryFeed(fake);
+    const live = expectedEvents().map((e) => e.uid);
+    for (const [name, ics] of Object.entries(feeds)) {
+      const result = run(python!, [SCRIPT], { input: ics });
+      expect(result.stdout, `${name}: ${result.stderr}`).not.toBe('');
+      const report = JSON.parse(result.stdout) as PythonReport;
+      expect(report.errors, name).toEqual([]);
+      expect(result.status, name).toBe(0);
+      const uids = report.events.map((e) => e.uid);
+      if (name.startsWith('empty')) expect(uids, name).toEqual([]);
+      else if (name.startsWith('person')) expect(uids, name).toEqual(live);
+      else expect(uids, name).toEqual(['iv-not-mine', ...live]);
+      if (name.endsWith('busy')) expect(report.events.every((e) => e.summary === 'Busy' && e.location === null && e.url === null), name).toBe(true);
+    }
   });
 });
