@@ -1,6 +1,6 @@
 import { ConfigError, FEED_DETAILS, isValidIntegrationId, loadConfig, type FeedDetail } from '../config.js';
 import { createFeedTokens } from '../feeds/feed-token.js';
-import { feedLinksFor, type LinkSubject } from '../http/routes/admin-routes.js';
+import { boundLevel, feedLinksFor, type LinkSubject } from '../http/routes/admin-routes.js';
 import { isPlausibleEmail } from '../interviews/normalize-email.js';
 
 const USAGE =
@@ -73,7 +73,7 @@ function main(argv: readonly string[]): number {
       status = 2;
       continue;
     }
-    const links = feedLinksFor({ tokens, publicUrl: config.publicUrl }, integration, subject, undefined, detail);
+    const links = feedLinksFor({ tokens, publicUrl: config.publicUrl }, integration, subject, undefined, boundLevel(detail, config.feedDefaultDetail));
     const heading = 'email' in links ? links.email : typeof links.team === 'string' ? 'every interview' : `job ${links.team.job}`;
     process.stdout.write(
       [

@@ -227,20 +227,29 @@ describe('FEED_DEFAULT_DETAIL', () => {
   }
   const FULL_SUMMARY = `Video call with ${CANDIDATE_NAME}`;
 
-  it('busy: a link without a level shows busy; one issued at full stays full; the format 1 URL is unchanged', async () => {
+  it('busy: a link issued without a level is bound to busy; an old format 1 URL follows the default; one issued at full stays full', async () => {
     const service = buildTestService(fake, { env: { FEED_DEFAULT_DETAIL: 'busy' } });
     await service.sync.refresh();
+    // The URL handed out before levels existed carries none: it shows what the default says.
+    const before = feedPath(service, OWNER);
+    expect((await summaries(service, before))[0]).toBe(BUSY_SUMMARY);
+    // A link issued now without a level is bound to the default it was issued under...
     const unlevelled = await linkAt(service);
-    // The URL handed out before levels existed is the one a link without a level still is.
-    expect(unlevelled.path).toBe(feedPath(service, OWNER));
-    expect(unlevelled.body.detail).toBeUndefined();
+    expect(unlevelled.body.detail).toBe('busy');
+    expect(unlevelled.path).not.toBe(before);
     expect((await summaries(service, unlevelled.path))[0]).toBe(BUSY_SUMMARY);
+    // ...so setting the default back to full later never makes it reveal more than it was issued for.
+    const underFull = buildTestService(fake);
+    await underFull.sync.refresh();
+    expect((await summaries(underFull, unlevelled.path))[0]).toBe(BUSY_SUMMARY);
+    expect((await summaries(underFull, before))[0]).toBe(FULL_SUMMARY);
     const full = await linkAt(service, 'full');
     expect(full.path).not.toBe(unlevelled.path);
     expect((await summaries(service, full.path))[0]).toBe(FULL_SUMMARY);
     const priv = await linkAt(service, 'private');
     expect((await summaries(service, priv.path))[0]).toBe('Interview: Backend Engineer');
     await service.sync.close();
+    await underFull.sync.close();
   });
 
   it('full (the default): a link without a level shows everything; one issued at busy stays busy', async () => {

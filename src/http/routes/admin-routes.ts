@@ -26,6 +26,16 @@ export interface AdminRouteOptions {
 /** Google drops subscribed feeds of about 1 MB and more: the admin answer warns well before. */
 export const FEED_SIZE_WARNING_BYTES = 512 * 1024;
 
+/**
+ * The level bound into a new link: the one asked for, else FEED_DEFAULT_DETAIL when that is not `full`. So a link
+ * issued while the default is `private` stays private if the default is later set back to `full`: no link reveals
+ * more than it was issued for. Only a person's link issued at the `full` default carries no level (it is the very
+ * format-1 URL handed out before levels existed, and follows FEED_DEFAULT_DETAIL like every such link).
+ */
+export function boundLevel(asked: FeedDetail | undefined, defaultDetail: FeedDetail): FeedDetail | undefined {
+  return asked ?? (defaultDetail === 'full' ? undefined : defaultDetail);
+}
+
 /** What a link is for: a person (by email) or a team, at a detail level (none: FEED_DEFAULT_DETAIL, as links always were). */
 export type LinkSubject = { email: string; team?: undefined } | { team: FeedTeam; email?: undefined };
 
@@ -159,7 +169,7 @@ export function adminRoutes(options: AdminRouteOptions): Router {
     }
     const integration = integrationOf(options.sync, req.query.integration);
     const subject: LinkSubject = typeof email === 'string' ? { email } : { team: typeof job === 'string' ? { job } : 'all' };
-    const level = detail as FeedDetail | undefined;
+    const level = boundLevel(detail as FeedDetail | undefined, options.defaultDetail);
     // Rendered (or taken from the cache) now, to say how large it is: Google refuses feeds of about 1 MB.
     const target = subject.email !== undefined ? { email: normalizeEmail(subject.email) } : { team: subject.team };
     const feed = options.feeds.feed(integration.id, target, level ?? options.defaultDetail);
