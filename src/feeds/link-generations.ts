@@ -152,6 +152,7 @@ export function createLinkGenerations(store: LinkGenerationStore, maxEntries = M
       const bound = identity.generation ?? 0;
       // Nothing revoked yet (the usual case): no lookup at all.
       if (current.size === 0) return bound === 0;
+      if (identity.email === undefined && identity.team === undefined) return false;
       const key = identity.email !== undefined ? `${identity.integrationId}\np:${identity.email}` : `${identity.integrationId}\n${subjectKey(identity)}`;
       return (current.get(key) ?? 0) === bound;
     },
