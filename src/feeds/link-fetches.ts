@@ -51,7 +51,7 @@ export const MAX_RECORDED_FETCHES = 200_000;
 /** How often recorded fetches are written (when any changed); at shutdown too. No write per request. */
 export const LINK_FETCH_FLUSH_INTERVAL_MS = 60_000;
 /** Distinct User-Agent strings whose client is remembered; the table is emptied when full. */
-const MAX_KNOWN_USER_AGENTS = 256;
+export const MAX_KNOWN_USER_AGENTS = 256;
 
 /** The fetch file's name under DATA_DIR. */
 export const LINK_FETCHES_FILE = 'link-fetches.json';
