@@ -3,6 +3,8 @@ import type { Config } from './config.js';
 import { createDemoFetch } from './demo/demo-kombo.js';
 import { createFeedService, type FeedService } from './feeds/feed-service.js';
 import { createFeedTokens, type FeedTokens } from './feeds/feed-token.js';
+import { createFileLinkFetchStore, createLinkFetches, type LinkFetches, type LinkFetchStore } from './feeds/link-fetches.js';
+import { createFileLinkGenerationStore, createLinkGenerations, type LinkGenerations, type LinkGenerationStore } from './feeds/link-generations.js';
 import { createApp } from './http/create-app.js';
 import { createIntegrationRegistry, type IntegrationRegistry } from './integrations/integration-registry.js';
 import { createFileRegistryStore, type IntegrationEntry, type RegistryStore } from './integrations/registry-store.js';
@@ -25,6 +27,10 @@ export interface Service {
   sync: SyncScheduler;
   registry: IntegrationRegistry;
   tokens: FeedTokens;
+  /** Each link's current generation (revocation); loaded by `sync.restore()`. */
+  links: LinkGenerations;
+  /** When each person's link was last fetched; loaded by `sync.restore()`, flushed by the server entry. */
+  fetches: LinkFetches;
   metrics: Metrics;
   logger: Logger;
 }
@@ -34,6 +40,8 @@ export interface ServiceOverrides {
   fetch?: typeof globalThis.fetch;
   store?: SnapshotStore;
   registryStore?: RegistryStore;
+  linkGenerationStore?: LinkGenerationStore;
+  linkFetchStore?: LinkFetchStore;
   now?: () => number;
   policy?: RetryPolicy;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -107,6 +115,9 @@ export function createService(config: Config, logger: Logger, overrides: Service
     });
   }
 
+  const links = createLinkGenerations(overrides.linkGenerationStore ?? createFileLinkGenerationStore(config.dataDir));
+  const fetches = createLinkFetches({ store: overrides.linkFetchStore ?? createFileLinkFetchStore(config.dataDir), now });
+
   const sync = createSyncScheduler({
     registry,
     slots: createWalkSlots(config.syncConcurrency),
@@ -134,8 +145,18 @@ export function createService(config: Config, logger: Logger, overrides: Service
     async forget(integrationId) {
       feeds.remove(integrationId);
       await store.delete(integrationId);
+      await links.forget(integrationId);
+      await fetches.forget(integrationId);
     },
   });
+  // Revocations load with the registry, before any feed is served: a revoked link must not work for a moment after
+  // a restart. Recorded fetches are only informative: an unreadable file is logged and the record starts afresh.
+  const restoreSync = sync.restore;
+  sync.restore = async () => {
+    await links.restore();
+    await fetches.restore().catch((error: unknown) => logger.warn({ err: error }, 'cannot read the recorded link fetches; starting afresh'));
+    return restoreSync();
+  };
 
   metrics.observeSnapshots(() => {
     let interviews = 0;
@@ -156,6 +177,8 @@ export function createService(config: Config, logger: Logger, overrides: Service
     sync,
     registry,
     tokens,
+    links,
+    fetches,
     logger,
     metrics,
     publicUrl: config.publicUrl,
@@ -166,5 +189,5 @@ export function createService(config: Config, logger: Logger, overrides: Service
     demo: config.demo,
     now,
   });
-  return { config, app, feeds, sync, registry, tokens, metrics, logger };
+  return { config, app, feeds, sync, registry, tokens, links, fetches, metrics, logger };
 }

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createService, type Service } from './create-service.js';
 import { DEMO_INTERVIEWERS } from './demo/demo-kombo.js';
+import { LINK_FETCH_FLUSH_INTERVAL_MS } from './feeds/link-fetches.js';
 import { createAppServer } from './http/create-app-server.js';
 import { feedLinksFor } from './http/routes/admin-routes.js';
 import { sleep } from './kombo/create-kombo-client.js';
@@ -63,6 +64,8 @@ export interface StartOptions {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Replaces {@link HTTP_TIMEOUTS} (tests of slow clients). */
   timeouts?: HttpTimeouts;
+  /** How often recorded link fetches are written (default {@link LINK_FETCH_FLUSH_INTERVAL_MS}). */
+  fetchFlushIntervalMs?: number;
 }
 
 /** Starts the service: restores the registry and saved snapshots, listens, walks Kombo now and on a schedule. */
@@ -114,6 +117,10 @@ export async function start(
   logger.info({ host: config.host, port, restored }, 'listening');
 
   service.sync.start(options.sleep ? { sleep: options.sleep } : {});
+  // Who fetched their link is kept in memory and written now and then, never once per feed request.
+  const flushFetches = () => service.fetches.flush().catch((error: unknown) => logger.warn({ err: error }, 'cannot save the recorded link fetches'));
+  const fetchFlush = setInterval(flushFetches, options.fetchFlushIntervalMs ?? LINK_FETCH_FLUSH_INTERVAL_MS);
+  fetchFlush.unref();
   if (config.demo) void printDemoLinks(service, stopping.signal);
 
   let stopped: Promise<void> | undefined;
@@ -121,6 +128,7 @@ export async function start(
     (stopped ??= (async () => {
       stopping.abort();
       clearTimeout(capWarning);
+      clearInterval(fetchFlush);
       for (const res of answering.values()) if (!res.headersSent) res.setHeader('Connection', 'close');
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
@@ -129,6 +137,7 @@ export async function start(
       try {
         await service.sync.close();
         await closed;
+        await flushFetches();
       } finally {
         clearTimeout(force);
       }

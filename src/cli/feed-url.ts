@@ -1,7 +1,8 @@
 import { ConfigError, FEED_DETAILS, isValidIntegrationId, loadConfig, type FeedDetail } from '../config.js';
 import { createFeedTokens } from '../feeds/feed-token.js';
+import { createFileLinkGenerationStore, createLinkGenerations, subjectKey } from '../feeds/link-generations.js';
 import { boundLevel, feedLinksFor, type LinkSubject } from '../http/routes/admin-routes.js';
-import { isPlausibleEmail } from '../interviews/normalize-email.js';
+import { isPlausibleEmail, normalizeEmail } from '../interviews/normalize-email.js';
 
 const USAGE =
   'usage: npm run feed-url -- [--integration ID] [--detail full|private|busy] someone@example.com [another@example.com …]\n' +
@@ -12,7 +13,7 @@ const USAGE =
  * a team feed): prints each feed URL and its subscribe links. The integration may be left out while the configuration
  * names exactly one.
  */
-function main(argv: readonly string[]): number {
+async function main(argv: readonly string[]): Promise<number> {
   const subjects: LinkSubject[] = [];
   let integration: string | undefined;
   let detail: FeedDetail | undefined;
@@ -61,6 +62,14 @@ function main(argv: readonly string[]): number {
     return 2;
   }
   const tokens = createFeedTokens(config.feedSecret);
+  // A revoked link's replacement, as the service hands it out (revocations live under DATA_DIR).
+  const generations = createLinkGenerations(createFileLinkGenerationStore(config.dataDir));
+  try {
+    await generations.restore();
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    return 1;
+  }
   let status = 0;
   for (const subject of subjects) {
     if (subject.email !== undefined && !isPlausibleEmail(subject.email)) {
@@ -73,7 +82,9 @@ function main(argv: readonly string[]): number {
       status = 2;
       continue;
     }
-    const links = feedLinksFor({ tokens, publicUrl: config.publicUrl }, integration, subject, undefined, boundLevel(detail, config.feedDefaultDetail));
+    const target = subject.email !== undefined ? { email: normalizeEmail(subject.email) } : { team: subject.team };
+    const generation = generations.current(integration, subjectKey(target));
+    const links = feedLinksFor({ tokens, publicUrl: config.publicUrl }, integration, subject, undefined, boundLevel(detail, config.feedDefaultDetail), generation);
     const heading = 'email' in links ? links.email : typeof links.team === 'string' ? 'every interview' : `job ${links.team.job}`;
     process.stdout.write(
       [
@@ -93,4 +104,4 @@ function main(argv: readonly string[]): number {
   return status;
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

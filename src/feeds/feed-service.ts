@@ -90,6 +90,13 @@ export interface FeedService {
   snapshots(): IterableIterator<[string, Snapshot]>;
   /** The rendered feed of `target` in an integration at `detail` (possibly empty), or undefined before its first snapshot. */
   feed(integrationId: string, target: FeedTarget, detail: FeedDetail): RenderedFeed | undefined;
+  /**
+   * What an interviewer's feed holds now without rendering it: its events (as the feed counts them) and the start of
+   * their next interview (null when none is ahead); undefined before the integration's first snapshot.
+   */
+  summary(integrationId: string, email: string): { events: number; nextStartMs: number | null } | undefined;
+  /** The calendar name of a person's feed, as the feed carries it. */
+  personCalendarName(integrationId: string, email: string): string;
   /** How many rendered feeds are cached. */
   cachedFeeds(): number;
   /** What the cached feeds count for against `cacheMaxBytes`. */
@@ -148,6 +155,11 @@ export function createFeedService(options: FeedServiceOptions): FeedService {
     return all.sort(compareInterviews);
   }
 
+  const personCalendarName = (integrationId: string, snapshot: Snapshot | undefined, email: string) => {
+    const label = labels.get(integrationId);
+    return `Interviews: ${snapshot?.names.get(email) ?? email}${label === undefined ? '' : ` (${label})`}`;
+  };
+
   function render(integrationId: string, snapshot: Snapshot, target: FeedTarget, detail: FeedDetail, key: string, windowDay: number): RenderedFeed {
     const started = performance.now();
     const label = labels.get(integrationId);
@@ -157,7 +169,7 @@ export function createFeedService(options: FeedServiceOptions): FeedService {
     let changedAtMs: number;
     if ('email' in target) {
       interviews = snapshot.interviewsOf(target.email);
-      calendarName = `Interviews: ${snapshot.names.get(target.email) ?? target.email}${suffix}`;
+      calendarName = personCalendarName(integrationId, snapshot, target.email);
       changedAtMs = snapshot.feedChangedAt(target.email);
     } else {
       interviews = teamInterviews(snapshot, target.team);
@@ -240,6 +252,22 @@ export function createFeedService(options: FeedServiceOptions): FeedService {
       cache.set(key, feed); // not kept when larger than the whole bound (and any older copy goes)
       return feed;
     },
+    summary(integrationId, email) {
+      const snapshot = current.get(integrationId);
+      if (snapshot === undefined) return undefined;
+      const nowMs = now();
+      // The window renderFeed applies: events that ended before it are not in the feed.
+      const notEndedBeforeMs = Math.floor(nowMs / DAY_MS) * DAY_MS - options.feedPastDays * DAY_MS;
+      let events = 0;
+      let nextStartMs: number | null = null;
+      for (const interview of snapshot.interviewsOf(email)) {
+        if (eventEndMs(interview, options.defaultDurationMinutes) < notEndedBeforeMs) continue;
+        events++;
+        if (interview.startMs >= nowMs && (nextStartMs === null || interview.startMs < nextStartMs)) nextStartMs = interview.startMs;
+      }
+      return { events, nextStartMs };
+    },
+    personCalendarName: (integrationId, email) => personCalendarName(integrationId, current.get(integrationId), email),
     cachedFeeds: () => cache.size,
     cachedBytes: () => cache.calculatedSize,
   };

@@ -2,6 +2,8 @@ import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { Logger } from 'pino';
 import type { FeedService } from '../feeds/feed-service.js';
 import type { FeedTokens } from '../feeds/feed-token.js';
+import { createLinkFetches, createMemoryLinkFetchStore, type LinkFetches } from '../feeds/link-fetches.js';
+import { createLinkGenerations, createMemoryLinkGenerationStore, type LinkGenerations } from '../feeds/link-generations.js';
 import type { FeedDetail } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import type { IntegrationRegistry } from '../integrations/integration-registry.js';
@@ -19,6 +21,10 @@ export interface AppDeps {
   sync: SyncScheduler;
   registry: IntegrationRegistry;
   tokens: FeedTokens;
+  /** Revoked links; absent: kept in memory only. */
+  links?: LinkGenerations;
+  /** Who fetched their link last, and with which calendar; absent: kept in memory only. */
+  fetches?: LinkFetches;
   logger: Logger;
   metrics: Metrics;
   publicUrl: string;
@@ -35,6 +41,8 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Express {
   const now = deps.now ?? Date.now;
   const app = express();
+  const links = deps.links ?? createLinkGenerations(createMemoryLinkGenerationStore());
+  const fetches = deps.fetches ?? createLinkFetches({ store: createMemoryLinkFetchStore(), now });
   app.disable('x-powered-by');
   app.disable('etag'); // feeds carry their own strong ETag; JSON answers need none
   app.set('query parser', 'simple');
@@ -48,6 +56,8 @@ export function createApp(deps: AppDeps): Express {
       feeds: deps.feeds,
       tokens: deps.tokens,
       isServed: (integrationId) => deps.registry.get(integrationId) !== undefined,
+      isCurrent: links.isCurrent,
+      onFetch: fetches.record,
       defaultDetail: deps.defaultDetail ?? 'full',
       refreshMinutes: deps.refreshMinutes,
       record: requestLog.record,
@@ -79,6 +89,8 @@ export function createApp(deps: AppDeps): Express {
         publicUrl: deps.publicUrl,
         feeds: deps.feeds,
         sync: deps.sync,
+        links,
+        fetches,
         metrics: deps.metrics,
         defaultDetail: deps.defaultDetail ?? 'full',
       }),

@@ -3,8 +3,12 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BUSY_SUMMARY } from '../../src/calendar/interview-event.js';
 import { createFeedTokens } from '../../src/feeds/feed-token.js';
+import { createFileLinkGenerationStore, createLinkGenerations } from '../../src/feeds/link-generations.js';
 import { interviewRecord, komboUser } from '../helpers/factories.js';
 import { startFakeKombo } from '../helpers/fake-kombo.js';
 import { parseIcs } from '../helpers/ics.js';
@@ -71,6 +75,26 @@ describe('npm run feed-url', { timeout: 60_000 }, () => {
     expect(new URL(printed['Outlook.com']!).searchParams.get('url')).toBe(url);
     expect(run.stdout).not.toContain(SECRET);
     expect(run.stdout).not.toContain('cli-test-key');
+  });
+
+  it('prints a revoked link’s replacement, as the service hands it out, and everyone else’s link as before', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'interview-feeds-cli-'));
+    try {
+      const generations = createLinkGenerations(createFileLinkGenerationStore(dir));
+      await generations.bump('greenhouse:cli', 'p:ada@example.com');
+      await generations.bump('greenhouse:cli', 'p:ada@example.com');
+      const run = await feedUrl(['ada@example.com', 'grace@example.com'], { ...LIVE_ENV, DATA_DIR: dir });
+      expect(run.stderr).toBe('');
+      const urls = [...run.stdout.matchAll(/feed URL:\s+https:\/\/feeds\.example\.com\/feeds\/([A-Za-z0-9_-]+)\.ics/g)].map((m) => m[1]!);
+      const tokens = createFeedTokens(SECRET);
+      expect(urls.map((token) => tokens.decode(token))).toEqual([
+        { integrationId: 'greenhouse:cli', email: 'ada@example.com', generation: 2 },
+        { integrationId: 'greenhouse:cli', email: 'grace@example.com' },
+      ]);
+      expect(urls[1]).toBe(tokens.encode({ integrationId: 'greenhouse:cli', email: 'grace@example.com' }));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('prints one block per email', async () => {

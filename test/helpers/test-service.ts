@@ -3,6 +3,8 @@ import { Writable } from 'node:stream';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createService, type Service, type ServiceOverrides } from '../../src/create-service.js';
 import { createMemoryRegistryStore } from '../../src/integrations/registry-store.js';
+import { createMemoryLinkFetchStore } from '../../src/feeds/link-fetches.js';
+import { createMemoryLinkGenerationStore } from '../../src/feeds/link-generations.js';
 import { createMemorySnapshotStore } from '../../src/interviews/snapshot-store.js';
 import { DEFAULT_RETRY_POLICY } from '../../src/kombo/retry-policy.js';
 import { createLogger } from '../../src/logger.js';
@@ -64,6 +66,8 @@ export function buildTestService(
   const service = createService(config, logger, {
     store,
     registryStore: createMemoryRegistryStore(),
+    linkGenerationStore: createMemoryLinkGenerationStore(),
+    linkFetchStore: createMemoryLinkFetchStore(),
     now: () => fake.clock,
     sleep: async () => {},
     policy: { ...DEFAULT_RETRY_POLICY, maxAttempts: 3 },

@@ -2,6 +2,8 @@ import express, { Router, type NextFunction, type Request, type Response } from 
 import { subscribeLinks } from '../../calendar/subscribe-links.js';
 import type { FeedService } from '../../feeds/feed-service.js';
 import type { FeedTeam, FeedTokens } from '../../feeds/feed-token.js';
+import type { LinkFetches } from '../../feeds/link-fetches.js';
+import { LinkGenerationError, subjectKey, type LinkGenerations } from '../../feeds/link-generations.js';
 import { FEED_DETAILS, isValidIntegrationId, type FeedDetail } from '../../config.js';
 import { RegistryError } from '../../integrations/integration-registry.js';
 import { isPlausibleEmail, normalizeEmail } from '../../interviews/normalize-email.js';
@@ -21,6 +23,10 @@ export interface AdminRouteOptions {
   metrics: Metrics;
   /** FEED_DEFAULT_DETAIL: what a link without `detail=` shows. */
   defaultDetail: FeedDetail;
+  /** Each link's current generation, and revocation. */
+  links: LinkGenerations;
+  /** When each person's link was last fetched, and by which calendar. */
+  fetches: LinkFetches;
 }
 
 /** Google drops subscribed feeds of about 1 MB and more: the admin answer warns well before. */
@@ -50,6 +56,8 @@ export function feedLinksFor(
   subject: string | LinkSubject,
   calendarName?: string,
   detail?: FeedDetail,
+  /** The link's current generation (see LinkGenerations); 0 when never revoked. */
+  generation = 0,
 ) {
   const target: LinkSubject = typeof subject === 'string' ? { email: subject } : subject;
   const email = target.email === undefined ? undefined : normalizeEmail(target.email);
@@ -57,6 +65,8 @@ export function feedLinksFor(
     integrationId,
     ...(email !== undefined ? { email } : { team: target.team! }),
     ...(detail !== undefined ? { detail } : {}),
+    // A link never revoked is written as it always was (format 1 for a person without a level).
+    ...(generation > 0 ? { generation } : {}),
   });
   const url = `${options.publicUrl}/feeds/${token}.ics`;
   return {
@@ -78,6 +88,14 @@ export function requireAdmin(adminToken: string) {
     if (!secureEqual(match[1], adminToken)) return next(new HttpError(403, 'Admin bearer token is wrong'));
     next();
   };
+}
+
+/** The columns of GET /admin/links.csv, for a mail merge. */
+export const CSV_HEADER = ['integration', 'name', 'email', 'url', 'webcal', 'google', 'outlook', 'outlook_com'] as const;
+
+/** By name (people without one by email), then by email: the order a list of people is read in. */
+function byNameThenEmail(a: { email: string; name: string | null }, b: { email: string; name: string | null }): number {
+  return (a.name ?? a.email).localeCompare(b.name ?? b.email, 'en') || (a.email < b.email ? -1 : a.email > b.email ? 1 : 0);
 }
 
 const iso = (ms: number | undefined | null) => (ms === undefined || ms === null ? null : new Date(ms).toISOString());
@@ -124,6 +142,44 @@ function integrationOf(sync: SyncScheduler, value: unknown): ServedIntegration {
   return integration;
 }
 
+/** A link asked for: whose, at which level (none: FEED_DEFAULT_DETAIL). */
+interface LinkRequest {
+  subject: LinkSubject;
+  detail: FeedDetail | undefined;
+}
+
+/**
+ * Reads `email` | `job` | `all`, and `detail`, from a query (`all=true`) or a JSON body (`"all": true`); 400 with the
+ * reason otherwise.
+ */
+function linkRequestOf(fields: Record<string, unknown>): LinkRequest {
+  const { email, job, all, detail } = fields;
+  const chosen = [email, job, all].filter((value) => value !== undefined).length;
+  if (chosen !== 1) throw new HttpError(400, 'name exactly one of email (a person), job (a job\'s interviews) or all=true (every interview)');
+  if (email !== undefined && (typeof email !== 'string' || !isPlausibleEmail(email))) {
+    throw new HttpError(400, 'email must be a single email address, as in ?email=ada@example.com');
+  }
+  if (job !== undefined && (typeof job !== 'string' || !isValidIntegrationId(job))) {
+    throw new HttpError(400, 'job must be one Kombo job id (application.job.id)');
+  }
+  if (all !== undefined && all !== 'true' && all !== true) throw new HttpError(400, 'all must be all=true');
+  if (detail !== undefined && (typeof detail !== 'string' || !FEED_DETAILS.includes(detail as FeedDetail))) {
+    throw new HttpError(400, `detail must be one of ${FEED_DETAILS.join(', ')}`);
+  }
+  const subject: LinkSubject = typeof email === 'string' ? { email } : { team: typeof job === 'string' ? { job } : 'all' };
+  return { subject, detail: detail as FeedDetail | undefined };
+}
+
+/**
+ * One CSV cell (RFC 4180): quoted when it holds a comma, quote or line break. A cell a spreadsheet would run as a
+ * formula (starting with =, +, - or @, or a tab or carriage return before one) gets a leading apostrophe (OWASP's
+ * CSV injection advice), so a hostile name from the ATS stays text.
+ */
+export function csvCell(value: string): string {
+  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
 /** /admin/integrations, /admin/feed-url, /admin/sync and /metrics, all behind the admin token. */
 export function adminRoutes(options: AdminRouteOptions): Router {
   const router = Router();
@@ -153,37 +209,92 @@ export function adminRoutes(options: AdminRouteOptions): Router {
     res.status(204).end();
   });
 
-  router.get('/admin/feed-url', guard, (req, res) => {
-    const { email, job, all, detail } = req.query;
-    const chosen = [email, job, all].filter((value) => value !== undefined).length;
-    if (chosen !== 1) throw new HttpError(400, 'name exactly one of email (a person), job (a job\'s interviews) or all=true (every interview)');
-    if (email !== undefined && (typeof email !== 'string' || !isPlausibleEmail(email))) {
-      throw new HttpError(400, 'email must be a single email address, as in ?email=ada@example.com');
-    }
-    if (job !== undefined && (typeof job !== 'string' || !isValidIntegrationId(job))) {
-      throw new HttpError(400, 'job must be one Kombo job id (application.job.id)');
-    }
-    if (all !== undefined && all !== 'true') throw new HttpError(400, 'all must be all=true');
-    if (detail !== undefined && (typeof detail !== 'string' || !FEED_DETAILS.includes(detail as FeedDetail))) {
-      throw new HttpError(400, `detail must be one of ${FEED_DETAILS.join(', ')}`);
-    }
-    const integration = integrationOf(options.sync, req.query.integration);
-    const subject: LinkSubject = typeof email === 'string' ? { email } : { team: typeof job === 'string' ? { job } : 'all' };
-    const level = boundLevel(detail as FeedDetail | undefined, options.defaultDetail);
+  /** The answer of GET /admin/feed-url and of a revocation: the current link, with what its feed holds now. */
+  function linkAnswer(integration: ServedIntegration, { subject, detail }: LinkRequest) {
+    const level = boundLevel(detail, options.defaultDetail);
     // Rendered (or taken from the cache) now, to say how large it is: Google refuses feeds of about 1 MB.
     const target = subject.email !== undefined ? { email: normalizeEmail(subject.email) } : { team: subject.team };
     const feed = options.feeds.feed(integration.id, target, level ?? options.defaultDetail);
     const name = subject.email !== undefined ? (options.feeds.snapshot(integration.id)?.names.get(normalizeEmail(subject.email)) ?? null) : null;
     const bytes = feed?.body.length ?? null;
-    res.json({
-      ...feedLinksFor(options, integration.id, subject, feed?.calendarName, level),
+    const generation = options.links.current(integration.id, subjectKey(target));
+    return {
+      ...feedLinksFor(options, integration.id, subject, feed?.calendarName, level, generation),
       name,
       events: feed?.events ?? null,
       bytes,
       ...(bytes !== null && bytes > FEED_SIZE_WARNING_BYTES
         ? { warning: `this feed is ${Math.round(bytes / 1024)} KB; Google Calendar refuses feeds of about 1 MB and more (FEED_PAST_DAYS shortens it)` }
         : {}),
+    };
+  }
+
+  router.get('/admin/feed-url', guard, (req, res) => {
+    const link = linkRequestOf(req.query);
+    const integration = integrationOf(options.sync, req.query.integration);
+    res.set('Cache-Control', 'no-store').json(linkAnswer(integration, link));
+  });
+
+  // Replaces a link: the old URL answers 404 from now on, across restarts; every other link is untouched.
+  router.post('/admin/feed-url/revoke', guard, json, async (req, res) => {
+    const body: unknown = req.body;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new HttpError(400, 'body must be JSON {"integration": ID, "email": ADDRESS} (or "job": JOB_ID, or "all": true)');
+    }
+    const fields = body as Record<string, unknown>;
+    const link = linkRequestOf(fields);
+    const integration = integrationOf(options.sync, fields.integration);
+    const target = link.subject.email !== undefined ? { email: normalizeEmail(link.subject.email) } : { team: link.subject.team };
+    try {
+      await options.links.bump(integration.id, subjectKey(target));
+    } catch (error) {
+      if (error instanceof LinkGenerationError) throw new HttpError(409, error.message);
+      throw error;
+    }
+    res.set('Cache-Control', 'no-store').json(linkAnswer(integration, link));
+  });
+
+  router.get('/admin/integrations/:id/interviewers', guard, (req, res) => {
+    const integration = options.sync.get(String(req.params.id));
+    if (!integration) throw new HttpError(404, 'No such integration');
+    const snapshot = options.feeds.snapshot(integration.id);
+    if (snapshot === undefined) throw new HttpError(503, 'Interviews are loading; try again shortly', { 'Retry-After': '30' });
+    const interviewers = [...snapshot.byEmail.keys()].map((email) => {
+      const summary = options.feeds.summary(integration.id, email);
+      const fetched = options.fetches.get(integration.id, email);
+      return {
+        email,
+        name: snapshot.names.get(email) ?? null,
+        events: summary?.events ?? 0,
+        nextInterviewAt: iso(summary?.nextStartMs),
+        lastFetchedAt: iso(fetched?.atMs),
+        client: fetched?.client ?? null,
+      };
     });
+    interviewers.sort(byNameThenEmail);
+    res.set('Cache-Control', 'no-store').json({ interviewers });
+  });
+
+  router.get('/admin/links.csv', guard, (req, res) => {
+    const integration = integrationOf(options.sync, req.query.integration);
+    const snapshot = options.feeds.snapshot(integration.id);
+    if (snapshot === undefined) throw new HttpError(503, 'Interviews are loading; try again shortly', { 'Retry-After': '30' });
+    const people = [...snapshot.byEmail.keys()].map((email) => ({ email, name: snapshot.names.get(email) ?? null }));
+    people.sort(byNameThenEmail);
+    const lines = [CSV_HEADER.join(',')];
+    for (const { email, name } of people) {
+      const generation = options.links.current(integration.id, subjectKey({ email }));
+      const level = boundLevel(undefined, options.defaultDetail);
+      const links = feedLinksFor(options, integration.id, email, options.feeds.personCalendarName(integration.id, email), level, generation);
+      const row = [integration.id, name ?? '', email, links.url, links.webcalUrl, links.googleUrl, links.outlookUrl, links.outlookComUrl];
+      lines.push(row.map(csvCell).join(','));
+    }
+    // The id is in the file name only as far as it is safe there.
+    const file = `links-${integration.id.replace(/[^A-Za-z0-9._-]/g, '_')}.csv`;
+    res
+      .status(200)
+      .set({ 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': `attachment; filename="${file}"`, 'Cache-Control': 'no-store' })
+      .send(`${lines.join('\r\n')}\r\n`);
   });
 
   router.post('/admin/sync', guard, async (req, res) => {

@@ -1,6 +1,6 @@
 import type { Express, Request, Response } from 'express';
 import type { FeedService, RenderedFeed } from '../../feeds/feed-service.js';
-import type { FeedTokens } from '../../feeds/feed-token.js';
+import type { FeedIdentity, FeedTokens } from '../../feeds/feed-token.js';
 import type { FeedDetail } from '../../config.js';
 import { NOT_FOUND_BODY } from '../http-error.js';
 
@@ -10,6 +10,10 @@ export interface FeedRouteOptions {
   tokens: FeedTokens;
   /** Whether an integration is served: a token of one that is not (never was, or was removed) is an unknown token. */
   isServed: (integrationId: string) => boolean;
+  /** Whether a token is of its link's current generation: a revoked link is an unknown token (no I/O, at most one Map lookup). */
+  isCurrent: (identity: FeedIdentity) => boolean;
+  /** Records that a person's current link was fetched, and with which User-Agent (in memory only). */
+  onFetch: (integrationId: string, email: string, userAgent: string | undefined) => void;
   /** FEED_DEFAULT_DETAIL: what a link without a level of its own shows. */
   defaultDetail: FeedDetail;
   refreshMinutes: number;
@@ -108,11 +112,13 @@ export function feedRoutes(options: FeedRouteOptions, app: Pick<Express, 'get'>)
   function answer(req: Request, res: Response, file: string): string | undefined {
     if (!file.endsWith('.ics')) return notFound(res);
     const identity = options.tokens.decode(file.slice(0, -4));
-    if (identity === undefined || !options.isServed(identity.integrationId)) return notFound(res);
+    // A revoked link answers exactly as a token never issued: nothing tells the holder it once worked.
+    if (identity === undefined || !options.isServed(identity.integrationId) || !options.isCurrent(identity)) return notFound(res);
     // A link without a level (every link made before levels existed) shows the service's default.
     const detail = identity.detail ?? options.defaultDetail;
     const target = identity.email !== undefined ? { email: identity.email } : identity.team !== undefined ? { team: identity.team } : undefined;
     if (target === undefined) return notFound(res);
+    if (identity.email !== undefined) options.onFetch(identity.integrationId, identity.email, req.headers['user-agent']);
     const feed = options.feeds.feed(identity.integrationId, target, detail);
     if (feed === undefined) {
       // Never an empty calendar before the first snapshot: clients would delete every event they hold.

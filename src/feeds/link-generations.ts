@@ -1,0 +1,178 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { writeFileAtomic } from '../storage/write-file-atomic.js';
+import type { FeedIdentity, FeedTeam } from './feed-token.js';
+
+/**
+ * Revoked links: how many times each (integration, subject) had its link replaced. A subject is a person's normalised
+ * email or a team feed; a token is current only when the generation bound into it is this number (0 when never
+ * revoked, so every link issued before revocation existed keeps working until revoked).
+ */
+export interface LinkGenerationData {
+  readonly format: 1;
+  /** Integration id → subject key (see {@link subjectKey}) → generation (at least 1: a 0 is not stored). */
+  readonly generations: Readonly<Record<string, Readonly<Record<string, number>>>>;
+}
+
+/**
+ * Where link generations outlive the process. Embedded: a JSON file under DATA_DIR; a Redis store implements the same
+ * two calls.
+ */
+export interface LinkGenerationStore {
+  /** The saved generations, or undefined when none were ever saved. Throws when a file exists but cannot be read. */
+  load(): Promise<LinkGenerationData | undefined>;
+  /** Saves `data` whole: a reader sees the old data or the new, never a mix. */
+  save(data: LinkGenerationData): Promise<void>;
+}
+
+/**
+ * Revoked subjects remembered at most, over every integration: a few MB of JSON written whole on a revocation. Past
+ * it a revocation is refused (409) rather than an older one forgotten, which would bring its dead link back.
+ */
+export const MAX_REVOKED_LINKS = 50_000;
+
+/** The link generations file's name under DATA_DIR. */
+export const LINK_GENERATIONS_FILE = 'link-generations.json';
+
+/** A revocation the store cannot take. */
+export class LinkGenerationError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'LinkGenerationError';
+  }
+}
+
+const dataSchema = z.object({
+  format: z.literal(1),
+  generations: z.record(z.string(), z.record(z.string(), z.number().int().positive())),
+}) satisfies z.ZodType<LinkGenerationData>;
+
+/** Keeps link generations in memory only (tests). */
+export function createMemoryLinkGenerationStore(initial?: LinkGenerationData): LinkGenerationStore & { saved: LinkGenerationData | undefined } {
+  const store = {
+    saved: initial,
+    async load() {
+      return store.saved;
+    },
+    async save(data: LinkGenerationData) {
+      store.saved = data;
+    },
+  };
+  return store;
+}
+
+/**
+ * Keeps link generations as `link-generations.json` under `dir`, written atomically. An unreadable file is fatal at
+ * start-up: serving on without it would bring every revoked link back.
+ */
+export function createFileLinkGenerationStore(dir: string): LinkGenerationStore {
+  const path = join(dir, LINK_GENERATIONS_FILE);
+  return {
+    async load() {
+      let raw: string;
+      try {
+        raw = await readFile(path, 'utf8');
+      } catch (cause) {
+        if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw new LinkGenerationError(`cannot read ${path}: ${(cause as Error).message}`, { cause });
+      }
+      let json: unknown;
+      try {
+        json = JSON.parse(raw);
+      } catch (cause) {
+        throw new LinkGenerationError(`${path} is not valid JSON`, { cause });
+      }
+      const parsed = dataSchema.safeParse(json);
+      if (!parsed.success) throw new LinkGenerationError(`${path} is not a file of link generations (${parsed.error.issues[0]?.message})`);
+      return parsed.data;
+    },
+    save: (data) => writeFileAtomic(path, JSON.stringify(data)),
+  };
+}
+
+/** A link's subject within its integration: "p:" + email, "j:" + job id, or "*" (every interview). */
+export function subjectKey(subject: { readonly email?: string | undefined; readonly team?: FeedTeam | undefined }): string {
+  if (subject.email !== undefined) return `p:${subject.email}`;
+  if (subject.team === undefined) throw new Error('a link names a person or a team');
+  return subject.team === 'all' ? '*' : `j:${subject.team.job}`;
+}
+
+/** The current generation of every link, read on the feed path without I/O; revocations saved before they count. */
+export interface LinkGenerations {
+  /** Loads the saved generations (start-up, before the first feed is served). */
+  restore(): Promise<void>;
+  /** The current generation of a subject's link in an integration (0: never revoked). */
+  current(integrationId: string, subject: string): number;
+  /** Whether `identity`'s token is of its subject's current generation: the feed route's check, one Map lookup. */
+  isCurrent(identity: FeedIdentity): boolean;
+  /** Revokes a subject's link: saves its next generation, then serves it; returns it. */
+  bump(integrationId: string, subject: string): Promise<number>;
+  /** Forgets every generation of an integration (it was removed). */
+  forget(integrationId: string): Promise<void>;
+}
+
+/** Creates {@link LinkGenerations} over `store`; `maxEntries` defaults to {@link MAX_REVOKED_LINKS}. */
+export function createLinkGenerations(store: LinkGenerationStore, maxEntries = MAX_REVOKED_LINKS): LinkGenerations {
+  // Flat, keyed by integration id "\n" subject key (integration ids hold no line break): one lookup per feed request.
+  let current = new Map<string, number>();
+  // Changes are made one at a time, each saved before it is served: a revocation answered is on disk.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(step: () => Promise<T>): Promise<T> => {
+    const next = queue.then(step);
+    queue = next.catch(() => {});
+    return next;
+  };
+
+  function toData(map: ReadonlyMap<string, number>): LinkGenerationData {
+    const generations: Record<string, Record<string, number>> = {};
+    for (const [key, generation] of map) {
+      const split = key.indexOf('\n');
+      (generations[key.slice(0, split)] ??= {})[key.slice(split + 1)] = generation;
+    }
+    return { format: 1, generations };
+  }
+
+  async function commit(next: Map<string, number>): Promise<void> {
+    await store.save(toData(next));
+    current = next;
+  }
+
+  return {
+    async restore() {
+      const data = await store.load();
+      const next = new Map<string, number>();
+      for (const [integrationId, subjects] of Object.entries(data?.generations ?? {})) {
+        for (const [subject, generation] of Object.entries(subjects)) next.set(`${integrationId}\n${subject}`, generation);
+      }
+      current = next;
+    },
+    current: (integrationId, subject) => current.get(`${integrationId}\n${subject}`) ?? 0,
+    isCurrent(identity) {
+      const bound = identity.generation ?? 0;
+      // Nothing revoked yet (the usual case): no lookup at all.
+      if (current.size === 0) return bound === 0;
+      if (identity.email === undefined && identity.team === undefined) return false;
+      const key = identity.email !== undefined ? `${identity.integrationId}\np:${identity.email}` : `${identity.integrationId}\n${subjectKey(identity)}`;
+      return (current.get(key) ?? 0) === bound;
+    },
+    bump: (integrationId, subject) =>
+      serial(async () => {
+        const key = `${integrationId}\n${subject}`;
+        const generation = (current.get(key) ?? 0) + 1;
+        if (generation === 1 && current.size >= maxEntries) {
+          throw new LinkGenerationError(`cannot revoke more than ${maxEntries} links (MAX_REVOKED_LINKS)`);
+        }
+        const next = new Map(current);
+        next.set(key, generation);
+        await commit(next);
+        return generation;
+      }),
+    forget: (integrationId) =>
+      serial(async () => {
+        const prefix = `${integrationId}\n`;
+        const next = new Map([...current].filter(([key]) => !key.startsWith(prefix)));
+        if (next.size !== current.size) await commit(next);
+      }),
+  };
+}
