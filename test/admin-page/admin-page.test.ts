@@ -123,6 +123,8 @@ describe('admin page', () => {
           expect(csp).toContain("default-src 'none'");
           expect(csp).not.toContain('unsafe-inline');
           expect(res.headers['x-frame-options']).toBe('DENY');
+          // no-referrer would make Chromium send `Origin: null` on the page's own forms (refused as cross-site).
+          expect(res.headers['referrer-policy']).toBe('same-origin');
           expect(res.headers['x-content-type-options']).toBe('nosniff');
         }
       }

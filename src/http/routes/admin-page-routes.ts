@@ -101,6 +101,9 @@ export function adminPageRoutes(options: AdminPageOptions): Router {
         },
       },
       frameguard: { action: 'deny' },
+      // Not helmet's no-referrer: with it Chromium sends `Origin: null` on the page's own forms, which the cross-site
+      // check must refuse. same-origin still keeps feed URLs in the page from leaking to Google or Outlook.
+      referrerPolicy: { policy: 'same-origin' },
       strictTransportSecurity: secure,
     }),
   );
