@@ -108,7 +108,7 @@ describe.sequential('admin page in Chromium', () => {
     await grace.getByText('QR code').click();
     const qr = grace.getByRole('img', { name: 'QR code of the calendar link of grace@example.com' });
     expect(await qr.getAttribute('src')).toContain('detail=busy');
-    await expect.poll(() => qr.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
+    await expect.poll(() => qr.evaluate((img) => (img as unknown as { complete: boolean; naturalWidth: number }).naturalWidth > 0)).toBe(true);
 
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('Admin token').waitFor();
@@ -164,7 +164,7 @@ describe.sequential('admin page in Chromium', () => {
       const { page } = await open(width);
       await signIn(page);
       await page.goto(`${origin}/admin/i/${encodeURIComponent(fake.integrationId)}`);
-      expect(await page.evaluate(() => document.documentElement.scrollWidth), `width ${width}`).toBeLessThanOrEqual(width);
+      expect(await page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth), `width ${width}`).toBeLessThanOrEqual(width);
       if (process.env.SCREENSHOTS_DIR) await page.screenshot({ path: join(process.env.SCREENSHOTS_DIR, `admin-page-${width}.png`), fullPage: true });
       await page.context().close();
     }
