@@ -71,7 +71,7 @@ describe.sequential('admin page in Chromium', () => {
     await page.getByRole('heading', { name: 'Integrations' }).waitFor();
   }
 
-  const clipboard = (page: Page) => page.evaluate(() => navigator.clipboard.readText());
+  const clipboard = (page: Page) => page.evaluate(() => (globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }).navigator.clipboard.readText());
 
   it('signs in, opens an integration, searches, copies a link at a chosen level, and signs out', async (ctx) => {
     requireTool(ctx, available, 'chromium');
