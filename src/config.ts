@@ -92,6 +92,7 @@ const envSchema = z.object({
   FEED_SECRET: optionalString,
   ADMIN_TOKEN: optionalString,
   PUBLIC_URL: z.preprocess(text, httpUrl('PUBLIC_URL', 'https://feeds.example.com').optional()),
+  SESSION_HOURS: integer('SESSION_HOURS', 1, 720, 8, 'a number of hours'),
   PORT: integer('PORT', 0, 65535, 3000, 'a port number'),
   HOST: z.preprocess(withDefault('0.0.0.0'), host),
   SYNC_INTERVAL_SECONDS: integer('SYNC_INTERVAL_SECONDS', 10, 86_400, 300, 'a number of seconds'),
@@ -141,6 +142,8 @@ export interface Config {
   };
   feedSecret: string;
   adminToken: string | undefined;
+  /** How long a sign-in to the admin page lasts. */
+  sessionMs: number;
   publicUrl: string;
   port: number;
   host: string;
@@ -232,6 +235,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     feedSecret: e.FEED_SECRET ?? DEMO_FEED_SECRET,
     adminToken: e.ADMIN_TOKEN,
+    sessionMs: e.SESSION_HOURS * 3_600_000,
     publicUrl: e.PUBLIC_URL ?? `http://localhost:${e.PORT}`,
     port: e.PORT,
     host: e.HOST,

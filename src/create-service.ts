@@ -185,6 +185,7 @@ export function createService(config: Config, logger: Logger, overrides: Service
     refreshMinutes: config.feedRefreshMinutes,
     defaultDetail: config.feedDefaultDetail,
     adminToken: config.adminToken,
+    sessionMs: config.sessionMs,
     webhookSecret: config.kombo.webhookSecret,
     demo: config.demo,
     now,

@@ -10,10 +10,14 @@ import type { IntegrationRegistry } from '../integrations/integration-registry.j
 import type { SyncScheduler } from '../sync/sync-scheduler.js';
 import { HttpError, NOT_FOUND_BODY } from './http-error.js';
 import { createRequestLog } from './request-log.js';
+import { adminPageRoutes, type AdminPageLinks, type AdminPageSubscribers } from './routes/admin-page-routes.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { feedRoutes } from './routes/feed-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { webhookRoutes } from './routes/webhook-routes.js';
+
+/** How long a sign-in to the admin page lasts when the app is not told (SESSION_HOURS' default). */
+export const DEFAULT_SESSION_MS = 8 * 3_600_000;
 
 /** Everything the HTTP app is built from; tests pass fakes or real pieces over loopback. */
 export interface AppDeps {
@@ -32,6 +36,12 @@ export interface AppDeps {
   /** FEED_DEFAULT_DETAIL (default full). */
   defaultDetail?: FeedDetail;
   adminToken?: string | undefined;
+  /** SESSION_HOURS, in ms: how long a sign-in to the admin page lasts (default 8 h). */
+  sessionMs?: number;
+  /** Revocation, for the admin page's "Revoke link" (absent: the page offers none). */
+  links?: AdminPageLinks;
+  /** Who has subscribed, for the admin page's "Last fetched" (absent: the page shows none). */
+  subscribers?: AdminPageSubscribers;
   webhookSecret?: string | undefined;
   demo?: boolean;
   now?: () => number;
@@ -93,6 +103,20 @@ export function createApp(deps: AppDeps): Express {
         fetches,
         metrics: deps.metrics,
         defaultDetail: deps.defaultDetail ?? 'full',
+      }),
+    );
+    app.use(
+      adminPageRoutes({
+        adminToken: deps.adminToken,
+        tokens: deps.tokens,
+        publicUrl: deps.publicUrl,
+        feeds: deps.feeds,
+        sync: deps.sync,
+        defaultDetail: deps.defaultDetail ?? 'full',
+        sessionTtlMs: deps.sessionMs ?? DEFAULT_SESSION_MS,
+        now,
+        links: deps.links,
+        subscribers: deps.subscribers,
       }),
     );
   }
