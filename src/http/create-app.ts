@@ -10,7 +10,7 @@ import type { IntegrationRegistry } from '../integrations/integration-registry.j
 import type { SyncScheduler } from '../sync/sync-scheduler.js';
 import { HttpError, NOT_FOUND_BODY } from './http-error.js';
 import { createRequestLog } from './request-log.js';
-import { adminPageRoutes, type AdminPageLinks, type AdminPageSubscribers } from './routes/admin-page-routes.js';
+import { adminPageRoutes } from './routes/admin-page-routes.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { feedRoutes } from './routes/feed-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
@@ -38,10 +38,6 @@ export interface AppDeps {
   adminToken?: string | undefined;
   /** SESSION_HOURS, in ms: how long a sign-in to the admin page lasts (default 8 h). */
   sessionMs?: number;
-  /** Revocation, for the admin page's "Revoke link" (absent: the page offers none). */
-  links?: AdminPageLinks;
-  /** Who has subscribed, for the admin page's "Last fetched" (absent: the page shows none). */
-  subscribers?: AdminPageSubscribers;
   webhookSecret?: string | undefined;
   demo?: boolean;
   now?: () => number;
@@ -115,8 +111,8 @@ export function createApp(deps: AppDeps): Express {
         defaultDetail: deps.defaultDetail ?? 'full',
         sessionTtlMs: deps.sessionMs ?? DEFAULT_SESSION_MS,
         now,
-        links: deps.links,
-        subscribers: deps.subscribers,
+        links,
+        fetches,
       }),
     );
   }

@@ -1,12 +1,11 @@
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/http/create-app.js';
 import { SIGN_IN_FAILURES_PER_WINDOW, SIGN_IN_WINDOW_MS } from '../../src/http/admin-page/sign-in-limiter.js';
 import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
 import { parseIcs } from '../helpers/ics.js';
 import { admin } from '../helpers/integrations.js';
 import { ADMIN_TOKEN, buildTestService, PUBLIC_URL } from '../helpers/test-service.js';
-import { csrfIn, HOSTILE_JOB, HOSTILE_NAME, pageRecords, signIn } from './page-fixtures.js';
+import { HOSTILE_JOB, HOSTILE_NAME, pageRecords, signIn } from './page-fixtures.js';
 
 describe('admin page', () => {
   let fake: FakeKombo;
@@ -155,7 +154,7 @@ describe('admin page', () => {
       const path = `/admin/i/${fake.integrationId}`;
       const all = (await request(service.app).get(path).set('Cookie', cookie).expect(200)).text;
       for (const email of ['ada@example.com', 'grace@example.com', 'mallory@example.com']) expect(all).toContain(`<span class="email">${email}</span>`);
-      expect(all).toContain(`href="/admin/links.csv?integration=${encodeURIComponent(fake.integrationId)}">Download links (CSV)</a>`);
+      expect(all).toContain(`href="/admin/i/${encodeURIComponent(fake.integrationId)}/links.csv">Download links (CSV)</a>`);
       // Grace's row carries the very link the admin API hands out.
       const api = (await admin(service, 'get', '/admin/feed-url?email=grace@example.com').expect(200)).body as { url: string; googleUrl: string };
       expect(all).toContain(`data-copy="${api.url}"`);
@@ -236,36 +235,45 @@ describe('admin page', () => {
     });
   });
 
-  describe('revocation and subscribers, when the app is given them', () => {
-    it('offers "Revoke link" (with a confirmation) and "Last fetched" only when wired', async () => {
+  describe('revocation and who has subscribed', () => {
+    it('shows when each link was last fetched and by which calendar, and revokes a link (cross-site refused) so the old URL is a 404', async () => {
       const service = buildTestService(fake);
       await service.sync.refresh();
-      const plain = await signIn(service);
-      const without = (await request(service.app).get(`/admin/i/${fake.integrationId}`).set('Cookie', plain.cookie).expect(200)).text;
-      expect(without).not.toContain('Revoke link');
-      expect(without).not.toContain('Last fetched');
+      const { cookie, csrf } = await signIn(service);
+      const page = async () => (await request(service.app).get(`/admin/i/${fake.integrationId}`).query({ q: 'grace' }).set('Cookie', cookie).expect(200)).text;
+      const before = await page();
+      expect(before).toContain('data-confirm="Revoke the link of grace@example.com?');
+      expect(before).toContain('Revoke link</button>');
+      expect(before).toMatch(/data-label="Last fetched">never</);
 
-      const revoked: string[] = [];
-      const app = createApp({
-        ...service,
-        publicUrl: PUBLIC_URL,
-        refreshMinutes: 60,
-        adminToken: ADMIN_TOKEN,
-        now: () => fake.clock,
-        links: { revoke: async (integration, email) => void revoked.push(`${integration} ${email}`) },
-        subscribers: { lastFetch: (_integration, email) => (email === 'grace@example.com' ? { atMs: Date.UTC(2026, 10, 1, 9), client: 'google' } : undefined) },
-      });
-      const { cookie, csrf } = await signIn({ app });
-      const html = (await request(app).get(`/admin/i/${fake.integrationId}`).query({ q: 'grace' }).set('Cookie', cookie).expect(200)).text;
-      expect(html).toContain('data-confirm="Revoke the link of grace@example.com?');
-      expect(html).toContain('Revoke link</button>');
-      expect(html).toContain('2026-11-01 09:00 UTC<br><small>google</small>');
-      expect(csrfIn(html)).toBe(csrf);
+      // Google's fetcher polls Grace's link: the page says when, and with which calendar.
+      const old = (await admin(service, 'get', '/admin/feed-url').query({ email: 'grace@example.com' }).expect(200)).body as { url: string };
+      const oldPath = new URL(old.url).pathname;
+      await request(service.app).get(oldPath).set('User-Agent', 'Google-Calendar-Importer').expect(200);
+      const fetched = await page();
+      expect(fetched).toContain(`${new Date(fake.clock).toISOString().slice(0, 16).replace('T', ' ')} UTC<br><small>google</small>`);
+      expect(fetched).toContain(old.url);
+
       const path = `/admin/i/${fake.integrationId}/revoke`;
-      await request(app).post(path).set('Cookie', cookie).set('Sec-Fetch-Site', 'cross-site').type('form').send({ _csrf: csrf, email: 'grace@example.com' }).expect(403);
-      expect(revoked).toEqual([]);
-      await request(app).post(path).set('Cookie', cookie).type('form').send({ _csrf: csrf, email: 'Grace@Example.com' }).expect(303);
-      expect(revoked).toEqual([`${fake.integrationId} grace@example.com`]);
+      await request(service.app).post(path).set('Cookie', cookie).set('Sec-Fetch-Site', 'cross-site').type('form').send({ _csrf: csrf, email: 'grace@example.com' }).expect(403);
+      await request(service.app).get(oldPath).expect(200);
+      await request(service.app).post(path).set('Cookie', cookie).type('form').send({ _csrf: 'not-the-token', email: 'grace@example.com' }).expect(403);
+      await request(service.app).post(path).set('Cookie', cookie).type('form').send({ _csrf: csrf, email: 'Grace@Example.com' }).expect(303);
+      const unknown = await request(service.app).get('/feeds/not-a-token.ics').expect(404);
+      expect((await request(service.app).get(oldPath).expect(404)).text).toBe(unknown.text);
+      // The page, the API and the CSV all give the new link from then on, and it serves.
+      const fresh = (await admin(service, 'get', '/admin/feed-url').query({ email: 'grace@example.com' }).expect(200)).body as { url: string };
+      expect(fresh.url).not.toBe(old.url);
+      const after = await page();
+      expect(after).toContain(fresh.url);
+      expect(after).not.toContain(old.url);
+      await request(service.app).get(new URL(fresh.url).pathname).expect(200);
+      const csv = await request(service.app).get(`/admin/i/${fake.integrationId}/links.csv`).set('Cookie', cookie).expect(200);
+      expect(csv.headers['content-disposition']).toMatch(/^attachment; filename="links-/);
+      expect(csv.text).toContain(fresh.url);
+      expect(csv.text).not.toContain(old.url);
+      // The download needs the session, like every page.
+      await request(service.app).get(`/admin/i/${fake.integrationId}/links.csv`).expect(303);
     });
   });
 });

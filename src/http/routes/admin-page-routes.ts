@@ -11,23 +11,12 @@ import type { ServedIntegration, SyncScheduler } from '../../sync/sync-scheduler
 import { createAdminSessions, type AdminSession } from '../admin-page/admin-sessions.js';
 import { createSignInLimiter } from '../admin-page/sign-in-limiter.js';
 import { secureEqual } from '../secure-equal.js';
-import { describeIntegration, feedLinksFor, FEED_SIZE_WARNING_BYTES, type LinkSubject } from './admin-routes.js';
+import { LinkGenerationError, subjectKey, type LinkGenerations } from '../../feeds/link-generations.js';
+import type { LinkFetches } from '../../feeds/link-fetches.js';
+import { boundLevel, describeIntegration, feedLinksFor, FEED_SIZE_WARNING_BYTES, sendLinksCsv, type LinkSubject } from './admin-routes.js';
 
 /** Rows one interviewer or job table shows; a search narrows the rest (the page stays fast for any organisation). */
 export const ADMIN_PAGE_ROWS = 100;
-
-/**
- * Where revocation plugs in (issue 12's API half): when present, each interviewer's row offers "Revoke link".
- * The page builds links through `feedLinksFor`, so a link after a revocation is the new one.
- */
-export interface AdminPageLinks {
-  revoke(integrationId: string, email: string): Promise<unknown>;
-}
-
-/** Where who-has-subscribed plugs in: when present, each row shows when the link was last fetched and by which client. */
-export interface AdminPageSubscribers {
-  lastFetch(integrationId: string, email: string): { atMs: number; client: string | null } | undefined;
-}
 
 /** What the admin page needs. */
 export interface AdminPageOptions {
@@ -40,8 +29,10 @@ export interface AdminPageOptions {
   /** How long a sign-in lasts (SESSION_HOURS). */
   sessionTtlMs: number;
   now: () => number;
-  links?: AdminPageLinks | undefined;
-  subscribers?: AdminPageSubscribers | undefined;
+  /** Revocation: each interviewer's row offers "Revoke link"; every link shown is of its current generation. */
+  links: LinkGenerations;
+  /** Who has subscribed: each row shows when the link was last fetched and by which calendar. */
+  fetches: LinkFetches;
 }
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
@@ -212,25 +203,36 @@ export function adminPageRoutes(options: AdminPageOptions): Router {
     res.redirect(303, `${back}?notice=sync`);
   });
 
-  if (options.links) {
-    const links = options.links;
-    router.post('/admin/i/:id/revoke', ...unsafe, async (req, res) => {
-      const integration = integrationOr404(req, res);
-      if (!integration) return;
-      const email = single((req.body as Record<string, unknown>).email);
-      if (email === undefined || !isPlausibleEmail(email)) return refuse(res, 400, 'No such interviewer.', res.locals.session as AdminSession);
-      await links.revoke(integration.id, normalizeEmail(email));
-      res.redirect(303, `/admin/i/${encodeURIComponent(integration.id)}?notice=revoked&q=${encodeURIComponent(normalizeEmail(email))}`);
-    });
+  router.post('/admin/i/:id/revoke', ...unsafe, async (req, res) => {
+    const integration = integrationOr404(req, res);
+    if (!integration) return;
+    const email = single((req.body as Record<string, unknown>).email);
+    if (email === undefined || !isPlausibleEmail(email)) return refuse(res, 400, 'No such interviewer.', res.locals.session as AdminSession);
+    try {
+      await options.links.bump(integration.id, subjectKey({ email: normalizeEmail(email) }));
+    } catch (error) {
+      if (error instanceof LinkGenerationError) return refuse(res, 409, error.message, res.locals.session as AdminSession);
+      throw error;
+    }
+    res.redirect(303, `/admin/i/${encodeURIComponent(integration.id)}?notice=revoked&q=${encodeURIComponent(normalizeEmail(email))}`);
+  });
+
+  router.get('/admin/i/:id/links.csv', signedIn, (req, res) => {
+    const integration = integrationOr404(req, res);
+    if (!integration) return;
+    sendLinksCsv(options, integration, res);
+  });
+
+  /** A subject's current link at `detail` (the default level's is the very URL the API and CSV give). */
+  function linkOf(integrationId: string, subject: LinkSubject, calendarName: string | undefined, detail: FeedDetail) {
+    const target = subject.email !== undefined ? { email: normalizeEmail(subject.email) } : { team: subject.team! };
+    const level = boundLevel(detail === options.defaultDetail ? undefined : detail, options.defaultDetail);
+    return feedLinksFor(options, integrationId, subject, calendarName, level, options.links.current(integrationId, subjectKey(target)));
   }
 
-  /** The links of one subject at every level: the default level's is the very URL the API and CSV give. */
+  /** The links of one subject at every level. */
   function linksAtEachLevel(integrationId: string, subject: LinkSubject, calendarName: string) {
-    return FEED_DETAILS.map((detail) => ({
-      detail,
-      label: DETAIL_LABELS[detail],
-      ...feedLinksFor(options, integrationId, subject, calendarName, detail === options.defaultDetail ? undefined : detail),
-    }));
+    return FEED_DETAILS.map((detail) => ({ detail, label: DETAIL_LABELS[detail], ...linkOf(integrationId, subject, calendarName, detail) }));
   }
 
   router.get('/admin/i/:id', signedIn, (req, res) => {
@@ -254,7 +256,7 @@ export function adminPageRoutes(options: AdminPageOptions): Router {
     const rows = matches.map(({ email, name }) => {
       const interviews = snapshot!.interviewsOf(email);
       const next = interviews.find((interview) => interview.startMs >= nowMs);
-      const fetched = options.subscribers?.lastFetch(integration.id, email);
+      const fetched = options.fetches.get(integration.id, email);
       const calendarName = `Interviews: ${name ?? email}${label ? ` (${label})` : ''}`;
       return {
         email,
@@ -276,8 +278,8 @@ export function adminPageRoutes(options: AdminPageOptions): Router {
         rows,
         total,
         defaultDetail: options.defaultDetail,
-        canRevoke: options.links !== undefined,
-        showFetched: options.subscribers !== undefined,
+        canRevoke: true,
+        showFetched: true,
         notice: noticeOf(req),
       },
       session,
@@ -307,7 +309,7 @@ export function adminPageRoutes(options: AdminPageOptions): Router {
         events: feed?.events ?? 0,
         kb: Math.ceil(bytes / 1024),
         tooLarge: bytes > FEED_SIZE_WARNING_BYTES,
-        ...feedLinksFor(options, integration.id, { team: target }, feed?.calendarName, detail === options.defaultDetail ? undefined : detail),
+        ...linkOf(integration.id, { team: target }, feed?.calendarName, detail),
       };
     };
     page(
@@ -336,8 +338,7 @@ export function adminPageRoutes(options: AdminPageOptions): Router {
     if (email === undefined || !isPlausibleEmail(email) || (asked !== undefined && !FEED_DETAILS.includes(asked as FeedDetail))) {
       return refuse(res, 400, 'A QR code needs one email and, optionally, a detail level.');
     }
-    const detail = asked === options.defaultDetail ? undefined : (asked as FeedDetail | undefined);
-    const { webcalUrl } = feedLinksFor(options, integration.id, { email }, undefined, detail);
+    const { webcalUrl } = linkOf(integration.id, { email }, undefined, (asked as FeedDetail | undefined) ?? options.defaultDetail);
     // webcal: a phone's camera offers to subscribe, where an https link would download the file once.
     const svg = await QRCode.toString(webcalUrl, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
     res.set('Cache-Control', 'no-store').type('image/svg+xml').send(svg);

@@ -90,6 +90,35 @@ export function requireAdmin(adminToken: string) {
   };
 }
 
+/**
+ * Answers every interviewer's current links in `integration` as a CSV attachment (GET /admin/links.csv, and the
+ * admin page's download): 503 before its first snapshot.
+ */
+export function sendLinksCsv(
+  options: Pick<AdminRouteOptions, 'feeds' | 'links' | 'tokens' | 'publicUrl' | 'defaultDetail'>,
+  integration: ServedIntegration,
+  res: Response,
+): void {
+  const snapshot = options.feeds.snapshot(integration.id);
+  if (snapshot === undefined) throw new HttpError(503, 'Interviews are loading; try again shortly', { 'Retry-After': '30' });
+  const people = [...snapshot.byEmail.keys()].map((email) => ({ email, name: snapshot.names.get(email) ?? null }));
+  people.sort(byNameThenEmail);
+  const lines = [CSV_HEADER.join(',')];
+  const level = boundLevel(undefined, options.defaultDetail);
+  for (const { email, name } of people) {
+    const generation = options.links.current(integration.id, subjectKey({ email }));
+    const links = feedLinksFor(options, integration.id, email, options.feeds.personCalendarName(integration.id, email), level, generation);
+    const row = [integration.id, name ?? '', email, links.url, links.webcalUrl, links.googleUrl, links.outlookUrl, links.outlookComUrl];
+    lines.push(row.map(csvCell).join(','));
+  }
+  // The id is in the file name only as far as it is safe there.
+  const file = `links-${integration.id.replace(/[^A-Za-z0-9._-]/g, '_')}.csv`;
+  res
+    .status(200)
+    .set({ 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': `attachment; filename="${file}"`, 'Cache-Control': 'no-store' })
+    .send(`${lines.join('\r\n')}\r\n`);
+}
+
 /** The columns of GET /admin/links.csv, for a mail merge. */
 export const CSV_HEADER = ['integration', 'name', 'email', 'url', 'webcal', 'google', 'outlook', 'outlook_com'] as const;
 
@@ -277,24 +306,7 @@ export function adminRoutes(options: AdminRouteOptions): Router {
 
   router.get('/admin/links.csv', guard, (req, res) => {
     const integration = integrationOf(options.sync, req.query.integration);
-    const snapshot = options.feeds.snapshot(integration.id);
-    if (snapshot === undefined) throw new HttpError(503, 'Interviews are loading; try again shortly', { 'Retry-After': '30' });
-    const people = [...snapshot.byEmail.keys()].map((email) => ({ email, name: snapshot.names.get(email) ?? null }));
-    people.sort(byNameThenEmail);
-    const lines = [CSV_HEADER.join(',')];
-    for (const { email, name } of people) {
-      const generation = options.links.current(integration.id, subjectKey({ email }));
-      const level = boundLevel(undefined, options.defaultDetail);
-      const links = feedLinksFor(options, integration.id, email, options.feeds.personCalendarName(integration.id, email), level, generation);
-      const row = [integration.id, name ?? '', email, links.url, links.webcalUrl, links.googleUrl, links.outlookUrl, links.outlookComUrl];
-      lines.push(row.map(csvCell).join(','));
-    }
-    // The id is in the file name only as far as it is safe there.
-    const file = `links-${integration.id.replace(/[^A-Za-z0-9._-]/g, '_')}.csv`;
-    res
-      .status(200)
-      .set({ 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': `attachment; filename="${file}"`, 'Cache-Control': 'no-store' })
-      .send(`${lines.join('\r\n')}\r\n`);
+    sendLinksCsv(options, integration, res);
   });
 
   router.post('/admin/sync', guard, async (req, res) => {
