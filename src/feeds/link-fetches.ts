@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { readJsonFile } from '../storage/read-json-file.js';
 import { writeFileAtomic } from '../storage/write-file-atomic.js';
 
 /** Which calendar fetched a link, told apart by its User-Agent. */
@@ -85,14 +85,8 @@ export function createFileLinkFetchStore(dir: string): LinkFetchStore {
   const path = join(dir, LINK_FETCHES_FILE);
   return {
     async load() {
-      let raw: string;
-      try {
-        raw = await readFile(path, 'utf8');
-      } catch (cause) {
-        if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw cause;
-      }
-      return dataSchema.parse(JSON.parse(raw));
+      const read = await readJsonFile(path, dataSchema, 'a file of link fetches', (message, cause) => new Error(message, { cause }));
+      return read?.data;
     },
     save: (data) => writeFileAtomic(path, JSON.stringify(data)),
   };

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { readJsonFile } from '../storage/read-json-file.js';
 import { writeFileAtomic } from '../storage/write-file-atomic.js';
 import type { FeedIdentity, FeedTeam } from './feed-token.js';
 
@@ -70,22 +70,8 @@ export function createFileLinkGenerationStore(dir: string): LinkGenerationStore 
   const path = join(dir, LINK_GENERATIONS_FILE);
   return {
     async load() {
-      let raw: string;
-      try {
-        raw = await readFile(path, 'utf8');
-      } catch (cause) {
-        if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw new LinkGenerationError(`cannot read ${path}: ${(cause as Error).message}`, { cause });
-      }
-      let json: unknown;
-      try {
-        json = JSON.parse(raw);
-      } catch (cause) {
-        throw new LinkGenerationError(`${path} is not valid JSON`, { cause });
-      }
-      const parsed = dataSchema.safeParse(json);
-      if (!parsed.success) throw new LinkGenerationError(`${path} is not a file of link generations (${parsed.error.issues[0]?.message})`);
-      return parsed.data;
+      const read = await readJsonFile(path, dataSchema, 'a file of link generations', (message, cause) => new LinkGenerationError(message, { cause }));
+      return read?.data;
     },
     save: (data) => writeFileAtomic(path, JSON.stringify(data)),
   };
