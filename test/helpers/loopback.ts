@@ -17,9 +17,9 @@ export async function serveOnLoopback(app: RequestListener) {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const { port } = server.address() as AddressInfo;
   return {
-    fetch(path: string, headers: Record<string, string> = {}): Promise<RawResponse> {
+    fetch(path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<RawResponse> {
       return new Promise((resolve, reject) => {
-        const req = httpRequest({ host: '127.0.0.1', port, path, headers, agent: false }, (res) => {
+        const req = httpRequest({ host: '127.0.0.1', port, path, method, headers, agent: false }, (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (chunk: Buffer) => chunks.push(chunk));
           res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));

@@ -1,5 +1,4 @@
-import { createServer, request as httpRequest, type IncomingHttpHeaders, type RequestListener } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -7,6 +6,7 @@ import { acceptsGzip } from '../../src/http/routes/feed-routes.js';
 import { interviewRecord, komboUser } from '../helpers/factories.js';
 import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
 import { parseIcs } from '../helpers/ics.js';
+import { serveOnLoopback as serve } from '../helpers/loopback.js';
 import { buildTestService, feedPath } from '../helpers/test-service.js';
 
 /* Counts gzipSync calls, so a test can tell compression per rendered feed from compression per request. */
@@ -21,36 +21,6 @@ vi.mock('node:zlib', async (importOriginal) => {
     },
   };
 });
-
-interface RawResponse {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-}
-
-/**
- * The app on loopback, asked with exactly the headers given and nothing else (supertest adds Accept-Encoding and
- * decompresses): what a calendar client's fetcher sends, and the bytes it gets back.
- */
-async function serve(app: RequestListener) {
-  const server = createServer(app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  return {
-    fetch(path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<RawResponse> {
-      return new Promise((resolve, reject) => {
-        const req = httpRequest({ host: '127.0.0.1', port, path, method, headers, agent: false }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-        });
-        req.on('error', reject);
-        req.end();
-      });
-    },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
 
 /** Every header but Date, which says when the answer was sent, not what it is. */
 function withoutDate(headers: IncomingHttpHeaders): IncomingHttpHeaders {
