@@ -133,7 +133,9 @@ export function adminPageRoutes(options: AdminPageOptions): Router {
   router.post('/admin/sign-out', ...pages.unsafe(() => true), (_req, res) => {
     const session = res.locals.session as AdminSession;
     pages.signOut(res, session);
-    res.redirect(303, session.admin ? '/admin' : '/me');
+    // An interviewer lands on a page of its own: /me would send them straight back through the company sign-in.
+    if (session.admin) res.redirect(303, '/admin');
+    else page(res, 200, 'signed-out', { title: 'Signed out', home: '/me' });
   });
 
   router.post('/admin/i/:id/sync', ...unsafe, (req, res) => {
