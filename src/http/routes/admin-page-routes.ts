@@ -98,7 +98,7 @@ export function adminPageRoutes(options: AdminPageOptions): Router {
   }
 
   const signInPage = (res: Response, status: number, error: string | null) =>
-    page(res, status, 'sign-in', { title: 'Sign in', error, tokenSignIn: options.adminToken !== undefined, oidcSignIn: options.oidcSignIn });
+    page(res, status, 'sign-in', { title: 'Sign in', error, tokenSignIn: options.adminToken !== undefined, oidcSignIn: options.oidcSignIn, demo: options.demo });
 
   router.get('/admin', (req, res) => {
     let session = sessionOf(req);
