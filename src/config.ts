@@ -93,6 +93,11 @@ const envSchema = z.object({
   ADMIN_TOKEN: optionalString,
   PUBLIC_URL: z.preprocess(text, httpUrl('PUBLIC_URL', 'https://feeds.example.com').optional()),
   SESSION_HOURS: integer('SESSION_HOURS', 1, 720, 8, 'a number of hours'),
+  // Kept exactly as written: an issuer identifier is compared byte for byte, trailing slash included (Auth0 has one).
+  OIDC_ISSUER: z.preprocess(text, z.string().refine((value) => /^https?:$/.test(URL.canParse(value) ? new URL(value).protocol : ''), { error: 'OIDC_ISSUER must be an http(s) URL, such as https://login.example.com' }).optional()),
+  OIDC_CLIENT_ID: optionalString,
+  OIDC_CLIENT_SECRET: optionalString,
+  OIDC_ADMIN_EMAILS: optionalString,
   PORT: integer('PORT', 0, 65535, 3000, 'a port number'),
   HOST: z.preprocess(withDefault('0.0.0.0'), host),
   SYNC_INTERVAL_SECONDS: integer('SYNC_INTERVAL_SECONDS', 10, 86_400, 300, 'a number of seconds'),
@@ -144,6 +149,8 @@ export interface Config {
   adminToken: string | undefined;
   /** How long a sign-in to the admin page lasts. */
   sessionMs: number;
+  /** Self-service sign-in with the company's OpenID Connect provider (`GET /me`); undefined while not configured. */
+  oidc: OidcConfig | undefined;
   publicUrl: string;
   port: number;
   host: string;
@@ -166,6 +173,21 @@ export interface Config {
   dataDir: string;
   logLevel: (typeof LOG_LEVELS)[number];
   production: boolean;
+}
+
+/** The OpenID Connect provider interviewers sign in with, and who of them may also open the admin page. */
+export interface OidcConfig {
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  /** Normalised emails that reach `/admin` by the same sign-in (their provider must mark them verified). */
+  adminEmails: readonly string[];
+}
+
+/** Loopback hosts: the only ones an `http` issuer may have (tests and local development). */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 /** Thrown by {@link loadConfig}: one line per bad setting, each naming its variable. */
@@ -216,6 +238,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (typeof webhookSecret === 'string' && webhookSecret.length < 16) {
     problems.push('KOMBO_WEBHOOK_SECRET must be at least 16 characters');
   }
+  const oidcSet = (['OIDC_ISSUER', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET'] as const).filter((name) => text(env[name]) !== undefined);
+  if (oidcSet.length > 0 && oidcSet.length < 3) {
+    problems.push('OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET must be set together (self-service sign-in needs all three)');
+  }
+  const issuer = text(env.OIDC_ISSUER);
+  if (typeof issuer === 'string' && issuer.startsWith('http:') && URL.canParse(issuer) && !isLoopbackHost(new URL(issuer).hostname)) {
+    // Tokens and the client secret would cross the network in the clear.
+    problems.push('OIDC_ISSUER must be https (http only on a loopback address, for local development)');
+  }
+  const adminEmails = String(text(env.OIDC_ADMIN_EMAILS) ?? '')
+    .split(',')
+    .map((email) => email.trim().toLowerCase())
+    .filter((email) => email !== '');
+  if (adminEmails.length > 0 && oidcSet.length === 0) problems.push('OIDC_ADMIN_EMAILS needs OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET');
+  const badAdmin = adminEmails.find((email) => !/^[^@\s]+@[^@\s]+$/.test(email));
+  if (badAdmin !== undefined) problems.push(`OIDC_ADMIN_EMAILS holds ${JSON.stringify(badAdmin.slice(0, 60))}, which is no email address`);
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
 
   const e = parsed.data;
@@ -236,6 +274,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     feedSecret: e.FEED_SECRET ?? DEMO_FEED_SECRET,
     adminToken: e.ADMIN_TOKEN,
     sessionMs: e.SESSION_HOURS * 3_600_000,
+    oidc:
+      e.OIDC_ISSUER !== undefined && e.OIDC_CLIENT_ID !== undefined && e.OIDC_CLIENT_SECRET !== undefined
+        ? { issuer: e.OIDC_ISSUER, clientId: e.OIDC_CLIENT_ID, clientSecret: e.OIDC_CLIENT_SECRET, adminEmails: [...new Set(adminEmails)] }
+        : undefined,
     publicUrl: e.PUBLIC_URL ?? `http://localhost:${e.PORT}`,
     port: e.PORT,
     host: e.HOST,

@@ -187,6 +187,7 @@ export function createService(config: Config, logger: Logger, overrides: Service
     adminToken: config.adminToken,
     sessionMs: config.sessionMs,
     webhookSecret: config.kombo.webhookSecret,
+    oidc: config.oidc,
     demo: config.demo,
     now,
   });

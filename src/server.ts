@@ -103,9 +103,6 @@ export async function start(
     else answering.set(req.socket, res);
   });
 
-  if (config.demo) {
-    logger.warn('demo mode: no KOMBO_API_KEY is set, so bundled demo interviews are served');
-  }
   const restored = await service.sync.restore();
 
   await new Promise<void>((resolve, reject) => {
@@ -114,6 +111,11 @@ export async function start(
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
+  if (config.demo) {
+    // The first line a newcomer reads is where to look: the admin page opens without a token from this machine.
+    const adminPage = `http://localhost:${port}/admin`;
+    logger.warn({ adminPage }, `demo mode: open ${adminPage} in a browser on this machine (no KOMBO_API_KEY is set, so bundled demo interviews are served)`);
+  }
   logger.info({ host: config.host, port, restored }, 'listening');
 
   service.sync.start(options.sleep ? { sleep: options.sleep } : {});

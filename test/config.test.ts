@@ -269,6 +269,24 @@ describe('loadConfig', () => {
     expect(loadConfig({ LOG_LEVEL: 'Debug' }).logLevel).toBe('debug');
   });
 
+  it('reads the OpenID Connect sign-in only with issuer, client id and secret together; http only on loopback', () => {
+    const oidc = { OIDC_ISSUER: 'https://login.example.com/', OIDC_CLIENT_ID: 'feeds', OIDC_CLIENT_SECRET: 'client-secret' };
+    expect(loadConfig(LIVE).oidc).toBeUndefined();
+    // The issuer is kept exactly, trailing slash and all: it is compared byte for byte with the provider's.
+    expect(loadConfig({ ...LIVE, ...oidc, OIDC_ADMIN_EMAILS: ' Ada@Example.com, bob@example.com ,' }).oidc).toEqual({
+      issuer: 'https://login.example.com/',
+      clientId: 'feeds',
+      clientSecret: 'client-secret',
+      adminEmails: ['ada@example.com', 'bob@example.com'],
+    });
+    expect(problems({ ...LIVE, OIDC_ISSUER: oidc.OIDC_ISSUER })).toEqual(['OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET must be set together (self-service sign-in needs all three)']);
+    expect(problems({ ...LIVE, ...oidc, OIDC_ISSUER: 'http://login.example.com' })).toEqual(['OIDC_ISSUER must be https (http only on a loopback address, for local development)']);
+    for (const local of ['http://127.0.0.1:4000', 'http://localhost:4000', 'http://[::1]:4000']) expect(loadConfig({ ...LIVE, ...oidc, OIDC_ISSUER: local }).oidc?.issuer).toBe(local);
+    expect(problems({ ...LIVE, ...oidc, OIDC_ISSUER: 'ftp://login.example.com' })[0]).toMatch(/^OIDC_ISSUER must be an http\(s\) URL/);
+    expect(problems({ ...LIVE, OIDC_ADMIN_EMAILS: 'ada@example.com' })).toEqual(['OIDC_ADMIN_EMAILS needs OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET']);
+    expect(problems({ ...LIVE, ...oidc, OIDC_ADMIN_EMAILS: 'ada' })).toEqual(['OIDC_ADMIN_EMAILS holds "ada", which is no email address']);
+  });
+
   it('reports every problem at once, one line each, naming its variable', () => {
     const error = (() => {
       try {

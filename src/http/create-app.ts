@@ -4,16 +4,19 @@ import type { FeedService } from '../feeds/feed-service.js';
 import type { FeedTokens } from '../feeds/feed-token.js';
 import { createLinkFetches, createMemoryLinkFetchStore, type LinkFetches } from '../feeds/link-fetches.js';
 import { createLinkGenerations, createMemoryLinkGenerationStore, type LinkGenerations } from '../feeds/link-generations.js';
-import type { FeedDetail } from '../config.js';
+import type { FeedDetail, OidcConfig } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import type { IntegrationRegistry } from '../integrations/integration-registry.js';
 import type { SyncScheduler } from '../sync/sync-scheduler.js';
 import { HttpError, NOT_FOUND_BODY } from './http-error.js';
 import { createRequestLog } from './request-log.js';
+import { createPages } from './admin-page/create-pages.js';
+import { createOidcSignIn } from './oidc/oidc-sign-in.js';
 import { adminPageRoutes } from './routes/admin-page-routes.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { feedRoutes } from './routes/feed-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
+import { meRoutes } from './routes/me-routes.js';
 import { webhookRoutes } from './routes/webhook-routes.js';
 
 /** How long a sign-in to the admin page lasts when the app is not told (SESSION_HOURS' default). */
@@ -39,6 +42,8 @@ export interface AppDeps {
   /** SESSION_HOURS, in ms: how long a sign-in to the admin page lasts (default 8 h). */
   sessionMs?: number;
   webhookSecret?: string | undefined;
+  /** Self-service sign-in (`GET /me`) with the company's OpenID Connect provider; absent: off. */
+  oidc?: OidcConfig | undefined;
   demo?: boolean;
   now?: () => number;
 }
@@ -101,15 +106,39 @@ export function createApp(deps: AppDeps): Express {
         defaultDetail: deps.defaultDetail ?? 'full',
       }),
     );
+  }
+  // The pages (admin page and /me) share one session table, one cookie and one set of cross-site defences.
+  if (deps.adminToken || deps.oidc || deps.demo) {
+    const pages = createPages({ publicUrl: deps.publicUrl, sessionTtlMs: deps.sessionMs ?? DEFAULT_SESSION_MS, now });
+    const defaultDetail = deps.defaultDetail ?? 'full';
+    if (deps.oidc) {
+      app.use(
+        meRoutes({
+          pages,
+          signIn: createOidcSignIn({ ...deps.oidc, redirectUri: `${deps.publicUrl}/auth/callback`, now }),
+          adminEmails: deps.oidc.adminEmails,
+          publicUrl: deps.publicUrl,
+          tokens: deps.tokens,
+          feeds: deps.feeds,
+          sync: deps.sync,
+          links,
+          defaultDetail,
+          now,
+          onSignInError: (error) => deps.logger.warn({ err: error.cause ?? error, reason: error.message }, 'a sign-in with the identity provider failed'),
+        }),
+      );
+    }
     app.use(
       adminPageRoutes({
+        pages,
         adminToken: deps.adminToken,
+        oidcSignIn: deps.oidc !== undefined && deps.oidc.adminEmails.length > 0,
+        demo: deps.demo ?? false,
         tokens: deps.tokens,
         publicUrl: deps.publicUrl,
         feeds: deps.feeds,
         sync: deps.sync,
-        defaultDetail: deps.defaultDetail ?? 'full',
-        sessionTtlMs: deps.sessionMs ?? DEFAULT_SESSION_MS,
+        defaultDetail,
         now,
         links,
         fetches,

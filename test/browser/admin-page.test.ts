@@ -1,11 +1,13 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service } from '../../src/create-service.js';
+import { createFileLinkGenerationStore } from '../../src/feeds/link-generations.js';
 import { HOSTILE_JOB, HOSTILE_NAME, pageRecords } from '../admin-page/page-fixtures.js';
 import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
 import { parseIcs } from '../helpers/ics.js';
@@ -27,16 +29,21 @@ describe.sequential('admin page in Chromium', () => {
   let service: Service;
   let origin: string;
   let browser: Browser | undefined;
+  /** Where revocations are kept, as DATA_DIR keeps them: a restart reads them back. */
+  let dataDir: string;
+  const build = () => buildTestService(fake, { env: { PUBLIC_URL: origin }, overrides: { linkGenerationStore: createFileLinkGenerationStore(dataDir) } });
 
   beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'interview-feeds-admin-browser-'));
     fake = await startFakeKombo();
     fake.setRecords(pageRecords());
     // Listening first, so PUBLIC_URL is the address the browser uses (feed links then point back here).
     server = createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    service = buildTestService(fake, { env: { PUBLIC_URL: origin } });
+    service = build();
     server.on('request', service.app);
+    await service.sync.restore();
     await service.sync.refresh();
     if (available) {
       browser = await chromium.launch({
@@ -49,17 +56,18 @@ describe.sequential('admin page in Chromium', () => {
     await browser?.close();
     await new Promise((resolve) => server.close(resolve));
     await fake.close();
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
-  /** A fresh browser context with clipboard access, every dialog recorded (and dismissed). */
-  async function open(width = 1280): Promise<{ page: Page; dialogs: string[] }> {
+  /** A fresh browser context with clipboard access, every dialog recorded (and dismissed, or accepted). */
+  async function open(width = 1280, answer: 'dismiss' | 'accept' = 'dismiss'): Promise<{ page: Page; dialogs: string[] }> {
     const context = await browser!.newContext({ viewport: { width, height: 900 } });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
     const page = await context.newPage();
     const dialogs: string[] = [];
     page.on('dialog', (dialog) => {
       dialogs.push(dialog.message());
-      void dialog.dismiss();
+      void dialog[answer]();
     });
     return { page, dialogs };
   }
@@ -168,5 +176,79 @@ describe.sequential('admin page in Chromium', () => {
       if (process.env.SCREENSHOTS_DIR) await page.screenshot({ path: join(process.env.SCREENSHOTS_DIR, `admin-page-${width}.png`), fullPage: true });
       await page.context().close();
     }
+  }, BROWSER_TEST_MS);
+
+  /** What has the keyboard focus: its tag, its text or label, and the email of its row. */
+  const focused = (page: Page) =>
+    page.evaluate(() => {
+      type El = { tagName: string; textContent: string | null; id: string; closest(selector: string): El | null; querySelector(selector: string): El | null };
+      const el = (globalThis as unknown as { document: { activeElement: El | null } }).document.activeElement;
+      return el ? { tag: el.tagName, text: (el.textContent ?? '').trim(), id: el.id, row: el.closest('tr')?.querySelector('.email')?.textContent ?? null } : null;
+    });
+
+  /** Presses Tab until `wanted` has the focus (at most `max` times); how many presses it took. */
+  async function tabTo(page: Page, wanted: (el: Awaited<ReturnType<typeof focused>>) => boolean, max = 80): Promise<number> {
+    for (let presses = 1; presses <= max; presses++) {
+      await page.keyboard.press('Tab');
+      if (wanted(await focused(page))) return presses;
+    }
+    throw new Error(`Tab never reached the element in ${max} presses`);
+  }
+
+  it('is usable by keyboard: Tab reaches the search field, "Copy link" and "Revoke link"; Enter and Space press them', async (ctx) => {
+    requireTool(ctx, available, 'chromium');
+    const { page, dialogs } = await open();
+    await signIn(page);
+    await page.goto(`${origin}/admin/i/${encodeURIComponent(fake.integrationId)}`);
+    await tabTo(page, (el) => el?.id === 'q');
+    await page.keyboard.type('grace');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/q=grace/);
+
+    await tabTo(page, (el) => el?.tag === 'BUTTON' && el.text === 'Copy link' && el.row === 'grace@example.com');
+    await page.keyboard.press('Enter');
+    const api = (await admin(service, 'get', '/admin/feed-url?email=grace@example.com').expect(200)).body as { url: string };
+    await expect.poll(() => clipboard(page)).toBe(api.url);
+
+    await tabTo(page, (el) => el?.tag === 'BUTTON' && el.text === 'Revoke link' && el.row === 'grace@example.com');
+    await page.keyboard.press('Space');
+    // The confirmation opened and was dismissed: nothing was revoked.
+    await expect.poll(() => dialogs.length).toBe(1);
+    expect(dialogs[0]).toContain('Revoke the link of grace@example.com?');
+    await request(service.app).get(new URL(api.url).pathname).expect(200);
+    await page.context().close();
+  }, BROWSER_TEST_MS);
+
+  it('"Revoke link", confirmed, kills the old URL at once and after a restart on the same DATA_DIR; the new one serves', async (ctx) => {
+    requireTool(ctx, available, 'chromium');
+    const { page, dialogs } = await open(1280, 'accept');
+    await signIn(page);
+    await page.goto(`${origin}/admin/i/${encodeURIComponent(fake.integrationId)}?q=ada`);
+    const row = () => page.locator('tbody tr').filter({ hasText: 'ada@example.com' });
+    const before = (await row().getByRole('button', { name: 'Copy link' }).getAttribute('data-copy'))!;
+    expect((await page.request.get(before)).status()).toBe(200);
+
+    await row().getByRole('button', { name: 'Revoke link' }).click();
+    await page.getByRole('status').waitFor();
+    expect(dialogs).toEqual([expect.stringContaining('Revoke the link of ada@example.com?')]);
+    expect(await page.getByRole('status').textContent()).toBe('The link was replaced: the old one no longer works.');
+    const after = (await row().getByRole('button', { name: 'Copy link' }).getAttribute('data-copy'))!;
+    expect(after).not.toBe(before);
+    expect((await page.request.get(before)).status()).toBe(404);
+    expect((await page.request.get(after)).status()).toBe(200);
+
+    // A restart: a new service on the same DATA_DIR, behind the same address.
+    const restarted = build();
+    await restarted.sync.restore();
+    await restarted.sync.refresh();
+    server.removeListener('request', service.app);
+    server.on('request', restarted.app);
+    service = restarted;
+    expect((await page.request.get(before)).status()).toBe(404);
+    expect((await page.request.get(after)).status()).toBe(200);
+    await signIn(page); // sessions live in memory: the restart signed everyone out
+    await page.goto(`${origin}/admin/i/${encodeURIComponent(fake.integrationId)}?q=ada`);
+    expect(await row().getByRole('button', { name: 'Copy link' }).getAttribute('data-copy')).toBe(after);
+    await page.context().close();
   }, BROWSER_TEST_MS);
 });

@@ -6,16 +6,27 @@ import { randomBytes } from 'node:crypto';
  */
 export const ADMIN_SESSIONS_MAX = 1_000;
 
-/** One signed-in browser: its cookie value, the CSRF token its forms carry, and when it ends. */
-export interface AdminSession {
+/** Who a session is: an admin (by the admin token, or a verified OIDC_ADMIN_EMAILS sign-in), an interviewer, or both. */
+export interface SessionIdentity {
+  /** May open the admin page. */
+  readonly admin: boolean;
+  /** The email the identity provider gave (self-service sign-in); null for a sign-in with the admin token. */
+  readonly email: string | null;
+  /** Whether the provider marked `email` verified: only a verified email gets links. */
+  readonly emailVerified: boolean;
+}
+
+/** One signed-in browser: its cookie value, the CSRF token its forms carry, when it ends, and who signed in. */
+export interface AdminSession extends SessionIdentity {
   readonly id: string;
   readonly csrf: string;
   readonly expiresAtMs: number;
 }
 
-/** The admin page's sessions, in memory: a restart signs everyone out, which costs an operator one sign-in. */
+/** The page sessions (admin page and /me), in memory: a restart signs everyone out, which costs an operator one sign-in. */
 export interface AdminSessions {
-  create(): AdminSession;
+  /** A new session; without an identity, an admin's (signed in with the admin token). */
+  create(identity?: SessionIdentity): AdminSession;
   /** The live session of a cookie value, or undefined (unknown or expired: an expired one is forgotten). */
   get(id: string | undefined): AdminSession | undefined;
   delete(id: string): void;
@@ -34,11 +45,11 @@ export function createAdminSessions(options: { ttlMs: number; now: () => number;
   }
 
   return {
-    create() {
+    create(identity = { admin: true, email: null, emailVerified: false }) {
       const nowMs = options.now();
       if (sessions.size >= max) dropExpired(nowMs);
       while (sessions.size >= max) sessions.delete(sessions.keys().next().value!);
-      const session = { id: token(), csrf: token(), expiresAtMs: nowMs + options.ttlMs };
+      const session = { id: token(), csrf: token(), expiresAtMs: nowMs + options.ttlMs, ...identity };
       sessions.set(session.id, session);
       return session;
     },

@@ -1,14 +1,13 @@
 import { fileURLToPath } from 'node:url';
-import { Eta } from 'eta';
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
-import helmet from 'helmet';
 import QRCode from 'qrcode';
 import { FEED_DETAILS, type FeedDetail } from '../../config.js';
 import type { FeedService } from '../../feeds/feed-service.js';
 import type { FeedTeam, FeedTokens } from '../../feeds/feed-token.js';
 import { isPlausibleEmail, normalizeEmail } from '../../interviews/normalize-email.js';
 import type { ServedIntegration, SyncScheduler } from '../../sync/sync-scheduler.js';
-import { createAdminSessions, type AdminSession } from '../admin-page/admin-sessions.js';
+import type { AdminSession } from '../admin-page/admin-sessions.js';
+import { single, type Pages } from '../admin-page/create-pages.js';
 import { createSignInLimiter } from '../admin-page/sign-in-limiter.js';
 import { secureEqual } from '../secure-equal.js';
 import { LinkGenerationError, subjectKey, type LinkGenerations } from '../../feeds/link-generations.js';
@@ -20,14 +19,19 @@ export const ADMIN_PAGE_ROWS = 100;
 
 /** What the admin page needs. */
 export interface AdminPageOptions {
-  adminToken: string;
+  /** The page machinery shared with /me (one session table, one cookie). */
+  pages: Pages;
+  /** The token the sign-in form takes; undefined: only the company's sign-in (OIDC_ADMIN_EMAILS) opens the page. */
+  adminToken: string | undefined;
+  /** The sign-in page offers the company's sign-in (OIDC configured). */
+  oidcSignIn: boolean;
+  /** Demo mode: the page opens without a token to a request from this machine. */
+  demo: boolean;
   tokens: FeedTokens;
   publicUrl: string;
   feeds: FeedService;
   sync: SyncScheduler;
   defaultDetail: FeedDetail;
-  /** How long a sign-in lasts (SESSION_HOURS). */
-  sessionTtlMs: number;
   now: () => number;
   /** Revocation: each interviewer's row offers "Revoke link"; every link shown is of its current generation. */
   links: LinkGenerations;
@@ -35,9 +39,7 @@ export interface AdminPageOptions {
   fetches: LinkFetches;
 }
 
-const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
-const VIEWS = here('../admin-page/views');
-const ASSETS = here('../admin-page/assets');
+const ASSETS = fileURLToPath(new URL('../admin-page/assets', import.meta.url));
 
 const DETAIL_LABELS: Record<FeedDetail, string> = {
   full: 'Full (everything)',
@@ -45,91 +47,38 @@ const DETAIL_LABELS: Record<FeedDetail, string> = {
   busy: 'Busy (times only)',
 };
 
+/** The detail levels as a page names them. */
+export const detailLabel = (detail: FeedDetail) => DETAIL_LABELS[detail];
+
 const when = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`);
 const whenIso = (iso: string | null) => (iso === null ? null : when(Date.parse(iso)));
 
-/** The value of cookie `name` in a Cookie header. */
-function cookieValue(header: string | undefined, name: string): string | undefined {
-  for (const part of (header ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return undefined;
+/** A request from this machine (demo mode opens the admin page to it without a token). */
+export function fromLoopback(req: Request): boolean {
+  const address = req.socket.remoteAddress ?? '';
+  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
 }
-
-/** One string from a query or form field, or undefined (absent, repeated or not text). */
-const single = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 
 /**
  * The admin page: `GET /admin` and the pages under it, server-rendered with an escaping template engine, behind a
- * sign-in with the admin token that gives a session cookie. The JSON admin API keeps its bearer token.
+ * sign-in with the admin token (or, with OIDC_ADMIN_EMAILS, the company's sign-in) that gives a session cookie. The
+ * JSON admin API keeps its bearer token.
  */
 export function adminPageRoutes(options: AdminPageOptions): Router {
   const router = Router();
-  const eta = new Eta({ views: VIEWS, autoEscape: true, cache: true });
-  const sessions = createAdminSessions({ ttlMs: options.sessionTtlMs, now: options.now });
+  const { pages } = options;
   const limiter = createSignInLimiter({ now: options.now });
-  const publicOrigin = new URL(options.publicUrl).origin;
-  const secure = publicOrigin.startsWith('https:');
-  // __Host-: a Secure cookie no subdomain can set or overwrite; plain http (local development) cannot carry one.
-  const cookieName = secure ? '__Host-admin-session' : 'admin-session';
-  const form = express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 });
+  const page = pages.render;
+  const refuse = (res: Response, status: number, message: string, session?: AdminSession) => pages.refuse(res, status, message, session);
 
-  router.use(
-    '/admin',
-    helmet({
-      contentSecurityPolicy: {
-        useDefaults: false,
-        directives: {
-          defaultSrc: ["'none'"],
-          scriptSrc: ["'self'"],
-          styleSrc: ["'self'"],
-          imgSrc: ["'self'"],
-          connectSrc: ["'self'"],
-          formAction: ["'self'"],
-          baseUri: ["'none'"],
-          frameAncestors: ["'none'"],
-        },
-      },
-      frameguard: { action: 'deny' },
-      // Not helmet's no-referrer: with it Chromium sends `Origin: null` on the page's own forms, which the cross-site
-      // check must refuse. same-origin still keeps feed URLs in the page from leaking to Google or Outlook.
-      referrerPolicy: { policy: 'same-origin' },
-      strictTransportSecurity: secure,
-    }),
-  );
+  router.use('/admin', pages.headers);
   router.use('/admin/assets', express.static(ASSETS, { index: false, fallthrough: false, maxAge: '1h' }));
 
-  function page(res: Response, status: number, view: string, data: Record<string, unknown>, session?: AdminSession) {
-    res
-      .status(status)
-      .set('Cache-Control', 'no-store')
-      .type('html')
-      .send(eta.render(`./${view}`, { ...data, csrf: session?.csrf ?? null }));
-  }
-
-  const sessionOf = (req: Request) => sessions.get(cookieValue(req.headers.cookie, cookieName));
-
-  /**
-   * Refuses a state-changing request another site could have made: the browser says where it comes from (Fetch
-   * Metadata, else Origin); a request that says neither (an old browser, a script) still needs the CSRF token.
-   */
-  function sameOrigin(req: Request): boolean {
-    const site = req.get('sec-fetch-site');
-    if (site !== undefined && site !== 'same-origin') return false;
-    const origin = req.get('origin');
-    if (origin === undefined) return true;
-    if (origin === publicOrigin) return true;
-    try {
-      return new URL(origin).host === req.get('host'); // reached by another name than PUBLIC_URL (an internal address)
-    } catch {
-      return false;
-    }
-  }
-
-  function refuse(res: Response, status: number, message: string, session?: AdminSession) {
-    page(res, status, 'message', { title: status === 429 ? 'Too many attempts' : 'Refused', message }, session);
-  }
+  /** An admin's session: a sign-in with the admin token, or a verified OIDC_ADMIN_EMAILS sign-in. */
+  const sessionOf = (req: Request) => {
+    const session = pages.sessionOf(req);
+    return session?.admin ? session : undefined;
+  };
 
   /** Pages: a signed-in session, else to the sign-in form. */
   const signedIn: RequestHandler = (req, res, next) => {
@@ -139,19 +88,8 @@ export function adminPageRoutes(options: AdminPageOptions): Router {
     next();
   };
 
-  /** Forms: same origin, a live session and its CSRF token, compared in constant time. */
-  const unsafe: RequestHandler[] = [
-    (req, res, next) => (sameOrigin(req) ? next() : refuse(res, 403, 'This request came from another site and was refused.')),
-    form,
-    (req, res, next) => {
-      const session = sessionOf(req);
-      if (!session) return refuse(res, 403, 'Your session has ended. Sign in again.');
-      const csrf = single((req.body as Record<string, unknown> | undefined)?._csrf);
-      if (csrf === undefined || !secureEqual(csrf, session.csrf)) return refuse(res, 403, 'This form has expired. Reload the page and try again.', session);
-      res.locals.session = session;
-      next();
-    },
-  ];
+  /** Forms: same origin, a live admin session and its CSRF token, compared in constant time. */
+  const unsafe = pages.unsafe((session) => session.admin);
 
   function integrationOr404(req: Request, res: Response): ServedIntegration | undefined {
     const integration = options.sync.get(String(req.params.id));
@@ -159,9 +97,14 @@ export function adminPageRoutes(options: AdminPageOptions): Router {
     return integration;
   }
 
+  const signInPage = (res: Response, status: number, error: string | null) =>
+    page(res, status, 'sign-in', { title: 'Sign in', error, tokenSignIn: options.adminToken !== undefined, oidcSignIn: options.oidcSignIn, demo: options.demo });
+
   router.get('/admin', (req, res) => {
-    const session = sessionOf(req);
-    if (!session) return page(res, 200, 'sign-in', { title: 'Sign in', error: null });
+    let session = sessionOf(req);
+    // Demo mode: a newcomer's first look is the page itself. Only from this machine, and only over demo data.
+    if (!session && options.demo && fromLoopback(req)) session = pages.signIn(res);
+    if (!session) return signInPage(res, 200, null);
     const integrations = options.sync.list().map((integration) => {
       const described = describeIntegration(integration, options.feeds);
       return { ...described, lastSuccessAt: whenIso(described.lastSuccessAt), lastFailureAt: whenIso(described.lastFailureAt) };
@@ -169,8 +112,8 @@ export function adminPageRoutes(options: AdminPageOptions): Router {
     page(res, 200, 'integrations', { title: 'Integrations', integrations, notice: noticeOf(req) }, session);
   });
 
-  router.post('/admin/sign-in', form, (req, res) => {
-    if (!sameOrigin(req)) return refuse(res, 403, 'This request came from another site and was refused.');
+  router.post('/admin/sign-in', pages.form, (req, res) => {
+    if (!pages.sameOrigin(req)) return refuse(res, 403, 'This request came from another site and was refused.');
     const client = req.socket.remoteAddress ?? 'unknown';
     const waitMs = limiter.retryAfterMs(client);
     if (waitMs > 0) {
@@ -178,19 +121,21 @@ export function adminPageRoutes(options: AdminPageOptions): Router {
       return refuse(res, 429, `Too many wrong admin tokens. Try again in ${Math.ceil(waitMs / 1000)} seconds.`);
     }
     const token = single((req.body as Record<string, unknown> | undefined)?.token);
-    if (token === undefined || !secureEqual(token, options.adminToken)) {
+    if (options.adminToken === undefined || token === undefined || !secureEqual(token, options.adminToken)) {
       limiter.fail(client);
-      return page(res, 403, 'sign-in', { title: 'Sign in', error: 'That admin token is wrong.' });
+      return signInPage(res, 403, 'That admin token is wrong.');
     }
-    const session = sessions.create();
-    res.cookie(cookieName, session.id, { httpOnly: true, sameSite: 'strict', secure, path: '/', maxAge: options.sessionTtlMs });
+    pages.signIn(res);
     res.redirect(303, '/admin');
   });
 
-  router.post('/admin/sign-out', ...unsafe, (_req, res) => {
-    sessions.delete((res.locals.session as AdminSession).id);
-    res.clearCookie(cookieName, { httpOnly: true, sameSite: 'strict', secure, path: '/' });
-    res.redirect(303, '/admin');
+  // Any session signs out here, an interviewer's from /me too.
+  router.post('/admin/sign-out', ...pages.unsafe(() => true), (_req, res) => {
+    const session = res.locals.session as AdminSession;
+    pages.signOut(res, session);
+    // An interviewer lands on a page of its own: /me would send them straight back through the company sign-in.
+    if (session.admin) res.redirect(303, '/admin');
+    else page(res, 200, 'signed-out', { title: 'Signed out', home: '/me' });
   });
 
   router.post('/admin/i/:id/sync', ...unsafe, (req, res) => {

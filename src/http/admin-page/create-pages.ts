@@ -1,0 +1,134 @@
+import { fileURLToPath } from 'node:url';
+import { Eta } from 'eta';
+import express, { type Request, type RequestHandler, type Response } from 'express';
+import helmet from 'helmet';
+import { secureEqual } from '../secure-equal.js';
+import { createAdminSessions, type AdminSession, type AdminSessions, type SessionIdentity } from './admin-sessions.js';
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+const VIEWS = here('./views');
+
+/** The value of cookie `name` in a Cookie header. */
+export function cookieValue(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+/** One string from a query or form field, or undefined (absent, repeated or not text). */
+export const single = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+
+/** The machinery every server-rendered page shares: templates, security headers, sessions, the cross-site checks. */
+export interface Pages {
+  sessions: AdminSessions;
+  /** True when PUBLIC_URL is https (cookies are then Secure and `__Host-` named). */
+  secure: boolean;
+  /** Security headers (the CSP allows no inline script; not frameable) for the page paths it is mounted on. */
+  headers: RequestHandler;
+  /** A urlencoded form body, small. */
+  form: RequestHandler;
+  render(res: Response, status: number, view: string, data: Record<string, unknown>, session?: AdminSession): void;
+  refuse(res: Response, status: number, message: string, session?: AdminSession, back?: string): void;
+  sessionOf(req: Request): AdminSession | undefined;
+  /** Starts a session for `identity` and sets its cookie. */
+  signIn(res: Response, identity?: SessionIdentity): AdminSession;
+  signOut(res: Response, session: AdminSession): void;
+  sameOrigin(req: Request): boolean;
+  /** Forms: same origin, a live session `allowed` to post, and its CSRF token; the session lands in `res.locals.session`. */
+  unsafe(allowed: (session: AdminSession) => boolean): RequestHandler[];
+}
+
+/** Creates the page machinery; one instance serves the admin page and /me, so one sign-in is one session. */
+export function createPages(options: { publicUrl: string; sessionTtlMs: number; now: () => number }): Pages {
+  const eta = new Eta({ views: VIEWS, autoEscape: true, cache: true });
+  const sessions = createAdminSessions({ ttlMs: options.sessionTtlMs, now: options.now });
+  const publicOrigin = new URL(options.publicUrl).origin;
+  const secure = publicOrigin.startsWith('https:');
+  // __Host-: a Secure cookie no subdomain can set or overwrite; plain http (local development) cannot carry one.
+  const cookieName = secure ? '__Host-admin-session' : 'admin-session';
+  const cookieOptions = { httpOnly: true, sameSite: 'strict', secure, path: '/' } as const;
+
+  const render: Pages['render'] = (res, status, view, data, session) => {
+    res
+      .status(status)
+      .set('Cache-Control', 'no-store')
+      .type('html')
+      .send(eta.render(`./${view}`, { home: '/admin', ...data, csrf: session?.csrf ?? null }));
+  };
+  const refuse: Pages['refuse'] = (res, status, message, session, back = '/admin') => {
+    render(res, status, 'message', { title: status === 429 ? 'Too many attempts' : 'Refused', message, back, home: back }, session);
+  };
+  const sessionOf = (req: Request) => sessions.get(cookieValue(req.headers.cookie, cookieName));
+
+  /**
+   * Refuses a state-changing request another site could have made: the browser says where it comes from (Fetch
+   * Metadata, else Origin); a request that says neither (an old browser, a script) still needs the CSRF token.
+   */
+  function sameOrigin(req: Request): boolean {
+    const site = req.get('sec-fetch-site');
+    if (site !== undefined && site !== 'same-origin') return false;
+    const origin = req.get('origin');
+    if (origin === undefined) return true;
+    if (origin === publicOrigin) return true;
+    try {
+      return new URL(origin).host === req.get('host'); // reached by another name than PUBLIC_URL (an internal address)
+    } catch {
+      return false;
+    }
+  }
+
+  const form = express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 });
+
+  return {
+    sessions,
+    secure,
+    headers: helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'none'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'"],
+          connectSrc: ["'self'"],
+          formAction: ["'self'"],
+          baseUri: ["'none'"],
+          frameAncestors: ["'none'"],
+        },
+      },
+      frameguard: { action: 'deny' },
+      // Not helmet's no-referrer: with it Chromium sends `Origin: null` on the page's own forms, which the cross-site
+      // check must refuse. same-origin still keeps feed URLs in the page from leaking to Google or Outlook.
+      referrerPolicy: { policy: 'same-origin' },
+      strictTransportSecurity: secure,
+    }),
+    form,
+    render,
+    refuse,
+    sessionOf,
+    signIn(res, identity) {
+      const session = sessions.create(identity);
+      res.cookie(cookieName, session.id, { ...cookieOptions, maxAge: options.sessionTtlMs });
+      return session;
+    },
+    signOut(res, session) {
+      sessions.delete(session.id);
+      res.clearCookie(cookieName, cookieOptions);
+    },
+    sameOrigin,
+    unsafe: (allowed) => [
+      (req, res, next) => (sameOrigin(req) ? next() : refuse(res, 403, 'This request came from another site and was refused.')),
+      form,
+      (req, res, next) => {
+        const session = sessionOf(req);
+        if (!session || !allowed(session)) return refuse(res, 403, 'Your session has ended. Sign in again.');
+        const csrf = single((req.body as Record<string, unknown> | undefined)?._csrf);
+        if (csrf === undefined || !secureEqual(csrf, session.csrf)) return refuse(res, 403, 'This form has expired. Reload the page and try again.', session);
+        res.locals.session = session;
+        next();
+      },
+    ],
+  };
+}

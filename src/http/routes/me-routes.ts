@@ -1,0 +1,162 @@
+import { Router, type Response } from 'express';
+import QRCode from 'qrcode';
+import { FEED_DETAILS, type FeedDetail } from '../../config.js';
+import type { FeedService } from '../../feeds/feed-service.js';
+import type { FeedTokens } from '../../feeds/feed-token.js';
+import { LinkGenerationError, subjectKey, type LinkGenerations } from '../../feeds/link-generations.js';
+import { normalizeEmail } from '../../interviews/normalize-email.js';
+import type { SyncScheduler } from '../../sync/sync-scheduler.js';
+import type { AdminSession } from '../admin-page/admin-sessions.js';
+import { cookieValue, single, type Pages } from '../admin-page/create-pages.js';
+import { OIDC_LOGIN_TTL_MS, OidcSignInError, type OidcSignIn, type SignInNext } from '../oidc/oidc-sign-in.js';
+import { detailLabel } from './admin-page-routes.js';
+import { boundLevel, feedLinksFor } from './admin-routes.js';
+
+/** What /me and the sign-in callback need. */
+export interface MeRouteOptions {
+  pages: Pages;
+  signIn: OidcSignIn;
+  /** OIDC_ADMIN_EMAILS, normalised: a verified sign-in with one of them opens the admin page too. */
+  adminEmails: readonly string[];
+  publicUrl: string;
+  tokens: FeedTokens;
+  feeds: FeedService;
+  sync: SyncScheduler;
+  links: LinkGenerations;
+  defaultDetail: FeedDetail;
+  now: () => number;
+  /** Logs why a sign-in failed (the person sees only a plain message). */
+  onSignInError: (error: OidcSignInError) => void;
+}
+
+const when = (ms: number | undefined) => (ms === undefined ? null : `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`);
+
+/**
+ * Self-service: `GET /me` signs an interviewer in with the company's OpenID Connect provider and shows their own
+ * calendar link in each integration where their (verified) email is an interviewer, and lets them reset it.
+ */
+export function meRoutes(options: MeRouteOptions): Router {
+  const router = Router();
+  const { pages } = options;
+  // Lax, not Strict: the provider's redirect back is a cross-site navigation, which must carry it.
+  const loginCookie = pages.secure ? '__Host-oidc-login' : 'oidc-login';
+  const loginCookieOptions = { httpOnly: true, sameSite: 'lax', secure: pages.secure, path: '/' } as const;
+  const callbackUrl = `${options.publicUrl}/auth/callback`;
+  const adminEmails = new Set(options.adminEmails.map(normalizeEmail));
+
+  router.use(['/me', '/auth'], pages.headers);
+
+  const refuse = (res: Response, status: number, message: string, session?: AdminSession) => pages.refuse(res, status, message, session, '/me');
+
+  /** A session whose provider vouched for its email: the only kind that gets links. */
+  function verifiedEmail(session: AdminSession | undefined): string | undefined {
+    return session?.email !== null && session?.emailVerified ? normalizeEmail(session.email!) : undefined;
+  }
+
+  /** The integrations where `email` is an interviewer, with the snapshot's name for them. */
+  function integrationsOf(email: string) {
+    return options.sync.list().flatMap((integration) => {
+      const snapshot = options.feeds.snapshot(integration.id);
+      if (!snapshot?.byEmail.has(email)) return [];
+      return [{ id: integration.id, organization: integration.entry().organization, name: snapshot.names.get(email) ?? null, interviews: snapshot.interviewsOf(email) }];
+    });
+  }
+
+  /** Their current link in `integrationId` at `detail`: the same URL the admin page and the API give. */
+  function linkOf(integrationId: string, email: string, calendarName: string | undefined, detail: FeedDetail) {
+    const level = boundLevel(detail === options.defaultDetail ? undefined : detail, options.defaultDetail);
+    return feedLinksFor(options, integrationId, { email }, calendarName, level, options.links.current(integrationId, subjectKey({ email })));
+  }
+
+  async function startSignIn(res: Response, next: SignInNext) {
+    try {
+      const { url, state } = await options.signIn.start(next);
+      res.cookie(loginCookie, state, { ...loginCookieOptions, maxAge: OIDC_LOGIN_TTL_MS });
+      res.redirect(303, url);
+    } catch (error) {
+      if (!(error instanceof OidcSignInError)) throw error;
+      options.onSignInError(error);
+      refuse(res, 503, error.message);
+    }
+  }
+
+  router.get('/auth/login', async (req, res) => {
+    await startSignIn(res, single(req.query.next) === 'admin' ? 'admin' : 'me');
+  });
+
+  router.get('/auth/callback', async (req, res) => {
+    const url = new URL(callbackUrl);
+    url.search = new URL(req.originalUrl, 'http://x').search;
+    res.clearCookie(loginCookie, loginCookieOptions);
+    let finished;
+    try {
+      finished = await options.signIn.finish(url, cookieValue(req.headers.cookie, loginCookie));
+    } catch (error) {
+      if (!(error instanceof OidcSignInError)) throw error;
+      options.onSignInError(error);
+      return refuse(res, 400, error.message);
+    }
+    const { email, emailVerified } = finished.identity;
+    const admin = emailVerified && email !== null && adminEmails.has(normalizeEmail(email));
+    pages.signIn(res, { admin, email, emailVerified });
+    // A page, not a redirect: after the provider's cross-site redirect, a redirect would still be cross-site and the
+    // browser would not send the SameSite=Strict session cookie to the next page.
+    const next = finished.next === 'admin' && admin ? '/admin' : '/me';
+    pages.render(res, 200, 'signed-in', { title: 'Signed in', next, refresh: next, home: next });
+  });
+
+  router.get('/me', (req, res) => {
+    const session = pages.sessionOf(req);
+    if (!session || session.email === null) return void startSignIn(res, 'me');
+    const email = verifiedEmail(session);
+    const data = { title: 'Your calendar links', home: '/me', email: session.email, admin: session.admin, notice: single(req.query.notice) === 'reset' ? 'Your link was replaced: the old one no longer works. Subscribe to the new one.' : null };
+    if (email === undefined) return pages.render(res, 200, 'me', { ...data, reason: 'unverified', integrations: [] }, session);
+    const nowMs = options.now();
+    const integrations = integrationsOf(email).map(({ id, organization, name, interviews }) => {
+      const calendarName = `Interviews: ${name ?? email}${options.feeds.label(id) ? ` (${options.feeds.label(id)})` : ''}`;
+      return {
+        id,
+        organization,
+        interviews: interviews.length,
+        next: when(interviews.find((interview) => interview.startMs >= nowMs)?.startMs),
+        links: FEED_DETAILS.map((detail) => ({ detail, label: detailLabel(detail), ...linkOf(id, email, calendarName, detail) })),
+        qr: `/me/qr.svg?integration=${encodeURIComponent(id)}`,
+      };
+    });
+    pages.render(res, 200, 'me', { ...data, reason: integrations.length === 0 ? 'stranger' : null, integrations, defaultDetail: options.defaultDetail }, session);
+  });
+
+  /** The integration named in a request, if `email` is an interviewer there (nobody resets or sees another's link). */
+  function ownIntegration(email: string, from: Record<string, unknown>) {
+    const id = single(from.integration);
+    return id !== undefined && options.feeds.snapshot(id)?.byEmail.has(email) && options.sync.get(id) ? id : undefined;
+  }
+
+  router.post('/me/reset', ...pages.unsafe((session) => verifiedEmail(session) !== undefined), async (req, res) => {
+    const session = res.locals.session as AdminSession;
+    const email = verifiedEmail(session)!;
+    const id = ownIntegration(email, req.body as Record<string, unknown>);
+    if (id === undefined) return refuse(res, 404, 'You have no link in that integration.', session);
+    try {
+      await options.links.bump(id, subjectKey({ email }));
+    } catch (error) {
+      if (error instanceof LinkGenerationError) return refuse(res, 409, error.message, session);
+      throw error;
+    }
+    res.redirect(303, '/me?notice=reset');
+  });
+
+  router.get('/me/qr.svg', async (req, res) => {
+    const session = pages.sessionOf(req);
+    const email = verifiedEmail(session);
+    const id = email === undefined ? undefined : ownIntegration(email, req.query);
+    const asked = single(req.query.detail);
+    if (id === undefined || (asked !== undefined && !FEED_DETAILS.includes(asked as FeedDetail))) return refuse(res, 404, 'No such link.', session);
+    const { webcalUrl } = linkOf(id, email!, undefined, (asked as FeedDetail | undefined) ?? options.defaultDetail);
+    // webcal: a phone's camera offers to subscribe, where an https link would download the file once.
+    const svg = await QRCode.toString(webcalUrl, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+    res.set('Cache-Control', 'no-store').type('image/svg+xml').send(svg);
+  });
+
+  return router;
+}
