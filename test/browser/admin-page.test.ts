@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service } from '../../src/create-service.js';
@@ -14,10 +14,10 @@ import { parseIcs } from '../helpers/ics.js';
 import { admin } from '../helpers/integrations.js';
 import { ADMIN_TOKEN, buildTestService } from '../helpers/test-service.js';
 import { requireTool } from '../interop/interop-fixtures.js';
+import { chromiumAvailable, launchChromium } from '../helpers/browser.js';
 
 /** Debian's chromium (.ci/run installs it); playwright-core never downloads a browser. */
-const CHROMIUM = '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
+const available = chromiumAvailable;
 /** A phone's width, where the page must not scroll sideways. */
 const PHONE_WIDTH = 390;
 /** A browser test's bound on a loaded 2-core machine (about 10 s alone), not a speed requirement. */
@@ -46,10 +46,7 @@ describe.sequential('admin page in Chromium', () => {
     await service.sync.restore();
     await service.sync.refresh();
     if (available) {
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--no-sandbox', '--headless', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      });
+      browser = await launchChromium();
     }
   }, 60_000);
   afterAll(async () => {

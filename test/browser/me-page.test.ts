@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service } from '../../src/create-service.js';
@@ -12,10 +11,10 @@ import { oidcEnv, startIdentityProvider, type IdentityProvider } from '../helper
 import { admin } from '../helpers/integrations.js';
 import { buildTestService } from '../helpers/test-service.js';
 import { requireTool } from '../interop/interop-fixtures.js';
+import { chromiumAvailable, launchChromium } from '../helpers/browser.js';
 
 /** Debian's chromium (.ci/run installs it); playwright-core never downloads a browser. */
-const CHROMIUM = '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
+const available = chromiumAvailable;
 /** A browser test's bound on a loaded 2-core machine, not a speed requirement. */
 const BROWSER_TEST_MS = 60_000;
 
@@ -38,10 +37,7 @@ describe.sequential('self-service sign-in in Chromium, against a real OpenID Con
     server.on('request', service.app);
     await service.sync.refresh();
     if (available) {
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--no-sandbox', '--headless', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      });
+      browser = await launchChromium();
     }
   }, 60_000);
   afterAll(async () => {
