@@ -4,6 +4,9 @@ import { interviewRecord, komboUser } from './helpers/factories.js';
 import { startFakeKombo, type FakeKombo } from './helpers/fake-kombo.js';
 import { parseIcs } from './helpers/ics.js';
 import { buildTestService, feedPath } from './helpers/test-service.js';
+import { createMemoryRegistryStore } from '../src/integrations/registry-store.js';
+import { createMemorySnapshotStore } from '../src/interviews/snapshot-store.js';
+import { admin, signKombo, until } from './helpers/integrations.js';
 
 /** One block per bug found and fixed, named after the bug. */
 
@@ -129,6 +132,134 @@ describe('a change to an interview without any interviewer email left team feeds
     await service.sync.refresh();
     const after = await request(service.app).get(path).set('If-Modified-Since', before.headers['last-modified']!).expect(200);
     expect(parseIcs(after.text).events.map((e) => e.uid)).toEqual(['iv-ada']);
+    await service.sync.close();
+  });
+});
+
+describe('a revoked link worked again once its integration was removed and added back (its generations were forgotten)', () => {
+  let fake: FakeKombo;
+  beforeEach(async () => {
+    fake = await startFakeKombo();
+    fake.setRecords([interviewRecord({ id: 'iv-1', users: [komboUser('ada@example.com', 'Ada', 'Lovelace')] })]);
+  });
+  afterEach(async () => {
+    await fake.close();
+  });
+
+  it('keeps every link revoked before the removal dead after DELETE and POST /admin/integrations, and serves new links', async () => {
+    const service = buildTestService(fake);
+    await service.sync.restore();
+    await service.sync.refresh();
+    const old = feedPath(service, 'ada@example.com');
+    await request(service.app).get(old).expect(200);
+    const replaced = (await admin(service, 'post', '/admin/feed-url/revoke').send({ email: 'ada@example.com' }).expect(200)).body as { url: string };
+    await request(service.app).get(old).expect(404);
+
+    const id = fake.integrationId;
+    await admin(service, 'delete', `/admin/integrations/${encodeURIComponent(id)}`).expect(204);
+    await admin(service, 'post', '/admin/integrations').send({ id }).expect(201);
+    await service.sync.refresh({ integration: id });
+    await request(service.app).get(old).expect(404);
+    await request(service.app).get(new URL(replaced.url).pathname).expect(404);
+    const fresh = (await admin(service, 'get', '/admin/feed-url').query({ email: 'ada@example.com' }).expect(200)).body as { url: string };
+    const calendar = parseIcs((await request(service.app).get(new URL(fresh.url).pathname).expect(200)).text);
+    expect(calendar.events.map((e) => e.uid)).toEqual(['iv-1']);
+    await service.sync.close();
+  });
+});
+
+describe('a registry save that failed left an integration half added: a retried add was "known" and never walked', () => {
+  let fake: FakeKombo;
+  beforeEach(async () => {
+    fake = await startFakeKombo();
+    fake.setRecords([interviewRecord({ id: 'iv-1', users: [komboUser('ada@example.com', 'Ada', 'Lovelace')] })]);
+    fake.addIntegration('int-2').setRecords([interviewRecord({ id: 'iv-9', users: [komboUser('ada@example.com', 'Ada', 'Lovelace')] })]);
+  });
+  afterEach(async () => {
+    await fake.close();
+  });
+
+  function failingRegistry() {
+    const registryStore = createMemoryRegistryStore();
+    const state = { fail: false };
+    const save = registryStore.save.bind(registryStore);
+    registryStore.save = async (data) => {
+      if (state.fail) throw new Error('ENOSPC: no space left on device');
+      return save(data);
+    };
+    return { registryStore, state };
+  }
+
+  it('undoes the add when it cannot be saved, so the retry adds and walks it', async () => {
+    const { registryStore, state } = failingRegistry();
+    const service = buildTestService(fake, { overrides: { registryStore } });
+    await service.sync.restore();
+    state.fail = true;
+    await admin(service, 'post', '/admin/integrations').send({ id: 'int-2' }).expect(500);
+    expect(service.registry.get('int-2')).toBeUndefined();
+    state.fail = false;
+    await admin(service, 'post', '/admin/integrations').send({ id: 'int-2' }).expect(201);
+    await until(() => service.feeds.snapshot('int-2') !== undefined);
+    await service.sync.close();
+  });
+
+  it('answers Kombo 500 for a webhook it could not act on, and acts on the retry instead of calling it a duplicate', async () => {
+    const { registryStore, state } = failingRegistry();
+    const service = buildTestService(fake, { overrides: { registryStore } });
+    await service.sync.restore();
+    const body = JSON.stringify({ id: 'evt-1', type: 'integration-created', data: { id: 'int-2', category: 'ATS', tool: 'Lever', end_user: { organization_name: 'Org 2' } } });
+    const post = () => request(service.app).post('/webhooks/kombo').set('Content-Type', 'application/json').set('X-Kombo-Signature', signKombo(body)).send(body);
+    state.fail = true;
+    await post().expect(500);
+    state.fail = false;
+    const retry = await post().expect(200);
+    expect(retry.body).toMatchObject({ status: 'added', integration: 'int-2' });
+    await post().expect(200, { status: 'duplicate' });
+    await until(() => service.feeds.snapshot('int-2') !== undefined);
+    await service.sync.close();
+  });
+});
+
+describe('If-Modified-Since got 304 after a change outside the snapshot (the default level, a calendar name) changed the bytes', () => {
+  let fake: FakeKombo;
+  beforeEach(async () => {
+    fake = await startFakeKombo();
+    fake.setRecords([interviewRecord({ id: 'iv-1', users: [komboUser('ada@example.com', 'Ada', 'Lovelace')] })]);
+  });
+  afterEach(async () => {
+    await fake.close();
+  });
+
+  it('serves the new bytes to a client revalidating by date alone after FEED_DEFAULT_DETAIL changes across a restart', async () => {
+    const store = createMemorySnapshotStore();
+    const first = buildTestService(fake, { overrides: { store } });
+    await first.sync.restore();
+    await first.sync.refresh();
+    const path = feedPath(first, 'ada@example.com');
+    const full = await request(first.app).get(path).expect(200);
+    expect(full.text).toContain('Candidate:');
+    await first.sync.close();
+
+    fake.clock += 60_000; // the restart
+    const second = buildTestService(fake, { env: { FEED_DEFAULT_DETAIL: 'private' }, overrides: { store } });
+    await second.sync.restore();
+    const revalidated = await request(second.app).get(path).set('If-Modified-Since', full.headers['last-modified']!).expect(200);
+    expect(revalidated.text).not.toContain('Candidate:');
+    await second.sync.close();
+  });
+
+  it('serves a calendar renamed by a second integration to a client revalidating by date alone', async () => {
+    const service = buildTestService(fake);
+    await service.sync.restore();
+    await service.sync.refresh();
+    const path = feedPath(service, 'ada@example.com');
+    const before = await request(service.app).get(path).expect(200);
+    fake.clock += 60_000;
+    fake.addIntegration('int-2', { organization: 'Org 2' });
+    await admin(service, 'post', '/admin/integrations').send({ id: 'int-2' }).expect(201);
+    await until(() => service.feeds.label(fake.integrationId) !== null, 'the organisation in calendar names');
+    const after = await request(service.app).get(path).set('If-Modified-Since', before.headers['last-modified']!).expect(200);
+    expect(parseIcs(after.text).name).not.toBe(parseIcs(before.text).name);
     await service.sync.close();
   });
 });

@@ -123,6 +123,13 @@ export function createFeedService(options: FeedServiceOptions): FeedService {
   });
   const current = new Map<string, Snapshot>();
   const labels = new Map<string, string>();
+  /**
+   * When what feeds show changed for reasons outside the snapshot: this process's settings (FEED_DEFAULT_DETAIL may
+   * differ from the last process's) and each integration's calendar-name label. Last-Modified is never earlier, so a
+   * client that revalidates with If-Modified-Since alone gets the new bytes, not a 304.
+   */
+  const startedAtMs = now();
+  const relabeledAtMs = new Map<string, number>();
   // Keys: integration, then the person ("p:" email) or team ("j:" job id, "*" all), then the detail level. Integration
   // ids hold no line break (feed tokens rely on it too); emails none either.
   const keyOf = (integrationId: string, target: FeedTarget, detail: FeedDetail) =>
@@ -190,7 +197,8 @@ export function createFeedService(options: FeedServiceOptions): FeedService {
     });
     const body = Buffer.from(text, 'utf8');
     const hash = createHash('sha256').update(body).digest('base64url').slice(0, 32);
-    const lastModifiedMs = Math.floor(Math.max(changedAtMs, leftWindowAt(interviews, notEndedBeforeMs)) / 1000) * 1000;
+    const settingsAtMs = Math.max(startedAtMs, relabeledAtMs.get(integrationId) ?? 0);
+    const lastModifiedMs = Math.floor(Math.max(changedAtMs, settingsAtMs, leftWindowAt(interviews, notEndedBeforeMs)) / 1000) * 1000;
     const feed: RenderedFeed = {
       integrationId,
       key,
@@ -228,12 +236,14 @@ export function createFeedService(options: FeedServiceOptions): FeedService {
     remove(integrationId) {
       current.delete(integrationId);
       labels.delete(integrationId);
+      relabeledAtMs.delete(integrationId);
       drop(integrationId);
     },
     setLabel(integrationId, label) {
       if ((labels.get(integrationId) ?? null) === label) return;
       if (label === null) labels.delete(integrationId);
       else labels.set(integrationId, label);
+      relabeledAtMs.set(integrationId, now());
       drop(integrationId);
     },
     label: (integrationId) => labels.get(integrationId) ?? null,

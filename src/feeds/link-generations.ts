@@ -98,6 +98,9 @@ export interface LinkGenerations {
   forget(integrationId: string): Promise<void>;
 }
 
+/** The subject key of an integration's floor: no real subject ("p:", "j:", "*") is spelled like it. */
+const FLOOR_SUBJECT = '#';
+
 /** Creates {@link LinkGenerations} over `store`; `maxEntries` defaults to {@link MAX_REVOKED_LINKS}. */
 export function createLinkGenerations(store: LinkGenerationStore, maxEntries = MAX_REVOKED_LINKS): LinkGenerations {
   // Flat, keyed by integration id "\n" subject key (integration ids hold no line break): one lookup per feed request.
@@ -119,6 +122,11 @@ export function createLinkGenerations(store: LinkGenerationStore, maxEntries = M
     return { format: 1, generations };
   }
 
+  /** A subject's generation: its own, or the integration's floor (set when it was removed), whichever is higher. */
+  function generationOf(integrationId: string, key: string): number {
+    return Math.max(current.get(key) ?? 0, current.get(`${integrationId}\n${FLOOR_SUBJECT}`) ?? 0);
+  }
+
   async function commit(next: Map<string, number>): Promise<void> {
     await store.save(toData(next));
     current = next;
@@ -133,19 +141,19 @@ export function createLinkGenerations(store: LinkGenerationStore, maxEntries = M
       }
       current = next;
     },
-    current: (integrationId, subject) => current.get(`${integrationId}\n${subject}`) ?? 0,
+    current: (integrationId, subject) => generationOf(integrationId, `${integrationId}\n${subject}`),
     isCurrent(identity) {
       const bound = identity.generation ?? 0;
       // Nothing revoked yet (the usual case): no lookup at all.
       if (current.size === 0) return bound === 0;
       if (identity.email === undefined && identity.team === undefined) return false;
       const key = identity.email !== undefined ? `${identity.integrationId}\np:${identity.email}` : `${identity.integrationId}\n${subjectKey(identity)}`;
-      return (current.get(key) ?? 0) === bound;
+      return generationOf(identity.integrationId, key) === bound;
     },
     bump: (integrationId, subject) =>
       serial(async () => {
         const key = `${integrationId}\n${subject}`;
-        const generation = (current.get(key) ?? 0) + 1;
+        const generation = generationOf(integrationId, key) + 1;
         if (generation === 1 && current.size >= maxEntries) {
           throw new LinkGenerationError(`cannot revoke more than ${maxEntries} links (MAX_REVOKED_LINKS)`);
         }
@@ -156,9 +164,20 @@ export function createLinkGenerations(store: LinkGenerationStore, maxEntries = M
       }),
     forget: (integrationId) =>
       serial(async () => {
+        // The people's generations go (they name people of a customer who left), but not what they protected: when
+        // any link of the integration was revoked, one number for the whole integration stays, above every generation
+        // it had, so no revoked link works again if the integration is added back (every earlier link of it then
+        // stays dead too: which were revoked is what was forgotten).
         const prefix = `${integrationId}\n`;
-        const next = new Map([...current].filter(([key]) => !key.startsWith(prefix)));
-        if (next.size !== current.size) await commit(next);
+        let highest = 0;
+        const next = new Map<string, number>();
+        for (const [key, generation] of current) {
+          if (key.startsWith(prefix)) highest = Math.max(highest, generation);
+          else next.set(key, generation);
+        }
+        if (highest === 0) return;
+        next.set(`${prefix}${FLOOR_SUBJECT}`, highest + 1);
+        await commit(next);
       }),
   };
 }

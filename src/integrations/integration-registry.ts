@@ -95,6 +95,16 @@ export function createIntegrationRegistry(options: RegistryOptions): Integration
     return next.then(() => options.onChange?.([...entries.values()]));
   };
 
+  /** Saves a change; when the save fails the change is undone in memory too, so a retry finds nothing half done. */
+  async function saveOrUndo(undo: () => void): Promise<void> {
+    try {
+      await save();
+    } catch (error) {
+      undo();
+      throw error;
+    }
+  }
+
   let loading: Promise<void> | undefined;
   const load = () =>
     (loading ??= (async () => {
@@ -132,16 +142,25 @@ export function createIntegrationRegistry(options: RegistryOptions): Integration
         throw new RegistryError(`this service already serves ${MAX_INTEGRATIONS} integrations, its limit`, 'full');
       }
       const added = entry(id, from, info);
+      const removedAt = removed.get(id);
       entries.set(id, added);
       removed.delete(id);
-      await save();
+      await saveOrUndo(() => {
+        entries.delete(id);
+        if (removedAt !== undefined) removed.set(id, removedAt);
+      });
       return { entry: added, created: true };
     },
     async remove(id) {
       await load();
-      if (!entries.delete(id)) return false;
+      const known = entries.get(id);
+      if (!known) return false;
+      entries.delete(id);
       removed.set(id, now());
-      await save();
+      await saveOrUndo(() => {
+        removed.delete(id);
+        entries.set(id, known);
+      });
       return true;
     },
     async update(id, patch) {
@@ -151,7 +170,7 @@ export function createIntegrationRegistry(options: RegistryOptions): Integration
       const next = { ...known, ...patch };
       if (Object.keys(patch).every((key) => known[key as keyof IntegrationPatch] === next[key as keyof IntegrationPatch])) return known;
       entries.set(id, next);
-      await save();
+      await saveOrUndo(() => entries.set(id, known));
       return next;
     },
   };

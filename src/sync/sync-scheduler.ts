@@ -310,12 +310,14 @@ export function createSyncScheduler(options: SyncSchedulerOptions): SyncSchedule
     async add(id, source, info) {
       const { created } = await registry.add(id, source, info);
       let runtime = runtimes.get(id);
+      // Known to the registry but never run (an add whose first answer failed after the registry took it): start it.
+      const builtNow = runtime === undefined;
       if (!runtime) {
         runtime = build(id);
         await runtime.engine.restore();
       }
-      if (created) {
-        logger.info({ integration: id, source }, 'integration added');
+      if (created || builtNow) {
+        if (created) logger.info({ integration: id, source }, 'integration added');
         begin(runtime);
         // Its first walk starts now, whether or not the timers run (tests drive walks by hand).
         if (!started) walk(runtime).catch(() => {});

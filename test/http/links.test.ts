@@ -203,7 +203,7 @@ describe('links that reach people (issue 12)', () => {
       await request(service.app).get(feedPath(service, ADA)).expect(200);
     });
 
-    it('forgets a removed integration’s revocations and recorded fetches, on disk too, and keeps the other’s', async () => {
+    it('forgets who a removed integration’s revocations and fetches were of, on disk too, and keeps the other’s', async () => {
       const other = 'lever:other-integration';
       fake.addIntegration(other).setRecords([interviewRecord({ id: 'iv-o', users: [komboUser(ADA, 'Ada', 'Lovelace')] })]);
       const service = buildTestService(fake, {
@@ -220,7 +220,11 @@ describe('links that reach people (issue 12)', () => {
       await service.fetches.flush();
 
       await admin(service, 'delete', `/admin/integrations/${encodeURIComponent(fake.integrationId)}`).expect(204);
-      expect(JSON.parse(await readFile(join(dir, LINK_GENERATIONS_FILE), 'utf8'))).toEqual({ format: 1, generations: { [other]: { [`p:${ADA}`]: 1 } } });
+      // Nobody of the removed integration is named any more: one number for it stays, above every generation it had.
+      expect(JSON.parse(await readFile(join(dir, LINK_GENERATIONS_FILE), 'utf8'))).toEqual({
+        format: 1,
+        generations: { [other]: { [`p:${ADA}`]: 1 }, [fake.integrationId]: { '#': 2 } },
+      });
       expect(Object.keys((JSON.parse(await readFile(join(dir, LINK_FETCHES_FILE), 'utf8')) as { fetches: object }).fetches)).toEqual([other]);
       await request(service.app).get(pathOf(kept)).expect(200);
     });

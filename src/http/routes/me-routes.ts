@@ -107,7 +107,8 @@ export function meRoutes(options: MeRouteOptions): Router {
 
   router.get('/me', (req, res) => {
     const session = pages.sessionOf(req);
-    if (!session || session.email === null) return void startSignIn(res, 'me');
+    // Returned, so Express 5 answers a failed sign-in start (an unreachable provider, say) instead of an unhandled rejection.
+    if (!session || session.email === null) return startSignIn(res, 'me');
     const email = verifiedEmail(session);
     const data = { title: 'Your calendar links', home: '/me', email: session.email, admin: session.admin, notice: single(req.query.notice) === 'reset' ? 'Your link was replaced: the old one no longer works. Subscribe to the new one.' : null };
     if (email === undefined) return pages.render(res, 200, 'me', { ...data, reason: 'unverified', integrations: [] }, session);

@@ -73,6 +73,10 @@ export function createRecentIds(options: { max: number; ttlMs: number; now: () =
       seenAt.set(id, now);
       return false;
     },
+    /** Forgets `id` (its event failed on our side, so Kombo's retry of it must be handled, not dropped). */
+    forget(id: string): void {
+      seenAt.delete(id);
+    },
     get size() {
       return seenAt.size;
     },
@@ -194,55 +198,64 @@ export function webhookRoutes(options: {
       res.json({ status: 'refresh-started', ...why });
     };
 
-    switch (payload.type) {
-      case 'data-changed': {
-        const data = dataChangedSchema.safeParse(payload.data);
-        if (!data.success) throw malformed('integration_id and changed_models');
-        const models = data.data.changed_models.map((model) => model.name).filter((name) => RELEVANT_MODELS.has(name));
-        if (models.length === 0) return ignore('no model a feed shows');
-        return refresh(data.data.integration_id, { models });
-      }
-      case 'sync-finished': {
-        const data = syncFinishedSchema.safeParse(payload.data);
-        if (!data.success) throw malformed('integration_id');
-        return refresh(data.data.integration_id, { reason: 'sync-finished' });
-      }
-      case 'integration-created': {
-        const data = integrationCreatedSchema.safeParse(payload.data);
-        if (!data.success) throw malformed('id and category');
-        if (data.data.category !== 'ATS') return ignore(`a ${data.data.category} integration`);
-        try {
-          const { created } = await options.sync.add(data.data.id, 'webhook', {
-            tool: data.data.tool?.slice(0, 200) ?? null,
-            organization: data.data.end_user?.organization_name?.slice(0, 200) ?? null,
-          });
-          options.metrics.webhooks.inc({ outcome: created ? 'added' : 'ignored' });
-          return void res.json({ status: created ? 'added' : 'known', integration: data.data.id });
-        } catch (error) {
-          if (error instanceof RegistryError) throw malformed(`an integration id we can serve (${error.message})`);
-          throw error;
+    // Our own failure (a registry that cannot be saved, say) answers 500 and forgets the id: Kombo retries the event.
+    const handle = async (): Promise<void> => {
+      switch (payload.type) {
+        case 'data-changed': {
+          const data = dataChangedSchema.safeParse(payload.data);
+          if (!data.success) throw malformed('integration_id and changed_models');
+          const models = data.data.changed_models.map((model) => model.name).filter((name) => RELEVANT_MODELS.has(name));
+          if (models.length === 0) return ignore('no model a feed shows');
+          return refresh(data.data.integration_id, { models });
         }
+        case 'sync-finished': {
+          const data = syncFinishedSchema.safeParse(payload.data);
+          if (!data.success) throw malformed('integration_id');
+          return refresh(data.data.integration_id, { reason: 'sync-finished' });
+        }
+        case 'integration-created': {
+          const data = integrationCreatedSchema.safeParse(payload.data);
+          if (!data.success) throw malformed('id and category');
+          if (data.data.category !== 'ATS') return ignore(`a ${data.data.category} integration`);
+          try {
+            const { created } = await options.sync.add(data.data.id, 'webhook', {
+              tool: data.data.tool?.slice(0, 200) ?? null,
+              organization: data.data.end_user?.organization_name?.slice(0, 200) ?? null,
+            });
+            options.metrics.webhooks.inc({ outcome: created ? 'added' : 'ignored' });
+            return void res.json({ status: created ? 'added' : 'known', integration: data.data.id });
+          } catch (error) {
+            if (error instanceof RegistryError) throw malformed(`an integration id we can serve (${error.message})`);
+            throw error;
+          }
+        }
+        case 'integration-deleted': {
+          const data = integrationDeletedSchema.safeParse(payload.data);
+          if (!data.success) throw malformed('id');
+          const removed = await options.sync.remove(data.data.id);
+          if (!removed) return ignore('another integration');
+          options.metrics.webhooks.inc({ outcome: 'removed' });
+          return void res.json({ status: 'removed', integration: data.data.id });
+        }
+        case 'integration-state-changed': {
+          const data = integrationStateSchema.safeParse(payload.data);
+          if (!data.success) throw malformed('integration_id and state');
+          const { integration_id: id, state } = data.data;
+          const done = PAUSING_STATES.has(state) ? await options.sync.pause(id, state) : state === 'ACTIVE' ? await options.sync.resume(id) : undefined;
+          if (done === undefined) return ignore(`state ${state}`);
+          if (!done) return ignore('another integration');
+          options.metrics.webhooks.inc({ outcome: PAUSING_STATES.has(state) ? 'paused' : 'resumed' });
+          return void res.json({ status: PAUSING_STATES.has(state) ? 'paused' : 'resumed', integration: id });
+        }
+        default:
+          return ignore(`event type ${payload.type}`);
       }
-      case 'integration-deleted': {
-        const data = integrationDeletedSchema.safeParse(payload.data);
-        if (!data.success) throw malformed('id');
-        const removed = await options.sync.remove(data.data.id);
-        if (!removed) return ignore('another integration');
-        options.metrics.webhooks.inc({ outcome: 'removed' });
-        return void res.json({ status: 'removed', integration: data.data.id });
-      }
-      case 'integration-state-changed': {
-        const data = integrationStateSchema.safeParse(payload.data);
-        if (!data.success) throw malformed('integration_id and state');
-        const { integration_id: id, state } = data.data;
-        const done = PAUSING_STATES.has(state) ? await options.sync.pause(id, state) : state === 'ACTIVE' ? await options.sync.resume(id) : undefined;
-        if (done === undefined) return ignore(`state ${state}`);
-        if (!done) return ignore('another integration');
-        options.metrics.webhooks.inc({ outcome: PAUSING_STATES.has(state) ? 'paused' : 'resumed' });
-        return void res.json({ status: PAUSING_STATES.has(state) ? 'paused' : 'resumed', integration: id });
-      }
-      default:
-        return ignore(`event type ${payload.type}`);
+    };
+    try {
+      await handle();
+    } catch (error) {
+      if (!(error instanceof HttpError) || error.status >= 500) recent.forget(payload.id);
+      throw error;
     }
   });
   return router;
