@@ -1,10 +1,14 @@
 import { randomBytes } from 'node:crypto';
 
 /**
- * Signed-in admin page sessions held at once. Only someone who knows the admin token can make one, so the bound
- * guards memory against a script signing in in a loop, not against strangers; past it the oldest session ends.
+ * Admin sessions held at once (by the admin token or a verified OIDC_ADMIN_EMAILS sign-in); past it the oldest admin
+ * session ends. Interviewers' sessions are counted apart, so no number of self-service sign-ins ends an admin's.
  */
 export const ADMIN_SESSIONS_MAX = 1_000;
+/** Interviewers' (self-service) sessions held at once; past it the oldest of them ends. */
+export const INTERVIEWER_SESSIONS_MAX = 10_000;
+/** Sessions of one email at once (a person on a few devices); past it that email's oldest ends, so one account signing in in a loop pushes out only itself. */
+export const SESSIONS_PER_EMAIL_MAX = 5;
 
 /** Who a session is: an admin (by the admin token, or a verified OIDC_ADMIN_EMAILS sign-in), an interviewer, or both. */
 export interface SessionIdentity {
@@ -34,37 +38,44 @@ export interface AdminSessions {
 }
 
 /** Creates the session table; sessions last `ttlMs` from sign-in (SESSION_HOURS), never extended. */
-export function createAdminSessions(options: { ttlMs: number; now: () => number; max?: number }): AdminSessions {
-  const max = options.max ?? ADMIN_SESSIONS_MAX;
-  // Insertion order is creation order: the first entry is always the oldest.
-  const sessions = new Map<string, AdminSession>();
+export function createAdminSessions(options: { ttlMs: number; now: () => number; max?: number; interviewersMax?: number }): AdminSessions {
+  // Two tables, each in creation order (the first entry is always the oldest): admins, and everyone else.
+  const admins = new Map<string, AdminSession>();
+  const others = new Map<string, AdminSession>();
   const token = () => randomBytes(32).toString('base64url');
 
-  function dropExpired(nowMs: number) {
-    for (const [id, session] of sessions) if (session.expiresAtMs <= nowMs) sessions.delete(id);
+  /** Makes room for one more in `table`: the expired go first, then the oldest; and at most a few of one email. */
+  function makeRoom(table: Map<string, AdminSession>, max: number, email: string | null, nowMs: number) {
+    if (table.size >= max) for (const [id, session] of table) if (session.expiresAtMs <= nowMs) table.delete(id);
+    while (table.size >= max) table.delete(table.keys().next().value!);
+    if (email === null) return;
+    const mine = [...table.values()].filter((session) => session.email === email);
+    for (const session of mine.slice(0, Math.max(0, mine.length - SESSIONS_PER_EMAIL_MAX + 1))) table.delete(session.id);
   }
 
   return {
     create(identity = { admin: true, email: null, emailVerified: false }) {
       const nowMs = options.now();
-      if (sessions.size >= max) dropExpired(nowMs);
-      while (sessions.size >= max) sessions.delete(sessions.keys().next().value!);
+      const table = identity.admin ? admins : others;
+      makeRoom(table, identity.admin ? (options.max ?? ADMIN_SESSIONS_MAX) : (options.interviewersMax ?? INTERVIEWER_SESSIONS_MAX), identity.email, nowMs);
       const session = { id: token(), csrf: token(), expiresAtMs: nowMs + options.ttlMs, ...identity };
-      sessions.set(session.id, session);
+      table.set(session.id, session);
       return session;
     },
     get(id) {
       if (id === undefined) return undefined;
-      const session = sessions.get(id);
+      const session = admins.get(id) ?? others.get(id);
       if (session && session.expiresAtMs <= options.now()) {
-        sessions.delete(id);
+        admins.delete(id);
+        others.delete(id);
         return undefined;
       }
       return session;
     },
     delete(id) {
-      sessions.delete(id);
+      admins.delete(id);
+      others.delete(id);
     },
-    size: () => sessions.size,
+    size: () => admins.size + others.size,
   };
 }
