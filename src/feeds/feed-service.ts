@@ -8,6 +8,7 @@ import { compareInterviews, type Snapshot } from '../interviews/snapshot.js';
 import type { FeedDetail } from '../config.js';
 import type { SnapshotHolder } from '../sync/sync-engine.js';
 import type { FeedTeam } from './feed-token.js';
+import { subjectKey } from './link-generations.js';
 
 const DAY_MS = 86_400_000;
 
@@ -132,12 +133,15 @@ export function createFeedService(options: FeedServiceOptions): FeedService {
   const relabeledAtMs = new Map<string, number>();
   // Keys: integration, then the person ("p:" email) or team ("j:" job id, "*" all), then the detail level. Integration
   // ids hold no line break (feed tokens rely on it too); emails none either.
-  const keyOf = (integrationId: string, target: FeedTarget, detail: FeedDetail) =>
-    `${integrationId}\n${'email' in target ? `p:${target.email}` : target.team === 'all' ? '*' : `j:${target.team.job}`}\n${detail}`;
-  /** Drops the cached feeds of an integration whose key (after the integration) starts with `prefix`. */
-  function drop(integrationId: string, prefix = ''): void {
-    const start = `${integrationId}\n${prefix}`;
-    for (const key of [...cache.keys()]) if (key.startsWith(start)) cache.delete(key);
+  const keyOf = (integrationId: string, target: FeedTarget, detail: FeedDetail) => `${integrationId}\n${subjectKey(target)}\n${detail}`;
+  /** Drops an integration's cached feeds (its team feeds only, when told): one pass over the cache. */
+  function drop(integrationId: string, teamsOnly = false): void {
+    const start = `${integrationId}\n`;
+    for (const key of [...cache.keys()]) {
+      if (!key.startsWith(start)) continue;
+      // A team's subject is "j:" + job id or "*"; a person's is "p:" + email.
+      if (!teamsOnly || key.charCodeAt(start.length) !== 0x70 /* p */) cache.delete(key);
+    }
   }
 
   /**
@@ -221,8 +225,7 @@ export function createFeedService(options: FeedServiceOptions): FeedService {
     if (changedEmails === 'all') return drop(integrationId);
     if (changedEmails.size === 0) return;
     for (const email of changedEmails) for (const detail of DETAILS) cache.delete(keyOf(integrationId, { email }, detail));
-    drop(integrationId, 'j:');
-    drop(integrationId, '*');
+    drop(integrationId, true);
   }
 
   const service: FeedService = {
