@@ -115,6 +115,22 @@ const envSchema = z.object({
   FEED_CACHE_MAX_MB: integer('FEED_CACHE_MAX_MB', 1, 16_384, 256, 'a number of megabytes'),
   MASS_REMOVAL_HOLD_HOURS: integer('MASS_REMOVAL_HOLD_HOURS', 1, 720, 24, 'a number of hours'),
   DATA_DIR: z.preprocess(withDefault('./data'), z.string()),
+  // The value is never echoed in an error or a log: it may carry a password.
+  REDIS_URL: z.preprocess(
+    text,
+    z
+      .string()
+      .refine((value) => URL.canParse(value) && /^rediss?:$/.test(new URL(value).protocol) && new URL(value).hostname !== '', {
+        error: 'REDIS_URL must be a redis:// or rediss:// URL with a host, such as redis://redis:6379/0',
+      })
+      .optional(),
+  ),
+  REDIS_KEY_PREFIX: z.preprocess(
+    withDefault('interview-feeds:'),
+    z.string().regex(/^[\x21-\x7e]{1,64}$/, { error: 'REDIS_KEY_PREFIX must be 1 to 64 printable ASCII characters without spaces' }),
+  ),
+  REDIS_TIMEOUT_SECONDS: integer('REDIS_TIMEOUT_SECONDS', 1, 60, 2, 'a number of seconds'),
+  SYNC_LEASE_SECONDS: integer('SYNC_LEASE_SECONDS', 3, 600, 30, 'a number of seconds'),
   LOG_LEVEL: z.preprocess(
     (value) => String(text(value) ?? 'info').toLowerCase(),
     z.enum(LOG_LEVELS, { error: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` }),
@@ -171,8 +187,30 @@ export interface Config {
   /** How long full walks must keep agreeing on a held mass removal before it applies unconfirmed. */
   massRemovalHoldMs: number;
   dataDir: string;
+  /** Replica mode: shared state, leases and change notices in Redis; undefined without REDIS_URL (embedded mode). */
+  redis: RedisConfig | undefined;
   logLevel: (typeof LOG_LEVELS)[number];
   production: boolean;
+}
+
+/** Where replicas share their state, and how long a walk's lease lasts unrenewed. */
+export interface RedisConfig {
+  /** REDIS_URL, password included: never log it (see {@link redactRedisUrl}). */
+  url: string;
+  keyPrefix: string;
+  /** Every command fails after this rather than hang a walk or a change. */
+  timeoutMs: number;
+  /** A walk's lease: renewed every third of it; a replica killed mid-walk holds it at most this long. */
+  leaseMs: number;
+}
+
+/** REDIS_URL as a log may show it: any user name and password replaced. */
+export function redactRedisUrl(value: string): string {
+  if (!URL.canParse(value)) return '(unparseable)';
+  const url = new URL(value);
+  if (url.username !== '') url.username = 'redacted';
+  if (url.password !== '') url.password = 'redacted';
+  return url.toString();
 }
 
 /** The OpenID Connect provider interviewers sign in with, and who of them may also open the admin page. */
@@ -293,6 +331,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     feedCacheMaxBytes: e.FEED_CACHE_MAX_MB * 1_048_576,
     massRemovalHoldMs: e.MASS_REMOVAL_HOLD_HOURS * 3_600_000,
     dataDir: e.DATA_DIR,
+    redis:
+      e.REDIS_URL === undefined
+        ? undefined
+        : { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX, timeoutMs: e.REDIS_TIMEOUT_SECONDS * 1000, leaseMs: e.SYNC_LEASE_SECONDS * 1000 },
     logLevel: e.LOG_LEVEL,
     production: e.NODE_ENV === 'production',
   };
