@@ -17,6 +17,12 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { createSyncEngine } from './sync/sync-engine.js';
 import { createSyncScheduler, INTEGRATION_STATUSES, type SyncScheduler } from './sync/sync-scheduler.js';
 import { createWalkSlots, type WalkSlot } from './sync/walk-slots.js';
+import { createRedisHub, type RedisHub } from './redis/create-redis-hub.js';
+import { createRedisDocumentStore } from './redis/redis-document-store.js';
+import { createRedisSnapshots } from './redis/redis-snapshots.js';
+import { linkGenerationDataSchema } from './feeds/link-generations.js';
+import { registryDataSchema } from './integrations/registry-store.js';
+import type { WalkCoordinator } from './sync/walk-coordinator.js';
 
 /** The wired service: what the server entry runs, and what end-to-end tests and the benchmark drive. */
 export interface Service {
@@ -33,6 +39,8 @@ export interface Service {
   fetches: LinkFetches;
   metrics: Metrics;
   logger: Logger;
+  /** Replica mode (REDIS_URL): the connection to the shared Redis; the server entry connects it before restoring. */
+  hub: RedisHub | undefined;
 }
 
 /** What varies between production, tests and the benchmark. */
@@ -70,7 +78,18 @@ export function createService(config: Config, logger: Logger, overrides: Service
   const now = overrides.now ?? Date.now;
   const metrics = overrides.metrics ?? createMetrics({ now });
   const tokens = createFeedTokens(config.feedSecret);
-  const store = overrides.store ?? createFileSnapshotStore(config.dataDir);
+  // Replica mode: the registry, snapshots and revocations live in Redis (seeded once from DATA_DIR, so an embedded
+  // install moving to Redis keeps its removed integrations, revoked links and snapshots); the same code runs above.
+  const hub = config.redis ? createRedisHub(config.redis, logger) : undefined;
+  const shared = hub && config.redis
+    ? {
+        snapshots: createRedisSnapshots({ hub, logger, leaseMs: config.redis.leaseMs, seed: createFileSnapshotStore(config.dataDir) }),
+        registry: createRedisDocumentStore(hub, 'registry', registryDataSchema, { seed: () => createFileRegistryStore(config.dataDir).load().catch(() => undefined) }),
+        links: createRedisDocumentStore(hub, 'links', linkGenerationDataSchema, { seed: () => createFileLinkGenerationStore(config.dataDir).load() }),
+      }
+    : undefined;
+  const coordinator: WalkCoordinator | undefined = shared?.snapshots.coordinator;
+  const store = overrides.store ?? shared?.snapshots.store ?? createFileSnapshotStore(config.dataDir);
   const fetch = overrides.fetch ?? (config.demo ? createDemoFetch(now) : globalThis.fetch);
   const feeds = createFeedService({
     feedPastDays: config.feedPastDays,
@@ -85,7 +104,7 @@ export function createService(config: Config, logger: Logger, overrides: Service
     onCacheHit: () => metrics.feedCacheHits.inc(),
   });
   const registry = createIntegrationRegistry({
-    store: overrides.registryStore ?? createFileRegistryStore(config.dataDir),
+    store: overrides.registryStore ?? shared?.registry ?? createFileRegistryStore(config.dataDir),
     configured: config.kombo.integrationIds,
     configuredSource: config.demo ? 'demo' : 'config',
     logger,
@@ -115,7 +134,7 @@ export function createService(config: Config, logger: Logger, overrides: Service
     });
   }
 
-  const links = createLinkGenerations(overrides.linkGenerationStore ?? createFileLinkGenerationStore(config.dataDir));
+  const links = createLinkGenerations(overrides.linkGenerationStore ?? shared?.links ?? createFileLinkGenerationStore(config.dataDir));
   const fetches = createLinkFetches({ store: overrides.linkFetchStore ?? createFileLinkFetchStore(config.dataDir), now });
 
   const sync = createSyncScheduler({
@@ -139,6 +158,7 @@ export function createService(config: Config, logger: Logger, overrides: Service
         webhookIntervalMs: config.webhookWalkIntervalMs,
         formerInterviewerRetentionMs: formerInterviewerRetentionMs(config.feedPastDays),
         massRemovalHoldMs: config.massRemovalHoldMs,
+        ...(coordinator ? { coordinator, periodicFreshMs: config.syncIntervalMs / 2 } : {}),
         ...(overrides.maxPages !== undefined ? { maxPages: overrides.maxPages } : {}),
       }),
     describe: (integrationId, slot) => slot.run(() => getIntegration(clientFor(integrationId, slot), integrationId)),
@@ -148,6 +168,7 @@ export function createService(config: Config, logger: Logger, overrides: Service
       await links.forget(integrationId);
       await fetches.forget(integrationId);
     },
+    forgetLocally: (integrationId) => feeds.remove(integrationId),
   });
   // Revocations load with the registry, before any feed is served: a revoked link must not work for a moment after
   // a restart. Recorded fetches are only informative: an unreadable file is logged and the record starts afresh.
@@ -157,6 +178,35 @@ export function createService(config: Config, logger: Logger, overrides: Service
     await fetches.restore().catch((error: unknown) => logger.warn({ err: error }, 'cannot read the recorded link fetches; starting afresh'));
     return restoreSync();
   };
+
+  if (hub && shared) {
+    hub.onNotice((notice) => {
+      if (notice.field === shared.registry.field) {
+        if (notice.version !== shared.registry.version()) void sync.reconcile().catch(() => {});
+      } else if (notice.field === shared.links.field) {
+        if (notice.version !== shared.links.version()) void links.reload().catch((error: unknown) => logger.warn({ err: error }, 'could not read revoked links; the next notice tries again'));
+      } else if (notice.field.startsWith('snap:')) {
+        const engine = sync.get(notice.field.slice('snap:'.length))?.engine;
+        if (engine && notice.version > engine.version()) {
+          void engine.adopt().catch((error: unknown) => logger.warn({ integration: notice.field.slice(5), err: error }, 'could not take in a shared snapshot; the next notice tries again'));
+        }
+      }
+    });
+    // Walks asked for while Redis was away run now.
+    hub.onUp(() => {
+      for (const integration of sync.list()) if (integration.engine.status().waitingForRedis) sync.requestRefresh(integration.id);
+    });
+    // Redis came back without our data: put back the registry, the revocations and every snapshot held here.
+    hub.onLost(async () => {
+      await shared.registry.putBack();
+      await shared.links.putBack();
+      for (const integration of sync.list()) {
+        const snapshot = feeds.snapshot(integration.id);
+        const version = integration.engine.version();
+        if (snapshot && version > 0) await shared.snapshots.coordinator.putBack(integration.id, { data: snapshot.data, version });
+      }
+    });
+  }
 
   metrics.observeSnapshots(() => {
     let interviews = 0;
@@ -189,7 +239,8 @@ export function createService(config: Config, logger: Logger, overrides: Service
     webhookSecret: config.kombo.webhookSecret,
     oidc: config.oidc,
     demo: config.demo,
+    ...(hub ? { redisHealth: hub.health } : {}),
     now,
   });
-  return { config, app, feeds, sync, registry, tokens, links, fetches, metrics, logger };
+  return { config, app, feeds, sync, registry, tokens, links, fetches, metrics, logger, hub };
 }

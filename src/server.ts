@@ -12,6 +12,8 @@ import { createLogDestination, createLogger } from './logger.js';
 
 /** Shutdown finishes well inside the 10 s an orchestrator usually allows before SIGKILL. */
 const SHUTDOWN_GRACE_MS = 8_000;
+/** How long start-up waits for Redis in replica mode before it gives up (the orchestrator restarts the process). */
+const REDIS_CONNECT_TIMEOUT_MS = 30_000;
 /** While connections are refused at MAX_CONNECTIONS, one warning per this long. */
 const CONNECTION_CAP_WARNING_INTERVAL_MS = 60_000;
 
@@ -103,6 +105,8 @@ export async function start(
     else answering.set(req.socket, res);
   });
 
+  // Replica mode: the registry and snapshots come from Redis, so it must answer before anything is served.
+  await service.hub?.connect(REDIS_CONNECT_TIMEOUT_MS);
   const restored = await service.sync.restore();
 
   await new Promise<void>((resolve, reject) => {
@@ -140,6 +144,7 @@ export async function start(
         await service.sync.close();
         await closed;
         await flushFetches();
+        await service.hub?.close();
       } finally {
         clearTimeout(force);
       }

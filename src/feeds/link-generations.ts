@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { z } from 'zod';
+import { StoreConflictError } from '../storage/store-errors.js';
 import { readJsonFile } from '../storage/read-json-file.js';
 import { writeFileAtomic } from '../storage/write-file-atomic.js';
 import type { FeedIdentity, FeedTeam } from './feed-token.js';
@@ -43,7 +44,8 @@ export class LinkGenerationError extends Error {
   }
 }
 
-const dataSchema = z.object({
+/** The wire shape of saved link generations, checked wherever they are read back (a file, Redis). */
+export const linkGenerationDataSchema = z.object({
   format: z.literal(1),
   generations: z.record(z.string(), z.record(z.string(), z.number().int().positive())),
 }) satisfies z.ZodType<LinkGenerationData>;
@@ -70,7 +72,7 @@ export function createFileLinkGenerationStore(dir: string): LinkGenerationStore 
   const path = join(dir, LINK_GENERATIONS_FILE);
   return {
     async load() {
-      const read = await readJsonFile(path, dataSchema, 'a file of link generations', (message, cause) => new LinkGenerationError(message, { cause }));
+      const read = await readJsonFile(path, linkGenerationDataSchema, 'a file of link generations', (message, cause) => new LinkGenerationError(message, { cause }));
       return read?.data;
     },
     save: (data) => writeFileAtomic(path, JSON.stringify(data)),
@@ -88,6 +90,8 @@ export function subjectKey(subject: { readonly email?: string | undefined; reado
 export interface LinkGenerations {
   /** Loads the saved generations (start-up, before the first feed is served). */
   restore(): Promise<void>;
+  /** Reads the store again: another replica revoked a link (a change notice). */
+  reload(): Promise<void>;
   /** The current generation of a subject's link in an integration (0: never revoked). */
   current(integrationId: string, subject: string): number;
   /** Whether `identity`'s token is of its subject's current generation: the feed route's check, one Map lookup. */
@@ -107,8 +111,18 @@ export function createLinkGenerations(store: LinkGenerationStore, maxEntries = M
   let current = new Map<string, number>();
   // Changes are made one at a time, each saved before it is served: a revocation answered is on disk.
   let queue: Promise<unknown> = Promise.resolve();
+  // Another replica may have saved first (a conflict): read the store again and make the change once more on it.
   const serial = <T>(step: () => Promise<T>): Promise<T> => {
-    const next = queue.then(step);
+    const next = queue.then(async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await step();
+        } catch (error) {
+          if (!(error instanceof StoreConflictError) || attempt >= 10) throw error;
+          await restore();
+        }
+      }
+    });
     queue = next.catch(() => {});
     return next;
   };
@@ -132,15 +146,19 @@ export function createLinkGenerations(store: LinkGenerationStore, maxEntries = M
     current = next;
   }
 
+  async function restore(): Promise<void> {
+    const data = await store.load();
+    const next = new Map<string, number>();
+    for (const [integrationId, subjects] of Object.entries(data?.generations ?? {})) {
+      for (const [subject, generation] of Object.entries(subjects)) next.set(`${integrationId}\n${subject}`, generation);
+    }
+    current = next;
+  }
+
   return {
-    async restore() {
-      const data = await store.load();
-      const next = new Map<string, number>();
-      for (const [integrationId, subjects] of Object.entries(data?.generations ?? {})) {
-        for (const [subject, generation] of Object.entries(subjects)) next.set(`${integrationId}\n${subject}`, generation);
-      }
-      current = next;
-    },
+    restore,
+    // Read between changes made here, never in the middle of one.
+    reload: () => serial(restore),
     current: (integrationId, subject) => generationOf(integrationId, `${integrationId}\n${subject}`),
     isCurrent(identity) {
       const bound = identity.generation ?? 0;

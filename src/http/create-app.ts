@@ -16,6 +16,8 @@ import { adminPageRoutes } from './routes/admin-page-routes.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { feedRoutes } from './routes/feed-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
+import { StoreUnavailableError } from '../storage/store-errors.js';
+import type { RedisHealth } from '../redis/create-redis-hub.js';
 import { meRoutes } from './routes/me-routes.js';
 import { webhookRoutes } from './routes/webhook-routes.js';
 
@@ -45,6 +47,8 @@ export interface AppDeps {
   /** Self-service sign-in (`GET /me`) with the company's OpenID Connect provider; absent: off. */
   oidc?: OidcConfig | undefined;
   demo?: boolean;
+  /** Replica mode: where the shared Redis stands, for /healthz. */
+  redisHealth?: () => RedisHealth;
   now?: () => number;
 }
 
@@ -80,7 +84,7 @@ export function createApp(deps: AppDeps): Express {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     next();
   });
-  app.use(healthRoutes({ feeds: deps.feeds, sync: deps.sync, now, demo: deps.demo ?? false, adminToken: deps.adminToken }));
+  app.use(healthRoutes({ feeds: deps.feeds, sync: deps.sync, now, demo: deps.demo ?? false, adminToken: deps.adminToken, redisHealth: deps.redisHealth }));
   if (deps.webhookSecret) {
     app.use(
       webhookRoutes({
@@ -155,6 +159,11 @@ export function createApp(deps: AppDeps): Express {
     // A path Express cannot percent-decode (a mangled feed URL) is a path we do not serve: the one 404 every unknown
     // path and token gets, never a 400 that tells a malformed token apart or echoes it.
     if (error instanceof URIError && !res.headersSent) return void res.status(404).json(NOT_FOUND_BODY);
+    // Replica mode with Redis away: nothing was changed, and the caller may simply try again.
+    if (error instanceof StoreUnavailableError && !res.headersSent) {
+      deps.logger.warn({ method: req.method, route: req.route?.path ? String(req.route.path) : 'unmatched', reason: error.message }, 'request refused: Redis unavailable');
+      return void res.status(503).set('Retry-After', '5').json({ error: 'unavailable', message: 'The shared store (Redis) is unavailable; nothing was changed. Try again shortly.' });
+    }
     const status =
       error instanceof HttpError
         ? error.status

@@ -1,9 +1,13 @@
 import type { Logger } from 'pino';
 import { isValidIntegrationId, MAX_INTEGRATION_ID_CHARS } from '../config.js';
+import { StoreConflictError } from '../storage/store-errors.js';
 import type { IntegrationEntry, IntegrationSource, RegistryData, RegistryStore } from './registry-store.js';
 
 /** Most integrations one service serves; past it an add is refused, not silently dropped. */
 export const MAX_INTEGRATIONS = 10_000;
+
+/** Times a change is made again after another replica saved first, before it fails. */
+const MAX_CONFLICT_RETRIES = 10;
 
 /** Refused adds: an id that is not one, or a registry at its bound. */
 export class RegistryError extends Error {
@@ -33,6 +37,11 @@ export interface IntegrationRegistry {
   add(id: string, source: IntegrationSource, info?: IntegrationPatch): Promise<{ entry: IntegrationEntry; created: boolean }>;
   /** Removes `id` for good; false when it was not served. */
   remove(id: string): Promise<boolean>;
+  /**
+   * Reads the store again (another replica changed it: a change notice) and tells `onChange`. Waits for changes in
+   * flight here first.
+   */
+  reload(): Promise<void>;
   /** Changes what is known about `id`; undefined when it is not served. */
   update(id: string, patch: IntegrationPatch): Promise<IntegrationEntry | undefined>;
   /**
@@ -87,47 +96,84 @@ export function createIntegrationRegistry(options: RegistryOptions): Integration
     integrations: [...entries.values()],
     removed: [...removed].map(([id, removedAtMs]) => ({ id, removedAtMs })),
   });
-  // Saves run one after another, each writing the state as it is then: the last save always holds the last change.
-  let saving: Promise<void> = Promise.resolve();
-  const save = () => {
-    const next = saving.then(() => store.save(data()));
-    saving = next.catch(() => {});
-    return next.then(() => options.onChange?.([...entries.values()]));
-  };
+  const notify = () => options.onChange?.([...entries.values()]);
 
-  /** Saves a change; when the save fails the change is undone in memory too, so a retry finds nothing half done. */
-  async function saveOrUndo(undo: () => void): Promise<void> {
-    try {
-      await save();
-    } catch (error) {
-      undo();
-      throw error;
+  /** Takes in what the store holds (and the configured integrations it lacks); true when that added any. */
+  function adopt(saved: RegistryData | undefined): boolean {
+    entries = new Map((saved?.integrations ?? []).map((known) => [known.id, known]));
+    removed = new Map((saved?.removed ?? []).map((gone) => [gone.id, gone.removedAtMs]));
+    nextSeq = saved?.nextSeq ?? 0;
+    let changed = saved === undefined;
+    for (const id of options.configured) {
+      if (removed.has(id) || entries.has(id)) continue;
+      entries.set(id, entry(id, source, {}));
+      changed = true;
     }
+    return changed;
+  }
+
+  // Changes run one after another. Each is made on the state as it is then and saved before it counts: when the save
+  // fails the state goes back to what it was, and when another replica saved first (a conflict) the store is read
+  // again and the change made once more on what it holds, so neither replica's change is lost.
+  let queue: Promise<unknown> = Promise.resolve();
+  function mutate<T>(change: () => T): Promise<T> {
+    const next = queue.then(async () => {
+      for (let attempt = 1; ; attempt++) {
+        const before = { entries: new Map(entries), removed: new Map(removed), nextSeq };
+        const result = change();
+        if (entries.size === before.entries.size && removed.size === before.removed.size && [...entries].every(([id, known]) => before.entries.get(id) === known)) {
+          return result; // nothing changed: nothing to save
+        }
+        try {
+          await store.save(data());
+          notify();
+          return result;
+        } catch (error) {
+          entries = before.entries;
+          removed = before.removed;
+          nextSeq = before.nextSeq;
+          if (!(error instanceof StoreConflictError) || attempt >= MAX_CONFLICT_RETRIES) throw error;
+          adopt(await store.load());
+        }
+      }
+    });
+    queue = next.catch(() => {});
+    return next;
   }
 
   let loading: Promise<void> | undefined;
   const load = () =>
     (loading ??= (async () => {
       const saved = await store.load();
-      entries = new Map((saved?.integrations ?? []).map((known) => [known.id, known]));
-      removed = new Map((saved?.removed ?? []).map((gone) => [gone.id, gone.removedAtMs]));
-      nextSeq = saved?.nextSeq ?? 0;
-      let changed = saved === undefined;
       for (const id of options.configured) {
-        if (removed.has(id)) {
+        if (saved?.removed.some((gone) => gone.id === id)) {
           logger.warn({ integration: id }, 'the configuration names an integration that was removed; it stays removed (POST /admin/integrations brings it back)');
-          continue;
         }
-        if (entries.has(id)) continue;
-        entries.set(id, entry(id, source, {}));
-        changed = true;
       }
-      if (changed) await save();
-      else options.onChange?.([...entries.values()]);
+      if (adopt(saved)) {
+        try {
+          await store.save(data());
+        } catch (error) {
+          if (!(error instanceof StoreConflictError)) throw error;
+          // Another replica saved first: take what it saved (with the configured ids added on the next change).
+          adopt(await store.load());
+        }
+      }
+      notify();
     })());
+
+  /** A change is made only on a loaded registry, so none overwrites a saved one unread. */
+  const afterLoad = <T>(change: () => T) => load().then(() => mutate(change));
 
   return {
     load,
+    async reload() {
+      await load();
+      await mutate(() => undefined); // waits for changes in flight
+      const before = entries;
+      adopt(await store.load());
+      if (entries !== before) notify();
+    },
     list: () => [...entries.values()],
     get: (id) => entries.get(id),
     servedSeveral: () => entries.size + removed.size > 1,
@@ -135,43 +181,33 @@ export function createIntegrationRegistry(options: RegistryOptions): Integration
       if (!isValidIntegrationId(id)) {
         throw new RegistryError(`integration id must be 1 to ${MAX_INTEGRATION_ID_CHARS} characters without spaces around it or control characters`, 'invalid_id');
       }
-      await load();
-      const known = entries.get(id);
-      if (known) return { entry: known, created: false };
-      if (entries.size >= MAX_INTEGRATIONS) {
-        throw new RegistryError(`this service already serves ${MAX_INTEGRATIONS} integrations, its limit`, 'full');
-      }
-      const added = entry(id, from, info);
-      const removedAt = removed.get(id);
-      entries.set(id, added);
-      removed.delete(id);
-      await saveOrUndo(() => {
-        entries.delete(id);
-        if (removedAt !== undefined) removed.set(id, removedAt);
-      });
-      return { entry: added, created: true };
-    },
-    async remove(id) {
-      await load();
-      const known = entries.get(id);
-      if (!known) return false;
-      entries.delete(id);
-      removed.set(id, now());
-      await saveOrUndo(() => {
+      return afterLoad(() => {
+        const known = entries.get(id);
+        if (known) return { entry: known, created: false };
+        if (entries.size >= MAX_INTEGRATIONS) {
+          throw new RegistryError(`this service already serves ${MAX_INTEGRATIONS} integrations, its limit`, 'full');
+        }
+        const added = entry(id, from, info);
+        entries.set(id, added);
         removed.delete(id);
-        entries.set(id, known);
+        return { entry: added, created: true };
       });
-      return true;
     },
-    async update(id, patch) {
-      await load();
-      const known = entries.get(id);
-      if (!known) return undefined;
-      const next = { ...known, ...patch };
-      if (Object.keys(patch).every((key) => known[key as keyof IntegrationPatch] === next[key as keyof IntegrationPatch])) return known;
-      entries.set(id, next);
-      await saveOrUndo(() => entries.set(id, known));
-      return next;
-    },
+    remove: (id) =>
+      afterLoad(() => {
+        if (!entries.has(id)) return false;
+        entries.delete(id);
+        removed.set(id, now());
+        return true;
+      }),
+    update: (id, patch) =>
+      afterLoad(() => {
+        const known = entries.get(id);
+        if (!known) return undefined;
+        const next = { ...known, ...patch };
+        if (Object.keys(patch).every((key) => known[key as keyof IntegrationPatch] === next[key as keyof IntegrationPatch])) return known;
+        entries.set(id, next);
+        return next;
+      }),
   };
 }

@@ -48,7 +48,8 @@ export interface RegistryStore {
 }
 
 const text = z.string().max(1_000).nullable();
-const registryDataSchema = z.object({
+/** The wire shape of a saved registry, checked wherever one is read back (a file, Redis). */
+export const registryDataSchema = z.object({
   format: z.literal(1),
   nextSeq: z.number().int().nonnegative(),
   integrations: z.array(

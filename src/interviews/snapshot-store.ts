@@ -19,7 +19,8 @@ export interface SnapshotStore {
 }
 
 const interviewerSchema = z.object({ email: z.string().nullable(), name: z.string().nullable() });
-const snapshotDataSchema = z.object({
+/** The wire shape of a saved snapshot, checked wherever one is read back (a file, Redis). */
+export const snapshotDataSchema = z.object({
   format: z.literal(1),
   integrationId: z.string(),
   syncedAtMs: z.number(),

@@ -9,6 +9,8 @@ import { countRemovals, createMassRemovalGuard, MassRemovalHeldError, type HeldR
 import { SETUP_PENDING_CODES } from './sync-scheduler.js';
 import { walkInterviews } from './walk-interviews.js';
 import type { WalkSlot } from './walk-slots.js';
+import { LeaseBusyError, StaleLeaseError, type WalkCoordinator, type WalkLease } from './walk-coordinator.js';
+import { StoreUnavailableError } from '../storage/store-errors.js';
 
 /** What one successful refresh did. */
 export interface RefreshSummary {
@@ -24,6 +26,11 @@ export interface RefreshSummary {
   /** Interviewers whose feed changed (and was dropped from the cache). */
   readonly changedFeeds: number;
   readonly rejectedRecords: number;
+  /**
+   * Replica mode: true when this replica did not walk, because another replica's walk (started after this one was
+   * asked for, or recent enough for a periodic refresh) already brought what a walk would; every count is then 0.
+   */
+  readonly walkedElsewhere?: boolean;
 }
 
 /** What /healthz shows about syncing. */
@@ -35,6 +42,8 @@ export interface SyncStatus {
   readonly consecutiveFailures: number;
   /** A walk that would remove most interviews, held (nothing of it applied); null when none is. */
   readonly held: HeldRemoval | null;
+  /** Replica mode: a walk is waiting for Redis to come back. */
+  readonly waitingForRedis?: boolean;
 }
 
 /** Where an engine finds the snapshot feeds are served from, and puts the next one. */
@@ -42,6 +51,17 @@ export interface SnapshotHolder {
   snapshot(): Snapshot | undefined;
   /** Swaps in `next`; the feeds of `changedEmails` (all, when told `'all'`) must be rendered again. */
   replace(next: Snapshot, changedEmails: ReadonlySet<string> | 'all'): void;
+}
+
+/** How a refresh is asked for. */
+export interface RefreshOptions {
+  full?: boolean;
+  confirmRemovals?: boolean;
+  /**
+   * A refresh of the schedule, not one anybody asked for: in replica mode it is skipped when another replica holds the
+   * lease or walked within `periodicFreshMs`, so replicas together walk at the rate one instance would.
+   */
+  periodic?: boolean;
 }
 
 /** Runs one integration's refreshes from Kombo, one walk at a time, and swaps the result in whole. */
@@ -55,7 +75,14 @@ export interface SyncEngine {
    * then runs a full one (shared by every such caller). `confirmRemovals` runs a full walk of its own (after the one
    * in flight) and applies it whatever it removes.
    */
-  refresh(options?: { full?: boolean; confirmRemovals?: boolean }): Promise<RefreshSummary>;
+  refresh(options?: RefreshOptions): Promise<RefreshSummary>;
+  /**
+   * Replica mode: takes in the shared snapshot when it is newer than the one served (a change notice); resolves true
+   * when it did. Without a coordinator, false.
+   */
+  adopt(): Promise<boolean>;
+  /** Replica mode: the version of the shared snapshot served here (0: none). */
+  version(): number;
   /**
    * Asks for a refresh without waiting (webhooks). One in flight may have read past the change already, so one more
    * walk follows it; any number of requests during a walk still make only that one more. Walks started this way are
@@ -91,6 +118,15 @@ export interface SyncEngineOptions {
   formerInterviewerRetentionMs?: number;
   /** How long full walks must keep agreeing on a held mass removal before it applies unconfirmed. */
   massRemovalHoldMs: number;
+  /**
+   * Replica mode: who walks, and how results reach every replica. Without it (embedded mode) every refresh walks and
+   * saves to `store`.
+   */
+  coordinator?: WalkCoordinator;
+  /** Replica mode: a periodic refresh is skipped when the shared snapshot's walk started less than this ago. */
+  periodicFreshMs?: number;
+  /** Replica mode: how long to wait between tries for a lease another replica holds (default 250 ms, jittered). */
+  leasePollMs?: number;
 }
 
 /**
@@ -121,12 +157,143 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
   /** What the next walk's budget is set by: the last full walk, or the budget a walk passed (so real growth lands). */
   let lastSize: WalkSize | undefined;
   const guard = createMassRemovalGuard({ holdMs: options.massRemovalHoldMs });
+  const { coordinator } = options;
+  /** Replica mode: the version of the shared snapshot served here. */
+  let version = 0;
+  let waitingForRedis = false;
+  let adopting: Promise<boolean> = Promise.resolve(false);
 
   function publish(snapshot: Snapshot, changed: ReadonlySet<string> | 'all'): void {
     feeds.replace(snapshot, changed);
   }
 
-  async function run(forceFull: boolean, confirmRemovals = false): Promise<RefreshSummary> {
+  /** The emails whose feeds differ between two snapshots of one integration, by their last-change times. */
+  function changedBetween(before: Snapshot | undefined, after: Snapshot): ReadonlySet<string> | 'all' {
+    if (before === undefined) return 'all';
+    const changed = new Set<string>();
+    const old = before.data.feedChangedAtMs;
+    const next = after.data.feedChangedAtMs;
+    for (const email of Object.keys(next)) if (old[email] !== next[email]) changed.add(email);
+    for (const email of Object.keys(old)) if (!(email in next)) changed.add(email);
+    const oldNames = before.data.formerNames ?? {};
+    const newNames = after.data.formerNames ?? {};
+    for (const email of Object.keys(newNames)) if (oldNames[email] !== newNames[email]) changed.add(email);
+    return changed;
+  }
+
+  /** Takes in the shared snapshot when newer than ours; one at a time. */
+  function adopt(): Promise<boolean> {
+    if (!coordinator) return Promise.resolve(false);
+    const next = adopting.catch(() => false).then(async () => {
+      const shared = await coordinator.newer(client.integrationId, version);
+      if (shared === undefined || shared.version <= version) return false;
+      const before = feeds.snapshot();
+      const snapshot = Snapshot.fromData(shared.data);
+      publish(snapshot, changedBetween(before, snapshot));
+      version = shared.version;
+      waitingForRedis = false;
+      // What another replica walked counts as this replica's last success too: the integration is ok everywhere.
+      const at = new Date(shared.data.syncedAtMs).toISOString();
+      lastSuccess = {
+        kind: shared.data.fullSyncedAtMs === shared.data.syncedAtMs ? 'full' : 'incremental',
+        startedAt: at,
+        durationMs: 0,
+        pages: 0,
+        requests: 0,
+        interviews: snapshot.size,
+        interviewers: snapshot.byEmail.size,
+        changes: 0,
+        changedFeeds: 0,
+        rejectedRecords: 0,
+        walkedElsewhere: true,
+        at,
+      };
+      consecutiveFailures = 0;
+      return true;
+    });
+    adopting = next;
+    return next;
+  }
+
+  /** A summary for a refresh another replica's walk made unneeded. */
+  function elsewhere(kind: 'full' | 'incremental', startedAtMs: number): RefreshSummary {
+    const snapshot = feeds.snapshot();
+    return {
+      kind,
+      startedAt: new Date(startedAtMs).toISOString(),
+      durationMs: now() - startedAtMs,
+      pages: 0,
+      requests: 0,
+      interviews: snapshot?.size ?? 0,
+      interviewers: snapshot?.byEmail.size ?? 0,
+      changes: 0,
+      changedFeeds: 0,
+      rejectedRecords: 0,
+      walkedElsewhere: true,
+    };
+  }
+
+  /**
+   * Replica mode: the lease to walk. A periodic refresh takes it only when free; an asked-for one waits for it (another
+   * replica is walking, or died walking and its lease runs out), up to twice the lease's life.
+   */
+  async function takeLease(periodic: boolean): Promise<WalkLease | undefined> {
+    const waitedFrom = now();
+    const pollMs = options.leasePollMs ?? 250;
+    for (;;) {
+      let lease: WalkLease | undefined;
+      try {
+        lease = await coordinator!.acquire(client.integrationId);
+      } catch (error) {
+        if (error instanceof StoreUnavailableError) {
+          if (!waitingForRedis) logger.warn({ reason: error.message }, 'Redis is unreachable: this walk waits for it (feeds serve on from memory)');
+          waitingForRedis = true;
+        }
+        throw error;
+      }
+      waitingForRedis = false;
+      if (lease || periodic) return lease;
+      if (now() - waitedFrom > 2 * coordinator!.leaseMs + 5_000) throw new LeaseBusyError(client.integrationId, now() - waitedFrom);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, pollMs / 2 + Math.random() * pollMs);
+        controller.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+      });
+      if (controller.signal.aborted) throw closedError();
+    }
+  }
+
+  async function run(forceFull: boolean, confirmRemovals = false, periodic = false): Promise<RefreshSummary> {
+    const askedAtMs = now();
+    const heldAtAsk = feeds.snapshot() !== undefined;
+    let lease: WalkLease | undefined;
+    if (coordinator) {
+      lease = await takeLease(periodic && !forceFull && !confirmRemovals);
+      if (lease === undefined) return elsewhere('incremental', askedAtMs); // another replica is walking it right now
+      try {
+        await adopt();
+        const current = feeds.snapshot();
+        if (current !== undefined && !confirmRemovals) {
+          const walkedAtMs = forceFull ? current.data.fullSyncedAtMs : current.data.syncedAtMs;
+          // A walk that started after this was asked for (or, for a first walk, any) brought what this one would.
+          const satisfied = periodic ? askedAtMs - walkedAtMs < (options.periodicFreshMs ?? 0) : !heldAtAsk || walkedAtMs >= askedAtMs;
+          if (satisfied) {
+            await lease.release();
+            return elsewhere(forceFull ? 'full' : 'incremental', askedAtMs);
+          }
+        }
+      } catch (error) {
+        await lease.release();
+        throw error;
+      }
+    }
+    try {
+      return await walkAndApply(forceFull, confirmRemovals, lease);
+    } finally {
+      await lease?.release();
+    }
+  }
+
+  async function walkAndApply(forceFull: boolean, confirmRemovals: boolean, lease: WalkLease | undefined): Promise<RefreshSummary> {
     const previous = feeds.snapshot();
     const startedAtMs = now();
     // While a removal is held every walk is full: only a full walk can tell a recovery from an agreement.
@@ -145,7 +312,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       const walkOnce = () => walkInterviews(client, {
         kind,
         startedAtMs,
-        signal: controller.signal,
+        signal: lease ? AbortSignal.any([controller.signal, lease.signal]) : controller.signal,
         ...(full ? {} : { updatedAfterMs: previous!.data.syncedAtMs - overlapMs }),
         ...(options.maxPages !== undefined ? { maxPages: options.maxPages } : {}),
         budget,
@@ -164,8 +331,15 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       });
       guardRemovals(kind, startedAtMs, base, applied.snapshot, confirmRemovals);
       if (full) lastSize = { ...result.size, source: 'the last full walk' };
-      publish(applied.snapshot, applied.changedEmails);
-      if (applied.changes > 0 || full) {
+      if (lease) {
+        // Shared first, served after: a result Redis refuses (a newer lease exists) or cannot take is served nowhere,
+        // so every replica keeps serving the same bytes.
+        version = await lease.publish(applied.snapshot.data);
+        publish(applied.snapshot, applied.changedEmails);
+      } else {
+        publish(applied.snapshot, applied.changedEmails);
+      }
+      if (!lease && (applied.changes > 0 || full)) {
         try {
           await store.save(applied.snapshot.data);
         } catch (error) {
@@ -194,6 +368,19 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       return summary;
     } catch (error) {
       if (error instanceof MassRemovalHeldError) throw error; // logged and counted by guardRemovals
+      if (error instanceof StaleLeaseError || (lease?.signal.aborted && !controller.signal.aborted)) {
+        // Not Kombo's failure: another replica walks now. Its result reaches this replica by a change notice.
+        logger.warn({ refresh: { kind, outcome: 'lease_lost' }, reason: error instanceof Error ? error.message : String(error) }, 'this walk lost its lease; its result is not published');
+        metrics?.refreshes.inc({ kind, outcome: 'lease_lost' });
+        void adopt().catch(() => {});
+        throw error instanceof StaleLeaseError ? error : new StaleLeaseError(client.integrationId, lease!.token);
+      }
+      if (error instanceof StoreUnavailableError) {
+        waitingForRedis = true;
+        logger.warn({ refresh: { kind, outcome: 'redis_unavailable' }, reason: error.message }, 'Redis is unreachable: the walk is not published; the next one after Redis returns reads its changes');
+        metrics?.refreshes.inc({ kind, outcome: 'redis_unavailable' });
+        throw error;
+      }
       const durationMs = now() - startedAtMs;
       const message = error instanceof Error ? error.message : String(error);
       // A walk we stopped ourselves (shutdown) is no failure of Kombo's: counted and logged apart, not on /healthz.
@@ -252,9 +439,9 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
 
   const closedError = () => new KomboError('sync engine is closed', { kind: 'aborted' });
 
-  function start(forceFull: boolean, confirmRemovals = false): Promise<RefreshSummary> {
+  function start(forceFull: boolean, confirmRemovals = false, periodic = false): Promise<RefreshSummary> {
     webhookChange = false; // this walk reads whatever a webhook told of so far
-    const promise = run(forceFull, confirmRemovals).finally(() => {
+    const promise = run(forceFull, confirmRemovals, periodic).finally(() => {
       inFlight = undefined;
       const queued = queuedFull;
       queuedFull = undefined;
@@ -266,11 +453,11 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     return promise;
   }
 
-  function refresh(options: { full?: boolean; confirmRemovals?: boolean } = {}): Promise<RefreshSummary> {
+  function refresh(options: RefreshOptions = {}): Promise<RefreshSummary> {
     if (closed) return Promise.reject(closedError());
     // A confirmation applies a walk read after it was given, never one already under way.
     if (options.confirmRemovals && inFlight) return inFlight.catch(() => {}).then(() => refresh(options));
-    if (!inFlight) return start(options.full ?? false, options.confirmRemovals ?? false);
+    if (!inFlight) return start(options.full ?? false, options.confirmRemovals ?? false, options.periodic ?? false);
     if (!options.full || inFlightFull) return inFlight;
     // The incremental walk in flight is not what was asked for: a full one follows it.
     if (!queuedFull) {
@@ -295,6 +482,12 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
 
   return {
     async restore() {
+      if (coordinator) {
+        // Replica mode: the shared snapshot, whoever walked it. Redis unreachable here stops start-up (server entry).
+        const adopted = await adopt();
+        if (adopted) logger.info({ interviews: feeds.snapshot()?.size, version }, 'took in the shared snapshot');
+        return adopted;
+      }
       let data;
       try {
         data = await store.load(client.integrationId);
@@ -312,12 +505,21 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       return true;
     },
     refresh,
+    adopt,
+    version: () => version,
     requestRefresh() {
       if (closed) return;
       webhookChange = true;
       startWebhookWalk();
     },
-    status: () => ({ running: inFlight !== undefined, lastSuccess, lastFailure, consecutiveFailures, held: guard.held() }),
+    status: () => ({
+      running: inFlight !== undefined,
+      lastSuccess,
+      lastFailure,
+      consecutiveFailures,
+      held: guard.held(),
+      ...(coordinator ? { waitingForRedis } : {}),
+    }),
     hasSnapshot: () => feeds.snapshot() !== undefined,
     async close() {
       closed = true;

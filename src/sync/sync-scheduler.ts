@@ -64,6 +64,11 @@ export interface SyncScheduler {
   pause(id: string, state: string): Promise<boolean>;
   /** Walks `id` again, starting with a refresh now. */
   resume(id: string): Promise<boolean>;
+  /**
+   * Reads the registry again (another replica changed it) and follows it: starts the integrations added there (their
+   * snapshot comes from the shared store), drops those removed there (their shared state is the remover's to delete).
+   */
+  reconcile(): Promise<void>;
   /** Every integration has a snapshot or has settled: /readyz. */
   ready(): boolean;
   /** Stops every timer and walk (shutdown). */
@@ -78,6 +83,8 @@ export interface SyncSchedulerOptions {
   createEngine: (id: string, slot: WalkSlot) => SyncEngine;
   /** Deletes everything held of a removed integration: its snapshot in memory and in the store, its cached feeds. */
   forget: (id: string) => Promise<void>;
+  /** Drops what this process holds of an integration another replica removed (its snapshot and cached feeds). */
+  forgetLocally?: (id: string) => void;
   /** Asks Kombo for the integration's tool and organisation (`GET /integrations/{id}`). */
   describe?: (id: string, slot: WalkSlot) => Promise<IntegrationPatch | undefined>;
   intervalMs: number;
@@ -158,9 +165,10 @@ export function createSyncScheduler(options: SyncSchedulerOptions): SyncSchedule
   for (const entry of registry.list()) build(entry.id);
 
   /** One walk of `runtime`, with what follows from its outcome (pending, describing the integration). */
-  async function walk(runtime: Runtime, full = false, confirmRemovals = false): Promise<RefreshSummary> {
+  async function walk(runtime: Runtime, full = false, confirmRemovals = false, periodic = false): Promise<RefreshSummary> {
     try {
-      const summary = await runtime.engine.refresh({ full, confirmRemovals });
+      const summary = await runtime.engine.refresh({ full, confirmRemovals, periodic });
+      if (summary.walkedElsewhere) return summary;
       if (runtime.pendingLogged) logger.info({ integration: runtime.id }, 'integration finished connecting; its feeds are live');
       runtime.pendingLogged = false;
       // Asked once: what the registry already knows (from an earlier process, or the integration-created webhook)
@@ -207,7 +215,7 @@ export function createSyncScheduler(options: SyncSchedulerOptions): SyncSchedule
       // Set before the first walk ended pending, this timer may come too early: pending waits its minutes.
       const waiting = (pendingUntilMs(runtime) ?? 0) > now();
       if (runtime.entry().pausedAtMs === null && runtime.firstWalk === undefined && !waiting) {
-        walk(runtime).catch(() => {}); // logged by the engine; the last snapshot serves on
+        walk(runtime, false, false, true).catch(() => {}); // logged by the engine; the last snapshot serves on
       }
       schedule(runtime);
     }, delay);
@@ -247,7 +255,7 @@ export function createSyncScheduler(options: SyncSchedulerOptions): SyncSchedule
     else if (catchUpInMs !== undefined && runtime.entry().pausedAtMs === null) {
       // A restored snapshot is as old as the last process left it: refresh it soon, but not all at the same second.
       const timer = setTimeout(() => {
-        if (!closed && runtimes.get(runtime.id) === runtime) walk(runtime).catch(() => {});
+        if (!closed && runtimes.get(runtime.id) === runtime) walk(runtime, false, false, true).catch(() => {});
       }, catchUpInMs);
       timer.unref?.();
       runtime.stop.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
@@ -268,7 +276,31 @@ export function createSyncScheduler(options: SyncSchedulerOptions): SyncSchedule
     await runtime.firstWalk;
   }
 
+  let reconciling: Promise<void> = Promise.resolve();
+
   return {
+    reconcile() {
+      const next = reconciling.then(async () => {
+        if (closed) return;
+        await registry.reload();
+        const ids = new Set(registry.list().map((entry) => entry.id));
+        for (const runtime of [...runtimes.values()]) {
+          if (ids.has(runtime.id)) continue;
+          await drop(runtime);
+          options.forgetLocally?.(runtime.id);
+          logger.info({ integration: runtime.id }, 'integration removed by another replica');
+        }
+        for (const id of ids) {
+          if (runtimes.has(id) || closed) continue;
+          const runtime = build(id);
+          await runtime.engine.restore().catch((error: unknown) => logger.warn({ integration: id, err: error }, 'could not read the shared snapshot yet'));
+          logger.info({ integration: id }, 'integration added by another replica');
+          begin(runtime);
+        }
+      });
+      reconciling = next.catch((error: unknown) => logger.warn({ err: error }, 'could not follow a change of the registry; the next notice tries again'));
+      return next;
+    },
     async restore() {
       await registry.load();
       const ids = new Set(registry.list().map((entry) => entry.id));

@@ -1,4 +1,6 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import { StoreUnavailableError } from '../../storage/store-errors.js';
+import { LeaseBusyError } from '../../sync/walk-coordinator.js';
 import { subscribeLinks } from '../../calendar/subscribe-links.js';
 import type { FeedService } from '../../feeds/feed-service.js';
 import type { FeedTeam, FeedTokens } from '../../feeds/feed-token.js';
@@ -323,6 +325,10 @@ export function adminRoutes(options: AdminRouteOptions): Router {
     } catch (error) {
       if (error instanceof MassRemovalHeldError) {
         res.status(409).json({ status: 'held', integration: integration.id, error: error.message, held: error.held });
+        return;
+      }
+      if (error instanceof StoreUnavailableError || error instanceof LeaseBusyError) {
+        res.status(503).set('Retry-After', '5').json({ status: 'unavailable', integration: integration.id, error: error.message });
         return;
       }
       // The failure is logged by the sync engine; say why here too, it is an operator asking.

@@ -1,0 +1,264 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { RedisConfig } from '../config.js';
+import { redactRedisUrl } from '../config.js';
+import { StoreUnavailableError } from '../storage/store-errors.js';
+
+/** How often each replica reads the change counter: a change notice lost on the way is acted on within this. */
+export const CHANGE_POLL_INTERVAL_MS = 1_000;
+/** Reconnect backoff: the first retry after 50 ms, doubling to this. */
+export const RECONNECT_MAX_DELAY_MS = 2_000;
+
+/** A versioned thing in Redis changed: `field` names it (`doc:registry`, `snap:<integration>`), `version` is its new one. */
+export interface ChangeNotice {
+  readonly field: string;
+  readonly version: number;
+}
+
+/** Where Redis stands, as /healthz shows it. */
+export interface RedisHealth {
+  readonly status: 'up' | 'down';
+  /** When it last changed state (ISO 8601). */
+  readonly since: string;
+}
+
+/**
+ * One Redis for the replicas: a command connection, a subscriber for change notices, and the watch that heals what a
+ * notice missed. Every versioned write (see `noticeScript`) bumps a per-field version in one hash, a counter, and
+ * publishes; each replica reads the counter every second and, when it moved, every version, so a lost message costs a
+ * second, not a stale feed.
+ */
+export interface RedisHub {
+  readonly client: Redis;
+  /** `name` under the deployment's REDIS_KEY_PREFIX. */
+  key(name: string): string;
+  /** The channel change notices go out on. */
+  readonly channel: string;
+  /** The key of the hash of every field's version. */
+  readonly versionsKey: string;
+  /** The key of the counter every versioned write bumps. */
+  readonly epochKey: string;
+  /** Whether the command connection is ready now. */
+  up(): boolean;
+  health(): RedisHealth;
+  /** Waits until Redis answers (start-up); throws {@link StoreUnavailableError} after `timeoutMs`. */
+  connect(timeoutMs: number): Promise<void>;
+  /** Called with every change notice, from pub/sub or from the once-a-second check (so possibly twice). */
+  onNotice(listener: (notice: ChangeNotice) => void): void;
+  /** Called when Redis answers again after it did not. */
+  onUp(listener: () => void): void;
+  /**
+   * Called when Redis is found to have lost what the replicas wrote (restarted without persistence): each listener
+   * puts back what this replica holds. Listeners run one after another, and never twice at once.
+   */
+  onLost(listener: () => Promise<void>): void;
+  /** Runs a command, turning a connection failure or a timeout into {@link StoreUnavailableError}. */
+  run<T>(what: string, command: () => Promise<T>): Promise<T>;
+  /**
+   * Runs a Lua script that starts with {@link NOTICE_LUA} about `field`: `keys` become KEYS[3...], `args` ARGV[3...].
+   */
+  script(what: string, lua: string, field: string, keys: readonly string[], args: ReadonlyArray<string | number | Buffer>): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/** The options both connections share: fail fast while disconnected, reconnect with backoff, bound every command. */
+function clientOptions(config: RedisConfig, name: string) {
+  return {
+    lazyConnect: true,
+    connectionName: name,
+    // A command issued while disconnected fails at once instead of queueing: a walk or a revocation learns that Redis
+    // is away now, not after an unbounded queue drains.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: config.timeoutMs,
+    connectTimeout: Math.max(config.timeoutMs, 1_000),
+    retryStrategy: (times: number) => Math.min(RECONNECT_MAX_DELAY_MS, 50 * 2 ** Math.min(times - 1, 6)),
+  };
+}
+
+/** Creates a {@link RedisHub}; nothing connects until `connect`. */
+export function createRedisHub(config: RedisConfig, logger: Logger): RedisHub {
+  const prefix = config.keyPrefix;
+  const key = (name: string) => `${prefix}${name}`;
+  const channel = key('changes');
+  const versionsKey = key('versions');
+  const epochKey = key('epoch');
+  const incarnationKey = key('incarnation');
+  const log = logger.child({ redis: redactRedisUrl(config.url) });
+  const client = new Redis(config.url, clientOptions(config, 'interview-feeds'));
+  const subscriber = new Redis(config.url, clientOptions(config, 'interview-feeds-subscriber'));
+  const noticeListeners: Array<(notice: ChangeNotice) => void> = [];
+  const upListeners: Array<() => void> = [];
+  const lostListeners: Array<() => Promise<void>> = [];
+  let isUp = false;
+  let sinceMs = Date.now();
+  let everUp = false;
+  let closed = false;
+  let poll: NodeJS.Timeout | undefined;
+  /** The incarnation of Redis's data this replica last saw: a different or missing one means Redis lost it. */
+  let incarnation: string | undefined;
+  let lastEpoch: string | null = null;
+  let lastVersions = new Map<string, number>();
+  let puttingBack: Promise<void> | undefined;
+  let lastError = '';
+
+  // ioredis emits 'error' on every failed connection attempt: without a listener each would be an uncaught exception.
+  // One line per outage and per distinct error, not one per retry.
+  for (const [connection, role] of [[client, 'commands'], [subscriber, 'notices']] as const) {
+    connection.on('error', (error: Error) => {
+      if (closed || error.message === lastError) return;
+      lastError = error.message;
+      log.warn({ connection: role, reason: error.message }, 'Redis error; reconnecting with backoff');
+    });
+  }
+  client.on('ready', () => {
+    lastError = '';
+    if (isUp) return;
+    isUp = true;
+    sinceMs = Date.now();
+    if (everUp) {
+      log.info('Redis is back');
+      for (const listener of upListeners) listener();
+      void check();
+    }
+    everUp = true;
+  });
+  client.on('close', () => {
+    if (!isUp || closed) return;
+    isUp = false;
+    sinceMs = Date.now();
+    log.error('Redis is unreachable: feeds serve on from memory, walks wait for it');
+  });
+  subscriber.on('message', (_channel: string, message: string) => {
+    const split = message.lastIndexOf('\n');
+    const version = Number(message.slice(split + 1));
+    if (split <= 0 || !Number.isSafeInteger(version)) return;
+    dispatch({ field: message.slice(0, split), version });
+  });
+
+  function dispatch(notice: ChangeNotice): void {
+    for (const listener of noticeListeners) {
+      try {
+        listener(notice);
+      } catch (error) {
+        log.error({ err: error, field: notice.field }, 'a change notice failed');
+      }
+    }
+  }
+
+  async function run<T>(what: string, command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch (error) {
+      // A Lua error or a wrong reply is a bug of ours, not an outage: it stays what it is.
+      if (error instanceof Error && /^(ERR|WRONGTYPE|NOSCRIPT)/.test(error.message)) throw error;
+      throw new StoreUnavailableError(`Redis unavailable (${what}): ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+  }
+
+  /** Reads the counter (and, when it moved, every version); puts data back when Redis lost it. */
+  async function check(): Promise<void> {
+    if (closed || !isUp) return;
+    try {
+      const [epoch = null, seen = null] = await client.mget(epochKey, incarnationKey);
+      if (incarnation !== undefined && seen !== incarnation) {
+        await putBack(seen);
+        return;
+      }
+      if (epoch === lastEpoch) return;
+      lastEpoch = epoch;
+      const versions = await client.hgetall(versionsKey);
+      const next = new Map<string, number>();
+      for (const [field, raw] of Object.entries(versions)) {
+        const version = Number(raw);
+        if (!Number.isSafeInteger(version)) continue;
+        next.set(field, version);
+        if (lastVersions.get(field) !== version) dispatch({ field, version });
+      }
+      lastVersions = next;
+    } catch (error) {
+      log.debug({ err: error }, 'could not read the change counter');
+    }
+  }
+
+  /** Redis lost our data (or another replica already began putting it back): put back what we hold. */
+  function putBack(seen: string | null): Promise<void> {
+    return (puttingBack ??= (async () => {
+      log.warn({ hadIncarnation: incarnation, found: seen }, 'Redis lost the shared state (restarted empty?): putting back what this replica holds');
+      try {
+        // Whoever comes first names the new incarnation; the others adopt it and put back too (every put-back keeps the
+        // newer of what is there and what it brings, so the order does not matter).
+        await client.set(incarnationKey, randomBytes(8).toString('hex'), 'NX');
+        for (const listener of lostListeners) await listener();
+        incarnation = (await client.get(incarnationKey)) ?? undefined;
+        lastEpoch = null;
+        lastVersions = new Map();
+        log.info('put back the shared state this replica holds');
+      } catch (error) {
+        log.error({ err: error }, 'could not put the shared state back; trying again shortly');
+      }
+    })().finally(() => (puttingBack = undefined)));
+  }
+
+  return {
+    client,
+    key,
+    channel,
+    versionsKey,
+    epochKey,
+    up: () => isUp,
+    health: () => ({ status: isUp ? 'up' : 'down', since: new Date(sinceMs).toISOString() }),
+    async connect(timeoutMs) {
+      const ready = (connection: Redis) =>
+        connection.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => connection.once('ready', () => resolve()));
+      // The first attempt may fail (Redis starting alongside us): ioredis keeps retrying with backoff until the deadline.
+      client.connect().catch(() => {});
+      subscriber.connect().catch(() => {});
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new StoreUnavailableError(`cannot reach Redis at ${redactRedisUrl(config.url)} within ${timeoutMs} ms`)), timeoutMs);
+      });
+      try {
+        await Promise.race([Promise.all([ready(client), ready(subscriber)]), timeout]);
+        await run('subscribe', () => subscriber.subscribe(channel));
+        await run('incarnation', () => client.set(incarnationKey, randomBytes(8).toString('hex'), 'NX'));
+        incarnation = (await run('incarnation', () => client.get(incarnationKey))) ?? undefined;
+      } finally {
+        clearTimeout(timer);
+      }
+      isUp = true;
+      everUp = true;
+      sinceMs = Date.now();
+      log.info({ keyPrefix: prefix }, 'connected to Redis');
+      poll = setInterval(() => void check(), CHANGE_POLL_INTERVAL_MS);
+      poll.unref();
+    },
+    onNotice: (listener) => void noticeListeners.push(listener),
+    onUp: (listener) => void upListeners.push(listener),
+    onLost: (listener) => void lostListeners.push(listener),
+    run,
+    script: (what, lua, field, keys, args) =>
+      run(what, () => client.eval(lua, 2 + keys.length, versionsKey, epochKey, ...keys, channel, field, ...args)),
+    async close() {
+      closed = true;
+      clearInterval(poll);
+      await puttingBack?.catch(() => {});
+      client.disconnect();
+      subscriber.disconnect();
+    },
+  };
+}
+
+/**
+ * Lua every versioned write includes: `notice(version)` records the version of ARGV[2] (the field) in KEYS[1] (the
+ * versions hash), bumps KEYS[2] (the counter) and publishes on ARGV[1] (the channel). Scripts run through
+ * {@link RedisHub.script}, which places those; their own keys start at KEYS[3], their own arguments at ARGV[3].
+ */
+export const NOTICE_LUA = `
+local function notice(version)
+  redis.call('HSET', KEYS[1], ARGV[2], version)
+  redis.call('INCR', KEYS[2])
+  redis.call('PUBLISH', ARGV[1], ARGV[2] .. '\\n' .. version)
+end
+`;

@@ -1,0 +1,72 @@
+import request from 'supertest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { interviewRecord, komboUser } from '../helpers/factories.js';
+import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
+import { parseIcs } from '../helpers/ics.js';
+import { postWebhook, until } from '../helpers/integrations.js';
+import { describeRedis, startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { removeReplicaDirs, startInProcessReplica, type InProcessReplica } from '../helpers/replicas.js';
+import { feedPath } from '../helpers/test-service.js';
+
+describeRedis('replicas on one Redis', () => {
+  let redis: RedisServer;
+  let fake: FakeKombo;
+  const replicas: InProcessReplica[] = [];
+
+  beforeEach(async () => {
+    redis = await startRedis();
+    fake = await startFakeKombo();
+    fake.setRecords([interviewRecord({ id: 'iv-1', title: 'First', users: [komboUser('ada@example.com')] })]);
+  });
+  afterEach(async () => {
+    await Promise.all(replicas.splice(0).map((replica) => replica.stop()));
+    await fake.close();
+    await redis.stop();
+    removeReplicaDirs();
+  });
+
+  async function feed(replica: InProcessReplica, email = 'ada@example.com') {
+    const res = await request(replica.server).get(feedPath(replica, email)).buffer(true).parse((r, done) => {
+      const chunks: Buffer[] = [];
+      r.on('data', (chunk: Buffer) => chunks.push(chunk));
+      r.on('end', () => done(null, Buffer.concat(chunks)));
+    });
+    return { status: res.status, body: res.body as Buffer, etag: res.headers.etag as string | undefined };
+  }
+
+  it('serves identical feeds from every replica, and a later replica asks Kombo nothing', async () => {
+    const a = await startInProcessReplica(fake, redis.url);
+    replicas.push(a);
+    await until(() => a.sync.ready(), 'first replica ready');
+    const walked = fake.requests.length;
+    expect(walked).toBeGreaterThan(0);
+    const b = await startInProcessReplica(fake, redis.url);
+    replicas.push(b);
+    expect(b.sync.ready()).toBe(true);
+    const [fromA, fromB] = [await feed(a), await feed(b)];
+    expect(fromA.status).toBe(200);
+    expect(fromB.body.equals(fromA.body)).toBe(true);
+    expect(fromB.etag).toBe(fromA.etag);
+    expect(parseIcs(fromB.body).events.map((event) => event.summary)).toEqual(['First']);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(fake.requests.length).toBe(walked);
+    expect(fake.describeRequests.length).toBeLessThanOrEqual(1);
+  });
+
+  it('a webhook to one replica reaches the feeds of every replica within 3 s', async () => {
+    const a = await startInProcessReplica(fake, redis.url);
+    replicas.push(a);
+    await until(() => a.sync.ready(), 'first replica ready');
+    const b = await startInProcessReplica(fake, redis.url);
+    replicas.push(b);
+    fake.clock += 60_000;
+    fake.upsert(interviewRecord({ id: 'iv-1', title: 'Moved', users: [komboUser('ada@example.com')] }));
+    const before = fake.requests.length;
+    await postWebhook(a, 'data-changed', { integration_id: fake.integrationId, changed_models: [{ name: 'ats_interviews' }] }).expect(200);
+    const sentAt = Date.now();
+    await until(async () => parseIcs((await feed(b)).body).events[0]?.summary === 'Moved', 'the change on replica b');
+    expect(Date.now() - sentAt).toBeLessThan(3_000);
+    expect((await feed(a)).body.equals((await feed(b)).body)).toBe(true);
+    expect(fake.requests.length - before).toBe(1);
+  });
+});
