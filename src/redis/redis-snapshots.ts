@@ -49,16 +49,26 @@ redis.call('HSET', KEYS[3], 'v', v, 'token', ARGV[3], 'data', ARGV[4], 'syncedAt
 notice(v)
 return v`;
 
-// KEYS[3] snapshot, KEYS[4] fence. ARGV[3] version, ARGV[4] gzipped JSON, ARGV[5] syncedAtMs, ARGV[6] token. Written
-// only when absent or older; the fence is raised to the token, so no lease granted before Redis lost its data wins.
+// KEYS[3] snapshot, KEYS[4] fence. ARGV[3] version, ARGV[4] gzipped JSON, ARGV[5] syncedAtMs, ARGV[6] token. Puts a
+// snapshot back after Redis lost its data. The later walk wins, whichever replica holds it: what is there stays when it
+// was walked no earlier (a walk since Redis came back), else this one is written. Either way the version ends above
+// the one put back, so every replica (each holding a version up to it) takes the survivor in. The fence is raised to
+// the token, so no lease granted before Redis lost its data can publish over it.
 const PUT_BACK_LUA = `${NOTICE_LUA}
 local fence = tonumber(redis.call('GET', KEYS[4]) or '0')
 if fence < tonumber(ARGV[6]) then redis.call('SET', KEYS[4], ARGV[6]) end
+local mine = tonumber(ARGV[3])
 local v = tonumber(redis.call('HGET', KEYS[3], 'v') or '0')
-if v >= tonumber(ARGV[3]) then return v end
-redis.call('HSET', KEYS[3], 'v', ARGV[3], 'token', ARGV[6], 'data', ARGV[4], 'syncedAtMs', ARGV[5])
-notice(ARGV[3])
-return tonumber(ARGV[3])`;
+if v > 0 and tonumber(redis.call('HGET', KEYS[3], 'syncedAtMs') or '0') >= tonumber(ARGV[5]) then
+  if v >= mine then return v end
+  redis.call('HSET', KEYS[3], 'v', mine + 1)
+  notice(mine + 1)
+  return mine + 1
+end
+if v >= mine then mine = v + 1 end
+redis.call('HSET', KEYS[3], 'v', mine, 'token', ARGV[6], 'data', ARGV[4], 'syncedAtMs', ARGV[5])
+notice(mine)
+return mine`;
 
 // KEYS[3] snapshot, KEYS[4] fence, KEYS[5] lease. A removed integration's walk in flight anywhere is fenced off.
 const DELETE_LUA = `${NOTICE_LUA}

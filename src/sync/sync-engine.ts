@@ -144,6 +144,8 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
   const controller = new AbortController();
   let inFlight: Promise<RefreshSummary> | undefined;
   let inFlightFull = false;
+  /** Replica mode: the run in flight is a periodic one, which may end without walking (another replica walked). */
+  let inFlightPeriodic = false;
   /** Callers who asked for a full walk while an incremental one ran: one full walk follows it, for all of them. */
   let queuedFull: { promise: Promise<RefreshSummary>; resolve: (summary: RefreshSummary) => void; reject: (error: unknown) => void } | undefined;
   /** A webhook told of a change that no walk started since will read. */
@@ -441,6 +443,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
 
   function start(forceFull: boolean, confirmRemovals = false, periodic = false): Promise<RefreshSummary> {
     webhookChange = false; // this walk reads whatever a webhook told of so far
+    inFlightPeriodic = periodic;
     const promise = run(forceFull, confirmRemovals, periodic).finally(() => {
       inFlight = undefined;
       const queued = queuedFull;
@@ -457,6 +460,8 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     if (closed) return Promise.reject(closedError());
     // A confirmation applies a walk read after it was given, never one already under way.
     if (options.confirmRemovals && inFlight) return inFlight.catch(() => {}).then(() => refresh(options));
+    // A periodic run may end without a walk of its own: one asked for waits for it, then runs (or finds it satisfied).
+    if (inFlight && inFlightPeriodic && !options.periodic && coordinator) return inFlight.catch(() => {}).then(() => refresh(options));
     if (!inFlight) return start(options.full ?? false, options.confirmRemovals ?? false, options.periodic ?? false);
     if (!options.full || inFlightFull) return inFlight;
     // The incremental walk in flight is not what was asked for: a full one follows it.

@@ -15,9 +15,14 @@ const dirs: string[] = [];
 
 /**
  * Starts the real service (server entry, timers and all) with REDIS_URL, against `fake`, on 127.0.0.1 and a free
- * port, with the fake's clock as `now`, zero retry delays and its own empty DATA_DIR.
+ * port, with the fake's clock as `now` (or the real one: schedules that must move), zero retry delays and its own empty DATA_DIR.
  */
-export async function startInProcessReplica(fake: FakeKombo, redisUrl: string, env: Record<string, string> = {}): Promise<InProcessReplica> {
+export async function startInProcessReplica(
+  fake: FakeKombo,
+  redisUrl: string,
+  env: Record<string, string> = {},
+  options: { realClock?: boolean } = {},
+): Promise<InProcessReplica> {
   const dataDir = mkdtempSync(join(tmpdir(), 'replica-'));
   dirs.push(dataDir);
   const config = loadConfig(
@@ -35,7 +40,7 @@ export async function startInProcessReplica(fake: FakeKombo, redisUrl: string, e
   );
   const { logger, logs } = captureLogger();
   const service = createService(config, logger, {
-    now: () => fake.clock,
+    now: options.realClock ? Date.now : () => fake.clock,
     sleep: async () => {},
     policy: { ...DEFAULT_RETRY_POLICY, maxAttempts: 3 },
     timeoutMs: 2_000,

@@ -1,0 +1,129 @@
+import request from 'supertest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { interviewRecord, komboUser } from '../helpers/factories.js';
+import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
+import { parseIcs } from '../helpers/ics.js';
+import { admin, postWebhook, until } from '../helpers/integrations.js';
+import { describeRedis, startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { removeReplicaDirs, startInProcessReplica, type InProcessReplica } from '../helpers/replicas.js';
+import { feedPath } from '../helpers/test-service.js';
+
+const ADA = 'ada@example.com';
+const dataChanged = (integrationId: string) => ({ integration_id: integrationId, changed_models: [{ name: 'ats_interviews' }] });
+
+async function feed(replica: InProcessReplica, path = feedPath(replica, ADA)) {
+  const res = await request(replica.server).get(path).buffer(true).parse((r, done) => {
+    const chunks: Buffer[] = [];
+    r.on('data', (chunk: Buffer) => chunks.push(chunk));
+    r.on('end', () => done(null, Buffer.concat(chunks)));
+  });
+  return { status: res.status, body: res.body as Buffer, etag: res.headers.etag as string | undefined };
+}
+
+const titles = async (replica: InProcessReplica) => parseIcs((await feed(replica)).body).events.map((event) => event.summary);
+
+describeRedis('replicas when Redis fails', () => {
+  let redis: RedisServer;
+  let fake: FakeKombo;
+  const replicas: InProcessReplica[] = [];
+
+  beforeEach(async () => {
+    redis = await startRedis();
+    fake = await startFakeKombo();
+    fake.setRecords([
+      interviewRecord({ id: 'iv-1', title: 'First', users: [komboUser(ADA)] }),
+      interviewRecord({ id: 'iv-2', title: 'Second', starting_at: '2026-12-02T10:00:00.000Z', ending_at: '2026-12-02T11:00:00.000Z', users: [komboUser(ADA)] }),
+    ]);
+  });
+  afterEach(async () => {
+    await Promise.all(replicas.splice(0).map((replica) => replica.stop()));
+    await fake.close();
+    await redis.stop();
+    removeReplicaDirs();
+  });
+
+  async function twoReplicas() {
+    const a = await startInProcessReplica(fake, redis.url);
+    replicas.push(a);
+    await until(() => a.sync.ready(), 'replica a ready');
+    const b = await startInProcessReplica(fake, redis.url);
+    replicas.push(b);
+    return [a, b] as const;
+  }
+
+  it('serves every feed byte for byte while Redis is down, stays ready, says so on /healthz, and walks once Redis is back', async () => {
+    const [a, b] = await twoReplicas();
+    const before = [await feed(a), await feed(b)];
+    expect(before[1]!.body.equals(before[0]!.body)).toBe(true);
+
+    await redis.stop();
+    await until(async () => (await request(a.server).get('/healthz')).body.redis?.status === 'down', 'a sees Redis down');
+    await until(async () => (await request(b.server).get('/healthz')).body.redis?.status === 'down', 'b sees Redis down');
+    for (const replica of [a, b]) {
+      const now = await feed(replica);
+      expect(now.status).toBe(200);
+      expect(now.body.equals(before[0]!.body)).toBe(true);
+      expect(now.etag).toBe(before[0]!.etag);
+      await request(replica.server).get('/readyz').expect(200);
+    }
+
+    // A change told while Redis is away walks nothing now (no replica can take the lease)...
+    const requests = fake.requests.length;
+    fake.clock += 60_000;
+    fake.upsert(interviewRecord({ id: 'iv-1', title: 'First, moved', users: [komboUser(ADA)] }));
+    await postWebhook(b, 'data-changed', dataChanged(fake.integrationId)).expect(200);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(fake.requests.length).toBe(requests);
+    // ...an admin change is refused with a clear 503, and nothing of it stays half done.
+    const refused = await admin(a, 'post', '/admin/integrations').send({ id: 'other' });
+    expect(refused.status).toBe(503);
+    expect(refused.body.message).toMatch(/Redis/);
+    expect(a.sync.get('other')).toBeUndefined();
+    expect((await feed(a)).body.equals(before[0]!.body)).toBe(true);
+
+    // Redis comes back empty (it had no persistence): the replicas put back what they hold, then the change walks.
+    await redis.restart();
+    await until(async () => (await titles(a)).includes('First, moved') && (await titles(b)).includes('First, moved'), 'the change after Redis returned');
+    expect((await feed(a)).body.equals((await feed(b)).body)).toBe(true);
+    expect((await titles(a)).sort()).toEqual(['First, moved', 'Second']);
+    expect((await request(a.server).get('/healthz')).body.redis.status).toBe('up');
+  });
+
+  it('after Redis restarts empty, a new replica is served from what the others put back, without asking Kombo', async () => {
+    const [a, b] = await twoReplicas();
+    const before = await feed(a);
+    await redis.restart();
+    // Put back within the once-a-second check.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    const requests = fake.requests.length;
+    const c = await startInProcessReplica(fake, redis.url);
+    replicas.push(c);
+    expect(c.sync.ready()).toBe(true);
+    const fromC = await feed(c);
+    expect(fromC.status).toBe(200);
+    expect(fromC.body.equals(before.body)).toBe(true);
+    expect((await feed(b)).body.equals(before.body)).toBe(true);
+    expect(fake.requests.length).toBe(requests);
+  });
+
+  it('revoking a link on one replica kills it on every replica within 3 s, and an integration added on one is served by all', async () => {
+    const [a, b] = await twoReplicas();
+    const old = feedPath(a, ADA);
+    expect((await feed(b, old)).status).toBe(200);
+    await admin(a, 'post', '/admin/feed-url/revoke').send({ integration: fake.integrationId, email: ADA }).expect(200);
+    const revokedAt = Date.now();
+    await until(async () => (await feed(b, old)).status === 404, 'the old link dead on b');
+    expect(Date.now() - revokedAt).toBeLessThan(3_000);
+
+    const other = fake.addIntegration('acme:2', { organization: 'Acme' });
+    other.setRecords([interviewRecord({ id: 'x-1', title: 'At Acme', users: [komboUser(ADA)] })]);
+    await admin(b, 'post', '/admin/integrations').send({ id: 'acme:2' }).expect(201);
+    const path = `/feeds/${a.tokens.encode({ integrationId: 'acme:2', email: ADA })}.ics`;
+    await until(async () => (await feed(a, path)).status === 200 && (await feed(b, path)).status === 200, 'the new integration on both');
+    expect((await feed(a, path)).body.equals((await feed(b, path)).body)).toBe(true);
+    expect(fake.requests.filter((r) => r.integrationId === 'acme:2').length).toBe(1);
+
+    await admin(a, 'delete', '/admin/integrations/acme:2').expect(204);
+    await until(async () => (await feed(b, path)).status === 404, 'removed on b too');
+  });
+});

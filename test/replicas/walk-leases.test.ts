@@ -1,0 +1,156 @@
+import request from 'supertest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { createRedisHub, type RedisHub } from '../../src/redis/create-redis-hub.js';
+import { createRedisSnapshots } from '../../src/redis/redis-snapshots.js';
+import { StaleLeaseError } from '../../src/sync/walk-coordinator.js';
+import { signKombo, until } from '../helpers/integrations.js';
+import { interviewRecord, komboUser } from '../helpers/factories.js';
+import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
+import { parseIcs } from '../helpers/ics.js';
+import { describeRedis, startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { removeReplicaDirs, startInProcessReplica, type InProcessReplica } from '../helpers/replicas.js';
+import { captureLogger, feedPath } from '../helpers/test-service.js';
+import type { SnapshotData } from '../../src/interviews/snapshot.js';
+
+const ADA = 'ada@example.com';
+const ID = 'greenhouse:test-integration';
+
+function snapshotData(title: string, syncedAtMs: number): SnapshotData {
+  return {
+    format: 1,
+    integrationId: ID,
+    syncedAtMs,
+    fullSyncedAtMs: syncedAtMs,
+    firstSyncedAtMs: syncedAtMs,
+    interviews: [
+      { id: 'iv-1', title, startMs: Date.UTC(2026, 11, 1, 10), endMs: Date.UTC(2026, 11, 1, 11), address: null, conferencingUrl: null, candidateName: null, jobName: null, jobId: null, interviewers: [{ email: ADA, name: 'Ada' }], revisionMs: syncedAtMs },
+    ],
+    feedChangedAtMs: { [ADA]: syncedAtMs },
+  };
+}
+
+describeRedis('walk leases', () => {
+  let redis: RedisServer;
+  let hub: RedisHub | undefined;
+
+  beforeEach(async () => {
+    redis = await startRedis();
+  });
+  afterEach(async () => {
+    await hub?.close();
+    hub = undefined;
+    await redis.stop();
+  });
+
+  it('refuses the result of a walker whose lease another replica took over (fencing), and keeps the newer one', async () => {
+    const config = loadConfig({ REDIS_URL: redis.url }).redis!;
+    hub = createRedisHub(config, captureLogger().logger);
+    await hub.connect(5_000);
+    const { coordinator } = createRedisSnapshots({ hub, logger: captureLogger().logger, leaseMs: 60_000 });
+
+    const stale = (await coordinator.acquire(ID))!;
+    expect(await coordinator.acquire(ID)).toBeUndefined(); // held: nobody else walks
+    // Its holder stalls (a long pause, a partition) past the lease's life: the lease runs out under it.
+    await hub.client.del(hub.key(`lease:${ID}`));
+    const fresh = (await coordinator.acquire(ID))!;
+    expect(fresh.token).toBeGreaterThan(stale.token);
+    const version = await fresh.publish(snapshotData('Newer walk', 2_000));
+
+    await expect(stale.publish(snapshotData('Stale walk', 1_000))).rejects.toBeInstanceOf(StaleLeaseError);
+    const shared = await coordinator.newer(ID, 0);
+    expect(shared?.version).toBe(version);
+    expect(shared?.data.interviews[0]?.title).toBe('Newer walk');
+    // Releasing the stale lease does not free the fresh one.
+    await stale.release();
+    expect(await coordinator.acquire(ID)).toBeUndefined();
+    await fresh.release();
+    const next = await coordinator.acquire(ID);
+    expect(next).toBeDefined();
+    await next!.release();
+  });
+
+  it('a lease that cannot be renewed is lost: its walk is told to stop', async () => {
+    const config = loadConfig({ REDIS_URL: redis.url }).redis!;
+    hub = createRedisHub(config, captureLogger().logger);
+    await hub.connect(5_000);
+    const { coordinator } = createRedisSnapshots({ hub, logger: captureLogger().logger, leaseMs: 600 });
+    const lease = (await coordinator.acquire(ID))!;
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect(lease.signal.aborted).toBe(false); // renewed every 200 ms
+    await hub.client.del(hub.key(`lease:${ID}`));
+    await until(() => lease.signal.aborted, 'the lease lost');
+    await expect(lease.publish(snapshotData('x', 1))).resolves.toBeGreaterThan(0); // nobody newer: fencing allows it
+    await lease.release();
+  });
+});
+
+describeRedis('replicas walk as one', () => {
+  let redis: RedisServer;
+  let fake: FakeKombo;
+  const replicas: InProcessReplica[] = [];
+
+  beforeEach(async () => {
+    redis = await startRedis();
+    fake = await startFakeKombo();
+    fake.setRecords([interviewRecord({ id: 'iv-1', title: 'First', users: [komboUser(ADA)] })]);
+  });
+  afterEach(async () => {
+    await Promise.all(replicas.splice(0).map((replica) => replica.stop()));
+    await fake.close();
+    await redis.stop();
+    removeReplicaDirs();
+  });
+
+  async function start(count: number, env: Record<string, string> = {}, realClock = false) {
+    for (let n = 0; n < count; n++) {
+      const replica = await startInProcessReplica(fake, redis.url, env, { realClock });
+      replicas.push(replica);
+      await until(() => replica.sync.ready(), `replica ${n} ready`);
+    }
+    return [...replicas];
+  }
+
+  const titleOn = async (replica: InProcessReplica) =>
+    parseIcs((await request(replica.server).get(feedPath(replica, ADA)).expect(200)).text).events[0]?.summary;
+
+  it('one webhook sent to every replica at once makes at most two walks, and every replica shows the change', async () => {
+    const all = await start(3);
+    fake.clock += 60_000;
+    fake.upsert(interviewRecord({ id: 'iv-1', title: 'Moved', users: [komboUser(ADA)] }));
+    const before = fake.requests.length;
+    const body = JSON.stringify({ id: 'wh-burst-1', type: 'data-changed', data: { integration_id: ID, changed_models: [{ name: 'ats_interviews' }] } });
+    const answers = await Promise.all(
+      all.map((replica) => request(replica.server).post('/webhooks/kombo').set('Content-Type', 'application/json').set('X-Kombo-Signature', signKombo(body)).send(body)),
+    );
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200]);
+    for (const replica of all) await until(async () => (await titleOn(replica)) === 'Moved', 'the change everywhere');
+    await new Promise((resolve) => setTimeout(resolve, 2_000)); // any walk still to come
+    const walks = fake.requests.length - before;
+    expect(walks).toBeGreaterThanOrEqual(1);
+    expect(walks).toBeLessThanOrEqual(2);
+  });
+
+  it('POST /admin/sync on any replica walks once and every replica serves the result', async () => {
+    const all = await start(3);
+    fake.clock += 60_000;
+    fake.upsert(interviewRecord({ id: 'iv-1', title: 'Synced', users: [komboUser(ADA)] }));
+    const before = fake.requests.length;
+    const res = await request(all[2]!.server).post('/admin/sync').set('Authorization', `Bearer ${all[2]!.config.adminToken}`).expect(200);
+    expect(res.body.summary.walkedElsewhere).toBeUndefined();
+    expect(fake.requests.length - before).toBe(1);
+    for (const replica of all) await until(async () => (await titleOn(replica)) === 'Synced', 'the result everywhere');
+  });
+
+  it('three replicas refresh on schedule at the rate one instance would', async () => {
+    // SYNC_INTERVAL_SECONDS' least value: over 21 s one instance makes its first walk and two periodic refreshes.
+    await start(3, { SYNC_INTERVAL_SECONDS: '10' }, true);
+    const started = fake.requests.length;
+    expect(started).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 21_000));
+    const periodic = fake.requests.length - started;
+    // Without leases each replica would walk at each of its ticks (six, and catch-ups): one instance makes two or three.
+    expect(periodic).toBeGreaterThanOrEqual(1);
+    expect(periodic).toBeLessThanOrEqual(3);
+  }, 40_000);
+});
