@@ -20,6 +20,7 @@ import { createWalkSlots, type WalkSlot } from './sync/walk-slots.js';
 import { createRedisHub, type RedisHub } from './redis/create-redis-hub.js';
 import { createRedisDocumentStore } from './redis/redis-document-store.js';
 import { createRedisSnapshots } from './redis/redis-snapshots.js';
+import { createRedisLinkFetchStore } from './redis/redis-link-fetch-store.js';
 import { linkGenerationDataSchema } from './feeds/link-generations.js';
 import { registryDataSchema } from './integrations/registry-store.js';
 import type { WalkCoordinator } from './sync/walk-coordinator.js';
@@ -135,7 +136,7 @@ export function createService(config: Config, logger: Logger, overrides: Service
   }
 
   const links = createLinkGenerations(overrides.linkGenerationStore ?? shared?.links ?? createFileLinkGenerationStore(config.dataDir));
-  const fetches = createLinkFetches({ store: overrides.linkFetchStore ?? createFileLinkFetchStore(config.dataDir), now });
+  const fetches = createLinkFetches({ store: overrides.linkFetchStore ?? (hub ? createRedisLinkFetchStore(hub) : createFileLinkFetchStore(config.dataDir)), now });
 
   const sync = createSyncScheduler({
     registry,
@@ -168,7 +169,10 @@ export function createService(config: Config, logger: Logger, overrides: Service
       await links.forget(integrationId);
       await fetches.forget(integrationId);
     },
-    forgetLocally: (integrationId) => feeds.remove(integrationId),
+    forgetLocally: (integrationId) => {
+      feeds.remove(integrationId);
+      fetches.forgetLocally(integrationId);
+    },
   });
   // Revocations load with the registry, before any feed is served: a revoked link must not work for a moment after
   // a restart. Recorded fetches are only informative: an unreadable file is logged and the record starts afresh.

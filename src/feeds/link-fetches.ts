@@ -44,6 +44,8 @@ export interface LinkFetchStore {
   /** The saved fetches, or undefined when none were saved. Throws when a file exists but cannot be read. */
   load(): Promise<LinkFetchData | undefined>;
   save(data: LinkFetchData): Promise<void>;
+  /** Other replicas write here too: each flush also reads theirs back, the newest fetch of each link winning. */
+  readonly shared?: boolean;
 }
 
 /** Links whose last fetch is remembered at most (about 100 bytes each in memory and on disk); more are not recorded. */
@@ -104,6 +106,8 @@ export interface LinkFetches {
   flush(): Promise<void>;
   /** Forgets an integration's fetches (it was removed), on disk too. */
   forget(integrationId: string): Promise<void>;
+  /** Forgets an integration's fetches here only (another replica removed it, and its store). */
+  forgetLocally(integrationId: string): void;
 }
 
 interface Entry {
@@ -147,28 +151,49 @@ export function createLinkFetches(options: { store: LinkFetchStore; now?: () => 
 
   const flush = () =>
     serial(async () => {
-      if (!dirty) return;
-      dirty = false;
-      try {
-        await options.store.save(toData());
-      } catch (error) {
-        dirty = true; // tried again at the next flush
-        throw error;
-      }
-    });
-
-  return {
-    async restore() {
-      const data = await options.store.load();
-      for (const [integrationId, people] of Object.entries(data?.fetches ?? {})) {
-        for (const [email, fetch] of Object.entries(people)) {
-          if (entries.size >= maxEntries) return;
-          const key = `${integrationId}\n${email}`;
-          // A fetch recorded since start-up is newer than anything saved.
-          if (!entries.has(key)) entries.set(key, { atMs: fetch.atMs, client: fetch.client });
+      if (dirty) {
+        dirty = false;
+        try {
+          await options.store.save(toData());
+        } catch (error) {
+          dirty = true; // tried again at the next flush
+          throw error;
         }
       }
-    },
+      if (options.store.shared) await restore();
+    });
+
+  /** Takes in what the store holds: per link, the newer of its fetch there and the one recorded here. */
+  async function restore(): Promise<void> {
+    const data = await options.store.load();
+    for (const [integrationId, people] of Object.entries(data?.fetches ?? {})) {
+      for (const [email, fetch] of Object.entries(people)) {
+        const key = `${integrationId}\n${email}`;
+        const entry = entries.get(key);
+        if (entry !== undefined) {
+          if (entry.atMs < fetch.atMs) Object.assign(entry, { atMs: fetch.atMs, client: fetch.client });
+          continue;
+        }
+        if (entries.size >= maxEntries) return;
+        entries.set(key, { atMs: fetch.atMs, client: fetch.client });
+      }
+    }
+  }
+
+  function drop(integrationId: string): boolean {
+    const prefix = `${integrationId}\n`;
+    let removed = false;
+    for (const key of [...entries.keys()]) {
+      if (key.startsWith(prefix)) {
+        entries.delete(key);
+        removed = true;
+      }
+    }
+    return removed;
+  }
+
+  return {
+    restore,
     record(integrationId, email, userAgent) {
       const key = `${integrationId}\n${email}`;
       const entry = entries.get(key);
@@ -185,16 +210,9 @@ export function createLinkFetches(options: { store: LinkFetchStore; now?: () => 
       return entry === undefined ? undefined : { atMs: entry.atMs, client: entry.client };
     },
     flush,
+    forgetLocally: (integrationId) => void drop(integrationId),
     forget(integrationId) {
-      const prefix = `${integrationId}\n`;
-      let removed = false;
-      for (const key of [...entries.keys()]) {
-        if (key.startsWith(prefix)) {
-          entries.delete(key);
-          removed = true;
-        }
-      }
-      if (!removed) return queue.then(() => {});
+      if (!drop(integrationId)) return queue.then(() => {});
       dirty = true;
       return flush();
     },
