@@ -12,6 +12,7 @@ import { HttpError, NOT_FOUND_BODY } from './http-error.js';
 import { createRequestLog } from './request-log.js';
 import { createPages } from './admin-page/create-pages.js';
 import { createOidcSignIn } from './oidc/oidc-sign-in.js';
+import type { SignInRedis } from './sign-in-store.js';
 import { adminPageRoutes } from './routes/admin-page-routes.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { feedRoutes } from './routes/feed-routes.js';
@@ -50,6 +51,8 @@ export interface AppDeps {
   /** Replica mode: where the shared Redis stands, for /healthz. */
   redisHealth?: () => RedisHealth;
   now?: () => number;
+  /** Replica mode (REDIS_URL): page sessions and OIDC sign-ins in progress live in Redis, so any replica serves any browser. */
+  redis?: SignInRedis | undefined;
 }
 
 /** Builds the Express app. It never listens: the server entry does (and tests use supertest). */
@@ -113,13 +116,19 @@ export function createApp(deps: AppDeps): Express {
   }
   // The pages (admin page and /me) share one session table, one cookie and one set of cross-site defences.
   if (deps.adminToken || deps.oidc || deps.demo) {
-    const pages = createPages({ publicUrl: deps.publicUrl, sessionTtlMs: deps.sessionMs ?? DEFAULT_SESSION_MS, now });
+    const pages = createPages({
+      publicUrl: deps.publicUrl,
+      sessionTtlMs: deps.sessionMs ?? DEFAULT_SESSION_MS,
+      now,
+      redis: deps.redis,
+      onStoreDown: (error) => deps.logger.warn({ err: error.cause }, 'the sign-in store (Redis) did not answer; the page asked the person to try again'),
+    });
     const defaultDetail = deps.defaultDetail ?? 'full';
     if (deps.oidc) {
       app.use(
         meRoutes({
           pages,
-          signIn: createOidcSignIn({ ...deps.oidc, redirectUri: `${deps.publicUrl}/auth/callback`, now }),
+          signIn: createOidcSignIn({ ...deps.oidc, redirectUri: `${deps.publicUrl}/auth/callback`, now, redis: deps.redis }),
           adminEmails: deps.oidc.adminEmails,
           publicUrl: deps.publicUrl,
           tokens: deps.tokens,

@@ -37,6 +37,17 @@ export interface AdminSessions {
   size(): number;
 }
 
+/**
+ * The page sessions as the pages use them: the table above (one process), or Redis (every replica; see
+ * createRedisAdminSessions). With Redis, each call may fail with a SignInStoreError.
+ */
+export interface PageSessions {
+  create(identity?: SessionIdentity): Promise<AdminSession>;
+  get(id: string | undefined): Promise<AdminSession | undefined>;
+  /** Ends `session` (on every replica at once, with Redis). */
+  delete(session: AdminSession): Promise<void>;
+}
+
 /** Creates the session table; sessions last `ttlMs` from sign-in (SESSION_HOURS), never extended. */
 export function createAdminSessions(options: { ttlMs: number; now: () => number; max?: number; interviewersMax?: number }): AdminSessions {
   // Two tables, each in creation order (the first entry is always the oldest): admins, and everyone else.

@@ -1,9 +1,11 @@
 import { fileURLToPath } from 'node:url';
 import { Eta } from 'eta';
-import express, { type Request, type RequestHandler, type Response } from 'express';
+import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
 import { secureEqual } from '../secure-equal.js';
-import { createAdminSessions, type AdminSession, type AdminSessions, type SessionIdentity } from './admin-sessions.js';
+import { SignInStoreError, type SignInRedis } from '../sign-in-store.js';
+import { createAdminSessions, type AdminSession, type PageSessions, type SessionIdentity } from './admin-sessions.js';
+import { createRedisAdminSessions } from './redis-admin-sessions.js';
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const VIEWS = here('./views');
@@ -22,7 +24,7 @@ export const single = (value: unknown): string | undefined => (typeof value === 
 
 /** The machinery every server-rendered page shares: templates, security headers, sessions, the cross-site checks. */
 export interface Pages {
-  sessions: AdminSessions;
+  sessions: PageSessions;
   /** True when PUBLIC_URL is https (cookies are then Secure and `__Host-` named). */
   secure: boolean;
   /** Security headers (the CSP allows no inline script; not frameable) for the page paths it is mounted on. */
@@ -31,19 +33,29 @@ export interface Pages {
   form: RequestHandler;
   render(res: Response, status: number, view: string, data: Record<string, unknown>, session?: AdminSession): void;
   refuse(res: Response, status: number, message: string, session?: AdminSession, back?: string): void;
-  sessionOf(req: Request): AdminSession | undefined;
+  sessionOf(req: Request): Promise<AdminSession | undefined>;
   /** Starts a session for `identity` and sets its cookie. */
-  signIn(res: Response, identity?: SessionIdentity): AdminSession;
-  signOut(res: Response, session: AdminSession): void;
+  signIn(res: Response, identity?: SessionIdentity): Promise<AdminSession>;
+  signOut(res: Response, session: AdminSession): Promise<void>;
   sameOrigin(req: Request): boolean;
   /** Forms: same origin, a live session `allowed` to post, and its CSRF token; the session lands in `res.locals.session`. */
   unsafe(allowed: (session: AdminSession) => boolean): RequestHandler[];
+  /** Last in a page router: a sign-in store that did not answer is a 503 page asking to try again (the cookie stays). */
+  storeDown: ErrorRequestHandler;
 }
 
 /** Creates the page machinery; one instance serves the admin page and /me, so one sign-in is one session. */
-export function createPages(options: { publicUrl: string; sessionTtlMs: number; now: () => number }): Pages {
+export function createPages(options: {
+  publicUrl: string;
+  sessionTtlMs: number;
+  now: () => number;
+  /** Replica mode: sessions live in Redis, so any replica serves any browser; absent: in this process's memory. */
+  redis?: SignInRedis | undefined;
+  /** Told each time the sign-in store failed a request. */
+  onStoreDown?: (error: SignInStoreError) => void;
+}): Pages {
   const eta = new Eta({ views: VIEWS, autoEscape: true, cache: true });
-  const sessions = createAdminSessions({ ttlMs: options.sessionTtlMs, now: options.now });
+  const sessions = options.redis ? createRedisAdminSessions({ redis: options.redis, ttlMs: options.sessionTtlMs, now: options.now }) : inMemory(options.sessionTtlMs, options.now);
   const publicOrigin = new URL(options.publicUrl).origin;
   const secure = publicOrigin.startsWith('https:');
   // __Host-: a Secure cookie no subdomain can set or overwrite; plain http (local development) cannot carry one.
@@ -108,21 +120,21 @@ export function createPages(options: { publicUrl: string; sessionTtlMs: number; 
     render,
     refuse,
     sessionOf,
-    signIn(res, identity) {
-      const session = sessions.create(identity);
+    async signIn(res, identity) {
+      const session = await sessions.create(identity);
       res.cookie(cookieName, session.id, { ...cookieOptions, maxAge: options.sessionTtlMs });
       return session;
     },
-    signOut(res, session) {
-      sessions.delete(session.id);
+    async signOut(res, session) {
+      await sessions.delete(session);
       res.clearCookie(cookieName, cookieOptions);
     },
     sameOrigin,
     unsafe: (allowed) => [
       (req, res, next) => (sameOrigin(req) ? next() : refuse(res, 403, 'This request came from another site and was refused.')),
       form,
-      (req, res, next) => {
-        const session = sessionOf(req);
+      async (req, res, next) => {
+        const session = await sessionOf(req);
         if (!session || !allowed(session)) return refuse(res, 403, 'Your session has ended. Sign in again.');
         const csrf = single((req.body as Record<string, unknown> | undefined)?._csrf);
         if (csrf === undefined || !secureEqual(csrf, session.csrf)) return refuse(res, 403, 'This form has expired. Reload the page and try again.', session);
@@ -130,5 +142,22 @@ export function createPages(options: { publicUrl: string; sessionTtlMs: number; 
         next();
       },
     ],
+    storeDown(error, req, res, next) {
+      if (!(error instanceof SignInStoreError)) return next(error);
+      options.onStoreDown?.(error);
+      if (res.headersSent) return void res.end();
+      const back = req.originalUrl.startsWith('/admin') ? '/admin' : '/me';
+      render(res, 503, 'message', { title: 'Try again in a moment', message: error.message, back, home: back });
+    },
+  };
+}
+
+/** The memory session table behind the pages' interface: nothing in it fails or waits. */
+function inMemory(ttlMs: number, now: () => number): PageSessions {
+  const table = createAdminSessions({ ttlMs, now });
+  return {
+    create: async (identity) => table.create(identity),
+    get: async (id) => table.get(id),
+    delete: async (session) => table.delete(session.id),
   };
 }

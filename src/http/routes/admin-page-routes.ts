@@ -75,14 +75,14 @@ export function adminPageRoutes(options: AdminPageOptions): Router {
   router.use('/admin/assets', express.static(ASSETS, { index: false, fallthrough: false, maxAge: '1h' }));
 
   /** An admin's session: a sign-in with the admin token, or a verified OIDC_ADMIN_EMAILS sign-in. */
-  const sessionOf = (req: Request) => {
-    const session = pages.sessionOf(req);
+  const sessionOf = async (req: Request) => {
+    const session = await pages.sessionOf(req);
     return session?.admin ? session : undefined;
   };
 
   /** Pages: a signed-in session, else to the sign-in form. */
-  const signedIn: RequestHandler = (req, res, next) => {
-    const session = sessionOf(req);
+  const signedIn: RequestHandler = async (req, res, next) => {
+    const session = await sessionOf(req);
     if (!session) return void res.redirect(303, '/admin');
     res.locals.session = session;
     next();
@@ -100,10 +100,10 @@ export function adminPageRoutes(options: AdminPageOptions): Router {
   const signInPage = (res: Response, status: number, error: string | null) =>
     page(res, status, 'sign-in', { title: 'Sign in', error, tokenSignIn: options.adminToken !== undefined, oidcSignIn: options.oidcSignIn, demo: options.demo });
 
-  router.get('/admin', (req, res) => {
-    let session = sessionOf(req);
+  router.get('/admin', async (req, res) => {
+    let session = await sessionOf(req);
     // Demo mode: a newcomer's first look is the page itself. Only from this machine, and only over demo data.
-    if (!session && options.demo && fromLoopback(req)) session = pages.signIn(res);
+    if (!session && options.demo && fromLoopback(req)) session = await pages.signIn(res);
     if (!session) return signInPage(res, 200, null);
     const integrations = options.sync.list().map((integration) => {
       const described = describeIntegration(integration, options.feeds);
@@ -112,7 +112,7 @@ export function adminPageRoutes(options: AdminPageOptions): Router {
     page(res, 200, 'integrations', { title: 'Integrations', integrations, notice: noticeOf(req) }, session);
   });
 
-  router.post('/admin/sign-in', pages.form, (req, res) => {
+  router.post('/admin/sign-in', pages.form, async (req, res) => {
     if (!pages.sameOrigin(req)) return refuse(res, 403, 'This request came from another site and was refused.');
     const client = req.socket.remoteAddress ?? 'unknown';
     const waitMs = limiter.retryAfterMs(client);
@@ -125,14 +125,14 @@ export function adminPageRoutes(options: AdminPageOptions): Router {
       limiter.fail(client);
       return signInPage(res, 403, 'That admin token is wrong.');
     }
-    pages.signIn(res);
+    await pages.signIn(res);
     res.redirect(303, '/admin');
   });
 
   // Any session signs out here, an interviewer's from /me too.
-  router.post('/admin/sign-out', ...pages.unsafe(() => true), (_req, res) => {
+  router.post('/admin/sign-out', ...pages.unsafe(() => true), async (_req, res) => {
     const session = res.locals.session as AdminSession;
-    pages.signOut(res, session);
+    await pages.signOut(res, session);
     // An interviewer lands on a page of its own: /me would send them straight back through the company sign-in.
     if (session.admin) res.redirect(303, '/admin');
     else page(res, 200, 'signed-out', { title: 'Signed out', home: '/me' });
@@ -289,6 +289,7 @@ export function adminPageRoutes(options: AdminPageOptions): Router {
     res.set('Cache-Control', 'no-store').type('image/svg+xml').send(svg);
   });
 
+  router.use('/admin', pages.storeDown);
   return router;
 }
 

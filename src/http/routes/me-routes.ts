@@ -98,15 +98,15 @@ export function meRoutes(options: MeRouteOptions): Router {
     }
     const { email, emailVerified } = finished.identity;
     const admin = emailVerified && email !== null && adminEmails.has(normalizeEmail(email));
-    pages.signIn(res, { admin, email, emailVerified });
+    await pages.signIn(res, { admin, email, emailVerified });
     // A page, not a redirect: after the provider's cross-site redirect, a redirect would still be cross-site and the
     // browser would not send the SameSite=Strict session cookie to the next page.
     const next = finished.next === 'admin' && admin ? '/admin' : '/me';
     pages.render(res, 200, 'signed-in', { title: 'Signed in', next, refresh: next, home: next });
   });
 
-  router.get('/me', (req, res) => {
-    const session = pages.sessionOf(req);
+  router.get('/me', async (req, res) => {
+    const session = await pages.sessionOf(req);
     // Returned, so Express 5 answers a failed sign-in start (an unreachable provider, say) instead of an unhandled rejection.
     if (!session || session.email === null) return startSignIn(res, 'me');
     const email = verifiedEmail(session);
@@ -148,7 +148,7 @@ export function meRoutes(options: MeRouteOptions): Router {
   });
 
   router.get('/me/qr.svg', async (req, res) => {
-    const session = pages.sessionOf(req);
+    const session = await pages.sessionOf(req);
     const email = verifiedEmail(session);
     const id = email === undefined ? undefined : ownIntegration(email, req.query);
     const asked = single(req.query.detail);
@@ -159,5 +159,6 @@ export function meRoutes(options: MeRouteOptions): Router {
     res.set('Cache-Control', 'no-store').type('image/svg+xml').send(svg);
   });
 
+  router.use(['/me', '/auth'], pages.storeDown);
   return router;
 }
