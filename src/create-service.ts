@@ -243,7 +243,7 @@ export function createService(config: Config, logger: Logger, overrides: Service
     webhookSecret: config.kombo.webhookSecret,
     oidc: config.oidc,
     demo: config.demo,
-    ...(hub ? { redisHealth: hub.health } : {}),
+    ...(hub ? { redisHealth: hub.health, redis: { client: hub.client, key: hub.key } } : {}),
     now,
   });
   return { config, app, feeds, sync, registry, tokens, links, fetches, metrics, logger, hub };

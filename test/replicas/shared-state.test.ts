@@ -7,6 +7,7 @@ import { postWebhook, until } from '../helpers/integrations.js';
 import { describeRedis, startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { removeReplicaDirs, startInProcessReplica, type InProcessReplica } from '../helpers/replicas.js';
 import { feedPath } from '../helpers/test-service.js';
+import { signIn } from '../admin-page/page-fixtures.js';
 
 describeRedis('replicas on one Redis', () => {
   let redis: RedisServer;
@@ -68,5 +69,18 @@ describeRedis('replicas on one Redis', () => {
     expect(Date.now() - sentAt).toBeLessThan(3_000);
     expect((await feed(a)).body.equals((await feed(b)).body)).toBe(true);
     expect(fake.requests.length - before).toBe(1);
+  });
+
+  it('an admin page sign-in on one replica holds on every replica, and signing out ends it everywhere', async () => {
+    const a = await startInProcessReplica(fake, redis.url);
+    replicas.push(a);
+    await until(() => a.sync.ready(), 'first replica ready');
+    const b = await startInProcessReplica(fake, redis.url);
+    replicas.push(b);
+    const { cookie, csrf } = await signIn(a);
+    await request(b.server).get('/admin').set('Cookie', cookie).expect(200);
+    await request(b.server).post('/admin/sign-out').set('Cookie', cookie).type('form').send({ _csrf: csrf }).expect(303);
+    const after = await request(a.server).get('/admin').set('Cookie', cookie);
+    expect(after.text).not.toContain(csrf);
   });
 });
