@@ -19,8 +19,9 @@ export function admin(service: Pick<Service, 'app'>, method: 'get' | 'post' | 'd
 }
 
 /** Polls `condition` for at most about ten seconds (a bound for a loaded machine, not a speed requirement). */
-export async function until(condition: () => boolean | Promise<boolean>, what = 'condition'): Promise<void> {
-  for (let n = 0; n < 1_000; n++) {
+export async function until(condition: () => boolean | Promise<boolean>, what = 'condition', timeoutMs?: number): Promise<void> {
+  const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
+  for (let n = 0; deadline === undefined ? n < 1_000 : Date.now() < deadline; n++) {
     if (await condition()) return;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
