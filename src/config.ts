@@ -111,6 +111,7 @@ const envSchema = z.object({
   ),
   FEED_REFRESH_MINUTES: integer('FEED_REFRESH_MINUTES', 5, 10_080, 60, 'a number of minutes'),
   WEBHOOK_WALK_INTERVAL_SECONDS: integer('WEBHOOK_WALK_INTERVAL_SECONDS', 1, 3_600, 5, 'a number of seconds'),
+  TRUST_PROXY: integer('TRUST_PROXY', 0, 10, 0, 'a number of reverse proxies'),
   MAX_CONNECTIONS: integer('MAX_CONNECTIONS', 1, 1_000_000, 10_000, 'a number of connections'),
   FEED_CACHE_MAX_MB: integer('FEED_CACHE_MAX_MB', 1, 16_384, 256, 'a number of megabytes'),
   MASS_REMOVAL_HOLD_HOURS: integer('MASS_REMOVAL_HOLD_HOURS', 1, 720, 24, 'a number of hours'),
@@ -178,6 +179,8 @@ export interface Config {
   feedRefreshMinutes: number;
   /** Least time between the starts of two walks asked for by webhooks. */
   webhookWalkIntervalMs: number;
+  /** Reverse proxies in front whose X-Forwarded-For names the client (0: the socket's address is the client's). */
+  trustProxy: number;
   /** Open connections the server accepts at once; it closes any past this at once. */
   maxConnections: number;
   /** What a link shows that was issued without a level of its own (every link made before levels existed). */
@@ -326,6 +329,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     defaultDurationMinutes: e.DEFAULT_DURATION_MINUTES,
     feedRefreshMinutes: e.FEED_REFRESH_MINUTES,
     webhookWalkIntervalMs: e.WEBHOOK_WALK_INTERVAL_SECONDS * 1000,
+    trustProxy: e.TRUST_PROXY,
     maxConnections: e.MAX_CONNECTIONS,
     feedDefaultDetail: e.FEED_DEFAULT_DETAIL,
     feedCacheMaxBytes: e.FEED_CACHE_MAX_MB * 1_048_576,

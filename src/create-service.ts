@@ -243,6 +243,7 @@ export function createService(config: Config, logger: Logger, overrides: Service
     webhookSecret: config.kombo.webhookSecret,
     oidc: config.oidc,
     demo: config.demo,
+    trustProxy: config.trustProxy,
     ...(hub ? { redisHealth: hub.health, redis: { client: hub.client, key: hub.key } } : {}),
     now,
   });

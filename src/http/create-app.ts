@@ -48,6 +48,8 @@ export interface AppDeps {
   /** Self-service sign-in (`GET /me`) with the company's OpenID Connect provider; absent: off. */
   oidc?: OidcConfig | undefined;
   demo?: boolean;
+  /** TRUST_PROXY: reverse proxies whose X-Forwarded-For Express believes (req.ip); 0, none. */
+  trustProxy?: number;
   /** Replica mode: where the shared Redis stands, for /healthz. */
   redisHealth?: () => RedisHealth;
   now?: () => number;
@@ -64,6 +66,7 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.disable('etag'); // feeds carry their own strong ETag; JSON answers need none
   app.set('query parser', 'simple');
+  if (deps.trustProxy) app.set('trust proxy', deps.trustProxy);
 
   const requestLog = createRequestLog(deps.logger, deps.metrics);
   // Feeds first, ahead of every middleware: they are nearly every request, and each layer or listener on the way

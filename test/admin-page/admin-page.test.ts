@@ -60,6 +60,19 @@ describe('admin page', () => {
       await request(service.app).post('/admin/sign-in').type('form').send({ token: ADMIN_TOKEN }).expect(303);
     });
 
+    it('behind a proxy (TRUST_PROXY=1) counts wrong tokens per client, so one guesser locks out only themselves', async () => {
+      const behindProxy = buildTestService(fake, { env: { TRUST_PROXY: '1' } });
+      const signIn = (service: typeof behindProxy, client: string, token: string) =>
+        request(service.app).post('/admin/sign-in').set('X-Forwarded-For', client).type('form').send({ token });
+      for (let n = 0; n < SIGN_IN_FAILURES_PER_WINDOW; n++) await signIn(behindProxy, '203.0.113.7', 'wrong-token-0123456789').expect(403);
+      await signIn(behindProxy, '203.0.113.7', ADMIN_TOKEN).expect(429);
+      await signIn(behindProxy, '198.51.100.2', ADMIN_TOKEN).expect(303);
+      // Without it, the header is not believed: a client cannot pick its own address to dodge the limit.
+      const direct = buildTestService(fake);
+      for (let n = 0; n < SIGN_IN_FAILURES_PER_WINDOW; n++) await signIn(direct, `203.0.113.${n}`, 'wrong-token-0123456789').expect(403);
+      await signIn(direct, '198.51.100.2', ADMIN_TOKEN).expect(429);
+    });
+
     it('ends a session after SESSION_HOURS (the injected clock), and on "Sign out"', async () => {
       const service = buildTestService(fake, { env: { SESSION_HOURS: '2' } });
       await service.sync.refresh();

@@ -114,7 +114,8 @@ export function adminPageRoutes(options: AdminPageOptions): Router {
 
   router.post('/admin/sign-in', pages.form, async (req, res) => {
     if (!pages.sameOrigin(req)) return refuse(res, 403, 'This request came from another site and was refused.');
-    const client = req.socket.remoteAddress ?? 'unknown';
+    // Behind TRUST_PROXY proxies, the client's own address: counting the proxy's would lock every admin out at once.
+    const client = req.ip ?? req.socket.remoteAddress ?? 'unknown';
     const waitMs = limiter.retryAfterMs(client);
     if (waitMs > 0) {
       res.set('Retry-After', String(Math.ceil(waitMs / 1000)));
