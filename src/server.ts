@@ -13,7 +13,7 @@ import { createLogDestination, createLogger } from './logger.js';
 /** Shutdown finishes well inside the 10 s an orchestrator usually allows before SIGKILL. */
 const SHUTDOWN_GRACE_MS = 8_000;
 /** How long start-up waits for Redis in replica mode before it gives up (the orchestrator restarts the process). */
-const REDIS_CONNECT_TIMEOUT_MS = 30_000;
+export const REDIS_CONNECT_TIMEOUT_MS = 30_000;
 /** While connections are refused at MAX_CONNECTIONS, one warning per this long. */
 const CONNECTION_CAP_WARNING_INTERVAL_MS = 60_000;
 
@@ -68,6 +68,8 @@ export interface StartOptions {
   timeouts?: HttpTimeouts;
   /** How often recorded link fetches are written (default {@link LINK_FETCH_FLUSH_INTERVAL_MS}). */
   fetchFlushIntervalMs?: number;
+  /** Replica mode: how long start-up waits for Redis (default {@link REDIS_CONNECT_TIMEOUT_MS}). */
+  redisConnectTimeoutMs?: number;
 }
 
 /** Starts the service: restores the registry and saved snapshots, listens, walks Kombo now and on a schedule. */
@@ -106,7 +108,12 @@ export async function start(
   });
 
   // Replica mode: the registry and snapshots come from Redis, so it must answer before anything is served.
-  await service.hub?.connect(REDIS_CONNECT_TIMEOUT_MS);
+  try {
+    await service.hub?.connect(options.redisConnectTimeoutMs ?? REDIS_CONNECT_TIMEOUT_MS);
+  } catch (error) {
+    await service.hub?.close();
+    throw error;
+  }
   const restored = await service.sync.restore();
 
   await new Promise<void>((resolve, reject) => {

@@ -127,3 +127,37 @@ describeRedis('replicas when Redis fails', () => {
     await until(async () => (await feed(b, path)).status === 404, 'removed on b too');
   });
 });
+
+describeRedis('a Redis password', () => {
+  it('never reaches a log or an error, even when Redis cannot be reached at start-up', async () => {
+    const { createServer } = await import('node:net');
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', () => resolve()));
+    const port = (closed.address() as import('node:net').AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const fake = await startFakeKombo();
+    const { loadConfig } = await import('../../src/config.js');
+    const { createService } = await import('../../src/create-service.js');
+    const { start } = await import('../../src/server.js');
+    const { captureLogger, testEnv } = await import('../helpers/test-service.js');
+    const secret = 'pa55-word-that-must-stay-secret';
+    const config = loadConfig(testEnv(fake, { REDIS_URL: `redis://feeds:${secret}@127.0.0.1:${port}/0`, PORT: '0', HOST: '127.0.0.1' }));
+    const { logger, logs } = captureLogger();
+    const failed = await start(config, logger, createService(config, logger), { redisConnectTimeoutMs: 1_500 }).then(
+      () => undefined,
+      (error: unknown) => error as Error,
+    );
+    await fake.close();
+    expect(failed?.message).toMatch(/cannot reach Redis at redis:\/\/redacted:redacted@127\.0\.0\.1/);
+    expect(failed?.message).not.toContain(secret);
+    expect(logs.raw.length).toBeGreaterThan(0);
+    for (const line of logs.raw) expect(line).not.toContain(secret);
+    // A bad REDIS_URL is named, not echoed.
+    expect(() => loadConfig(testEnv(fake, { REDIS_URL: `http://feeds:${secret}@example.com` }))).toThrow(/REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/);
+    try {
+      loadConfig(testEnv(fake, { REDIS_URL: `http://feeds:${secret}@example.com` }));
+    } catch (error) {
+      expect(String((error as Error).message)).not.toContain(secret);
+    }
+  });
+});
