@@ -488,8 +488,16 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
   return {
     async restore() {
       if (coordinator) {
-        // Replica mode: the shared snapshot, whoever walked it. Redis unreachable here stops start-up (server entry).
-        const adopted = await adopt();
+        // Replica mode: the shared snapshot, whoever walked it. Redis unreachable here stops start-up (server entry);
+        // one that cannot be read is logged and walked over, as an unreadable snapshot file is.
+        let adopted: boolean;
+        try {
+          adopted = await adopt();
+        } catch (error) {
+          if (error instanceof StoreUnavailableError) throw error;
+          logger.warn({ err: error }, 'ignored an unreadable shared snapshot; waiting for Kombo instead');
+          return false;
+        }
         if (adopted) logger.info({ interviews: feeds.snapshot()?.size, version }, 'took in the shared snapshot');
         return adopted;
       }
