@@ -184,6 +184,7 @@ export function createService(config: Config, logger: Logger, overrides: Service
   };
 
   if (hub && shared) {
+    metrics.observeRedis(hub.up);
     hub.onNotice((notice) => {
       if (notice.field === shared.registry.field) {
         if (notice.version !== shared.registry.version()) void sync.reconcile().catch(() => {});

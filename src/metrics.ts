@@ -21,6 +21,8 @@ export interface Metrics {
    * stalest snapshot's walk (one series each, however many integrations: no label grows with them).
    */
   observeSnapshots(read: () => SnapshotTotals): void;
+  /** Replica mode: tells `interview_feeds_redis_up` whether Redis answers (read at scrape time). */
+  observeRedis(up: () => boolean): void;
   readonly rejectedRecords: Counter;
   readonly httpRequests: Counter<'method' | 'route' | 'status'>;
   readonly httpDuration: Histogram<'method' | 'route'>;
@@ -80,6 +82,16 @@ export function createMetrics({ defaults = true, now = Date.now }: { defaults?: 
     },
   });
   return {
+    observeRedis(up) {
+      new Gauge({
+        name: 'interview_feeds_redis_up',
+        help: 'Replica mode: 1 while the shared Redis answers, 0 while it does not (feeds serve on from memory)',
+        registers,
+        collect() {
+          this.set(up() ? 1 : 0);
+        },
+      });
+    },
     observeSnapshots(reader) {
       read = reader;
     },
@@ -93,7 +105,7 @@ export function createMetrics({ defaults = true, now = Date.now }: { defaults?: 
     }),
     refreshes: new Counter({
       name: 'interview_feeds_refreshes_total',
-      help: 'Refreshes from Kombo by kind (full, incremental) and outcome (success, failure, held as a mass removal, aborted by shutdown)',
+      help: 'Refreshes from Kombo by kind (full, incremental) and outcome (success, failure, held as a mass removal, aborted by shutdown; with replicas, lease_lost and redis_unavailable: not published)',
       labelNames: ['kind', 'outcome'],
       registers,
     }),

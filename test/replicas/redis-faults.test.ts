@@ -65,6 +65,8 @@ describeRedis('replicas when Redis fails', () => {
       expect(now.body.equals(before[0]!.body)).toBe(true);
       expect(now.etag).toBe(before[0]!.etag);
       await request(replica.server).get('/readyz').expect(200);
+      const metrics = await request(replica.server).get('/metrics').set('Authorization', `Bearer ${replica.config.adminToken}`).expect(200);
+      expect(metrics.text).toMatch(/^interview_feeds_redis_up 0$/m);
     }
 
     // A change told while Redis is away walks nothing now (no replica can take the lease)...
@@ -87,6 +89,8 @@ describeRedis('replicas when Redis fails', () => {
     expect((await feed(a)).body.equals((await feed(b)).body)).toBe(true);
     expect((await titles(a)).sort()).toEqual(['First, moved', 'Second']);
     expect((await request(a.server).get('/healthz')).body.redis.status).toBe('up');
+    const metrics = await request(a.server).get('/metrics').set('Authorization', `Bearer ${a.config.adminToken}`).expect(200);
+    expect(metrics.text).toMatch(/^interview_feeds_redis_up 1$/m);
   });
 
   it('after Redis restarts empty, a new replica is served from what the others put back, without asking Kombo', async () => {
