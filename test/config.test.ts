@@ -43,11 +43,13 @@ describe('loadConfig', () => {
       defaultDurationMinutes: 60,
       feedRefreshMinutes: 60,
       webhookWalkIntervalMs: 5_000,
+      trustProxy: 0,
       maxConnections: 10_000,
       feedDefaultDetail: 'full',
       feedCacheMaxBytes: 256 * 1_048_576,
       massRemovalHoldMs: 24 * 3_600_000,
       dataDir: './data',
+      redis: undefined,
       logLevel: 'info',
       production: false,
     });
@@ -60,6 +62,26 @@ describe('loadConfig', () => {
     expect(config.adminToken).toBe('admin-token-0123456789');
     expect(config.host).toBe('127.0.0.1');
     expect(config.port).toBe(8080);
+  });
+
+  it('refuses a REDIS_URL that is no redis URL without echoing it, and bounds the replica settings', () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig({ ...LIVE, ...env });
+        return [];
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+    };
+    for (const url of ['http://user:hunter2-secret@redis:6379', 'redis://', 'not a url hunter2-secret']) {
+      const found = problems({ REDIS_URL: url });
+      expect(found).toEqual(['REDIS_URL must be a redis:// or rediss:// URL with a host, such as redis://redis:6379/0']);
+    }
+    expect(problems({ REDIS_KEY_PREFIX: 'has space:' })[0]).toMatch(/^REDIS_KEY_PREFIX must be/);
+    expect(problems({ SYNC_LEASE_SECONDS: '2' })[0]).toMatch(/^SYNC_LEASE_SECONDS must be a number of seconds from 3 to 600/);
+    expect(problems({ REDIS_TIMEOUT_SECONDS: '0' })[0]).toMatch(/^REDIS_TIMEOUT_SECONDS must be/);
+    expect(problems({ TRUST_PROXY: '11' })[0]).toMatch(/^TRUST_PROXY must be/);
+    expect(loadConfig({ ...LIVE, REDIS_URL: 'redis://127.0.0.1:6379' }).redis).toEqual({ url: 'redis://127.0.0.1:6379', keyPrefix: 'interview-feeds:', timeoutMs: 2_000, leaseMs: 30_000 });
   });
 
   it('reads every variable of a live configuration', () => {
@@ -84,6 +106,11 @@ describe('loadConfig', () => {
       FEED_REFRESH_MINUTES: '15',
       WEBHOOK_WALK_INTERVAL_SECONDS: '30',
       MAX_CONNECTIONS: '20000',
+      TRUST_PROXY: '2',
+      REDIS_URL: 'rediss://feeds:secret@redis.internal:6380/2',
+      REDIS_KEY_PREFIX: 'acme-feeds:',
+      REDIS_TIMEOUT_SECONDS: '5',
+      SYNC_LEASE_SECONDS: '45',
       FEED_DEFAULT_DETAIL: 'Busy',
       FEED_CACHE_MAX_MB: '64',
       MASS_REMOVAL_HOLD_HOURS: '48',
@@ -114,11 +141,13 @@ describe('loadConfig', () => {
       defaultDurationMinutes: 45,
       feedRefreshMinutes: 15,
       webhookWalkIntervalMs: 30_000,
+      trustProxy: 2,
       maxConnections: 20_000,
       feedDefaultDetail: 'busy',
       feedCacheMaxBytes: 64 * 1_048_576,
       massRemovalHoldMs: 48 * 3_600_000,
       dataDir: '/var/lib/interview-feeds',
+      redis: { url: 'rediss://feeds:secret@redis.internal:6380/2', keyPrefix: 'acme-feeds:', timeoutMs: 5_000, leaseMs: 45_000 },
       logLevel: 'warn',
       production: true,
     });
