@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { SnapshotData } from '../interviews/snapshot.js';
 import { snapshotDataSchema, type SnapshotStore } from '../interviews/snapshot-store.js';
-import { StaleLeaseError, type SharedSnapshot, type WalkCoordinator, type WalkLease } from '../sync/walk-coordinator.js';
+import { StaleLeaseError, type LeaseAnswer, type SharedSnapshot, type WalkCoordinator } from '../sync/walk-coordinator.js';
 import { NOTICE_LUA, type RedisHub } from './create-redis-hub.js';
 
 const gzip = promisify(gzipCallback);
@@ -21,12 +21,15 @@ export function snapshotField(integrationId: string): string {
   return `snap:${integrationId}`;
 }
 
-// KEYS[3] lease, KEYS[4] fence. ARGV[3] owner, ARGV[4] ttl ms. 0 while another holds the lease, else the new token.
+// KEYS[3] lease, KEYS[4] fence. ARGV[3] owner, ARGV[4] ttl ms. {token, Redis's time in ms}: token 0 while another
+// holds the lease. Redis's clock, not a replica's, says whether a walk started after a refresh was asked for.
 const ACQUIRE_LUA = `${NOTICE_LUA}
-if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
+local time = redis.call('TIME')
+local nowMs = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+if redis.call('EXISTS', KEYS[3]) == 1 then return {0, nowMs} end
 local token = redis.call('INCR', KEYS[4])
 redis.call('SET', KEYS[3], ARGV[3] .. ':' .. token, 'PX', ARGV[4])
-return token`;
+return {token, nowMs}`;
 
 // KEYS[3] lease. ARGV[3] the holder's value, ARGV[4] ttl ms. 1 renewed, 0 lost.
 const RENEW_LUA = `${NOTICE_LUA}
@@ -39,13 +42,15 @@ const RELEASE_LUA = `${NOTICE_LUA}
 if redis.call('GET', KEYS[3]) == ARGV[3] then redis.call('DEL', KEYS[3]) end
 return 1`;
 
-// KEYS[3] snapshot, KEYS[4] fence. ARGV[3] token, ARGV[4] gzipped JSON, ARGV[5] syncedAtMs. The fencing rule: a
-// token below the newest granted is refused (-1), whether or not its holder still believes it holds the lease.
+// KEYS[3] snapshot, KEYS[4] fence, KEYS[5] lease. ARGV[3] token, ARGV[4] gzipped JSON, ARGV[5] syncedAtMs, ARGV[6]
+// the lease's value, ARGV[7] when it was granted (Redis's clock). The fencing rule: refused (-1) unless the lease is
+// still this one and no newer token was granted, whether or not its holder still believes it holds the lease (a
+// lease that ran out, or a Redis that restarted empty and granted low tokens again, both refuse).
 const PUBLISH_LUA = `${NOTICE_LUA}
 local fence = tonumber(redis.call('GET', KEYS[4]) or '0')
-if tonumber(ARGV[3]) < fence then return -1 end
+if tonumber(ARGV[3]) < fence or redis.call('GET', KEYS[5]) ~= ARGV[6] then return -1 end
 local v = tonumber(redis.call('HGET', KEYS[3], 'v') or '0') + 1
-redis.call('HSET', KEYS[3], 'v', v, 'token', ARGV[3], 'data', ARGV[4], 'syncedAtMs', ARGV[5])
+redis.call('HSET', KEYS[3], 'v', v, 'token', ARGV[3], 'data', ARGV[4], 'syncedAtMs', ARGV[5], 'walkedAtMs', ARGV[7])
 notice(v)
 return v`;
 
@@ -70,9 +75,11 @@ redis.call('HSET', KEYS[3], 'v', mine, 'token', ARGV[6], 'data', ARGV[4], 'synce
 notice(mine)
 return mine`;
 
-// KEYS[3] snapshot, KEYS[4] fence, KEYS[5] lease. A removed integration's walk in flight anywhere is fenced off.
+// KEYS[3] snapshot, KEYS[4] fence, KEYS[5] lease. A removed integration's walk in flight anywhere is fenced off. Its
+// version stays: added back, its next snapshot is numbered after every one a replica may still hold.
 const DELETE_LUA = `${NOTICE_LUA}
-redis.call('DEL', KEYS[3], KEYS[5])
+redis.call('HDEL', KEYS[3], 'token', 'data', 'syncedAtMs', 'walkedAtMs')
+redis.call('DEL', KEYS[5])
 redis.call('INCR', KEYS[4])
 redis.call('HDEL', KEYS[1], ARGV[2])
 return 1`;
@@ -109,9 +116,9 @@ export function createRedisSnapshots(options: RedisSnapshotsOptions): { store: S
     const stored = Number((await hub.run('read a snapshot version', () => hub.client.hget(snap, 'v'))) ?? 0);
     if (stored === 0 && version === 0 && options.seed) return seeded(id);
     if (stored <= version) return undefined;
-    const [v = null, data = null] = await hub.run('read a snapshot', () => hub.client.hmgetBuffer(snap, 'v', 'data'));
+    const [v = null, data = null, walkedAt = null] = await hub.run('read a snapshot', () => hub.client.hmgetBuffer(snap, 'v', 'data', 'walkedAtMs'));
     if (v === null || data === null) return undefined;
-    return { data: await decode(id, data), version: Number(v.toString()) };
+    return { data: await decode(id, data), version: Number(v.toString()), walkedAtMs: walkedAt === null ? 0 : Number(walkedAt.toString()) };
   }
 
   /** An embedded install's snapshot, written to Redis as version 1 (unless a replica was first). */
@@ -128,10 +135,11 @@ export function createRedisSnapshots(options: RedisSnapshotsOptions): { store: S
     await hub.script('put back a snapshot', PUT_BACK_LUA, snapshotField(id), [snap, fence], [snapshot.version, data, snapshot.data.syncedAtMs, token]);
   }
 
-  async function acquire(id: string): Promise<WalkLease | undefined> {
+  async function acquire(id: string): Promise<LeaseAnswer> {
     const { snap, fence, lease } = keys(id);
-    const token = Number(await hub.script('take a walk lease', ACQUIRE_LUA, snapshotField(id), [lease, fence], [owner, leaseMs]));
-    if (token === 0) return undefined;
+    const [granted, nowMs] = (await hub.script('take a walk lease', ACQUIRE_LUA, snapshotField(id), [lease, fence], [owner, leaseMs])) as [number, number];
+    const token = Number(granted);
+    if (token === 0) return { lease: undefined, nowMs: Number(nowMs) };
     const value = `${owner}:${token}`;
     const lost = new AbortController();
     let renewedAtMs = Date.now();
@@ -148,12 +156,13 @@ export function createRedisSnapshots(options: RedisSnapshotsOptions): { store: S
       if (lost.signal.aborted) clearInterval(renewal);
     }, Math.max(100, Math.floor(leaseMs / 3)));
     renewal.unref();
-    return {
+    return { lease: {
       token,
+      grantedAtMs: Number(nowMs),
       signal: lost.signal,
       async publish(data) {
         const encoded = await encode(data);
-        const version = Number(await hub.script('publish a snapshot', PUBLISH_LUA, snapshotField(id), [snap, fence], [token, encoded, data.syncedAtMs]));
+        const version = Number(await hub.script('publish a snapshot', PUBLISH_LUA, snapshotField(id), [snap, fence, lease], [token, encoded, data.syncedAtMs, value, nowMs]));
         if (version < 0) throw new StaleLeaseError(id, token);
         return version;
       },
@@ -163,7 +172,7 @@ export function createRedisSnapshots(options: RedisSnapshotsOptions): { store: S
         clearInterval(renewal);
         await hub.script('release a walk lease', RELEASE_LUA, snapshotField(id), [lease], [value]).catch(() => {});
       },
-    };
+    }, nowMs: Number(nowMs) };
   }
 
   const store: SnapshotStore = {

@@ -160,8 +160,9 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
   let lastSize: WalkSize | undefined;
   const guard = createMassRemovalGuard({ holdMs: options.massRemovalHoldMs });
   const { coordinator } = options;
-  /** Replica mode: the version of the shared snapshot served here. */
+  /** Replica mode: the version of the shared snapshot served here, and when its walk's lease was granted (Redis's clock). */
   let version = 0;
+  let walkedAtMs = 0;
   let waitingForRedis = false;
   let adopting: Promise<boolean> = Promise.resolve(false);
 
@@ -193,6 +194,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       const snapshot = Snapshot.fromData(shared.data);
       publish(snapshot, changedBetween(before, snapshot));
       version = shared.version;
+      walkedAtMs = shared.walkedAtMs ?? 0;
       waitingForRedis = false;
       // What another replica walked counts as this replica's last success too: the integration is ok everywhere.
       const at = new Date(shared.data.syncedAtMs).toISOString();
@@ -239,13 +241,16 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
    * Replica mode: the lease to walk. A periodic refresh takes it only when free; an asked-for one waits for it (another
    * replica is walking, or died walking and its lease runs out), up to twice the lease's life.
    */
-  async function takeLease(periodic: boolean): Promise<WalkLease | undefined> {
+  async function takeLease(periodic: boolean): Promise<{ lease: WalkLease | undefined; askedAtMs: number }> {
     const waitedFrom = now();
     const pollMs = options.leasePollMs ?? 250;
+    let askedAtMs: number | undefined;
     for (;;) {
       let lease: WalkLease | undefined;
       try {
-        lease = await coordinator!.acquire(client.integrationId);
+        const answer = await coordinator!.acquire(client.integrationId);
+        lease = answer.lease;
+        askedAtMs ??= answer.nowMs;
       } catch (error) {
         if (error instanceof StoreUnavailableError) {
           if (!waitingForRedis) logger.warn({ reason: error.message }, 'Redis is unreachable: this walk waits for it (feeds serve on from memory)');
@@ -254,33 +259,43 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
         throw error;
       }
       waitingForRedis = false;
-      if (lease || periodic) return lease;
+      if (lease || periodic) return { lease, askedAtMs };
       if (now() - waitedFrom > 2 * coordinator!.leaseMs + 5_000) throw new LeaseBusyError(client.integrationId, now() - waitedFrom);
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, pollMs / 2 + Math.random() * pollMs);
-        controller.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+        const done = () => {
+          clearTimeout(timer);
+          controller.signal.removeEventListener('abort', done);
+          resolve();
+        };
+        const timer = setTimeout(done, pollMs / 2 + Math.random() * pollMs);
+        controller.signal.addEventListener('abort', done, { once: true });
       });
       if (controller.signal.aborted) throw closedError();
     }
   }
 
   async function run(forceFull: boolean, confirmRemovals = false, periodic = false): Promise<RefreshSummary> {
-    const askedAtMs = now();
+    const startedAtMs = now();
     const heldAtAsk = feeds.snapshot() !== undefined;
     let lease: WalkLease | undefined;
     if (coordinator) {
-      lease = await takeLease(periodic && !forceFull && !confirmRemovals);
-      if (lease === undefined) return elsewhere('incremental', askedAtMs); // another replica is walking it right now
+      const taken = await takeLease(periodic && !forceFull && !confirmRemovals);
+      lease = taken.lease;
+      if (lease === undefined) return elsewhere('incremental', startedAtMs); // another replica is walking it right now
       try {
         await adopt();
         const current = feeds.snapshot();
         if (current !== undefined && !confirmRemovals) {
-          const walkedAtMs = forceFull ? current.data.fullSyncedAtMs : current.data.syncedAtMs;
-          // A walk that started after this was asked for (or, for a first walk, any) brought what this one would.
-          const satisfied = periodic ? askedAtMs - walkedAtMs < (options.periodicFreshMs ?? 0) : !heldAtAsk || walkedAtMs >= askedAtMs;
+          const lastWasFull = current.data.fullSyncedAtMs === current.data.syncedAtMs;
+          // Periodic: a walk within the last half interval will do (replicas' clocks, a few seconds apart at worst).
+          // Asked for: only a walk whose lease was granted after this was asked, by Redis's one clock, and a full one
+          // when a full one was asked; or, for a first walk, any.
+          const satisfied = periodic
+            ? startedAtMs - current.data.syncedAtMs < (options.periodicFreshMs ?? 0)
+            : !heldAtAsk || (walkedAtMs >= taken.askedAtMs && (!forceFull || lastWasFull));
           if (satisfied) {
             await lease.release();
-            return elsewhere(forceFull ? 'full' : 'incremental', askedAtMs);
+            return elsewhere(forceFull ? 'full' : 'incremental', startedAtMs);
           }
         }
       } catch (error) {
@@ -337,6 +352,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
         // Shared first, served after: a result Redis refuses (a newer lease exists) or cannot take is served nowhere,
         // so every replica keeps serving the same bytes.
         version = await lease.publish(applied.snapshot.data);
+        walkedAtMs = lease.grantedAtMs;
         publish(applied.snapshot, applied.changedEmails);
       } else {
         publish(applied.snapshot, applied.changedEmails);
@@ -444,7 +460,12 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
   function start(forceFull: boolean, confirmRemovals = false, periodic = false): Promise<RefreshSummary> {
     webhookChange = false; // this walk reads whatever a webhook told of so far
     inFlightPeriodic = periodic;
-    const promise = run(forceFull, confirmRemovals, periodic).finally(() => {
+    const promise = run(forceFull, confirmRemovals, periodic).catch((error: unknown) => {
+      // Replica mode: a walk asked for that could not run (Redis unreachable or too slow, another replica's lease held
+      // past the wait) is asked again after the webhook interval, not dropped until the next periodic refresh.
+      if (!periodic && (error instanceof StoreUnavailableError || error instanceof LeaseBusyError) && !closed) webhookChange = true;
+      throw error;
+    }).finally(() => {
       inFlight = undefined;
       const queued = queuedFull;
       queuedFull = undefined;

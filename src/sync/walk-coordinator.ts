@@ -7,6 +7,8 @@ import type { SnapshotData } from '../interviews/snapshot.js';
  */
 export interface WalkLease {
   readonly token: number;
+  /** When it was granted, by the coordinator's clock. */
+  readonly grantedAtMs: number;
   /** Aborts when the lease is lost: it could not be renewed in time, or another replica holds it now. */
   readonly signal: AbortSignal;
   /**
@@ -22,6 +24,15 @@ export interface WalkLease {
 export interface SharedSnapshot {
   readonly data: SnapshotData;
   readonly version: number;
+  /** When the lease of the walk that made it was granted, by the coordinator's clock (0: unknown, put back). */
+  readonly walkedAtMs?: number;
+}
+
+/** What asking for a lease gives: the lease, or undefined while another replica holds it; and the coordinator's time. */
+export interface LeaseAnswer {
+  readonly lease: WalkLease | undefined;
+  /** The coordinator's clock at the answer (one clock for every replica: a walk started after a request, or not). */
+  readonly nowMs: number;
 }
 
 /**
@@ -29,8 +40,8 @@ export interface SharedSnapshot {
  * same with or without one: without (embedded mode) it walks whenever asked and saves to its snapshot store.
  */
 export interface WalkCoordinator {
-  /** A lease on the integration, or undefined while another replica holds it. Throws StoreUnavailableError. */
-  acquire(integrationId: string): Promise<WalkLease | undefined>;
+  /** A lease on the integration, or none while another replica holds it. Throws StoreUnavailableError. */
+  acquire(integrationId: string): Promise<LeaseAnswer>;
   /** The integration's published snapshot when its version is above `version`, else undefined. */
   newer(integrationId: string, version: number): Promise<SharedSnapshot | undefined>;
   /** Writes back a snapshot this replica holds, unless a newer one is there (Redis lost its data). */

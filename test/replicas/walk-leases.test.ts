@@ -49,11 +49,11 @@ describeRedis('walk leases', () => {
     await hub.connect(5_000);
     const { coordinator } = createRedisSnapshots({ hub, logger: captureLogger().logger, leaseMs: 60_000 });
 
-    const stale = (await coordinator.acquire(ID))!;
-    expect(await coordinator.acquire(ID)).toBeUndefined(); // held: nobody else walks
+    const stale = (await coordinator.acquire(ID)).lease!;
+    expect((await coordinator.acquire(ID)).lease).toBeUndefined(); // held: nobody else walks
     // Its holder stalls (a long pause, a partition) past the lease's life: the lease runs out under it.
     await hub.client.del(hub.key(`lease:${ID}`));
-    const fresh = (await coordinator.acquire(ID))!;
+    const fresh = (await coordinator.acquire(ID)).lease!;
     expect(fresh.token).toBeGreaterThan(stale.token);
     const version = await fresh.publish(snapshotData('Newer walk', 2_000));
 
@@ -63,9 +63,9 @@ describeRedis('walk leases', () => {
     expect(shared?.data.interviews[0]?.title).toBe('Newer walk');
     // Releasing the stale lease does not free the fresh one.
     await stale.release();
-    expect(await coordinator.acquire(ID)).toBeUndefined();
+    expect((await coordinator.acquire(ID)).lease).toBeUndefined();
     await fresh.release();
-    const next = await coordinator.acquire(ID);
+    const next = (await coordinator.acquire(ID)).lease;
     expect(next).toBeDefined();
     await next!.release();
   });
@@ -75,13 +75,34 @@ describeRedis('walk leases', () => {
     hub = createRedisHub(config, captureLogger().logger);
     await hub.connect(5_000);
     const { coordinator } = createRedisSnapshots({ hub, logger: captureLogger().logger, leaseMs: 600 });
-    const lease = (await coordinator.acquire(ID))!;
+    const lease = (await coordinator.acquire(ID)).lease!;
     await new Promise((resolve) => setTimeout(resolve, 700));
     expect(lease.signal.aborted).toBe(false); // renewed every 200 ms
     await hub.client.del(hub.key(`lease:${ID}`));
     await until(() => lease.signal.aborted, 'the lease lost');
-    await expect(lease.publish(snapshotData('x', 1))).resolves.toBeGreaterThan(0); // nobody newer: fencing allows it
+    // Nobody took a newer lease, but this one ran out: its result is refused all the same.
+    await expect(lease.publish(snapshotData('x', 1))).rejects.toBeInstanceOf(StaleLeaseError);
+    expect(await coordinator.newer(ID, 0)).toBeUndefined();
     await lease.release();
+  });
+
+  it('refuses a walker from before Redis restarted empty, though the tokens granted since are lower than its own', async () => {
+    const config = loadConfig({ REDIS_URL: redis.url }).redis!;
+    hub = createRedisHub(config, captureLogger().logger);
+    await hub.connect(5_000);
+    const { coordinator } = createRedisSnapshots({ hub, logger: captureLogger().logger, leaseMs: 60_000 });
+    for (let n = 0; n < 4; n++) await (await coordinator.acquire(ID)).lease!.release();
+    const before = (await coordinator.acquire(ID)).lease!;
+    expect(before.token).toBe(5);
+    await redis.restart();
+    await until(() => hub!.up(), 'reconnected');
+    const after = (await coordinator.acquire(ID)).lease!;
+    expect(after.token).toBe(1);
+    await after.publish(snapshotData('Walked after the restart', 2_000));
+    await expect(before.publish(snapshotData('Walked before the restart', 1_000))).rejects.toBeInstanceOf(StaleLeaseError);
+    expect((await coordinator.newer(ID, 0))?.data.interviews[0]?.title).toBe('Walked after the restart');
+    await after.release();
+    await before.release();
   });
 });
 
