@@ -185,16 +185,20 @@ export function createService(config: Config, logger: Logger, overrides: Service
 
   if (hub && shared) {
     metrics.observeRedis(hub.up);
+    // A notice that cannot be acted on now (a read failed) is asked for again at the next once-a-second check.
+    const retry = (field: string, what: string) => (error: unknown) => {
+      hub.retry(field);
+      logger.warn({ err: error, field }, `could not ${what}; trying again within a second`);
+    };
     hub.onNotice((notice) => {
       if (notice.field === shared.registry.field) {
-        if (notice.version !== shared.registry.version()) void sync.reconcile().catch(() => {});
+        // Always followed: a save of this replica's own that met a conflict read the newer registry without following it.
+        void sync.reconcile().catch(retry(notice.field, 'follow a change of the registry'));
       } else if (notice.field === shared.links.field) {
-        if (notice.version !== shared.links.version()) void links.reload().catch((error: unknown) => logger.warn({ err: error }, 'could not read revoked links; the next notice tries again'));
+        if (notice.version !== shared.links.version()) void links.reload().catch(retry(notice.field, 'read revoked links'));
       } else if (notice.field.startsWith('snap:')) {
         const engine = sync.get(notice.field.slice('snap:'.length))?.engine;
-        if (engine && notice.version > engine.version()) {
-          void engine.adopt().catch((error: unknown) => logger.warn({ integration: notice.field.slice(5), err: error }, 'could not take in a shared snapshot; the next notice tries again'));
-        }
+        if (engine && notice.version > engine.version()) void engine.adopt().catch(retry(notice.field, 'take in a shared snapshot'));
       }
     });
     // Walks asked for while Redis was away run now.

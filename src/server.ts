@@ -108,18 +108,20 @@ export async function start(
   });
 
   // Replica mode: the registry and snapshots come from Redis, so it must answer before anything is served.
+  let restored: boolean;
   try {
     await service.hub?.connect(options.redisConnectTimeoutMs ?? REDIS_CONNECT_TIMEOUT_MS);
+    restored = await service.sync.restore();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
   } catch (error) {
+    // Nothing started is left behind: no Redis connection retrying, no timer.
+    await service.sync.close().catch(() => {});
     await service.hub?.close();
     throw error;
   }
-  const restored = await service.sync.restore();
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
-  });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   if (config.demo) {

@@ -46,6 +46,8 @@ export interface LinkFetchStore {
   save(data: LinkFetchData): Promise<void>;
   /** Other replicas write here too: each flush also reads theirs back, the newest fetch of each link winning. */
   readonly shared?: boolean;
+  /** Deletes an integration's fetches (a shared store, whose saves never delete). */
+  forget?(integrationId: string): Promise<void>;
 }
 
 /** Links whose last fetch is remembered at most (about 100 bytes each in memory and on disk); more are not recorded. */
@@ -212,7 +214,10 @@ export function createLinkFetches(options: { store: LinkFetchStore; now?: () => 
     flush,
     forgetLocally: (integrationId) => void drop(integrationId),
     forget(integrationId) {
-      if (!drop(integrationId)) return queue.then(() => {});
+      const removed = drop(integrationId);
+      const { store } = options;
+      if (store.forget) return serial(() => store.forget!(integrationId));
+      if (!removed) return queue.then(() => {});
       dirty = true;
       return flush();
     },

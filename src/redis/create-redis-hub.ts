@@ -46,6 +46,8 @@ export interface RedisHub {
   connect(timeoutMs: number): Promise<void>;
   /** Called with every change notice, from pub/sub or from the once-a-second check (so possibly twice). */
   onNotice(listener: (notice: ChangeNotice) => void): void;
+  /** A notice about `field` could not be acted on (a read failed): the next check gives it again. */
+  retry(field: string): void;
   /** Called when Redis answers again after it did not. */
   onUp(listener: () => void): void;
   /**
@@ -116,6 +118,9 @@ export function createRedisHub(config: RedisConfig, logger: Logger): RedisHub {
     lastError = '';
     if (isUp) return;
     isUp = true;
+    // Notices may have been missed while away: the next check gives every field again.
+    lastEpoch = null;
+    lastVersions = new Map();
     sinceMs = Date.now();
     if (everUp) {
       log.info('Redis is back');
@@ -235,6 +240,10 @@ export function createRedisHub(config: RedisConfig, logger: Logger): RedisHub {
       poll.unref();
     },
     onNotice: (listener) => void noticeListeners.push(listener),
+    retry(field) {
+      lastVersions.delete(field);
+      lastEpoch = null;
+    },
     onUp: (listener) => void upListeners.push(listener),
     onLost: (listener) => void lostListeners.push(listener),
     run,

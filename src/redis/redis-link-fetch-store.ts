@@ -6,8 +6,9 @@ import { NOTICE_LUA, type RedisHub } from './create-redis-hub.js';
 const SAVE_LUA = `${NOTICE_LUA}
 for i = 3, #ARGV, 2 do
   local stored = redis.call('HGET', KEYS[3], ARGV[i])
-  local at = tonumber(string.match(ARGV[i + 1], '^(%d+)'))
-  if stored == false or tonumber(string.match(stored, '^(%d+)')) < at then redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]) end
+  local storedAt = stored and tonumber(string.match(stored, '^(%d+)')) or -1
+  local at = tonumber(string.match(ARGV[i + 1], '^(%d+)')) or 0
+  if storedAt < at then redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]) end
 end
 return 1`;
 
@@ -18,10 +19,12 @@ const CLIENTS = new Set(['google', 'outlook', 'apple', 'other']);
 /**
  * Recorded link fetches in one Redis hash (`fetches`: integration "\n" email → "atMs|client"), shared by the replicas:
  * each writes only what changed since its last save, keeping the newest of each link's fetches, and reads everyone's.
+ * A save never deletes (what one replica does not hold, another may have recorded); `forget` does, for a removed
+ * integration.
  */
 export function createRedisLinkFetchStore(hub: RedisHub): LinkFetchStore & { readonly shared: true } {
   const key = hub.key('fetches');
-  /** What this replica last wrote or read, so a save sends only what changed and deletes only what it dropped. */
+  /** What this replica last wrote or read, so a save sends only what changed. */
   let known = new Map<string, number>();
   return {
     shared: true,
@@ -42,26 +45,29 @@ export function createRedisLinkFetchStore(hub: RedisHub): LinkFetchStore & { rea
     },
     async save(data: LinkFetchData) {
       const changed: string[] = [];
-      const present = new Set<string>();
       for (const [integrationId, people] of Object.entries(data.fetches)) {
         for (const [email, fetch] of Object.entries(people)) {
           const field = `${integrationId}\n${email}`;
-          present.add(field);
           if (known.get(field) !== fetch.atMs) changed.push(field, `${fetch.atMs}|${fetch.client}`);
         }
       }
-      // Dropped here (a removed integration's): gone for every replica.
-      const dropped = [...known.keys()].filter((field) => !present.has(field));
       for (let at = 0; at < changed.length; at += 2 * BATCH) {
         const batch = changed.slice(at, at + 2 * BATCH);
         await hub.script('save link fetches', SAVE_LUA, 'fetches', [key], batch);
       }
-      for (let at = 0; at < dropped.length; at += BATCH) {
-        const batch = dropped.slice(at, at + BATCH);
-        await hub.run('drop link fetches', () => hub.client.hdel(key, ...batch));
-      }
       for (let at = 0; at < changed.length; at += 2) known.set(changed[at]!, Number(changed[at + 1]!.split('|')[0]));
-      for (const field of dropped) known.delete(field);
+    },
+    async forget(integrationId) {
+      const prefix = `${integrationId}\n`;
+      let cursor = '0';
+      do {
+        // HSCAN's MATCH is a glob: the id is matched exactly, by prefix, here instead.
+        const [next, flat] = await hub.run('find link fetches', () => hub.client.hscan(key, cursor, 'COUNT', BATCH));
+        cursor = next;
+        const fields = flat.filter((_, at) => at % 2 === 0).filter((field) => field.startsWith(prefix));
+        if (fields.length > 0) await hub.run('drop link fetches', () => hub.client.hdel(key, ...fields));
+      } while (cursor !== '0');
+      for (const field of [...known.keys()]) if (field.startsWith(prefix)) known.delete(field);
     },
   };
 }

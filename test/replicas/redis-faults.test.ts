@@ -127,8 +127,19 @@ describeRedis('replicas when Redis fails', () => {
     expect((await feed(a, path)).body.equals((await feed(b, path)).body)).toBe(true);
     expect(fake.requests.filter((r) => r.integrationId === 'acme:2').length).toBe(1);
 
+    // Who fetched which link is shared too: what b recorded shows on a after both flush.
+    await a.fetches.flush();
+    await b.fetches.flush();
+    expect(a.fetches.get('acme:2', ADA)).toBeDefined();
+    const fetchFields = async () => Object.keys(await a.hub!.client.hgetall(a.hub!.key('fetches')));
+    expect(await fetchFields()).toContain(`acme:2\n${ADA}`);
+
     await admin(a, 'delete', '/admin/integrations/acme:2').expect(204);
     await until(async () => (await feed(b, path)).status === 404, 'removed on b too');
+    // Nothing of the removed integration stays in Redis: no snapshot, no recorded fetch; b's next flush puts none back.
+    await b.fetches.flush();
+    expect((await fetchFields()).filter((field) => field.startsWith('acme:2\n'))).toEqual([]);
+    expect(await a.hub!.client.hget(a.hub!.key('snap:acme:2'), 'data')).toBeNull();
   });
 });
 
