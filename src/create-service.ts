@@ -20,6 +20,8 @@ import { createWalkSlots, type WalkSlot } from './sync/walk-slots.js';
 import { createRedisHub, type RedisHub } from './redis/create-redis-hub.js';
 import { createRedisDocumentStore } from './redis/redis-document-store.js';
 import { createRedisSnapshots } from './redis/redis-snapshots.js';
+import { createRedisWebhookIds } from './redis/redis-webhook-ids.js';
+import { RECENT_WEBHOOK_ID_TTL_MS } from './http/routes/webhook-routes.js';
 import { createRedisLinkFetchStore } from './redis/redis-link-fetch-store.js';
 import { linkGenerationDataSchema } from './feeds/link-generations.js';
 import { registryDataSchema } from './integrations/registry-store.js';
@@ -249,7 +251,9 @@ export function createService(config: Config, logger: Logger, overrides: Service
     oidc: config.oidc,
     demo: config.demo,
     trustProxy: config.trustProxy,
-    ...(hub ? { redisHealth: hub.health, redis: { client: hub.client, key: hub.key } } : {}),
+    ...(hub
+      ? { redisHealth: hub.health, redis: { client: hub.client, key: hub.key }, sharedWebhookIds: createRedisWebhookIds(hub, RECENT_WEBHOOK_ID_TTL_MS) }
+      : {}),
     now,
   });
   return { config, app, feeds, sync, registry, tokens, links, fetches, metrics, logger, hub };

@@ -16,6 +16,7 @@ import type { SignInRedis } from './sign-in-store.js';
 import { adminPageRoutes } from './routes/admin-page-routes.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { feedRoutes } from './routes/feed-routes.js';
+import type { SharedWebhookIds } from '../redis/redis-webhook-ids.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { StoreUnavailableError } from '../storage/store-errors.js';
 import type { RedisHealth } from '../redis/create-redis-hub.js';
@@ -50,6 +51,8 @@ export interface AppDeps {
   demo?: boolean;
   /** TRUST_PROXY: reverse proxies whose X-Forwarded-For Express believes (req.ip); 0, none. */
   trustProxy?: number;
+  /** Replica mode: webhook ids every replica has seen. */
+  sharedWebhookIds?: SharedWebhookIds | undefined;
   /** Replica mode: where the shared Redis stands, for /healthz. */
   redisHealth?: () => RedisHealth;
   now?: () => number;
@@ -99,6 +102,7 @@ export function createApp(deps: AppDeps): Express {
         logger: deps.logger,
         metrics: deps.metrics,
         now,
+        shared: deps.sharedWebhookIds,
       }),
     );
   }

@@ -135,7 +135,7 @@ describeRedis('replicas walk as one', () => {
   const titleOn = async (replica: InProcessReplica) =>
     parseIcs((await request(replica.server).get(feedPath(replica, ADA)).expect(200)).text).events[0]?.summary;
 
-  it('one webhook sent to every replica at once makes at most two walks, and every replica shows the change', async () => {
+  it('one webhook sent to every replica at once makes one walk, and every replica shows the change', async () => {
     const all = await start(3);
     fake.clock += 60_000;
     fake.upsert(interviewRecord({ id: 'iv-1', title: 'Moved', users: [komboUser(ADA)] }));
@@ -145,8 +145,28 @@ describeRedis('replicas walk as one', () => {
       all.map((replica) => request(replica.server).post('/webhooks/kombo').set('Content-Type', 'application/json').set('X-Kombo-Signature', signKombo(body)).send(body)),
     );
     expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200]);
+    // The id is claimed once in Redis: one replica acts on it, the other two answer as to a replay.
+    expect(answers.map((answer) => answer.body.status).sort()).toEqual(['duplicate', 'duplicate', 'refresh-started']);
     for (const replica of all) await until(async () => (await titleOn(replica)) === 'Moved', 'the change everywhere');
     await new Promise((resolve) => setTimeout(resolve, 2_000)); // any walk still to come
+    const walks = fake.requests.length - before;
+    expect(walks).toBe(1);
+  });
+
+  it('distinct webhooks of one change sent to every replica at once make at most two walks', async () => {
+    const all = await start(3);
+    fake.clock += 60_000;
+    fake.upsert(interviewRecord({ id: 'iv-1', title: 'Moved again', users: [komboUser(ADA)] }));
+    const before = fake.requests.length;
+    const answers = await Promise.all(
+      all.map((replica, n) => {
+        const body = JSON.stringify({ id: `wh-distinct-${n}`, type: 'data-changed', data: { integration_id: ID, changed_models: [{ name: 'ats_interviews' }] } });
+        return request(replica.server).post('/webhooks/kombo').set('Content-Type', 'application/json').set('X-Kombo-Signature', signKombo(body)).send(body);
+      }),
+    );
+    expect(answers.map((answer) => answer.body.status)).toEqual(['refresh-started', 'refresh-started', 'refresh-started']);
+    for (const replica of all) await until(async () => (await titleOn(replica)) === 'Moved again', 'the change everywhere');
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
     const walks = fake.requests.length - before;
     expect(walks).toBeGreaterThanOrEqual(1);
     expect(walks).toBeLessThanOrEqual(2);

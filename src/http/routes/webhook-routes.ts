@@ -1,3 +1,4 @@
+import type { SharedWebhookIds } from '../../redis/redis-webhook-ids.js';
 import { createHmac } from 'node:crypto';
 import { Router, type Request } from 'express';
 import type { Logger } from 'pino';
@@ -136,6 +137,8 @@ export function webhookRoutes(options: {
   logger: Logger;
   metrics: Metrics;
   now: () => number;
+  /** Replica mode: ids every replica has seen, so one event delivered to several replicas walks once. */
+  shared?: SharedWebhookIds | undefined;
 }): Router {
   const router = Router();
   const recent = createRecentIds({ max: RECENT_WEBHOOK_IDS, ttlMs: RECENT_WEBHOOK_ID_TTL_MS, now: options.now });
@@ -177,7 +180,7 @@ export function webhookRoutes(options: {
       throw refuse(400, 'Webhook body is not a Kombo event');
     }
     // Only a verified id is remembered: nobody without the secret can fill the memory or mark a real event as seen.
-    if (recent.add(payload.id)) {
+    if (recent.add(payload.id) || (options.shared && (await options.shared.claim(payload.id)))) {
       options.metrics.webhooks.inc({ outcome: 'duplicate' });
       res.json({ status: 'duplicate' });
       return;
@@ -254,7 +257,10 @@ export function webhookRoutes(options: {
     try {
       await handle();
     } catch (error) {
-      if (!(error instanceof HttpError) || error.status >= 500) recent.forget(payload.id);
+      if (!(error instanceof HttpError) || error.status >= 500) {
+        recent.forget(payload.id);
+        await options.shared?.release(payload.id);
+      }
       throw error;
     }
   });
