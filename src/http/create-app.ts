@@ -175,10 +175,14 @@ export function createApp(deps: AppDeps): Express {
     // A path Express cannot percent-decode (a mangled feed URL) is a path we do not serve: the one 404 every unknown
     // path and token gets, never a 400 that tells a malformed token apart or echoes it.
     if (error instanceof URIError && !res.headersSent) return void res.status(404).json(NOT_FOUND_BODY);
-    // Replica mode with Redis away: nothing was changed, and the caller may simply try again.
+    // Replica mode with Redis away or silent: the caller may try again (adds, removals and revocations are safe to repeat).
     if (error instanceof StoreUnavailableError && !res.headersSent) {
       deps.logger.warn({ method: req.method, route: req.route?.path ? String(req.route.path) : 'unmatched', reason: error.message }, 'request refused: Redis unavailable');
-      return void res.status(503).set('Retry-After', '5').json({ error: 'unavailable', message: 'The shared store (Redis) is unavailable; nothing was changed. Try again shortly.' });
+      // A write that timed out may still land when Redis wakes: the message does not promise it did not.
+      return void res
+        .status(503)
+        .set('Retry-After', '5')
+        .json({ error: 'unavailable', message: 'The shared store (Redis) is unavailable or did not answer in time. Try again shortly; a change that timed out may still have been saved.' });
     }
     const status =
       error instanceof HttpError

@@ -104,6 +104,8 @@ export function createRedisHub(config: RedisConfig, logger: Logger): RedisHub {
   let lastVersions = new Map<string, number>();
   let puttingBack: Promise<void> | undefined;
   let lastError = '';
+  /** The once-a-second check failed: Redis is connected but does not answer in time (hung, overloaded, paused). */
+  let unanswering = false;
 
   // ioredis emits 'error' on every failed connection attempt: without a listener each would be an uncaught exception.
   // One line per outage and per distinct error, not one per retry.
@@ -167,6 +169,12 @@ export function createRedisHub(config: RedisConfig, logger: Logger): RedisHub {
     if (closed || !isUp) return;
     try {
       const [epoch = null, seen = null] = await client.mget(epochKey, incarnationKey);
+      if (unanswering) {
+        unanswering = false;
+        sinceMs = Date.now();
+        log.info('Redis answers again');
+        for (const listener of upListeners) listener();
+      }
       if (incarnation !== undefined && seen !== incarnation) {
         await putBack(seen);
         return;
@@ -183,7 +191,11 @@ export function createRedisHub(config: RedisConfig, logger: Logger): RedisHub {
       }
       lastVersions = next;
     } catch (error) {
-      log.debug({ err: error }, 'could not read the change counter');
+      if (!unanswering && isUp && !closed) {
+        unanswering = true;
+        sinceMs = Date.now();
+        log.error({ reason: error instanceof Error ? error.message : String(error) }, 'Redis does not answer: feeds serve on from memory, walks wait for it');
+      }
     }
   }
 
@@ -212,8 +224,8 @@ export function createRedisHub(config: RedisConfig, logger: Logger): RedisHub {
     channel,
     versionsKey,
     epochKey,
-    up: () => isUp,
-    health: () => ({ status: isUp ? 'up' : 'down', since: new Date(sinceMs).toISOString() }),
+    up: () => isUp && !unanswering,
+    health: () => ({ status: isUp && !unanswering ? 'up' : 'down', since: new Date(sinceMs).toISOString() }),
     async connect(timeoutMs) {
       const ready = (connection: Redis) =>
         connection.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => connection.once('ready', () => resolve()));
