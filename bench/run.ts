@@ -4,7 +4,8 @@
  *
  *   npm run bench                        50,000 interviews (and 5,000 for the scaling row); writes BENCHMARKS.md
  *   npm run bench -- --interviews 5000   a quick run (and 500 for scaling); prints only, unless --write is given
- *   npm run bench -- --only many         one part (feeds, light or many); prints only
+ *   npm run bench -- --only many         one part (feeds, light, many or replicas); prints only
+ *   npm run bench -- --only replicas --write   rows 9 (replicas on Redis) alone, rewritten in BENCHMARKS.md
  *   npm run bench -- --profile DIR       also writes a CPU profile of each service process into DIR
  *
  * Processes: this one only orchestrates and times HTTP requests. The fake Kombo, the bare walker, the service and
@@ -18,6 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { BENCH_API_KEY, BENCH_FEED_SECRET, BENCH_INTEGRATION_ID, benchIntegrationIds, call, startChild, stopChild } from './ipc.js';
+import { replicaContext, replicaRows, runReplicas } from './replicas.js';
 import { began, get, getJson, load, LOAD_CPU, log, median, pinToServerCore, SERVER_CPU, TASKSET, WARM_CONNECTIONS, WRK } from './measure.js';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -538,26 +540,31 @@ const f2 = (value: number) => value.toFixed(1);
 // ---------------------------------------------------------------------------------------------------------------
 
 const small = Math.max(500, Math.round(interviews / 10));
-/** `--only feeds|light|many`: one part of the run, printed only (for working on that part). */
+/** `--only feeds|light|many|replicas`: one part of the run, printed only (for working on that part). */
 const only = option('only');
 const runs = (part: string) => only === undefined || only === part;
+/** Rows 9 sit between these markers inside the bench block, so `--only replicas --write` can rewrite them alone. */
+const REPLICAS_BEGIN = '<!-- bench:replicas:begin -->';
+const REPLICAS_END = '<!-- bench:replicas:end -->';
 try {
   const main = runs('feeds') ? await runScale(interviews, { walks: true, servers: ['service', 'express', 'express-prototypes', 'node'] }) : undefined;
   const smaller = runs('feeds') ? await runScale(small, { walks: false, servers: ['service', 'express'] }) : undefined;
   const light = runs('light') ? await runScale(interviews, { walks: true, servers: [], remoteData: false }) : undefined;
   const many = runs('many') ? await runMany(manyIntegrations, MANY_PER_INTEGRATION) : undefined;
+  const replicas = runs('replicas') ? await runReplicas(work, interviews, small) : undefined;
   const seconds = (Date.now() - began) / 1000;
-  const markdown = [main && smaller ? table(main, smaller) : '', markdownTable([...(light ? smallRecordRows(light) : []), ...(many ? manyRows(many) : [])])]
+  const markdown = [main && smaller ? table(main, smaller) : '', light || many ? markdownTable([...(light ? smallRecordRows(light) : []), ...(many ? manyRows(many) : [])]) : '']
     .filter(Boolean)
     .join('\n\n');
   const loadTool = WRK ? `wrk ${spawnSync(WRK, ['--version'], { encoding: 'utf8' }).stdout.split(' ')[1] ?? ''} -t1 -c${WARM_CONNECTIONS}` : `autocannon -c${WARM_CONNECTIONS}`;
+  const pinning = TASKSET ? ` on core ${LOAD_CPU}, each server pinned to core ${SERVER_CPU}` : '';
   const context = [
     `Machine: ${machine()}.`,
     `Date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. Whole run: ${seconds.toFixed(0)} s.`,
     ...(main && smaller
       ? [
           `Data: ${interviews.toLocaleString('en-US')} interviews for ${main.fake.interviewers} interviewers (scaling row: ${small.toLocaleString('en-US')} for ${smaller.fake.interviewers}); ${main.fake.listed.toLocaleString('en-US')} listed by a full walk (deleted ones are not), ${(main.fake.fullWalkBytes / 2 ** 20).toFixed(0)} MB of JSON.`,
-          `Walk and memory: medians of ${WALK_PAIRS} fresh service processes, each alternated with a fresh bare walker. Warm: ${loadTool}${TASKSET ? ` on core ${LOAD_CPU}, each server pinned to core ${SERVER_CPU}` : ''}, ${WARM_UP_SECONDS} s warm-up each, then ${WARM_SECONDS} s per run, ${WARM_ROUNDS} interleaved rounds, medians. Service logs at info to a file.`,
+          `Walk and memory: medians of ${WALK_PAIRS} fresh service processes, each alternated with a fresh bare walker. Warm: ${loadTool}${pinning}, ${WARM_UP_SECONDS} s warm-up each, then ${WARM_SECONDS} s per run, ${WARM_ROUNDS} interleaved rounds, medians. Service logs at info to a file.`,
         ]
       : []),
     ...(light ? [`Row 7: the same ${interviews.toLocaleString('en-US')} interviews without their \`remote_data\` blobs, ${(light.fake.fullWalkBytes / 2 ** 20).toFixed(0)} MB of JSON; medians of ${WALK_PAIRS} pairs as above.`] : []),
@@ -567,17 +574,29 @@ try {
         ]
       : []),
   ];
-  const output = `${context.join('\n')}\n\n${markdown}\n`;
+  const replicaBlock = replicas
+    ? `${REPLICAS_BEGIN}\n### Replicas on Redis\n\n${replicaContext(replicas, `${loadTool}${pinning}`)}\n\n${markdownTable(replicaRows(replicas))}\n${REPLICAS_END}\n`
+    : '';
+  const output = `${context.join('\n')}\n\n${markdown ? `${markdown}\n\n` : ''}${replicaBlock}`;
   process.stdout.write(`\n${output}`);
+  const path = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
+  const begin = '<!-- bench:begin -->';
+  const end = '<!-- bench:end -->';
   if (write && only === undefined) {
-    const path = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
-    const begin = '<!-- bench:begin -->';
-    const end = '<!-- bench:end -->';
     const block = `${begin}\n${output}${end}`;
     const current = existsSync(path) ? readFileSync(path, 'utf8') : `# Benchmarks\n\n${begin}\n${end}\n`;
     const next = current.includes(begin) && current.includes(end) ? current.replace(new RegExp(`${begin}[\\s\\S]*${end}`), () => block) : `${current}\n${block}\n`;
     writeFileSync(path, next);
     log(`wrote ${path}`);
+  } else if (only === 'replicas' && process.argv.includes('--write') && replicas) {
+    // Rows 9 alone: every other section keeps the numbers of the last whole run.
+    const current = readFileSync(path, 'utf8');
+    if (!current.includes(begin) || !current.includes(end)) throw new Error(`${path} has no bench markers: run the whole bench once`);
+    const next = current.includes(REPLICAS_BEGIN) && current.includes(REPLICAS_END)
+      ? current.replace(new RegExp(`${REPLICAS_BEGIN}[\\s\\S]*${REPLICAS_END}\\n?`), () => replicaBlock)
+      : current.replace(end, () => `\n${replicaBlock}${end}`);
+    writeFileSync(path, next);
+    log(`wrote rows 9 into ${path}`);
   }
 } finally {
   rmSync(work, { recursive: true, force: true });
