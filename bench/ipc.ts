@@ -7,6 +7,8 @@ export const BENCH_INTEGRATION_ID = 'greenhouse:bench';
 /** The ids of the many-integrations run: `bench:0000`, `bench:0001`, … */
 export const benchIntegrationIds = (count: number): string[] => Array.from({ length: count }, (_, i) => `bench:${String(i).padStart(4, '0')}`);
 export const BENCH_FEED_SECRET = 'bench-feed-secret-that-is-long-enough-0123456789';
+/** KOMBO_WEBHOOK_SECRET of the replicas run: the parent signs its data-changed webhooks with it. */
+export const BENCH_WEBHOOK_SECRET = 'bench-webhook-secret-0123456789';
 
 /** Starts `bench/{script}` under tsx (with gc exposed) and waits for its first `ready` message. */
 export async function startChild<Ready>(

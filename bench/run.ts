@@ -4,21 +4,23 @@
  *
  *   npm run bench                        50,000 interviews (and 5,000 for the scaling row); writes BENCHMARKS.md
  *   npm run bench -- --interviews 5000   a quick run (and 500 for scaling); prints only, unless --write is given
- *   npm run bench -- --only many         one part (feeds, light or many); prints only
+ *   npm run bench -- --only many         one part (feeds, light, many or replicas); prints only
+ *   npm run bench -- --only replicas --write   rows 9 (replicas on Redis) alone, rewritten in BENCHMARKS.md
  *   npm run bench -- --profile DIR       also writes a CPU profile of each service process into DIR
  *
  * Processes: this one only orchestrates and times HTTP requests. The fake Kombo, the bare walker, the service and
  * the two baseline servers each run in a child process of their own, so no two of them share an event loop, and
  * the load generator (wrk, else autocannon) shares none with the servers it loads.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
-import { request } from 'node:http';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { BENCH_API_KEY, BENCH_FEED_SECRET, BENCH_INTEGRATION_ID, benchIntegrationIds, call, startChild, stopChild } from './ipc.js';
+import { replicaContext, replicaRows, runReplicas } from './replicas.js';
+import { began, get, getJson, load, LOAD_CPU, log, median, pinToServerCore, SERVER_CPU, TASKSET, WARM_CONNECTIONS, WRK } from './measure.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Options
@@ -38,7 +40,6 @@ const COLD_SAMPLES = 7;
 const WARM_ROUNDS = 5;
 const WARM_SECONDS = 3;
 const WARM_UP_SECONDS = 3;
-const WARM_CONNECTIONS = 16;
 const MANY_PER_INTEGRATION = 60;
 const manyIntegrations = Number(option('integrations') ?? (interviews >= 50_000 ? 1_000 : 100));
 /** SYNC_CONCURRENCY's default, for the service and the bare walker alike. */
@@ -46,112 +47,7 @@ const MANY_CONCURRENCY = 4;
 /** SYNC_INTERVAL_SECONDS in the steady-state run, and how many of its intervals are watched. */
 const STEADY_INTERVAL_SECONDS = 20;
 const STEADY_INTERVALS = 2;
-const WRK = ['/usr/bin/wrk', '/usr/local/bin/wrk'].find((path) => existsSync(path));
-/*
- * With two or more cores, the load generator runs on one and every server under load on another, each in turn:
- * servers then compete with neither the load generator nor each other, and the same core serves all of them.
- */
-const TASKSET = cpus().length >= 2 ? ['/usr/bin/taskset', '/bin/taskset'].find((path) => existsSync(path)) : undefined;
-const LOAD_CPU = '0';
-const SERVER_CPU = '1';
-
-/** Moves every thread of process `pid` onto the server core (when pinning is possible). */
-function pinToServerCore(pid: number | undefined): void {
-  if (TASKSET && pid !== undefined) spawnSync(TASKSET, ['-a', '-p', '-c', SERVER_CPU, String(pid)], { stdio: 'ignore' });
-}
 const work = mkdtempSync(join(tmpdir(), 'interview-feeds-bench-'));
-const began = Date.now();
-
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
-const log = (message: string) => process.stderr.write(`[bench ${((Date.now() - began) / 1000).toFixed(0).padStart(3)} s] ${message}\n`);
-
-// ---------------------------------------------------------------------------------------------------------------
-// HTTP and load helpers
-
-interface Fetched {
-  status: number;
-  headers: Record<string, string>;
-  body: Buffer;
-  ms: number;
-}
-
-/** One GET on a fresh connection (as a calendar client polling every few hours makes it), timed end to end. */
-function get(url: string, headers: Record<string, string> = {}): Promise<Fetched> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const req = request(url, { headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        const flat: Record<string, string> = {};
-        for (const [key, value] of Object.entries(res.headers)) if (typeof value === 'string') flat[key] = value;
-        resolve({ status: res.statusCode ?? 0, headers: flat, body: Buffer.concat(chunks), ms: performance.now() - started });
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-async function getJson<T>(url: string): Promise<T> {
-  const response = await get(url);
-  if (response.status !== 200) throw new Error(`${url} answered ${response.status}`);
-  return JSON.parse(response.body.toString('utf8')) as T;
-}
-
-/** CPU seconds (user + system, all threads) a process has used so far, from /proc; undefined where there is none. */
-function cpuSeconds(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Loads GET `url` for `seconds` and measures two things: requests per second as the load generator saw them, and
- * requests per CPU-second of the server process `pid` (its capacity per core). The second is the steadier figure on
- * a shared 2-core machine, where the load generator and other work take turns with the server.
- */
-async function load(url: string, seconds: number, pid?: number): Promise<{ rps: number; perCpuSecond: number }> {
-  const before = cpuSeconds(pid);
-  const rps = await loadRps(url, seconds);
-  const after = cpuSeconds(pid);
-  const perCpuSecond = before !== undefined && after !== undefined && after > before ? (rps * seconds) / (after - before) : Number.NaN;
-  return { rps, perCpuSecond };
-}
-
-/** Requests per second of GET `url` (with Accept-Encoding: gzip, as calendar clients send it) for `seconds`. */
-async function loadRps(url: string, seconds: number): Promise<number> {
-  if (WRK) {
-    const output = await new Promise<string>((resolve, reject) => {
-      const args = ['-t1', `-c${WARM_CONNECTIONS}`, `-d${seconds}s`, '-H', 'Accept-Encoding: gzip', url];
-      const command = TASKSET ? [TASKSET, '-c', LOAD_CPU, WRK, ...args] : [WRK, ...args];
-      const child: ChildProcess = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
-      let text = '';
-      child.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      child.on('error', reject);
-      child.on('exit', () => resolve(text));
-    });
-    if (/Non-2xx or 3xx responses/.test(output) || /Socket errors: connect [1-9]/.test(output)) throw new Error(`errors under load:\n${output}`);
-    const rps = /Requests\/sec:\s+([\d.]+)/.exec(output);
-    if (!rps) throw new Error(`cannot read wrk's output:\n${output}`);
-    return Number(rps[1]);
-  }
-  // autocannon has no type declarations; it runs in this process, which serves nothing.
-  const moduleName = 'autocannon';
-  const autocannon = ((await import(moduleName)) as { default: unknown }).default as (options: Record<string, unknown>) => Promise<{ requests: { average: number }; non2xx: number }>;
-  const result = await autocannon({ url, connections: WARM_CONNECTIONS, duration: seconds, headers: { 'accept-encoding': 'gzip' } });
-  if (result.non2xx > 0) throw new Error(`${result.non2xx} non-2xx answers under load`);
-  return result.requests.average;
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // One scale: fake Kombo, walks, memory, cold and warm feeds
@@ -644,26 +540,31 @@ const f2 = (value: number) => value.toFixed(1);
 // ---------------------------------------------------------------------------------------------------------------
 
 const small = Math.max(500, Math.round(interviews / 10));
-/** `--only feeds|light|many`: one part of the run, printed only (for working on that part). */
+/** `--only feeds|light|many|replicas`: one part of the run, printed only (for working on that part). */
 const only = option('only');
 const runs = (part: string) => only === undefined || only === part;
+/** Rows 9 sit between these markers inside the bench block, so `--only replicas --write` can rewrite them alone. */
+const REPLICAS_BEGIN = '<!-- bench:replicas:begin -->';
+const REPLICAS_END = '<!-- bench:replicas:end -->';
 try {
   const main = runs('feeds') ? await runScale(interviews, { walks: true, servers: ['service', 'express', 'express-prototypes', 'node'] }) : undefined;
   const smaller = runs('feeds') ? await runScale(small, { walks: false, servers: ['service', 'express'] }) : undefined;
   const light = runs('light') ? await runScale(interviews, { walks: true, servers: [], remoteData: false }) : undefined;
   const many = runs('many') ? await runMany(manyIntegrations, MANY_PER_INTEGRATION) : undefined;
+  const replicas = runs('replicas') ? await runReplicas(work, interviews, small) : undefined;
   const seconds = (Date.now() - began) / 1000;
-  const markdown = [main && smaller ? table(main, smaller) : '', markdownTable([...(light ? smallRecordRows(light) : []), ...(many ? manyRows(many) : [])])]
+  const markdown = [main && smaller ? table(main, smaller) : '', light || many ? markdownTable([...(light ? smallRecordRows(light) : []), ...(many ? manyRows(many) : [])]) : '']
     .filter(Boolean)
     .join('\n\n');
   const loadTool = WRK ? `wrk ${spawnSync(WRK, ['--version'], { encoding: 'utf8' }).stdout.split(' ')[1] ?? ''} -t1 -c${WARM_CONNECTIONS}` : `autocannon -c${WARM_CONNECTIONS}`;
+  const pinning = TASKSET ? ` on core ${LOAD_CPU}, each server pinned to core ${SERVER_CPU}` : '';
   const context = [
     `Machine: ${machine()}.`,
     `Date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. Whole run: ${seconds.toFixed(0)} s.`,
     ...(main && smaller
       ? [
           `Data: ${interviews.toLocaleString('en-US')} interviews for ${main.fake.interviewers} interviewers (scaling row: ${small.toLocaleString('en-US')} for ${smaller.fake.interviewers}); ${main.fake.listed.toLocaleString('en-US')} listed by a full walk (deleted ones are not), ${(main.fake.fullWalkBytes / 2 ** 20).toFixed(0)} MB of JSON.`,
-          `Walk and memory: medians of ${WALK_PAIRS} fresh service processes, each alternated with a fresh bare walker. Warm: ${loadTool}${TASKSET ? ` on core ${LOAD_CPU}, each server pinned to core ${SERVER_CPU}` : ''}, ${WARM_UP_SECONDS} s warm-up each, then ${WARM_SECONDS} s per run, ${WARM_ROUNDS} interleaved rounds, medians. Service logs at info to a file.`,
+          `Walk and memory: medians of ${WALK_PAIRS} fresh service processes, each alternated with a fresh bare walker. Warm: ${loadTool}${pinning}, ${WARM_UP_SECONDS} s warm-up each, then ${WARM_SECONDS} s per run, ${WARM_ROUNDS} interleaved rounds, medians. Service logs at info to a file.`,
         ]
       : []),
     ...(light ? [`Row 7: the same ${interviews.toLocaleString('en-US')} interviews without their \`remote_data\` blobs, ${(light.fake.fullWalkBytes / 2 ** 20).toFixed(0)} MB of JSON; medians of ${WALK_PAIRS} pairs as above.`] : []),
@@ -673,17 +574,29 @@ try {
         ]
       : []),
   ];
-  const output = `${context.join('\n')}\n\n${markdown}\n`;
+  const replicaBlock = replicas
+    ? `${REPLICAS_BEGIN}\n### Replicas on Redis\n\n${replicaContext(replicas, `${loadTool}${pinning}`)}\n\n${markdownTable(replicaRows(replicas))}\n${REPLICAS_END}\n`
+    : '';
+  const output = `${context.join('\n')}\n\n${markdown ? `${markdown}\n\n` : ''}${replicaBlock}`;
   process.stdout.write(`\n${output}`);
+  const path = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
+  const begin = '<!-- bench:begin -->';
+  const end = '<!-- bench:end -->';
   if (write && only === undefined) {
-    const path = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
-    const begin = '<!-- bench:begin -->';
-    const end = '<!-- bench:end -->';
     const block = `${begin}\n${output}${end}`;
     const current = existsSync(path) ? readFileSync(path, 'utf8') : `# Benchmarks\n\n${begin}\n${end}\n`;
     const next = current.includes(begin) && current.includes(end) ? current.replace(new RegExp(`${begin}[\\s\\S]*${end}`), () => block) : `${current}\n${block}\n`;
     writeFileSync(path, next);
     log(`wrote ${path}`);
+  } else if (only === 'replicas' && process.argv.includes('--write') && replicas) {
+    // Rows 9 alone: every other section keeps the numbers of the last whole run.
+    const current = readFileSync(path, 'utf8');
+    if (!current.includes(begin) || !current.includes(end)) throw new Error(`${path} has no bench markers: run the whole bench once`);
+    const next = current.includes(REPLICAS_BEGIN) && current.includes(REPLICAS_END)
+      ? current.replace(new RegExp(`${REPLICAS_BEGIN}[\\s\\S]*${REPLICAS_END}\\n?`), () => replicaBlock)
+      : current.replace(end, () => `\n${replicaBlock}${end}`);
+    writeFileSync(path, next);
+    log(`wrote rows 9 into ${path}`);
   }
 } finally {
   rmSync(work, { recursive: true, force: true });
