@@ -481,7 +481,7 @@ async function runLarge(work: string, redis: { url: string; admin: Redis }, inte
     for (const level of GZIP_LEVELS) {
       const { coordinator } = createRedisSnapshots({ hub, logger: silent, leaseMs: 30_000, level, owner: 'bench' });
       const swaps = await call<number>(second.child, 'swaps');
-      const lease = await coordinator.acquire(BENCH_INTEGRATION_ID);
+      const { lease } = await coordinator.acquire(BENCH_INTEGRATION_ID);
       if (!lease) throw new Error('a replica holds the walk lease');
       const started = performance.now();
       await lease.publish(shared.data);

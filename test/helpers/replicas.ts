@@ -1,11 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import request from 'supertest';
+import { afterEach, beforeEach } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
 import { createService } from '../../src/create-service.js';
 import { DEFAULT_RETRY_POLICY } from '../../src/kombo/retry-policy.js';
 import { start, type RunningService } from '../../src/server.js';
-import type { FakeKombo } from './fake-kombo.js';
+import { startFakeKombo, type FakeKombo } from './fake-kombo.js';
+import { startRedis, type RedisServer } from './redis-server.js';
 import { captureLogger, testEnv, type CapturedLogs } from './test-service.js';
 
 /** A replica of the service in this process: the real server entry on a loopback port, sharing `redisUrl`. */
@@ -52,4 +55,52 @@ export async function startInProcessReplica(
 /** Removes the replicas' data directories (call after stopping them). */
 export function removeReplicaDirs(): void {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+/** Raw bytes, status and ETag of a GET on a replica, whatever the status. */
+export async function replicaGet(replica: InProcessReplica, path: string): Promise<{ status: number; body: Buffer; etag: string | undefined }> {
+  const res = await request(replica.server).get(path).buffer(true).parse((r, done) => {
+    const chunks: Buffer[] = [];
+    r.on('data', (chunk: Buffer) => chunks.push(chunk));
+    r.on('end', () => done(null, Buffer.concat(chunks)));
+  });
+  return { status: res.status, body: res.body as Buffer, etag: res.headers.etag as string | undefined };
+}
+
+/** What {@link useReplicaCluster} sets up before each test: a redis-server, a fake Kombo, and the replicas started. */
+export interface ReplicaCluster {
+  readonly redis: RedisServer;
+  readonly fake: FakeKombo;
+  /** Stopped after each test. */
+  readonly replicas: InProcessReplica[];
+}
+
+/**
+ * Before each test of the describe block: a redis-server of its own and a fake Kombo holding `records()`; after it,
+ * every replica in `replicas` stopped, Kombo and Redis too, and the replicas' data directories removed.
+ */
+export function useReplicaCluster(records: () => Record<string, unknown>[]): ReplicaCluster {
+  let redis: RedisServer | undefined;
+  let fake: FakeKombo | undefined;
+  const replicas: InProcessReplica[] = [];
+  beforeEach(async () => {
+    redis = await startRedis();
+    fake = await startFakeKombo();
+    fake.setRecords(records());
+  });
+  afterEach(async () => {
+    await Promise.all(replicas.splice(0).map((replica) => replica.stop()));
+    await fake?.close();
+    await redis?.stop();
+    removeReplicaDirs();
+  });
+  return {
+    get redis() {
+      return redis!;
+    },
+    get fake() {
+      return fake!;
+    },
+    replicas,
+  };
 }

@@ -5,41 +5,26 @@ import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
 import { parseIcs } from '../helpers/ics.js';
 import { admin, postWebhook, until } from '../helpers/integrations.js';
 import { describeRedis, startRedis, type RedisServer } from '../helpers/redis-server.js';
-import { removeReplicaDirs, startInProcessReplica, type InProcessReplica } from '../helpers/replicas.js';
+import { removeReplicaDirs, replicaGet, startInProcessReplica, useReplicaCluster, type InProcessReplica } from '../helpers/replicas.js';
 import { feedPath } from '../helpers/test-service.js';
 
 const ADA = 'ada@example.com';
 const dataChanged = (integrationId: string) => ({ integration_id: integrationId, changed_models: [{ name: 'ats_interviews' }] });
 
-async function feed(replica: InProcessReplica, path = feedPath(replica, ADA)) {
-  const res = await request(replica.server).get(path).buffer(true).parse((r, done) => {
-    const chunks: Buffer[] = [];
-    r.on('data', (chunk: Buffer) => chunks.push(chunk));
-    r.on('end', () => done(null, Buffer.concat(chunks)));
-  });
-  return { status: res.status, body: res.body as Buffer, etag: res.headers.etag as string | undefined };
-}
+const feed = (replica: InProcessReplica, path = feedPath(replica, ADA)) => replicaGet(replica, path);
 
 const titles = async (replica: InProcessReplica) => parseIcs((await feed(replica)).body).events.map((event) => event.summary);
 
 describeRedis('replicas when Redis fails', () => {
-  let redis: RedisServer;
-  let fake: FakeKombo;
-  const replicas: InProcessReplica[] = [];
-
-  beforeEach(async () => {
-    redis = await startRedis();
-    fake = await startFakeKombo();
-    fake.setRecords([
+  const cluster = useReplicaCluster(() => [
       interviewRecord({ id: 'iv-1', title: 'First', users: [komboUser(ADA)] }),
       interviewRecord({ id: 'iv-2', title: 'Second', starting_at: '2026-12-02T10:00:00.000Z', ending_at: '2026-12-02T11:00:00.000Z', users: [komboUser(ADA)] }),
     ]);
-  });
-  afterEach(async () => {
-    await Promise.all(replicas.splice(0).map((replica) => replica.stop()));
-    await fake.close();
-    await redis.stop();
-    removeReplicaDirs();
+  const { replicas } = cluster;
+  let redis: RedisServer;
+  let fake: FakeKombo;
+  beforeEach(() => {
+    ({ redis, fake } = cluster);
   });
 
   async function twoReplicas() {

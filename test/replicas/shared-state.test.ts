@@ -1,39 +1,24 @@
 import request from 'supertest';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { beforeEach, expect, it } from 'vitest';
 import { interviewRecord, komboUser } from '../helpers/factories.js';
-import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
+import type { FakeKombo } from '../helpers/fake-kombo.js';
 import { parseIcs } from '../helpers/ics.js';
 import { postWebhook, until } from '../helpers/integrations.js';
-import { describeRedis, startRedis, type RedisServer } from '../helpers/redis-server.js';
-import { removeReplicaDirs, startInProcessReplica, type InProcessReplica } from '../helpers/replicas.js';
+import { describeRedis, type RedisServer } from '../helpers/redis-server.js';
+import { replicaGet, startInProcessReplica, useReplicaCluster, type InProcessReplica } from '../helpers/replicas.js';
 import { feedPath } from '../helpers/test-service.js';
 import { signIn } from '../admin-page/page-fixtures.js';
 
 describeRedis('replicas on one Redis', () => {
+  const cluster = useReplicaCluster(() => [interviewRecord({ id: 'iv-1', title: 'First', users: [komboUser('ada@example.com')] })]);
+  const { replicas } = cluster;
   let redis: RedisServer;
   let fake: FakeKombo;
-  const replicas: InProcessReplica[] = [];
-
-  beforeEach(async () => {
-    redis = await startRedis();
-    fake = await startFakeKombo();
-    fake.setRecords([interviewRecord({ id: 'iv-1', title: 'First', users: [komboUser('ada@example.com')] })]);
-  });
-  afterEach(async () => {
-    await Promise.all(replicas.splice(0).map((replica) => replica.stop()));
-    await fake.close();
-    await redis.stop();
-    removeReplicaDirs();
+  beforeEach(() => {
+    ({ redis, fake } = cluster);
   });
 
-  async function feed(replica: InProcessReplica, email = 'ada@example.com') {
-    const res = await request(replica.server).get(feedPath(replica, email)).buffer(true).parse((r, done) => {
-      const chunks: Buffer[] = [];
-      r.on('data', (chunk: Buffer) => chunks.push(chunk));
-      r.on('end', () => done(null, Buffer.concat(chunks)));
-    });
-    return { status: res.status, body: res.body as Buffer, etag: res.headers.etag as string | undefined };
-  }
+  const feed = (replica: InProcessReplica, email = 'ada@example.com') => replicaGet(replica, feedPath(replica, email));
 
   it('three replicas serve identical feeds from one walk, and a fourth started late asks Kombo nothing', async () => {
     const a = await startInProcessReplica(fake, redis.url);

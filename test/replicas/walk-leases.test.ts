@@ -6,10 +6,10 @@ import { createRedisSnapshots } from '../../src/redis/redis-snapshots.js';
 import { StaleLeaseError } from '../../src/sync/walk-coordinator.js';
 import { signKombo, until } from '../helpers/integrations.js';
 import { interviewRecord, komboUser } from '../helpers/factories.js';
-import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
+import type { FakeKombo } from '../helpers/fake-kombo.js';
 import { parseIcs } from '../helpers/ics.js';
 import { describeRedis, startRedis, type RedisServer } from '../helpers/redis-server.js';
-import { removeReplicaDirs, startInProcessReplica, type InProcessReplica } from '../helpers/replicas.js';
+import { startInProcessReplica, useReplicaCluster, type InProcessReplica } from '../helpers/replicas.js';
 import { captureLogger, feedPath } from '../helpers/test-service.js';
 import type { SnapshotData } from '../../src/interviews/snapshot.js';
 
@@ -107,20 +107,12 @@ describeRedis('walk leases', () => {
 });
 
 describeRedis('replicas walk as one', () => {
+  const cluster = useReplicaCluster(() => [interviewRecord({ id: 'iv-1', title: 'First', users: [komboUser(ADA)] })]);
+  const { replicas } = cluster;
   let redis: RedisServer;
   let fake: FakeKombo;
-  const replicas: InProcessReplica[] = [];
-
-  beforeEach(async () => {
-    redis = await startRedis();
-    fake = await startFakeKombo();
-    fake.setRecords([interviewRecord({ id: 'iv-1', title: 'First', users: [komboUser(ADA)] })]);
-  });
-  afterEach(async () => {
-    await Promise.all(replicas.splice(0).map((replica) => replica.stop()));
-    await fake.close();
-    await redis.stop();
-    removeReplicaDirs();
+  beforeEach(() => {
+    ({ redis, fake } = cluster);
   });
 
   async function start(count: number, env: Record<string, string> = {}, realClock = false) {
