@@ -473,8 +473,8 @@ async function runLarge(work: string, redis: { url: string; admin: Redis }, inte
   const levels: ReplicasResult['large']['levels'] = [];
   try {
     await hub.connect(10_000);
-    const shared = await createRedisSnapshots({ hub, logger: silent, leaseMs: 30_000 }).coordinator.newer(BENCH_INTEGRATION_ID, 0);
-    if (!shared) throw new Error('no shared snapshot to publish again');
+    const shared = await createRedisSnapshots({ hub, logger: silent, leaseMs: 30_000 }).coordinator.newer(BENCH_INTEGRATION_ID, { version: 0, lineage: '' });
+    if (shared?.kind !== 'whole') throw new Error('no shared snapshot to publish again');
     // Untimed: the first JSON.stringify and gzip in a process cost several times the next ones (JIT, zlib's set-up),
     // which would be charged to whichever level comes first.
     for (const level of GZIP_LEVELS) gzipSync(JSON.stringify(shared.data), { level });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { readJsonFile } from '../storage/read-json-file.js';
 import { writeFileAtomic } from '../storage/write-file-atomic.js';
-import type { SnapshotData } from './snapshot.js';
+import type { SnapshotData, SnapshotDelta } from './snapshot.js';
 
 /**
  * Where the last good snapshot outlives the process. Small on purpose: a file today, Redis shared by several
@@ -47,6 +47,19 @@ export const snapshotDataSchema = z.object({
   // Absent in files written before the side tables were pruned: read as 0.
   prunedChangedAtMs: z.number().optional(),
 }) satisfies z.ZodType<SnapshotData>;
+
+/** The wire shape of a snapshot delta (replica mode), checked wherever one is read back. */
+export const snapshotDeltaSchema = z.object({
+  updated: snapshotDataSchema.shape.interviews,
+  removed: z.array(z.string()),
+  touchedEmails: z.array(z.string()),
+  syncedAtMs: z.number(),
+  fullSyncedAtMs: z.number(),
+  firstSyncedAtMs: z.number(),
+  feedChangedAtMs: z.record(z.string(), z.number()),
+  formerNames: z.record(z.string(), z.string()).optional(),
+  prunedChangedAtMs: z.number().optional(),
+}) satisfies z.ZodType<SnapshotDelta>;
 
 /** A snapshot file that is there but cannot be used: logged and ignored by the caller, never fatal. */
 export class SnapshotFileError extends Error {

@@ -46,6 +46,49 @@ export interface SnapshotData {
 }
 
 /**
+ * What an incremental walk changed, for replicas that hold the snapshot it started from: the interviews it added or
+ * changed, the ids it removed, the interviewers whose lists it touched, and the side tables and times as they ended
+ * (whole: a few hundred KB at most, and nothing to get wrong).
+ */
+export interface SnapshotDelta {
+  readonly updated: readonly Interview[];
+  readonly removed: readonly string[];
+  readonly touchedEmails: readonly string[];
+  readonly syncedAtMs: number;
+  readonly fullSyncedAtMs: number;
+  readonly firstSyncedAtMs: number;
+  readonly feedChangedAtMs: Readonly<Record<string, number>>;
+  readonly formerNames?: Readonly<Record<string, string>>;
+  readonly prunedChangedAtMs?: number;
+}
+
+/**
+ * The delta that turns `before` into `after` (an incremental walk's result, with the interviewers it touched), or
+ * undefined when `after` was not derived from `before` that way (a full walk rebuilds everything: share it whole).
+ */
+export function snapshotDelta(before: Snapshot, after: Snapshot, touchedEmails: ReadonlySet<string>): SnapshotDelta {
+  const updated: Interview[] = [];
+  const removed: string[] = [];
+  if (after.byId !== before.byId) {
+    // Objects an incremental walk kept are the very same: identity tells what it changed.
+    for (const [id, interview] of after.byId) if (before.byId.get(id) !== interview) updated.push(interview);
+    for (const id of before.byId.keys()) if (!after.byId.has(id)) removed.push(id);
+  }
+  const { syncedAtMs, fullSyncedAtMs, firstSyncedAtMs, feedChangedAtMs, formerNames, prunedChangedAtMs } = after.data;
+  return {
+    updated,
+    removed,
+    touchedEmails: [...touchedEmails],
+    syncedAtMs,
+    fullSyncedAtMs,
+    firstSyncedAtMs,
+    feedChangedAtMs,
+    ...(formerNames !== undefined ? { formerNames } : {}),
+    ...(prunedChangedAtMs !== undefined ? { prunedChangedAtMs } : {}),
+  };
+}
+
+/**
  * An immutable, indexed view of every live interview. A refresh builds a new one and swaps it in whole; nothing
  * ever edits one in place.
  */
@@ -130,6 +173,41 @@ export class Snapshot {
     // Their names, from their lists (else their last known name stays).
     for (const [email, name] of namesIn(listed, touchedEmails)) names.set(email, name);
     return new Snapshot(data, { byId, byEmail, names });
+  }
+
+  /**
+   * `previous` with `delta` applied (another replica's incremental walk): the same indexes the walker's
+   * {@link Snapshot.derive} built, from the same interviews and touched interviewers, so both serve the same bytes.
+   */
+  static patched(previous: Snapshot, delta: SnapshotDelta): Snapshot {
+    let byId = previous.byId;
+    let interviews = previous.data.interviews;
+    const touchedIds = new Set<string>();
+    if (delta.updated.length > 0 || delta.removed.length > 0) {
+      const next = new Map(previous.byId);
+      for (const id of delta.removed) {
+        next.delete(id);
+        touchedIds.add(id);
+      }
+      for (const interview of delta.updated) {
+        next.set(interview.id, interview);
+        touchedIds.add(interview.id);
+      }
+      byId = next;
+      interviews = [...next.values()];
+    }
+    const data: SnapshotData = {
+      format: 1,
+      integrationId: previous.integrationId,
+      syncedAtMs: delta.syncedAtMs,
+      fullSyncedAtMs: delta.fullSyncedAtMs,
+      firstSyncedAtMs: delta.firstSyncedAtMs,
+      interviews,
+      feedChangedAtMs: delta.feedChangedAtMs,
+      formerNames: delta.formerNames,
+      prunedChangedAtMs: delta.prunedChangedAtMs,
+    };
+    return Snapshot.derive(previous, data, byId, touchedIds, new Set(delta.touchedEmails));
   }
 
   get integrationId(): string {

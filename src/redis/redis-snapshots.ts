@@ -2,9 +2,9 @@ import { promisify } from 'node:util';
 import { constants, gunzip as gunzipCallback, gzip as gzipCallback } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { SnapshotData } from '../interviews/snapshot.js';
-import { snapshotDataSchema, type SnapshotStore } from '../interviews/snapshot-store.js';
-import { StaleLeaseError, type LeaseAnswer, type SharedSnapshot, type WalkCoordinator } from '../sync/walk-coordinator.js';
+import { Snapshot, type SnapshotData } from '../interviews/snapshot.js';
+import { snapshotDataSchema, snapshotDeltaSchema, type SnapshotStore } from '../interviews/snapshot-store.js';
+import { StaleLeaseError, type LeaseAnswer, type SharedUpdate, type SharedVersion, type WalkCoordinator } from '../sync/walk-coordinator.js';
 import { NOTICE_LUA, type RedisHub } from './create-redis-hub.js';
 
 const gzip = promisify(gzipCallback);
@@ -42,44 +42,96 @@ const RELEASE_LUA = `${NOTICE_LUA}
 if redis.call('GET', KEYS[3]) == ARGV[3] then redis.call('DEL', KEYS[3]) end
 return 1`;
 
-// KEYS[3] snapshot, KEYS[4] fence, KEYS[5] lease. ARGV[3] token, ARGV[4] gzipped JSON, ARGV[5] syncedAtMs, ARGV[6]
-// the lease's value, ARGV[7] when it was granted (Redis's clock). The fencing rule: refused (-1) unless the lease is
-// still this one and no newer token was granted, whether or not its holder still believes it holds the lease (a
-// lease that ran out, or a Redis that restarted empty and granted low tokens again, both refuse).
+/**
+ * Incremental walks are shared as deltas (a list beside the snapshot) while they are small and few; a full walk, or
+ * a delta past these, is shared whole, which empties the list. A replica that holds the version before takes in only
+ * the deltas after it; any other reads the whole snapshot and every delta.
+ */
+export const MAX_DELTAS = 50;
+/** A delta that updates or removes more than this share of the interviews is shared whole instead. */
+export const MAX_DELTA_SHARE = 0.1;
+
+// The snapshot hash: v (version), lineage (a new random one at every whole write: deltas apply only within one),
+// data (gzipped JSON, whole), token, syncedAtMs, walkedAtMs (when the lease of its last walk was granted). The list
+// KEYS[deltas]: gzipped JSON deltas since `data`, oldest first, each one version.
+
+// KEYS[3] snapshot, KEYS[4] fence, KEYS[5] lease, KEYS[6] deltas. ARGV[3] token, ARGV[4] gzipped JSON, ARGV[5]
+// syncedAtMs, ARGV[6] the lease's value, ARGV[7] when it was granted (Redis's clock), ARGV[8] a new lineage. The fencing
+// rule: refused (-1) unless the lease is still this one and no newer token was granted, whether or not its holder
+// still believes it holds the lease (a lease that ran out, or a Redis that restarted empty and granted low tokens
+// again, both refuse).
 const PUBLISH_LUA = `${NOTICE_LUA}
 local fence = tonumber(redis.call('GET', KEYS[4]) or '0')
 if tonumber(ARGV[3]) < fence or redis.call('GET', KEYS[5]) ~= ARGV[6] then return -1 end
 local v = tonumber(redis.call('HGET', KEYS[3], 'v') or '0') + 1
-redis.call('HSET', KEYS[3], 'v', v, 'token', ARGV[3], 'data', ARGV[4], 'syncedAtMs', ARGV[5], 'walkedAtMs', ARGV[7])
+redis.call('HSET', KEYS[3], 'v', v, 'lineage', ARGV[8], 'token', ARGV[3], 'data', ARGV[4], 'syncedAtMs', ARGV[5], 'walkedAtMs', ARGV[7])
+redis.call('DEL', KEYS[6])
 notice(v)
 return v`;
 
-// KEYS[3] snapshot, KEYS[4] fence. ARGV[3] version, ARGV[4] gzipped JSON, ARGV[5] syncedAtMs, ARGV[6] token. Puts a
-// snapshot back after Redis lost its data. The later walk wins, whichever replica holds it: what is there stays when it
-// was walked no earlier (a walk since Redis came back), else this one is written. Either way the version ends above
-// the one put back, so every replica (each holding a version up to it) takes the survivor in. The fence is raised to
-// the token, so no lease granted before Redis lost its data can publish over it.
+// As PUBLISH_LUA, for a delta: ARGV[4] the gzipped delta, ARGV[8] the version it was made on, ARGV[9] its lineage.
+// -2 when the stored snapshot is not that one, or its list is full: the caller shares the snapshot whole.
+const PUBLISH_DELTA_LUA = `${NOTICE_LUA}
+local fence = tonumber(redis.call('GET', KEYS[4]) or '0')
+if tonumber(ARGV[3]) < fence or redis.call('GET', KEYS[5]) ~= ARGV[6] then return -1 end
+local v = tonumber(redis.call('HGET', KEYS[3], 'v') or '0')
+if v ~= tonumber(ARGV[8]) or redis.call('HGET', KEYS[3], 'lineage') ~= ARGV[9] or redis.call('LLEN', KEYS[6]) >= ${MAX_DELTAS} then return -2 end
+v = v + 1
+redis.call('RPUSH', KEYS[6], ARGV[4])
+redis.call('HSET', KEYS[3], 'v', v, 'token', ARGV[3], 'syncedAtMs', ARGV[5], 'walkedAtMs', ARGV[7])
+notice(v)
+return v`;
+
+// KEYS[3] snapshot, KEYS[6] deltas (KEYS[4], KEYS[5] unused). ARGV[3] the version held, ARGV[4] its lineage.
+// {v, lineage, walkedAtMs, data or false, deltas...}: only {v} when nothing is newer; the deltas after the held version
+// alone when they reach back to it within its lineage, else the whole snapshot and every delta.
+const READ_LUA = `${NOTICE_LUA}
+local v = tonumber(redis.call('HGET', KEYS[3], 'v') or '0')
+local held = tonumber(ARGV[3])
+if v <= held then return {v} end
+local fields = redis.call('HMGET', KEYS[3], 'lineage', 'walkedAtMs')
+local lineage = fields[1] or ''
+local walkedAt = fields[2] or '0'
+local count = redis.call('LLEN', KEYS[6])
+local reply = {v, lineage, walkedAt}
+if held > 0 and lineage == ARGV[4] and v - held <= count then
+  reply[4] = false
+  for _, delta in ipairs(redis.call('LRANGE', KEYS[6], count - (v - held), -1)) do reply[#reply + 1] = delta end
+  return reply
+end
+reply[4] = redis.call('HGET', KEYS[3], 'data')
+for _, delta in ipairs(redis.call('LRANGE', KEYS[6], 0, -1)) do reply[#reply + 1] = delta end
+return reply`;
+
+// KEYS[3] snapshot, KEYS[4] fence, KEYS[6] deltas. ARGV[3] version, ARGV[4] gzipped JSON, ARGV[5] syncedAtMs, ARGV[6]
+// token, ARGV[7] a new lineage. Puts a snapshot back after Redis lost its data. The later walk wins, whichever replica
+// holds it: what is there stays when it was walked no earlier (a walk since Redis came back), else this one is written
+// whole. Either way the version ends above the one put back and the lineage is new, so every replica (each holding a
+// version up to it) reads the survivor whole. The fence is raised to the token, so no lease granted before Redis lost
+// its data can publish over it.
 const PUT_BACK_LUA = `${NOTICE_LUA}
 local fence = tonumber(redis.call('GET', KEYS[4]) or '0')
 if fence < tonumber(ARGV[6]) then redis.call('SET', KEYS[4], ARGV[6]) end
 local mine = tonumber(ARGV[3])
 local v = tonumber(redis.call('HGET', KEYS[3], 'v') or '0')
-if v > 0 and tonumber(redis.call('HGET', KEYS[3], 'syncedAtMs') or '0') >= tonumber(ARGV[5]) then
+local stored = redis.call('HGET', KEYS[3], 'data')
+if stored and tonumber(redis.call('HGET', KEYS[3], 'syncedAtMs') or '0') >= tonumber(ARGV[5]) then
   if v >= mine then return v end
-  redis.call('HSET', KEYS[3], 'v', mine + 1)
+  redis.call('HSET', KEYS[3], 'v', mine + 1, 'lineage', ARGV[7])
   notice(mine + 1)
   return mine + 1
 end
 if v >= mine then mine = v + 1 end
-redis.call('HSET', KEYS[3], 'v', mine, 'token', ARGV[6], 'data', ARGV[4], 'syncedAtMs', ARGV[5])
+redis.call('HSET', KEYS[3], 'v', mine, 'lineage', ARGV[7], 'token', ARGV[6], 'data', ARGV[4], 'syncedAtMs', ARGV[5], 'walkedAtMs', '0')
+redis.call('DEL', KEYS[6])
 notice(mine)
 return mine`;
 
-// KEYS[3] snapshot, KEYS[4] fence, KEYS[5] lease. A removed integration's walk in flight anywhere is fenced off. Its
-// version stays: added back, its next snapshot is numbered after every one a replica may still hold.
+// KEYS[3] snapshot, KEYS[4] fence, KEYS[5] lease, KEYS[6] deltas. A removed integration's walk in flight anywhere is
+// fenced off. Its version stays: added back, its next snapshot is numbered after every one a replica may still hold.
 const DELETE_LUA = `${NOTICE_LUA}
-redis.call('HDEL', KEYS[3], 'token', 'data', 'syncedAtMs', 'walkedAtMs')
-redis.call('DEL', KEYS[5])
+redis.call('HDEL', KEYS[3], 'lineage', 'token', 'data', 'syncedAtMs', 'walkedAtMs')
+redis.call('DEL', KEYS[5], KEYS[6])
 redis.call('INCR', KEYS[4])
 redis.call('HDEL', KEYS[1], ARGV[2])
 return 1`;
@@ -101,42 +153,61 @@ export interface RedisSnapshotsOptions {
 export function createRedisSnapshots(options: RedisSnapshotsOptions): { store: SnapshotStore; coordinator: WalkCoordinator } {
   const { hub, leaseMs } = options;
   const owner = options.owner ?? randomBytes(6).toString('hex');
-  const keys = (id: string) => ({ snap: hub.key(`snap:${id}`), fence: hub.key(`fence:${id}`), lease: hub.key(`lease:${id}`) });
-  const encode = (data: SnapshotData) => gzip(JSON.stringify(data), { level: options.level ?? constants.Z_DEFAULT_COMPRESSION });
+  const keys = (id: string) => ({
+    snap: hub.key(`snap:${id}`),
+    fence: hub.key(`fence:${id}`),
+    lease: hub.key(`lease:${id}`),
+    deltas: hub.key(`snapdeltas:${id}`),
+  });
+  const level = options.level ?? constants.Z_DEFAULT_COMPRESSION;
+  const encode = (value: unknown) => gzip(JSON.stringify(value), { level });
+  const newLineage = () => randomBytes(8).toString('hex');
+
+  async function json(buffer: Buffer): Promise<unknown> {
+    return JSON.parse((await gunzip(buffer, { maxOutputLength: MAX_SNAPSHOT_JSON_BYTES })).toString('utf8'));
+  }
 
   async function decode(id: string, buffer: Buffer): Promise<SnapshotData> {
-    const json = await gunzip(buffer, { maxOutputLength: MAX_SNAPSHOT_JSON_BYTES });
-    const data = snapshotDataSchema.parse(JSON.parse(json.toString('utf8')));
+    const data = snapshotDataSchema.parse(await json(buffer));
     if (data.integrationId !== id) throw new Error(`the snapshot stored for ${id} belongs to ${data.integrationId}`);
     return data;
   }
 
-  async function newer(id: string, version: number): Promise<SharedSnapshot | undefined> {
-    const { snap } = keys(id);
-    const stored = Number((await hub.run('read a snapshot version', () => hub.client.hget(snap, 'v'))) ?? 0);
-    if (stored === 0 && version === 0 && options.seed) return seeded(id);
-    if (stored <= version) return undefined;
-    const [v = null, data = null, walkedAt = null] = await hub.run('read a snapshot', () => hub.client.hmgetBuffer(snap, 'v', 'data', 'walkedAtMs'));
-    if (v === null || data === null) return undefined;
-    return { data: await decode(id, data), version: Number(v.toString()), walkedAtMs: walkedAt === null ? 0 : Number(walkedAt.toString()) };
+  async function newer(id: string, held: SharedVersion): Promise<SharedUpdate | undefined> {
+    const { snap, fence, lease, deltas } = keys(id);
+    const reply = (await hub.run('read a snapshot', () =>
+      hub.client.callBuffer('EVAL', READ_LUA, 6, hub.versionsKey, hub.epochKey, snap, fence, lease, deltas, hub.channel, snapshotField(id), held.version, held.lineage),
+    )) as Array<Buffer | number | null>;
+    const version = Number(reply[0]);
+    if (version === 0 && held.version === 0 && options.seed) return seeded(id);
+    if (version <= held.version || reply.length < 4) return undefined;
+    const lineage = String(reply[1]);
+    const walkedAtMs = Number(String(reply[2]));
+    const whole = reply[3];
+    const parsed = await Promise.all(reply.slice(4).map(async (raw) => snapshotDeltaSchema.parse(await json(raw as Buffer))));
+    if (whole === null || whole === undefined || typeof whole === 'number') {
+      if (held.version === 0) return undefined; // removed: no data, only its version stays
+      return { kind: 'deltas', deltas: parsed, version, lineage, walkedAtMs };
+    }
+    return { kind: 'whole', data: await decode(id, whole), deltas: parsed, version, lineage, walkedAtMs };
   }
 
   /** An embedded install's snapshot, written to Redis as version 1 (unless a replica was first). */
-  async function seeded(id: string): Promise<SharedSnapshot | undefined> {
+  async function seeded(id: string): Promise<SharedUpdate | undefined> {
     const data = await options.seed!.load(id).catch(() => undefined);
     if (data === undefined) return undefined;
     await putBack(id, { data, version: 1 }, 0);
-    return newer(id, 0.5);
+    return newer(id, { version: 0.5, lineage: '' });
   }
 
-  async function putBack(id: string, snapshot: SharedSnapshot, token: number): Promise<void> {
-    const { snap, fence } = keys(id);
+  async function putBack(id: string, snapshot: { data: SnapshotData; version: number }, token: number): Promise<void> {
+    const { snap, fence, lease, deltas } = keys(id);
     const data = await encode(snapshot.data);
-    await hub.script('put back a snapshot', PUT_BACK_LUA, snapshotField(id), [snap, fence], [snapshot.version, data, snapshot.data.syncedAtMs, token]);
+    await hub.script('put back a snapshot', PUT_BACK_LUA, snapshotField(id), [snap, fence, lease, deltas], [snapshot.version, data, snapshot.data.syncedAtMs, token, newLineage()]);
   }
 
   async function acquire(id: string): Promise<LeaseAnswer> {
-    const { snap, fence, lease } = keys(id);
+    const { snap, fence, lease, deltas } = keys(id);
     const [granted, nowMs] = (await hub.script('take a walk lease', ACQUIRE_LUA, snapshotField(id), [lease, fence], [owner, leaseMs])) as [number, number];
     const token = Number(granted);
     if (token === 0) return { lease: undefined, nowMs: Number(nowMs) };
@@ -156,28 +227,57 @@ export function createRedisSnapshots(options: RedisSnapshotsOptions): { store: S
       if (lost.signal.aborted) clearInterval(renewal);
     }, Math.max(100, Math.floor(leaseMs / 3)));
     renewal.unref();
-    return { lease: {
-      token,
-      grantedAtMs: Number(nowMs),
-      signal: lost.signal,
-      async publish(data) {
-        const encoded = await encode(data);
-        const version = Number(await hub.script('publish a snapshot', PUBLISH_LUA, snapshotField(id), [snap, fence, lease], [token, encoded, data.syncedAtMs, value, nowMs]));
-        if (version < 0) throw new StaleLeaseError(id, token);
-        return version;
+
+    async function publishWhole(data: SnapshotData): Promise<SharedVersion> {
+      const lineage = newLineage();
+      const encoded = await encode(data);
+      const version = Number(
+        await hub.script('publish a snapshot', PUBLISH_LUA, snapshotField(id), [snap, fence, lease, deltas], [token, encoded, data.syncedAtMs, value, nowMs, lineage]),
+      );
+      if (version < 0) throw new StaleLeaseError(id, token);
+      return { version, lineage };
+    }
+
+    return {
+      lease: {
+        token,
+        grantedAtMs: Number(nowMs),
+        signal: lost.signal,
+        async publish(data, change) {
+          const small = change && change.delta.updated.length + change.delta.removed.length <= Math.max(100, data.interviews.length * MAX_DELTA_SHARE);
+          if (!change || !small || change.on.version === 0) return publishWhole(data);
+          const encoded = await encode(change.delta);
+          const version = Number(
+            await hub.script('publish a delta', PUBLISH_DELTA_LUA, snapshotField(id), [snap, fence, lease, deltas], [
+              token,
+              encoded,
+              data.syncedAtMs,
+              value,
+              nowMs,
+              change.on.version,
+              change.on.lineage,
+            ]),
+          );
+          if (version === -1) throw new StaleLeaseError(id, token);
+          if (version === -2) return publishWhole(data);
+          return { version, lineage: change.on.lineage };
+        },
+        async release() {
+          if (released) return;
+          released = true;
+          clearInterval(renewal);
+          await hub.script('release a walk lease', RELEASE_LUA, snapshotField(id), [lease], [value]).catch(() => {});
+        },
       },
-      async release() {
-        if (released) return;
-        released = true;
-        clearInterval(renewal);
-        await hub.script('release a walk lease', RELEASE_LUA, snapshotField(id), [lease], [value]).catch(() => {});
-      },
-    }, nowMs: Number(nowMs) };
+      nowMs: Number(nowMs),
+    };
   }
 
   const store: SnapshotStore = {
     async load(id) {
-      return (await newer(id, 0))?.data;
+      const update = await newer(id, { version: 0, lineage: '' });
+      if (update?.kind !== 'whole') return undefined;
+      return update.deltas.reduce((snapshot, delta) => Snapshot.patched(snapshot, delta), Snapshot.fromData(update.data)).data;
     },
     async save(data) {
       // Outside a lease (tools): a snapshot of its own, versioned after whatever is there.
@@ -188,8 +288,8 @@ export function createRedisSnapshots(options: RedisSnapshotsOptions): { store: S
       await putBack(id, { data, version: current + 1 }, token);
     },
     async delete(id) {
-      const { snap, fence, lease } = keys(id);
-      await hub.script('delete a snapshot', DELETE_LUA, snapshotField(id), [snap, fence, lease], []);
+      const { snap, fence, lease, deltas } = keys(id);
+      await hub.script('delete a snapshot', DELETE_LUA, snapshotField(id), [snap, fence, lease, deltas], []);
     },
   };
 

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { KomboClient } from '../kombo/create-kombo-client.js';
 import { KomboError } from '../kombo/kombo-error.js';
-import { applyWalk, Snapshot } from '../interviews/snapshot.js';
+import { applyWalk, Snapshot, snapshotDelta } from '../interviews/snapshot.js';
 import type { SnapshotStore } from '../interviews/snapshot-store.js';
 import type { Metrics } from '../metrics.js';
 import { walkBudget, type WalkCeiling, type WalkSize } from './walk-budget.js';
@@ -162,6 +162,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
   const { coordinator } = options;
   /** Replica mode: the version of the shared snapshot served here, and when its walk's lease was granted (Redis's clock). */
   let version = 0;
+  let lineage = '';
   let walkedAtMs = 0;
   let waitingForRedis = false;
   let adopting: Promise<boolean> = Promise.resolve(false);
@@ -188,18 +189,22 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
   function adopt(): Promise<boolean> {
     if (!coordinator) return Promise.resolve(false);
     const next = adopting.catch(() => false).then(async () => {
-      const shared = await coordinator.newer(client.integrationId, version);
+      const shared = await coordinator.newer(client.integrationId, { version, lineage });
       if (shared === undefined || shared.version <= version) return false;
       const before = feeds.snapshot();
-      const snapshot = Snapshot.fromData(shared.data);
+      // Deltas apply to the very snapshot they were made on: the one held, or the whole one read with them.
+      let snapshot = shared.kind === 'whole' ? Snapshot.fromData(shared.data) : before;
+      if (snapshot === undefined) return false;
+      for (const delta of shared.deltas) snapshot = Snapshot.patched(snapshot, delta);
       publish(snapshot, changedBetween(before, snapshot));
       version = shared.version;
-      walkedAtMs = shared.walkedAtMs ?? 0;
+      lineage = shared.lineage;
+      walkedAtMs = shared.walkedAtMs;
       waitingForRedis = false;
       // What another replica walked counts as this replica's last success too: the integration is ok everywhere.
-      const at = new Date(shared.data.syncedAtMs).toISOString();
+      const at = new Date(snapshot.data.syncedAtMs).toISOString();
       lastSuccess = {
-        kind: shared.data.fullSyncedAtMs === shared.data.syncedAtMs ? 'full' : 'incremental',
+        kind: snapshot.data.fullSyncedAtMs === snapshot.data.syncedAtMs ? 'full' : 'incremental',
         startedAt: at,
         durationMs: 0,
         pages: 0,
@@ -351,7 +356,11 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       if (lease) {
         // Shared first, served after: a result Redis refuses (a newer lease exists) or cannot take is served nowhere,
         // so every replica keeps serving the same bytes.
-        version = await lease.publish(applied.snapshot.data);
+        // An incremental walk on the version held is shared as what it changed, when that is small.
+        const change = kind === 'incremental' && previous !== undefined && base === previous && version > 0
+          ? { on: { version, lineage }, delta: snapshotDelta(previous, applied.snapshot, applied.changedEmails) }
+          : undefined;
+        ({ version, lineage } = await lease.publish(applied.snapshot.data, change));
         walkedAtMs = lease.grantedAtMs;
         publish(applied.snapshot, applied.changedEmails);
       } else {

@@ -1,4 +1,4 @@
-import type { SnapshotData } from '../interviews/snapshot.js';
+import type { SnapshotData, SnapshotDelta } from '../interviews/snapshot.js';
 
 /**
  * One replica's right to walk one integration, until it is released or lost. Its fencing token is higher than that of
@@ -12,21 +12,34 @@ export interface WalkLease {
   /** Aborts when the lease is lost: it could not be renewed in time, or another replica holds it now. */
   readonly signal: AbortSignal;
   /**
-   * Makes `data` the integration's shared snapshot and tells every replica; resolves with its version. Throws
-   * {@link StaleLeaseError} when a newer lease was granted since this one (nothing written).
+   * Makes `data` the integration's shared snapshot and tells every replica; resolves with its version and lineage.
+   * `change`, when given, is how an incremental walk got there from the version it started on: shared as that delta
+   * alone when it is small. Throws {@link StaleLeaseError} when a newer lease was granted since this one (nothing
+   * written).
    */
-  publish(data: SnapshotData): Promise<number>;
+  publish(data: SnapshotData, change?: { on: SharedVersion; delta: SnapshotDelta }): Promise<SharedVersion>;
   /** Gives the lease up (idempotent; never throws). */
   release(): Promise<void>;
 }
 
-/** A published snapshot and its version (versions only grow, per integration). */
-export interface SharedSnapshot {
-  readonly data: SnapshotData;
+/**
+ * Which shared snapshot a replica holds: its version (versions only grow, per integration) and its lineage (new at
+ * every snapshot shared whole; deltas apply only within one).
+ */
+export interface SharedVersion {
   readonly version: number;
-  /** When the lease of the walk that made it was granted, by the coordinator's clock (0: unknown, put back). */
-  readonly walkedAtMs?: number;
+  readonly lineage: string;
 }
+
+/** What is newer than a replica holds: the deltas after its version, or the whole snapshot and the deltas after it. */
+export type SharedUpdate = (
+  | { readonly kind: 'deltas'; readonly deltas: readonly SnapshotDelta[] }
+  | { readonly kind: 'whole'; readonly data: SnapshotData; readonly deltas: readonly SnapshotDelta[] }
+) &
+  SharedVersion & {
+    /** When the lease of the walk that made it was granted, by the coordinator's clock (0: unknown, put back). */
+    readonly walkedAtMs: number;
+  };
 
 /** What asking for a lease gives: the lease, or undefined while another replica holds it; and the coordinator's time. */
 export interface LeaseAnswer {
@@ -42,10 +55,10 @@ export interface LeaseAnswer {
 export interface WalkCoordinator {
   /** A lease on the integration, or none while another replica holds it. Throws StoreUnavailableError. */
   acquire(integrationId: string): Promise<LeaseAnswer>;
-  /** The integration's published snapshot when its version is above `version`, else undefined. */
-  newer(integrationId: string, version: number): Promise<SharedSnapshot | undefined>;
+  /** What is newer than the version held, else undefined. */
+  newer(integrationId: string, held: SharedVersion): Promise<SharedUpdate | undefined>;
   /** Writes back a snapshot this replica holds, unless a newer one is there (Redis lost its data). */
-  putBack(integrationId: string, snapshot: SharedSnapshot): Promise<void>;
+  putBack(integrationId: string, snapshot: { readonly data: SnapshotData; readonly version: number }): Promise<void>;
   /** How long an unrenewed lease lasts: a replica asked to walk waits about this long for a dead walker's lease. */
   readonly leaseMs: number;
 }

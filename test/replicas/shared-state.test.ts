@@ -63,6 +63,52 @@ describeRedis('replicas on one Redis', () => {
     expect(fake.requests.length - before).toBe(1);
   });
 
+  it('shares a small change as a delta, a full walk whole, and a replica that missed deltas reads the snapshot and every delta', async () => {
+    const a = await startInProcessReplica(fake, redis.url);
+    replicas.push(a);
+    await until(() => a.sync.ready(), 'first replica ready');
+    const b = await startInProcessReplica(fake, redis.url);
+    replicas.push(b);
+    const key = (name: string) => a.hub!.key(`${name}:${fake.integrationId}`);
+    const whole = async () => a.hub!.client.hget(key('snap'), 'data');
+    const deltas = async () => a.hub!.client.llen(key('snapdeltas'));
+    const firstWhole = await whole();
+    expect(await deltas()).toBe(0);
+
+    for (const [n, title] of ['Moved once', 'Moved twice'].entries()) {
+      fake.clock += 60_000;
+      fake.upsert(interviewRecord({ id: 'iv-1', title, users: [komboUser('ada@example.com')] }));
+      fake.upsert(interviewRecord({ id: `iv-new-${n}`, title: `New ${n}`, users: [komboUser('ada@example.com'), komboUser('grace@example.com', 'Grace', 'Hopper')] }));
+      await postWebhook(n === 0 ? a : b, 'data-changed', { integration_id: fake.integrationId, changed_models: [{ name: 'ats_interviews' }] }).expect(200);
+      await until(async () => parseIcs((await feed(n === 0 ? b : a)).body).events.some((event) => event.summary === title), `change ${n} on the other replica`);
+    }
+    // Two incremental walks: two deltas, and the whole snapshot untouched.
+    expect(await deltas()).toBe(2);
+    expect(await whole()).toBe(firstWhole);
+    for (const email of ['ada@example.com', 'grace@example.com']) {
+      const fromA = await feed(a, email);
+      expect((await feed(b, email)).body.equals(fromA.body)).toBe(true);
+      expect(parseIcs(fromA.body).events.length).toBeGreaterThan(0);
+    }
+    // A replica started now reads the snapshot and both deltas: the same bytes, and no Kombo request.
+    const requests = fake.requests.length;
+    const late = await startInProcessReplica(fake, redis.url);
+    replicas.push(late);
+    for (const email of ['ada@example.com', 'grace@example.com']) expect((await feed(late, email)).body.equals((await feed(a, email)).body)).toBe(true);
+    expect(fake.requests.length).toBe(requests);
+
+    // A full walk is shared whole and empties the list; every replica reads it.
+    fake.clock += 60_000;
+    fake.upsert(interviewRecord({ id: 'iv-1', title: 'Moved by a full walk', users: [komboUser('ada@example.com')] }));
+    await request(late.server).post('/admin/sync?full=true').set('Authorization', `Bearer ${late.config.adminToken}`).expect(200);
+    expect(await deltas()).toBe(0);
+    expect(await whole()).not.toBe(firstWhole);
+    for (const replica of [a, b]) {
+      await until(async () => parseIcs((await feed(replica)).body).events.some((event) => event.summary === 'Moved by a full walk'), 'the full walk everywhere');
+      expect((await feed(replica)).body.equals((await feed(late)).body)).toBe(true);
+    }
+  });
+
   it('an admin page sign-in on one replica holds on every replica, and signing out ends it everywhere', async () => {
     const a = await startInProcessReplica(fake, redis.url);
     replicas.push(a);

@@ -15,6 +15,8 @@ import type { SnapshotData } from '../../src/interviews/snapshot.js';
 
 const ADA = 'ada@example.com';
 const ID = 'greenhouse:test-integration';
+/** A replica that holds no shared snapshot yet. */
+const NONE = { version: 0, lineage: '' };
 
 function snapshotData(title: string, syncedAtMs: number): SnapshotData {
   return {
@@ -55,12 +57,12 @@ describeRedis('walk leases', () => {
     await hub.client.del(hub.key(`lease:${ID}`));
     const fresh = (await coordinator.acquire(ID)).lease!;
     expect(fresh.token).toBeGreaterThan(stale.token);
-    const version = await fresh.publish(snapshotData('Newer walk', 2_000));
+    const { version } = await fresh.publish(snapshotData('Newer walk', 2_000));
 
     await expect(stale.publish(snapshotData('Stale walk', 1_000))).rejects.toBeInstanceOf(StaleLeaseError);
-    const shared = await coordinator.newer(ID, 0);
+    const shared = await coordinator.newer(ID, NONE);
     expect(shared?.version).toBe(version);
-    expect(shared?.data.interviews[0]?.title).toBe('Newer walk');
+    expect(shared?.kind === 'whole' && shared.data.interviews[0]?.title).toBe('Newer walk');
     // Releasing the stale lease does not free the fresh one.
     await stale.release();
     expect((await coordinator.acquire(ID)).lease).toBeUndefined();
@@ -82,7 +84,7 @@ describeRedis('walk leases', () => {
     await until(() => lease.signal.aborted, 'the lease lost');
     // Nobody took a newer lease, but this one ran out: its result is refused all the same.
     await expect(lease.publish(snapshotData('x', 1))).rejects.toBeInstanceOf(StaleLeaseError);
-    expect(await coordinator.newer(ID, 0)).toBeUndefined();
+    expect(await coordinator.newer(ID, NONE)).toBeUndefined();
     await lease.release();
   });
 
@@ -100,7 +102,8 @@ describeRedis('walk leases', () => {
     expect(after.token).toBe(1);
     await after.publish(snapshotData('Walked after the restart', 2_000));
     await expect(before.publish(snapshotData('Walked before the restart', 1_000))).rejects.toBeInstanceOf(StaleLeaseError);
-    expect((await coordinator.newer(ID, 0))?.data.interviews[0]?.title).toBe('Walked after the restart');
+    const shared = await coordinator.newer(ID, NONE);
+    expect(shared?.kind === 'whole' && shared.data.interviews[0]?.title).toBe('Walked after the restart');
     await after.release();
     await before.release();
   });

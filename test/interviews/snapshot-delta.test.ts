@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { isRejected, parseInterviewRecord } from '../../src/interviews/interview-schema.js';
+import { applyWalk, Snapshot, snapshotDelta, type SnapshotDelta, type Walk } from '../../src/interviews/snapshot.js';
+import { interviewRecord, komboUser } from '../helpers/factories.js';
+
+const T0 = Date.UTC(2026, 10, 1, 12);
+const ADA = komboUser('ada@example.com', 'Ada', 'Lovelace');
+const GRACE = komboUser('grace@example.com', 'Grace', 'Hopper');
+const ALAN = komboUser('alan@example.com', 'Alan', 'Turing');
+
+function walk(kind: Walk['kind'], startedAtMs: number, raws: Record<string, unknown>[]): Walk {
+  const records = raws.map((raw) => {
+    const result = parseInterviewRecord(raw);
+    if (isRejected(result)) throw new Error(`rejected: ${result.path}`);
+    return result;
+  });
+  return { kind, integrationId: 'int-1', startedAtMs, records };
+}
+
+/** Everything a feed is rendered from: the data, each interviewer's list and name. */
+function served(snapshot: Snapshot) {
+  return {
+    data: snapshot.data,
+    byEmail: [...snapshot.byEmail].map(([email, list]) => [email, list.map((interview) => interview.id)]),
+    names: [...snapshot.names],
+  };
+}
+
+describe('snapshot deltas (what a replica that did not walk applies)', () => {
+  it('turn the snapshot a replica read whole into exactly what the walker derived, walk after walk', () => {
+    let walker = applyWalk(undefined, walk('full', T0, [
+      interviewRecord({ id: 'iv-1', users: [ADA, GRACE] }),
+      interviewRecord({ id: 'iv-2', users: [GRACE] }),
+      interviewRecord({ id: 'iv-3', users: [ALAN], starting_at: '2026-12-03T10:00:00.000Z', ending_at: '2026-12-03T11:00:00.000Z' }),
+    ])).snapshot;
+    // The replica starts from the walker's data read back whole, as from Redis.
+    let replica = Snapshot.fromData(JSON.parse(JSON.stringify(walker.data)));
+    const steps: Record<string, unknown>[][] = [
+      [], // nothing changed: only the walk's time moves
+      [interviewRecord({ id: 'iv-2', title: 'Moved', users: [GRACE], changed_at: '2026-11-02T09:00:00.000Z', remote_updated_at: '2026-11-02T09:00:00.000Z' })],
+      [interviewRecord({ id: 'iv-4', title: 'New', users: [ADA, ALAN] }), interviewRecord({ id: 'iv-1', canceled: true, users: [ADA, GRACE] })],
+      [interviewRecord({ id: 'iv-3', users: [komboUser('alan@example.com', 'Alan M.', 'Turing')], changed_at: '2026-11-03T09:00:00.000Z' })],
+      [interviewRecord({ id: 'iv-4', canceled: true, users: [ADA, ALAN] })],
+    ];
+    steps.forEach((raws, n) => {
+      const applied = applyWalk(walker, walk('incremental', T0 + (n + 1) * 60_000, raws));
+      const delta = snapshotDelta(walker, applied.snapshot, applied.changedEmails);
+      // Through JSON, as it travels.
+      replica = Snapshot.patched(replica, JSON.parse(JSON.stringify(delta)) as SnapshotDelta);
+      walker = applied.snapshot;
+      expect(served(replica), `after step ${n}`).toEqual(served(walker));
+    });
+    expect(replica.data.interviews.map((interview) => interview.id)).toEqual(['iv-2', 'iv-3']);
+    expect(replica.names.get('alan@example.com')).toBe('Alan M. Turing');
+  });
+
+  it('carry only what changed: an unchanged walk carries no interview', () => {
+    const base = applyWalk(undefined, walk('full', T0, [interviewRecord({ id: 'iv-1', users: [ADA] })])).snapshot;
+    const same = applyWalk(base, walk('incremental', T0 + 60_000, [interviewRecord({ id: 'iv-1', users: [ADA] })]));
+    const delta = snapshotDelta(base, same.snapshot, same.changedEmails);
+    expect(delta.updated).toEqual([]);
+    expect(delta.removed).toEqual([]);
+    expect(delta.syncedAtMs).toBe(T0 + 60_000);
+  });
+});
