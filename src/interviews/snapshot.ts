@@ -447,7 +447,9 @@ function finish(snapshot: Snapshot, late: LateFields, changed: Set<string>, chan
   for (const email of changed) {
     late.changed(email, startedAtMs);
     const name = snapshot.names.get(email);
-    if (!snapshot.byEmail.has(email) && name !== undefined) late.setFormerName(email, name);
+    // A name no live interview gives any more (none left, or they no longer name this person) is kept as a former
+    // name: the snapshot read back whole (a restart, another replica) then names them as this one does.
+    if (name !== undefined && !namedByLiveInterview(snapshot, email)) late.setFormerName(email, name);
     else late.dropFormerName(email);
   }
   const tables = late.freeze();
@@ -455,6 +457,11 @@ function finish(snapshot: Snapshot, late: LateFields, changed: Set<string>, chan
   // tables as they ended.
   Object.assign(snapshot.data, tables);
   return { snapshot, changedEmails: changed, changes };
+}
+
+/** Whether one of `email`'s live interviews gives their name. */
+function namedByLiveInterview(snapshot: Snapshot, email: string): boolean {
+  return snapshot.interviewsOf(email).some((interview) => interview.interviewers.some((person) => person.email === email && person.name !== null));
 }
 
 function dataOf(before: Snapshot | undefined, walk: Walk, interviews: readonly Interview[], late: LateFields): SnapshotData {

@@ -51,6 +51,8 @@ export const MAX_DELTAS = 50;
 /** A delta that updates or removes more than this share of the interviews is shared whole instead. */
 export const MAX_DELTA_SHARE = 0.1;
 
+// Replicas of two releases run side by side during a rolling deploy: a change to what these keys hold must come under
+// new key names (snap2:, say), never as a new reading of the old ones.
 // The snapshot hash: v (version), lineage (a new random one at every whole write: deltas apply only within one),
 // data (gzipped JSON, whole), token, syncedAtMs, walkedAtMs (when the lease of its last walk was granted). The list
 // KEYS[deltas]: gzipped JSON deltas since `data`, oldest first, each one version.
@@ -115,8 +117,11 @@ if fence < tonumber(ARGV[6]) then redis.call('SET', KEYS[4], ARGV[6]) end
 local mine = tonumber(ARGV[3])
 local v = tonumber(redis.call('HGET', KEYS[3], 'v') or '0')
 local stored = redis.call('HGET', KEYS[3], 'data')
-if stored and tonumber(redis.call('HGET', KEYS[3], 'syncedAtMs') or '0') >= tonumber(ARGV[5]) then
-  if v >= mine then return v end
+local storedSynced = tonumber(redis.call('HGET', KEYS[3], 'syncedAtMs') or '0')
+if stored and storedSynced >= tonumber(ARGV[5]) then
+  -- The same walk put back already (same version, same time): nothing to do. A later one, or a version at or below
+  -- this one: numbered above it, so its holder reads the survivor too.
+  if v > mine or (v == mine and storedSynced == tonumber(ARGV[5])) then return v end
   redis.call('HSET', KEYS[3], 'v', mine + 1, 'lineage', ARGV[7])
   notice(mine + 1)
   return mine + 1

@@ -63,3 +63,16 @@ describe('snapshot deltas (what a replica that did not walk applies)', () => {
     expect(delta.syncedAtMs).toBe(T0 + 60_000);
   });
 });
+
+describe('names read back whole', () => {
+  it('a snapshot read back whole names an interviewer as the walker does, after their interviews stop naming them', () => {
+    const base = applyWalk(undefined, walk('full', T0, [interviewRecord({ id: 'iv-1', users: [komboUser('ann@example.com', 'Ann', 'Smith')] })])).snapshot;
+    // The ATS sends the interview again without the interviewer's name: the calendar keeps the name it had.
+    const walker = applyWalk(base, walk('incremental', T0 + 60_000, [interviewRecord({ id: 'iv-1', title: 'Renamed', users: [komboUser('ann@example.com', null, null)] })])).snapshot;
+    expect(walker.names.get('ann@example.com')).toBe('Ann Smith');
+    // A restart, or a replica reading the snapshot whole, must say the same (else its feed bytes differ).
+    const whole = Snapshot.fromData(JSON.parse(JSON.stringify(walker.data)));
+    expect(whole.names.get('ann@example.com')).toBe('Ann Smith');
+    expect(served(whole)).toEqual(served(walker));
+  });
+});
