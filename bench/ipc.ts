@@ -8,6 +8,27 @@ export const BENCH_INTEGRATION_ID = 'greenhouse:bench';
 export const benchIntegrationIds = (count: number): string[] => Array.from({ length: count }, (_, i) => `bench:${String(i).padStart(4, '0')}`);
 export const BENCH_FEED_SECRET = 'bench-feed-secret-that-is-long-enough-0123456789';
 /** KOMBO_WEBHOOK_SECRET of the replicas run: the parent signs its data-changed webhooks with it. */
+/**
+ * The environment every service process of the bench starts with (the fake Kombo at `komboBaseUrl`, its own
+ * `dataDir`, on a free loopback port, every walk asked for by the bench itself); `extra` adds to it.
+ */
+export function benchServiceEnv(komboBaseUrl: string, dataDir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    NODE_ENV: 'production',
+    KOMBO_API_KEY: BENCH_API_KEY,
+    KOMBO_INTEGRATION_ID: BENCH_INTEGRATION_ID,
+    KOMBO_BASE_URL: komboBaseUrl,
+    FEED_SECRET: BENCH_FEED_SECRET,
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'info',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    SYNC_INTERVAL_SECONDS: '86400',
+    ...extra,
+  };
+}
+
 export const BENCH_WEBHOOK_SECRET = 'bench-webhook-secret-0123456789';
 
 /** Starts `bench/{script}` under tsx (with gc exposed) and waits for its first `ready` message. */

@@ -23,7 +23,7 @@ import pino from 'pino';
 import { signWebhook } from '../src/http/routes/webhook-routes.js';
 import { createRedisHub } from '../src/redis/create-redis-hub.js';
 import { createRedisSnapshots } from '../src/redis/redis-snapshots.js';
-import { BENCH_API_KEY, BENCH_FEED_SECRET, BENCH_INTEGRATION_ID, BENCH_WEBHOOK_SECRET, call, startChild, stopChild } from './ipc.js';
+import { BENCH_INTEGRATION_ID, BENCH_WEBHOOK_SECRET, benchServiceEnv, call, startChild, stopChild } from './ipc.js';
 import { get, getJson, load, log, median, pinToServerCore, unpin, type Fetched } from './measure.js';
 
 /** The replicas sharing one Redis in the small organisation's run. */
@@ -219,22 +219,11 @@ async function spawnReplica(work: string, label: string, fake: FakeReady, redisU
   const fd = openSync(join(work, `replica-${label}.log`), 'a');
   const { child } = await startChild<{ type: string }>('./replica-child.ts', [], {
     stdout: fd,
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      KOMBO_API_KEY: BENCH_API_KEY,
-      KOMBO_INTEGRATION_ID: BENCH_INTEGRATION_ID,
-      KOMBO_BASE_URL: fake.baseUrl,
+    env: benchServiceEnv(fake.baseUrl, join(work, `data-replica-${label}`), {
       KOMBO_WEBHOOK_SECRET: BENCH_WEBHOOK_SECRET,
-      FEED_SECRET: BENCH_FEED_SECRET,
-      DATA_DIR: join(work, `data-replica-${label}`),
-      LOG_LEVEL: 'info',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      SYNC_INTERVAL_SECONDS: '86400', // the benchmark asks for every walk itself
       WEBHOOK_WALK_INTERVAL_SECONDS: String(WEBHOOK_INTERVAL_SECONDS),
       ...(redisUrl ? { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: KEY_PREFIX } : {}),
-    },
+    }),
   });
   closeSync(fd);
   children.push(child);
@@ -446,7 +435,7 @@ async function runLarge(work: string, redis: { url: string; admin: Redis }, inte
   const walkRequests = await interviewRequests(fake);
   const key = `${KEY_PREFIX}snap:${BENCH_INTEGRATION_ID}`;
   const memoryAfter = await redisMemory(admin);
-  const memoryUsage = Number(await admin.call('MEMORY', 'USAGE', key));
+  const memoryUsage = Number(await admin.call('MEMORY', 'USAGE', key, 'SAMPLES', '0'));
   const second = await startReplica(spawned[1]!);
   if (second.walked) throw new Error('the second replica walked');
   log(`  walked and published in ${walker.readyMs.toFixed(0)} ms (${mb(memoryUsage).toFixed(1)} MB in Redis); a second replica ready from Redis in ${second.readyMs.toFixed(0)} ms`);
@@ -492,7 +481,7 @@ async function runLarge(work: string, redis: { url: string; admin: Redis }, inte
       levels.push({
         level,
         bytes: Number(await admin.hstrlen(key, 'data')),
-        memoryUsage: Number(await admin.call('MEMORY', 'USAGE', key)),
+        memoryUsage: Number(await admin.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')),
         publishMs,
         adoptMs: adoptedAt - publishedAt,
       });

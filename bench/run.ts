@@ -18,7 +18,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { BENCH_API_KEY, BENCH_FEED_SECRET, BENCH_INTEGRATION_ID, benchIntegrationIds, call, startChild, stopChild } from './ipc.js';
+import { benchIntegrationIds, benchServiceEnv, call, startChild, stopChild } from './ipc.js';
 import { replicaContext, replicaRows, runReplicas } from './replicas.js';
 import { began, get, getJson, load, LOAD_CPU, log, median, pinToServerCore, SERVER_CPU, TASKSET, WARM_CONNECTIONS, WRK } from './measure.js';
 
@@ -105,20 +105,7 @@ async function startService(fake: FakeReady, label: string, env: NodeJS.ProcessE
   const { child } = await startChild<{ type: string }>(script, [], {
     stdout: fd,
     ...(profileDir ? { execArgv: ['--cpu-prof', '--cpu-prof-dir', profileDir] } : {}),
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      KOMBO_API_KEY: BENCH_API_KEY,
-      KOMBO_INTEGRATION_ID: BENCH_INTEGRATION_ID,
-      KOMBO_BASE_URL: fake.baseUrl,
-      FEED_SECRET: BENCH_FEED_SECRET,
-      DATA_DIR: join(work, `data-${label}`),
-      LOG_LEVEL: 'info',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      SYNC_INTERVAL_SECONDS: '86400', // the benchmark triggers every refresh itself
-      ...env,
-    },
+    env: benchServiceEnv(fake.baseUrl, join(work, `data-${label}`), env),
   });
   closeSync(fd);
   return child;

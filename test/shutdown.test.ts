@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,19 +10,12 @@ import { loadConfig } from '../src/config.js';
 import { signWebhook } from '../src/http/routes/webhook-routes.js';
 import { start } from '../src/server.js';
 import { interviewRecord } from './helpers/factories.js';
+import { connectError, freePort } from './helpers/loopback.js';
 import { startFakeKombo, type FakeKombo } from './helpers/fake-kombo.js';
 import { ADMIN_TOKEN, buildTestService, captureLogger, FEED_SECRET, testEnv, WEBHOOK_SECRET } from './helpers/test-service.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-/** A port nothing listens on right now (the child needs one it is told: with PORT=0 we could not find it). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** The real entry (`src/main.ts`) in a child process, its stdout parsed as JSON log lines. */
 function spawnService(env: Record<string, string>) {
@@ -68,17 +61,6 @@ function spawnService(env: Record<string, string>) {
   };
 }
 
-/** Resolves with the error code of a new TCP connection to `port` (undefined if it connected). */
-function tryConnect(port: number): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(undefined);
-    });
-    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code));
-  });
-}
 
 /** A request with Node's own client; resolves with status, headers and body, or rejects if the connection dies. */
 function send(options: http.RequestOptions, body?: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
@@ -152,7 +134,7 @@ describe('shutdown of the real process', () => {
     const signalledAt = performance.now();
     service.child.kill('SIGTERM');
     await service.logged('shutting down'); // logged once the listener is closed
-    expect(await tryConnect(port)).toBe('ECONNREFUSED');
+    expect(await connectError(port)).toBe('ECONNREFUSED');
 
     // The walk in flight is stopped: the sync that waited on it gets its answer, now.
     const synced = await sync;

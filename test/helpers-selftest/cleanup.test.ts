@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { describeRedis } from '../helpers/redis-server.js';
-import { connectError, processGone } from '../helpers/replica-process.js';
+import { connectError } from '../helpers/loopback.js';
+import { processGone } from '../helpers/replica-process.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 

@@ -1,7 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterEach, expect, it } from 'vitest';
 import { describeRedis, startRedis } from '../helpers/redis-server.js';
-import { connectError, processGone } from '../helpers/replica-process.js';
+import { connectError } from '../helpers/loopback.js';
+import { processGone } from '../helpers/replica-process.js';
 
 describeRedis('the redis-server helper', () => {
   const clients: Redis[] = [];

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { interviewRecord } from '../helpers/factories.js';
 import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
-import { connectError, descendantsOf, processGone, startReplica } from '../helpers/replica-process.js';
+import { connectError } from '../helpers/loopback.js';
+import { descendantsOf, processGone, startReplica } from '../helpers/replica-process.js';
 import { ADMIN_TOKEN, FEED_SECRET, testEnv } from '../helpers/test-service.js';
 
 async function waitForReady(url: string): Promise<void> {

@@ -1,9 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe } from 'vitest';
+import { freePort } from './loopback.js';
 
 /** Debian's redis-server (7.0), which `.ci/run` installs; found on PATH like `command -v redis-server`. */
 export const REDIS_SERVER = 'redis-server';
@@ -75,17 +76,6 @@ function killAndWait(child: ChildProcess): Promise<void> {
   return exited;
 }
 
-/** A port nothing listens on right now on 127.0.0.1. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /**
  * The process id of the redis-server answering on `port`, or undefined when none answers: asked with an inline

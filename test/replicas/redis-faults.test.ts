@@ -6,7 +6,11 @@ import { parseIcs } from '../helpers/ics.js';
 import { admin, postWebhook, until } from '../helpers/integrations.js';
 import { describeRedis, startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { removeReplicaDirs, replicaGet, startInProcessReplica, useReplicaCluster, type InProcessReplica } from '../helpers/replicas.js';
-import { feedPath } from '../helpers/test-service.js';
+import { captureLogger, feedPath, testEnv } from '../helpers/test-service.js';
+import { freePort } from '../helpers/loopback.js';
+import { loadConfig } from '../../src/config.js';
+import { createService } from '../../src/create-service.js';
+import { start } from '../../src/server.js';
 
 const ADA = 'ada@example.com';
 const dataChanged = (integrationId: string) => ({ integration_id: integrationId, changed_models: [{ name: 'ats_interviews' }] });
@@ -130,16 +134,8 @@ describeRedis('replicas when Redis fails', () => {
 
 describeRedis('a Redis password', () => {
   it('never reaches a log or an error, even when Redis cannot be reached at start-up', async () => {
-    const { createServer } = await import('node:net');
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', () => resolve()));
-    const port = (closed.address() as import('node:net').AddressInfo).port;
-    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const port = await freePort(); // nothing listens there: Redis cannot be reached
     const fake = await startFakeKombo();
-    const { loadConfig } = await import('../../src/config.js');
-    const { createService } = await import('../../src/create-service.js');
-    const { start } = await import('../../src/server.js');
-    const { captureLogger, testEnv } = await import('../helpers/test-service.js');
     const secret = 'pa55-word-that-must-stay-secret';
     const config = loadConfig(testEnv(fake, { REDIS_URL: `redis://feeds:${secret}@127.0.0.1:${port}/0`, PORT: '0', HOST: '127.0.0.1' }));
     const { logger, logs } = captureLogger();
