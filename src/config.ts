@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { normalizeEmail } from './interviews/normalize-email.js';
 
 /** The feed secret demo mode uses when none is set: demo data only, so a well-known secret is harmless. */
 export const DEMO_FEED_SECRET = 'demo-mode-feed-secret-not-for-production-use';
@@ -290,7 +291,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const adminEmails = String(text(env.OIDC_ADMIN_EMAILS) ?? '')
     .split(',')
-    .map((email) => email.trim().toLowerCase())
+    // The one normalisation every compared email goes through: `toLowerCase()` would fold a Kelvin sign into `k`
+    // and make another person's account an admin.
+    .map(normalizeEmail)
     .filter((email) => email !== '');
   if (adminEmails.length > 0 && oidcSet.length === 0) problems.push('OIDC_ADMIN_EMAILS needs OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET');
   const badAdmin = adminEmails.find((email) => !/^[^@\s]+@[^@\s]+$/.test(email));
