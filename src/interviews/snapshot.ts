@@ -115,13 +115,13 @@ export class Snapshot {
   static pruned(snapshot: Snapshot, emails: ReadonlySet<string>): Snapshot {
     const { feedChangedAtMs, formerNames = {} } = snapshot.data;
     let floor = snapshot.data.prunedChangedAtMs ?? 0;
-    const changedAt: Record<string, number> = {};
+    const changedAt = sideTable<number>();
     for (const email of Object.keys(feedChangedAtMs)) {
       const at = feedChangedAtMs[email]!;
       if (emails.has(email)) floor = Math.max(floor, at);
       else changedAt[email] = at;
     }
-    const names: Record<string, string> = {};
+    const names = sideTable<string>();
     for (const email of Object.keys(formerNames)) if (!emails.has(email)) names[email] = formerNames[email]!;
     const index = new Map<string, string>();
     for (const [email, name] of snapshot.names) if (!emails.has(email)) index.set(email, name);
@@ -228,7 +228,7 @@ export class Snapshot {
    * time or the latest pruned change, whichever is later.
    */
   feedChangedAt(email: string): number {
-    return this.data.feedChangedAtMs[email] ?? Math.max(this.data.firstSyncedAtMs, this.data.prunedChangedAtMs ?? 0);
+    return ownEntry(this.data.feedChangedAtMs, email) ?? Math.max(this.data.firstSyncedAtMs, this.data.prunedChangedAtMs ?? 0);
   }
 
   #lastChangedAt: number | undefined;
@@ -382,7 +382,20 @@ function settle(old: Interview | undefined, fresh: Interview): Interview | undef
   return fresh.revisionMs > old.revisionMs ? fresh : { ...fresh, revisionMs: old.revisionMs + 1000 };
 }
 
-const NO_NAMES: Readonly<Record<string, string>> = Object.freeze({});
+const NO_NAMES: Readonly<Record<string, string>> = Object.freeze(sideTable<string>());
+
+/**
+ * A table keyed by email: the ATS's text, so it has no prototype (an interviewer called `constructor` or `__proto__`
+ * is an entry like any other, never an inherited member), filled from `from` when given.
+ */
+export function sideTable<T>(from?: Readonly<Record<string, T>>): Record<string, T> {
+  return Object.assign(Object.create(null) as Record<string, T>, from);
+}
+
+/** `table[key]` when the table itself holds it; a table read back from JSON still has Object.prototype's members. */
+function ownEntry<T>(table: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
 
 /**
  * The side tables of a new snapshot, filled in once its indexes exist. Copy on write: they are the previous
@@ -397,7 +410,7 @@ class LateFields {
   readonly prunedChangedAtMs: number;
 
   constructor(before: Snapshot | undefined) {
-    this.#changedAt = (before?.data.feedChangedAtMs ?? {}) as Record<string, number>;
+    this.#changedAt = (before?.data.feedChangedAtMs ?? sideTable<number>()) as Record<string, number>;
     this.#names = (before?.data.formerNames ?? NO_NAMES) as Record<string, string>;
     this.prunedChangedAtMs = before?.data.prunedChangedAtMs ?? 0;
   }
@@ -415,19 +428,19 @@ class LateFields {
    * never mistakes a second change for the first.
    */
   changed(email: string, atMs: number): void {
-    if (!this.#ownChangedAt) [this.#changedAt, this.#ownChangedAt] = [{ ...this.#changedAt }, true];
-    this.#changedAt[email] = Math.max(atMs, (this.#changedAt[email] ?? this.prunedChangedAtMs) + 1000);
+    if (!this.#ownChangedAt) [this.#changedAt, this.#ownChangedAt] = [sideTable(this.#changedAt), true];
+    this.#changedAt[email] = Math.max(atMs, (ownEntry(this.#changedAt, email) ?? this.prunedChangedAtMs) + 1000);
   }
 
   setFormerName(email: string, name: string): void {
-    if (this.#names[email] === name) return;
-    if (!this.#ownNames) [this.#names, this.#ownNames] = [{ ...this.#names }, true];
+    if (ownEntry(this.#names, email) === name) return;
+    if (!this.#ownNames) [this.#names, this.#ownNames] = [sideTable(this.#names), true];
     this.#names[email] = name;
   }
 
   dropFormerName(email: string): void {
     if (!Object.hasOwn(this.#names, email)) return;
-    if (!this.#ownNames) [this.#names, this.#ownNames] = [{ ...this.#names }, true];
+    if (!this.#ownNames) [this.#names, this.#ownNames] = [sideTable(this.#names), true];
     delete this.#names[email];
   }
 

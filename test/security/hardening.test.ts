@@ -1,12 +1,18 @@
 /**
  * Attacks that worked against the service once, one block each (the hardening issue's list), so none comes back.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
+import { createFileSnapshotStore } from '../../src/interviews/snapshot-store.js';
+import { interviewRecord, komboUser } from '../helpers/factories.js';
+import { parseIcs } from '../helpers/ics.js';
 import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
 import { oidcEnv, signInThroughProvider, startIdentityProvider, type IdentityProvider } from '../helpers/identity-provider.js';
-import { buildTestService, PUBLIC_URL, testEnv } from '../helpers/test-service.js';
+import { buildTestService, feedBytes, PUBLIC_URL, testEnv } from '../helpers/test-service.js';
 import { pageRecords } from '../admin-page/page-fixtures.js';
 
 const KELVIN = '\u212A'; // KELVIN SIGN: lower-cased by toLowerCase() into an ASCII 'k'
@@ -37,5 +43,46 @@ describe('OIDC_ADMIN_EMAILS goes through the one email normalisation (no Unicode
     const kate = await signInThroughProvider(s.app, idp, 'kate@example.com', '/auth/login?next=admin');
     expect(kate.res.text).toContain('content="0;url=/me"');
     await request(s.app).get(`/admin/i/${fake.integrationId}`).set('Cookie', kate.cookie).expect(303).expect('Location', '/admin');
+  });
+});
+
+/** Text from outside (the ATS, a provider, a caller) that names an inherited member of a plain object. */
+export const PROTOTYPE_KEYS = ['__proto__', 'constructor', 'toString', 'hasOwnProperty'] as const;
+
+describe('an interviewer whose email is named like an Object.prototype member', () => {
+  let fake: FakeKombo;
+  let dataDir: string;
+  beforeEach(async () => {
+    fake = await startFakeKombo();
+    dataDir = await mkdtemp(join(tmpdir(), 'hardening-'));
+    return async () => {
+      await fake.close();
+      await rm(dataDir, { recursive: true, force: true });
+    };
+  });
+
+  const records = (title: string) => [
+    interviewRecord({ id: 'iv-1', title, users: [...PROTOTYPE_KEYS.map((key) => komboUser(key, 'Mallory', key)), komboUser('ada@example.com')] }),
+  ];
+
+  it('is one more interviewer: walks, changes, saves and restores keep every feed', async () => {
+    fake.setRecords(records('Intro'));
+    const first = buildTestService(fake, { env: { DATA_DIR: dataDir }, overrides: { store: createFileSnapshotStore(dataDir) } });
+    await first.sync.refresh({ full: true });
+    fake.clock += 60_000;
+    fake.setRecords(records('Intro, moved'));
+    await first.sync.refresh(); // incremental: writes each person's change time
+    const table = first.feeds.snapshot(fake.integrationId)!.data.feedChangedAtMs;
+    // Emails are lower-cased: `constructor` and `__proto__` are the members an address can still name.
+    for (const key of ['constructor', '__proto__']) expect([key, Object.hasOwn(table, key) && Number.isFinite(table[key])]).toEqual([key, true]);
+
+    // What was saved reads back (a restart, or another replica), and serves the same bytes.
+    const second = buildTestService(fake, { env: { DATA_DIR: dataDir }, overrides: { store: createFileSnapshotStore(dataDir) } });
+    expect(await second.sync.restore()).toBe(true);
+    for (const email of ['constructor', '__proto__', 'tostring', 'ada@example.com']) {
+      const bytes = await feedBytes(second, email);
+      expect(bytes.equals(await feedBytes(first, email))).toBe(true);
+      expect(parseIcs(bytes.toString('utf8')).events.map((event) => event.summary)).toEqual([expect.stringContaining('Intro, moved')]);
+    }
   });
 });
