@@ -4,9 +4,9 @@ import type { Logger } from 'pino';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createService, type Service } from './create-service.js';
 import { DEMO_INTERVIEWERS } from './demo/demo-kombo.js';
+import { feedLinksFor } from './feeds/feed-links.js';
 import { LINK_FETCH_FLUSH_INTERVAL_MS } from './feeds/link-fetches.js';
 import { createAppServer } from './http/create-app-server.js';
-import { feedLinksFor } from './http/routes/admin-routes.js';
 import { sleep } from './kombo/create-kombo-client.js';
 import { createLogDestination, createLogger } from './logger.js';
 
