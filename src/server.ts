@@ -4,9 +4,9 @@ import type { Logger } from 'pino';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createService, type Service } from './create-service.js';
 import { DEMO_INTERVIEWERS } from './demo/demo-kombo.js';
+import { feedLinksFor } from './feeds/feed-links.js';
 import { LINK_FETCH_FLUSH_INTERVAL_MS } from './feeds/link-fetches.js';
 import { createAppServer } from './http/create-app-server.js';
-import { feedLinksFor } from './http/routes/admin-routes.js';
 import { sleep } from './kombo/create-kombo-client.js';
 import { createLogDestination, createLogger } from './logger.js';
 
@@ -38,11 +38,18 @@ export interface RunningService extends Service {
   stop(): Promise<void>;
 }
 
+/** How long demo links wait, once both companies are walked, for the companies' names their calendars carry. */
+const DEMO_NAMES_WAIT_MS = 5_000;
+
 /** Demo mode: once both demo companies are walked, logs each demo interviewer's feed URL in each (printing demo links is the point). */
 async function printDemoLinks(service: Service, signal: AbortSignal): Promise<void> {
   while (!signal.aborted && !service.sync.list().every((integration) => integration.engine.hasSnapshot())) {
     await sleep(100, signal).catch(() => {});
   }
+  // A company's name is read just after its first walk; the feeds name calendars after it (demo mode serves two),
+  // so the links wait a little for it, never for good.
+  const unnamed = () => service.sync.list().some((integration) => service.feeds.label(integration.id) === null);
+  for (let waited = 0; !signal.aborted && waited < DEMO_NAMES_WAIT_MS && unnamed(); waited += 100) await sleep(100, signal).catch(() => {});
   if (signal.aborted) return;
   for (const integration of service.sync.list()) {
     const snapshot = service.feeds.snapshot(integration.id);
@@ -51,9 +58,11 @@ async function printDemoLinks(service: Service, signal: AbortSignal): Promise<vo
       if (events === 0) continue;
       const name = `${person.first_name} ${person.last_name}`;
       const organization = integration.entry().organization;
-      const links = feedLinksFor({ tokens: service.tokens, publicUrl: service.config.publicUrl }, integration.id, person.email, `Interviews: ${name}`);
+      // Named as the feed itself is named: with the company, since demo mode serves two.
+      const calendarName = service.feeds.personCalendarName(integration.id, person.email);
+      const links = feedLinksFor({ tokens: service.tokens, publicUrl: service.config.publicUrl }, integration.id, person.email, calendarName);
       service.logger.info(
-        { integration: integration.id, organization, interviewer: name, events, url: links.url, webcalUrl: links.webcalUrl },
+        { integration: integration.id, organization, interviewer: name, calendarName, events, url: links.url, webcalUrl: links.webcalUrl },
         `demo feed for ${name}${organization ? ` at ${organization}` : ''}: ${links.url}`,
       );
     }

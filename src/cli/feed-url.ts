@@ -1,8 +1,8 @@
 import { ConfigError, FEED_DETAILS, isValidIntegrationId, loadConfig, type FeedDetail } from '../config.js';
 import { createFeedTokens } from '../feeds/feed-token.js';
-import { createFileLinkGenerationStore, createLinkGenerations, subjectKey } from '../feeds/link-generations.js';
-import { boundLevel, feedLinksFor, type LinkSubject } from '../http/routes/admin-routes.js';
-import { isPlausibleEmail, normalizeEmail } from '../interviews/normalize-email.js';
+import { currentFeedLinks, type LinkSubject } from '../feeds/feed-links.js';
+import { createFileLinkGenerationStore, createLinkGenerations } from '../feeds/link-generations.js';
+import { isPlausibleEmail } from '../interviews/normalize-email.js';
 
 const USAGE =
   'usage: npm run feed-url -- [--integration ID] [--detail full|private|busy] someone@example.com [another@example.com …]\n' +
@@ -70,6 +70,7 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`${(error as Error).message}\n`);
     return 1;
   }
+  const issuer = { tokens, publicUrl: config.publicUrl, defaultDetail: config.feedDefaultDetail, links: generations };
   let status = 0;
   for (const subject of subjects) {
     if (subject.email !== undefined && !isPlausibleEmail(subject.email)) {
@@ -82,9 +83,7 @@ async function main(argv: readonly string[]): Promise<number> {
       status = 2;
       continue;
     }
-    const target = subject.email !== undefined ? { email: normalizeEmail(subject.email) } : { team: subject.team };
-    const generation = generations.current(integration, subjectKey(target));
-    const links = feedLinksFor({ tokens, publicUrl: config.publicUrl }, integration, subject, undefined, boundLevel(detail, config.feedDefaultDetail), generation);
+    const links = currentFeedLinks(issuer, integration, subject, detail);
     const heading = 'email' in links ? links.email : typeof links.team === 'string' ? 'every interview' : `job ${links.team.job}`;
     process.stdout.write(
       [

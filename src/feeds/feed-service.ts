@@ -9,6 +9,7 @@ import type { FeedDetail } from '../config.js';
 import type { SnapshotHolder } from '../sync/sync-engine.js';
 import type { FeedTeam } from './feed-token.js';
 import { subjectKey } from './link-generations.js';
+import { personCalendarName, teamCalendarName } from './calendar-name.js';
 
 const DAY_MS = 86_400_000;
 
@@ -110,6 +111,42 @@ function quote(tag: string): string {
   return `"${tag}"`;
 }
 
+/**
+ * When the past window last moved past one of `interviews` (the midnight it left the feed), or 0. An event leaving
+ * the window changes the feed as surely as an edit does: without this, If-Modified-Since would answer 304 and a
+ * client that sends only that would keep the event for good.
+ */
+function leftWindowAt(interviews: readonly Interview[], notEndedBeforeMs: number, options: FeedServiceOptions): number {
+  let latest = 0;
+  for (const interview of interviews) {
+    const endMs = eventEndMs(interview, options.defaultDurationMinutes);
+    if (endMs >= notEndedBeforeMs) continue;
+    // The first window start that leaves it out, as renderFeed filters: end < windowDay * DAY_MS - pastDays.
+    latest = Math.max(latest, (Math.floor((endMs + options.feedPastDays * DAY_MS) / DAY_MS) + 1) * DAY_MS);
+  }
+  return latest;
+}
+
+/** A team feed's interviews: every one of a job (by `application.job.id`), or of the integration, by start. */
+function teamInterviews(snapshot: Snapshot, team: FeedTeam): Interview[] {
+  const all = team === 'all' ? [...snapshot.data.interviews] : snapshot.data.interviews.filter((interview) => interview.jobId === team.job);
+  return all.sort(compareInterviews);
+}
+
+/** What an interviewer's feed holds at `nowMs` without rendering it (see {@link FeedService.summary}). */
+function summarize(snapshot: Snapshot, email: string, nowMs: number, options: FeedServiceOptions): { events: number; nextStartMs: number | null } {
+  // The window renderFeed applies: events that ended before it are not in the feed.
+  const notEndedBeforeMs = Math.floor(nowMs / DAY_MS) * DAY_MS - options.feedPastDays * DAY_MS;
+  let events = 0;
+  let nextStartMs: number | null = null;
+  for (const interview of snapshot.interviewsOf(email)) {
+    if (eventEndMs(interview, options.defaultDurationMinutes) < notEndedBeforeMs) continue;
+    events++;
+    if (interview.startMs >= nowMs && (nextStartMs === null || interview.startMs < nextStartMs)) nextStartMs = interview.startMs;
+  }
+  return { events, nextStartMs };
+}
+
 /** Creates a {@link FeedService}. */
 export function createFeedService(options: FeedServiceOptions): FeedService {
   const now = options.now ?? Date.now;
@@ -144,48 +181,20 @@ export function createFeedService(options: FeedServiceOptions): FeedService {
     }
   }
 
-  /**
-   * When the past window last moved past one of `interviews` (the midnight it left the feed), or 0. An event leaving
-   * the window changes the feed as surely as an edit does: without this, If-Modified-Since would answer 304 and a
-   * client that sends only that would keep the event for good.
-   */
-  function leftWindowAt(interviews: readonly Interview[], notEndedBeforeMs: number): number {
-    let latest = 0;
-    for (const interview of interviews) {
-      const endMs = eventEndMs(interview, options.defaultDurationMinutes);
-      if (endMs >= notEndedBeforeMs) continue;
-      // The first window start that leaves it out, as renderFeed filters: end < windowDay * DAY_MS - pastDays.
-      latest = Math.max(latest, (Math.floor((endMs + options.feedPastDays * DAY_MS) / DAY_MS) + 1) * DAY_MS);
-    }
-    return latest;
-  }
-
-  /** A team feed's interviews: every one of a job (by `application.job.id`), or of the integration, by start. */
-  function teamInterviews(snapshot: Snapshot, team: FeedTeam): Interview[] {
-    const all = team === 'all' ? [...snapshot.data.interviews] : snapshot.data.interviews.filter((interview) => interview.jobId === team.job);
-    return all.sort(compareInterviews);
-  }
-
-  const personCalendarName = (integrationId: string, snapshot: Snapshot | undefined, email: string) => {
-    const label = labels.get(integrationId);
-    return `Interviews: ${snapshot?.names.get(email) ?? email}${label === undefined ? '' : ` (${label})`}`;
-  };
-
   function render(integrationId: string, snapshot: Snapshot, target: FeedTarget, detail: FeedDetail, key: string, windowDay: number): RenderedFeed {
     const started = performance.now();
     const label = labels.get(integrationId);
-    const suffix = label === undefined ? '' : ` (${label})`;
     let interviews: readonly Interview[];
     let calendarName: string;
     let changedAtMs: number;
     if ('email' in target) {
       interviews = snapshot.interviewsOf(target.email);
-      calendarName = personCalendarName(integrationId, snapshot, target.email);
+      calendarName = personCalendarName(snapshot.names.get(target.email), target.email, label);
       changedAtMs = snapshot.feedChangedAt(target.email);
     } else {
       interviews = teamInterviews(snapshot, target.team);
       const jobName = target.team === 'all' ? undefined : interviews.find((interview) => interview.jobName !== null)?.jobName;
-      calendarName = target.team === 'all' ? `All interviews${suffix}` : `Interviews: ${jobName ?? `job ${target.team.job}`}${suffix}`;
+      calendarName = teamCalendarName(target.team, jobName, label);
       // Whatever changed last in the integration: an interview leaving a team feed moves no time of its own.
       changedAtMs = snapshot.lastChangedAt();
     }
@@ -202,7 +211,7 @@ export function createFeedService(options: FeedServiceOptions): FeedService {
     const body = Buffer.from(text, 'utf8');
     const hash = createHash('sha256').update(body).digest('base64url').slice(0, 32);
     const settingsAtMs = Math.max(startedAtMs, relabeledAtMs.get(integrationId) ?? 0);
-    const lastModifiedMs = Math.floor(Math.max(changedAtMs, settingsAtMs, leftWindowAt(interviews, notEndedBeforeMs)) / 1000) * 1000;
+    const lastModifiedMs = Math.floor(Math.max(changedAtMs, settingsAtMs, leftWindowAt(interviews, notEndedBeforeMs, options)) / 1000) * 1000;
     const feed: RenderedFeed = {
       integrationId,
       key,
@@ -267,20 +276,9 @@ export function createFeedService(options: FeedServiceOptions): FeedService {
     },
     summary(integrationId, email) {
       const snapshot = current.get(integrationId);
-      if (snapshot === undefined) return undefined;
-      const nowMs = now();
-      // The window renderFeed applies: events that ended before it are not in the feed.
-      const notEndedBeforeMs = Math.floor(nowMs / DAY_MS) * DAY_MS - options.feedPastDays * DAY_MS;
-      let events = 0;
-      let nextStartMs: number | null = null;
-      for (const interview of snapshot.interviewsOf(email)) {
-        if (eventEndMs(interview, options.defaultDurationMinutes) < notEndedBeforeMs) continue;
-        events++;
-        if (interview.startMs >= nowMs && (nextStartMs === null || interview.startMs < nextStartMs)) nextStartMs = interview.startMs;
-      }
-      return { events, nextStartMs };
+      return snapshot === undefined ? undefined : summarize(snapshot, email, now(), options);
     },
-    personCalendarName: (integrationId, email) => personCalendarName(integrationId, current.get(integrationId), email),
+    personCalendarName: (integrationId, email) => personCalendarName(current.get(integrationId)?.names.get(email), email, labels.get(integrationId)),
     cachedFeeds: () => cache.size,
     cachedBytes: () => cache.calculatedSize,
   };

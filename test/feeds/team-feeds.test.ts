@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BUSY_SUMMARY } from '../../src/calendar/interview-event.js';
-import { FEED_SIZE_WARNING_BYTES } from '../../src/http/routes/admin-routes.js';
+import { FEED_SIZE_WARNING_BYTES } from '../../src/feeds/feed-size.js';
 import { MAX_TITLE_CHARS } from '../../src/interviews/interview-schema.js';
 import { interviewRecord, komboUser } from '../helpers/factories.js';
 import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';

@@ -1,16 +1,20 @@
 import { Router, type Response } from 'express';
 import QRCode from 'qrcode';
 import { FEED_DETAILS, type FeedDetail } from '../../config.js';
+import { personCalendarName } from '../../feeds/calendar-name.js';
+import { feedLinksAtLevel } from '../../feeds/feed-links.js';
 import type { FeedService } from '../../feeds/feed-service.js';
 import type { FeedTokens } from '../../feeds/feed-token.js';
-import { LinkGenerationError, subjectKey, type LinkGenerations } from '../../feeds/link-generations.js';
+import { interviewerName, isInterviewer } from '../../feeds/interviewer-list.js';
+import type { LinkGenerations } from '../../feeds/link-generations.js';
+import { revokeLink } from '../../feeds/revoke-link.js';
 import { normalizeEmail } from '../../interviews/normalize-email.js';
 import type { SyncScheduler } from '../../sync/sync-scheduler.js';
 import type { AdminSession } from '../admin-page/admin-sessions.js';
 import { cookieValue, single, type Pages } from '../admin-page/create-pages.js';
+import { detailLabel } from '../admin-page/detail-label.js';
+import { pageTime } from '../admin-page/page-time.js';
 import { OIDC_LOGIN_TTL_MS, OidcSignInError, type OidcSignIn, type SignInNext } from '../oidc/oidc-sign-in.js';
-import { detailLabel } from './admin-page-routes.js';
-import { boundLevel, feedLinksFor } from './admin-routes.js';
 
 /** What /me and the sign-in callback need. */
 export interface MeRouteOptions {
@@ -28,8 +32,6 @@ export interface MeRouteOptions {
   /** Logs why a sign-in failed (the person sees only a plain message). */
   onSignInError: (error: OidcSignInError) => void;
 }
-
-const when = (ms: number | undefined) => (ms === undefined ? null : `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`);
 
 /**
  * Self-service: `GET /me` signs an interviewer in with the company's OpenID Connect provider and shows their own
@@ -57,15 +59,9 @@ export function meRoutes(options: MeRouteOptions): Router {
   function integrationsOf(email: string) {
     return options.sync.list().flatMap((integration) => {
       const snapshot = options.feeds.snapshot(integration.id);
-      if (!snapshot?.byEmail.has(email)) return [];
-      return [{ id: integration.id, organization: integration.entry().organization, name: snapshot.names.get(email) ?? null, interviews: snapshot.interviewsOf(email) }];
+      if (!isInterviewer(snapshot, email)) return [];
+      return [{ id: integration.id, organization: integration.entry().organization, name: interviewerName(snapshot, email), interviews: snapshot!.interviewsOf(email) }];
     });
-  }
-
-  /** Their current link in `integrationId` at `detail`: the same URL the admin page and the API give. */
-  function linkOf(integrationId: string, email: string, calendarName: string | undefined, detail: FeedDetail) {
-    const level = boundLevel(detail === options.defaultDetail ? undefined : detail, options.defaultDetail);
-    return feedLinksFor(options, integrationId, { email }, calendarName, level, options.links.current(integrationId, subjectKey({ email })));
   }
 
   async function startSignIn(res: Response, next: SignInNext) {
@@ -114,13 +110,13 @@ export function meRoutes(options: MeRouteOptions): Router {
     if (email === undefined) return pages.render(res, 200, 'me', { ...data, reason: 'unverified', integrations: [] }, session);
     const nowMs = options.now();
     const integrations = integrationsOf(email).map(({ id, organization, name, interviews }) => {
-      const calendarName = `Interviews: ${name ?? email}${options.feeds.label(id) ? ` (${options.feeds.label(id)})` : ''}`;
+      const calendarName = personCalendarName(name, email, options.feeds.label(id));
       return {
         id,
         organization,
         interviews: interviews.length,
-        next: when(interviews.find((interview) => interview.startMs >= nowMs)?.startMs),
-        links: FEED_DETAILS.map((detail) => ({ detail, label: detailLabel(detail), ...linkOf(id, email, calendarName, detail) })),
+        next: pageTime(interviews.find((interview) => interview.startMs >= nowMs)?.startMs),
+        links: FEED_DETAILS.map((detail) => ({ detail, label: detailLabel(detail), ...feedLinksAtLevel(options, id, { email }, detail, calendarName) })),
         qr: `/me/qr.svg?integration=${encodeURIComponent(id)}`,
       };
     });
@@ -130,7 +126,7 @@ export function meRoutes(options: MeRouteOptions): Router {
   /** The integration named in a request, if `email` is an interviewer there (nobody resets or sees another's link). */
   function ownIntegration(email: string, from: Record<string, unknown>) {
     const id = single(from.integration);
-    return id !== undefined && options.feeds.snapshot(id)?.byEmail.has(email) && options.sync.get(id) ? id : undefined;
+    return id !== undefined && isInterviewer(options.feeds.snapshot(id), email) && options.sync.get(id) ? id : undefined;
   }
 
   router.post('/me/reset', ...pages.unsafe((session) => verifiedEmail(session) !== undefined), async (req, res) => {
@@ -138,12 +134,8 @@ export function meRoutes(options: MeRouteOptions): Router {
     const email = verifiedEmail(session)!;
     const id = ownIntegration(email, req.body as Record<string, unknown>);
     if (id === undefined) return refuse(res, 404, 'You have no link in that integration.', session);
-    try {
-      await options.links.bump(id, subjectKey({ email }));
-    } catch (error) {
-      if (error instanceof LinkGenerationError) return refuse(res, 409, error.message, session);
-      throw error;
-    }
+    const revocation = await revokeLink(options.links, id, { email });
+    if (!revocation.revoked) return refuse(res, 409, revocation.reason, session);
     res.redirect(303, '/me?notice=reset');
   });
 
@@ -153,7 +145,7 @@ export function meRoutes(options: MeRouteOptions): Router {
     const id = email === undefined ? undefined : ownIntegration(email, req.query);
     const asked = single(req.query.detail);
     if (id === undefined || (asked !== undefined && !FEED_DETAILS.includes(asked as FeedDetail))) return refuse(res, 404, 'No such link.', session);
-    const { webcalUrl } = linkOf(id, email!, undefined, (asked as FeedDetail | undefined) ?? options.defaultDetail);
+    const { webcalUrl } = feedLinksAtLevel(options, id, { email: email! }, (asked as FeedDetail | undefined) ?? options.defaultDetail);
     // webcal: a phone's camera offers to subscribe, where an https link would download the file once.
     const svg = await QRCode.toString(webcalUrl, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
     res.set('Cache-Control', 'no-store').type('image/svg+xml').send(svg);

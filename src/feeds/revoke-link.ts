@@ -1,0 +1,20 @@
+import { linkSubjectKey, type LinkSubject } from './feed-links.js';
+import { LinkGenerationError, type LinkGenerations } from './link-generations.js';
+
+/** What a revocation did: the link's new generation, or why it was refused (the store holds as many as it may). */
+export type Revocation = { revoked: true; generation: number } | { revoked: false; reason: string };
+
+/**
+ * Revokes a subject's link in an integration, the one place every revocation goes through (the admin API, the
+ * admin page's "Revoke link", /me's "Reset my link"): its next generation is saved before it is served, so the old
+ * URL answers 404 from then on, across restarts, and every other link is untouched. A refusal is an answer, not an
+ * error; a store that cannot be reached still throws.
+ */
+export async function revokeLink(links: Pick<LinkGenerations, 'bump'>, integrationId: string, subject: LinkSubject): Promise<Revocation> {
+  try {
+    return { revoked: true, generation: await links.bump(integrationId, linkSubjectKey(subject)) };
+  } catch (error) {
+    if (error instanceof LinkGenerationError) return { revoked: false, reason: error.message };
+    throw error;
+  }
+}

@@ -1,0 +1,54 @@
+import { Router } from 'express';
+import { FEED_DETAILS, type FeedDetail } from '../../../config.js';
+import { feedLinksAtLevel } from '../../../feeds/feed-links.js';
+import { FEED_SIZE_WARNING_BYTES, isFeedTooLarge } from '../../../feeds/feed-size.js';
+import type { FeedTeam } from '../../../feeds/feed-token.js';
+import { listJobs } from '../../../feeds/job-list.js';
+import type { AdminSession } from '../../admin-page/admin-sessions.js';
+import { single } from '../../admin-page/create-pages.js';
+import { detailLabel } from '../../admin-page/detail-label.js';
+import { ADMIN_PAGE_ROWS, type AdminPageContext } from './admin-page-context.js';
+
+/** GET /admin/i/:id/teams: the team feeds of an integration (every interview, each busy job's) at a chosen level. */
+export function teamRoutes(context: AdminPageContext): Router {
+  const router = Router();
+  const { options } = context;
+
+  router.get('/admin/i/:id/teams', context.signedIn, (req, res) => {
+    const integration = context.integrationOr404(req, res);
+    if (!integration) return;
+    const snapshot = options.feeds.snapshot(integration.id);
+    const asked = single(req.query.detail);
+    const detail = FEED_DETAILS.includes(asked as FeedDetail) ? (asked as FeedDetail) : options.defaultDetail;
+    const { jobs, total } = listJobs(snapshot?.data.interviews ?? [], ADMIN_PAGE_ROWS);
+    const team = (target: FeedTeam, title: string) => {
+      const feed = options.feeds.feed(integration.id, { team: target }, detail);
+      const bytes = feed?.body.length ?? 0;
+      return {
+        title,
+        events: feed?.events ?? 0,
+        kb: Math.ceil(bytes / 1024),
+        tooLarge: isFeedTooLarge(bytes),
+        ...feedLinksAtLevel(options, integration.id, { team: target }, detail, feed?.calendarName),
+      };
+    };
+    options.pages.render(
+      res,
+      200,
+      'teams',
+      {
+        title: `${integration.id}: team feeds`,
+        integration: { id: integration.id, idPath: encodeURIComponent(integration.id) },
+        detail,
+        details: FEED_DETAILS.map((value) => ({ value, label: detailLabel(value) })),
+        all: team('all', 'All interviews'),
+        jobs: jobs.map((job) => team({ job: job.id }, job.name ?? job.id)),
+        totalJobs: total,
+        warningKb: FEED_SIZE_WARNING_BYTES / 1024,
+      },
+      res.locals.session as AdminSession,
+    );
+  });
+
+  return router;
+}
