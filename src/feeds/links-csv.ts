@@ -1,3 +1,4 @@
+import { stringify } from 'csv-stringify/sync';
 import type { Snapshot } from '../interviews/snapshot.js';
 import { personCalendarName } from './calendar-name.js';
 import { currentFeedLinks, type LinkIssuer } from './feed-links.js';
@@ -7,13 +8,23 @@ import { listInterviewers } from './interviewer-list.js';
 export const CSV_HEADER = ['integration', 'name', 'email', 'url', 'webcal', 'google', 'outlook', 'outlook_com'] as const;
 
 /**
- * One CSV cell (RFC 4180): quoted when it holds a comma, quote or line break. A cell a spreadsheet would run as a
- * formula (starting with =, +, - or @, or a tab or carriage return before one) gets a leading apostrophe (OWASP's
- * CSV injection advice), so a hostile name from the ATS stays text.
+ * What a spreadsheet would run as a formula where a cell starts: `=`, `+`, `-`, `@`. Inside a cell it is defused too
+ * after a `;`, tab or line break, so a spreadsheet that splits on those (a `;` list-separator locale, an import that
+ * ignores quotes) never sees a cell that starts with one (OWASP's CSV-injection guidance).
  */
-export function csvCell(value: string): string {
-  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+const FORMULA_AFTER_SEPARATOR = /([;\t\r\n])(?=[=+\-@])/g;
+
+/** ATS text as inert cell text: the cell start is defused by csv-stringify (`escape_formulas`), the inside here. */
+function inertText(value: string): string {
+  return value.replace(FORMULA_AFTER_SEPARATOR, "$1'");
+}
+
+/**
+ * One CSV record (RFC 4180) of text cells: every cell quoted, a leading formula character behind an apostrophe,
+ * CRLF-terminated.
+ */
+export function csvRecord(cells: readonly string[]): string {
+  return stringify([cells.map(inertText)], { quoted_string: true, escape_formulas: true, record_delimiter: 'windows' });
 }
 
 /** The file name links.csv is downloaded as: the integration id in it only as far as it is safe there. */
@@ -26,11 +37,12 @@ export function linksCsvFileName(integrationId: string): string {
  * replacement, named as their feed is, `label` included), by name then email, in CRLF lines.
  */
 export function linksCsv(issuer: LinkIssuer, integrationId: string, snapshot: Pick<Snapshot, 'byEmail' | 'names'>, label: string | null): string {
-  const lines = [CSV_HEADER.join(',')];
+  // The header is ours, not the ATS's: written plain, as a mail merge expects it.
+  let text = `${CSV_HEADER.join(',')}\r\n`;
   for (const { email, name } of listInterviewers(snapshot)) {
     const links = currentFeedLinks(issuer, integrationId, { email }, undefined, personCalendarName(name, email, label));
     const row = [integrationId, name ?? '', email, links.url, links.webcalUrl, links.googleUrl, links.outlookUrl, links.outlookComUrl];
-    lines.push(row.map(csvCell).join(','));
+    text += csvRecord(row);
   }
-  return `${lines.join('\r\n')}\r\n`;
+  return text;
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { currentFeedLinks, type LinkIssuer } from '../../src/feeds/feed-links.js';
 import { createFeedTokens } from '../../src/feeds/feed-token.js';
 import { createLinkGenerations, createMemoryLinkGenerationStore } from '../../src/feeds/link-generations.js';
-import { CSV_HEADER, csvCell, linksCsv, linksCsvFileName } from '../../src/feeds/links-csv.js';
+import { CSV_HEADER, csvRecord, linksCsv, linksCsvFileName } from '../../src/feeds/links-csv.js';
 import { Snapshot } from '../../src/interviews/snapshot.js';
 import { domainInterview } from '../helpers/factories.js';
 
@@ -19,13 +19,17 @@ const snapshot = Snapshot.fromData({
   feedChangedAtMs: {},
 });
 
-describe('csvCell', () => {
-  it('quotes a comma, quote or line break, and defuses what a spreadsheet would run as a formula', () => {
-    expect(csvCell('plain')).toBe('plain');
-    expect(csvCell('a,b')).toBe('"a,b"');
-    expect(csvCell('say "hi"')).toBe('"say ""hi"""');
-    expect(csvCell('two\nlines')).toBe('"two\nlines"');
-    for (const formula of ['=1+1', '+1', '-1', '@SUM(A1)', '\t=1', '\r=1']) expect(csvCell(formula).replace(/^"/, '')).toMatch(/^'/);
+describe('csvRecord', () => {
+  it('quotes every cell, doubles quotes, and defuses what a spreadsheet would run as a formula', () => {
+    expect(csvRecord(['plain', 'a,b', 'say "hi"', 'two\nlines'])).toBe('"plain","a,b","say ""hi""","two\nlines"\r\n');
+    for (const formula of ['=1+1', '+1', '-1', '@SUM(A1)', '\t=1', '\r=1']) expect(csvRecord([formula])).toMatch(/^"'/);
+  });
+
+  it("defuses a formula behind a ';' or tab inside a cell, for spreadsheets that split on them", () => {
+    const record = csvRecord(["Mallory;=cmd|' /C calc'!A0;", 'tab\t+1', 'ok;text']);
+    expect(record).toBe(`"Mallory;'=cmd|' /C calc'!A0;","tab\t'+1","ok;text"\r\n`);
+    // Split as a ';' or tab locale would, quotes or not: no piece starts with a formula character.
+    for (const piece of record.replace(/"/g, '').split(/[;\t,]/)) expect(piece).not.toMatch(/^[=+\-@]/);
   });
 });
 
@@ -45,9 +49,9 @@ describe('links.csv', () => {
     expect(lines[0]).toBe(CSV_HEADER.join(','));
     const ada = currentFeedLinks(issuer, 'int-1', { email: 'ada@example.com' }, undefined, 'Interviews: Ada Lovelace (Acme)');
     // "=" sorts before letters: the hostile name comes first, defused.
-    expect(lines[1]).toMatch(/^int-1,"'=HYPERLINK\(""x""\), Grace",grace@example\.com,https:/);
+    expect(lines[1]).toMatch(/^"int-1","'=HYPERLINK\(""x""\), Grace","grace@example\.com","https:/);
     expect(lines[1]).toContain(encodeURIComponent(`Interviews: =HYPERLINK("x"), Grace (Acme)`));
-    expect(lines[2]).toBe(['int-1', 'Ada Lovelace', 'ada@example.com', ada.url, ada.webcalUrl, ada.googleUrl, ada.outlookUrl, ada.outlookComUrl].join(','));
+    expect(lines[2]).toBe(['int-1', 'Ada Lovelace', 'ada@example.com', ada.url, ada.webcalUrl, ada.googleUrl, ada.outlookUrl, ada.outlookComUrl].map((cell) => `"${cell}"`).join(','));
     // Ada's link is of her latest generation, at the default level.
     expect(issuer.tokens.decode(/\/feeds\/(.+)\.ics$/.exec(ada.url)![1]!)).toEqual({ integrationId: 'int-1', email: 'ada@example.com', detail: 'private', generation: 1 });
     expect(lines).toHaveLength(3);

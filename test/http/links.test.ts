@@ -341,6 +341,7 @@ describe('links that reach people (issue 12)', () => {
         interviewRecord({ id: 'iv-3', users: [komboUser('minus@example.com', '-2', 'Minus')] }),
         interviewRecord({ id: 'iv-4', users: [komboUser('at@example.com', '@SUM(1', '2)')] }),
         interviewRecord({ id: 'iv-5', users: [komboUser('quote@example.com', 'Pat "The Hat"', "O'Brien, Jr.")] }),
+        interviewRecord({ id: 'iv-6', users: [komboUser('semi@example.com', "Mallory;=cmd|' /C calc'!A0;", 'x')] }),
       ]);
       const service = buildTestService(fake);
       await service.sync.refresh();
@@ -352,9 +353,14 @@ describe('links that reach people (issue 12)', () => {
         'minus@example.com': `'-2 Minus`,
         'at@example.com': `'@SUM(1 2)`,
         'quote@example.com': `Pat "The Hat" O'Brien, Jr.`,
+        'semi@example.com': `Mallory;'=cmd|' /C calc'!A0; x`,
       });
       expect(res.text).toContain(`"Pat ""The Hat"" O'Brien, Jr."`);
       for (const line of res.text.split('\r\n').slice(1, -1)) expect(line).toMatch(/^[^=+\-@]/);
+      // A spreadsheet in a ';' (or tab) list-separator locale sees no cell that starts with a formula character.
+      for (const line of res.text.split('\r\n').slice(1, -1)) {
+        for (const cell of line.split(/[;\t]/)) expect(cell.replace(/^"/, '')).not.toMatch(/^[=+\-@]/);
+      }
     });
   });
 });
