@@ -189,12 +189,12 @@ export function createFeedService(options: FeedServiceOptions): FeedService {
     let changedAtMs: number;
     if ('email' in target) {
       interviews = snapshot.interviewsOf(target.email);
-      calendarName = personCalendarName(snapshot.names.get(target.email), target.email, label);
+      calendarName = personCalendarName(snapshot.names.get(target.email), target.email, label, detail);
       changedAtMs = snapshot.feedChangedAt(target.email);
     } else {
       interviews = teamInterviews(snapshot, target.team);
       const jobName = target.team === 'all' ? undefined : interviews.find((interview) => interview.jobName !== null)?.jobName;
-      calendarName = teamCalendarName(target.team, jobName, label);
+      calendarName = teamCalendarName(target.team, jobName, label, detail);
       // Whatever changed last in the integration: an interview leaving a team feed moves no time of its own.
       changedAtMs = snapshot.lastChangedAt();
     }

@@ -40,7 +40,7 @@ export function linksCsv(issuer: LinkIssuer, integrationId: string, snapshot: Pi
   // The header is ours, not the ATS's: written plain, as a mail merge expects it.
   let text = `${CSV_HEADER.join(',')}\r\n`;
   for (const { email, name } of listInterviewers(snapshot)) {
-    const links = currentFeedLinks(issuer, integrationId, { email }, undefined, personCalendarName(name, email, label));
+    const links = currentFeedLinks(issuer, integrationId, { email }, undefined, personCalendarName(name, email, label, issuer.defaultDetail));
     const row = [integrationId, name ?? '', email, links.url, links.webcalUrl, links.googleUrl, links.outlookUrl, links.outlookComUrl];
     text += csvRecord(row);
   }

@@ -24,4 +24,11 @@ describe('calendar names', () => {
     expect(teamCalendarName({ job: 'job-1' }, 'Backend Engineer')).toBe('Interviews: Backend Engineer');
     expect(teamCalendarName({ job: 'job-1' }, null)).toBe('Interviews: job job-1');
   });
+
+  it('names a busy calendar after nothing of the job or the organisation', () => {
+    expect(personCalendarName('Ada Lovelace', 'ada@example.com', 'Globex', 'busy')).toBe('Interviews: Ada Lovelace');
+    expect(teamCalendarName('all', null, 'Globex', 'busy')).toBe('All interviews');
+    expect(teamCalendarName({ job: 'job-1' }, 'Backend Engineer', 'Globex', 'busy')).toBe('Team interviews');
+    expect(teamCalendarName({ job: 'job-1' }, 'Backend Engineer', 'Globex', 'private')).toBe('Interviews: Backend Engineer (Globex)');
+  });
 });

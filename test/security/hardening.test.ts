@@ -12,7 +12,8 @@ import { interviewRecord, komboUser } from '../helpers/factories.js';
 import { parseIcs } from '../helpers/ics.js';
 import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
 import { oidcEnv, signInThroughProvider, startIdentityProvider, type IdentityProvider } from '../helpers/identity-provider.js';
-import { buildTestService, feedBytes, PUBLIC_URL, testEnv } from '../helpers/test-service.js';
+import { ADMIN_TOKEN, buildTestService, feedBytes, PUBLIC_URL, testEnv } from '../helpers/test-service.js';
+import { until } from '../helpers/integrations.js';
 import { pageRecords } from '../admin-page/page-fixtures.js';
 
 const KELVIN = '\u212A'; // KELVIN SIGN: lower-cased by toLowerCase() into an ASCII 'k'
@@ -84,5 +85,66 @@ describe('an interviewer whose email is named like an Object.prototype member', 
       expect(bytes.equals(await feedBytes(first, email))).toBe(true);
       expect(parseIcs(bytes.toString('utf8')).events.map((event) => event.summary)).toEqual([expect.stringContaining('Intro, moved')]);
     }
+  });
+});
+
+describe('a busy feed, personal or team, says nothing of the job, the candidate or the organisation', () => {
+  const A = 'greenhouse:acme';
+  const B = 'lever:globex';
+  let fake: FakeKombo;
+  beforeEach(async () => {
+    fake = await startFakeKombo({ integrationId: A });
+    fake.integration(A)!.organization = 'Acme Robotics';
+    fake.addIntegration(B, { tool: 'Lever', organization: 'Globex' });
+    fake.integration(A)!.setRecords([
+      interviewRecord({
+        id: 'iv-1',
+        title: 'Replacing the CFO',
+        application: {
+          id: 'app-1',
+          remote_id: '1',
+          outcome: 'PENDING',
+          rejection_reason_name: null,
+          candidate: { id: 'cand-1', remote_id: '1', first_name: 'Carla', last_name: 'Candidate', email_addresses: [] },
+          job: { id: 'job-cfo', remote_id: '1', name: 'Secret CFO search' },
+        },
+        users: [komboUser('ada@example.com', 'Ada', 'Lovelace')],
+      }),
+    ]);
+    fake.integration(B)!.setRecords([interviewRecord({ id: 'iv-2', users: [komboUser('ada@example.com', 'Ada', 'Lovelace')] })]);
+    return () => fake.close();
+  });
+
+  it('names a busy calendar without the job or the organisation, in X-WR-CALNAME, NAME and every subscribe link', async () => {
+    const s = buildTestService(fake, { env: { KOMBO_INTEGRATION_ID: undefined, KOMBO_INTEGRATION_IDS: `${A},${B}` } });
+    await s.sync.refresh({ integration: A });
+    await s.sync.refresh({ integration: B });
+    await until(() => s.registry.get(A)?.organization === 'Acme Robotics', 'organisation known');
+    const secrets = ['Secret CFO search', 'CFO', 'Carla', 'Candidate', 'Acme', 'job-cfo'];
+    const paths = [
+      `/feeds/${s.tokens.encode({ integrationId: A, team: { job: 'job-cfo' }, detail: 'busy' })}.ics`,
+      `/feeds/${s.tokens.encode({ integrationId: A, team: 'all', detail: 'busy' })}.ics`,
+      `/feeds/${s.tokens.encode({ integrationId: A, email: 'ada@example.com', detail: 'busy' })}.ics`,
+    ];
+    for (const path of paths) {
+      const res = await request(s.app).get(path).expect(200);
+      const calendar = parseIcs(res.text);
+      expect(calendar.events).toHaveLength(1);
+      for (const secret of secrets) expect(res.text).not.toContain(secret);
+    }
+    // The links the admin API hands out for a busy team feed pre-fill the same neutral name.
+    const team = await request(s.app)
+      .get('/admin/feed-url')
+      .query({ integration: A, job: 'job-cfo', detail: 'busy' })
+      .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
+      .expect(200);
+    const { googleUrl, outlookUrl, outlookComUrl, webcalUrl } = team.body as Record<string, string>;
+    for (const secret of ['Secret CFO search', 'Acme']) {
+      for (const url of [googleUrl, outlookUrl, outlookComUrl, webcalUrl]) expect(decodeURIComponent(url!)).not.toContain(secret);
+    }
+    expect(decodeURIComponent(outlookUrl!)).toContain('Team interviews');
+    // At full, the same team feed still says which job it follows.
+    const full = await request(s.app).get(`/feeds/${s.tokens.encode({ integrationId: A, team: { job: 'job-cfo' }, detail: 'full' })}.ics`).expect(200);
+    expect(full.text).toContain('Interviews: Secret CFO search (Acme Robotics)');
   });
 });

@@ -110,13 +110,13 @@ export function meRoutes(options: MeRouteOptions): Router {
     if (email === undefined) return pages.render(res, 200, 'me', { ...data, reason: 'unverified', integrations: [] }, session);
     const nowMs = options.now();
     const integrations = integrationsOf(email).map(({ id, organization, name, interviews }) => {
-      const calendarName = personCalendarName(name, email, options.feeds.label(id));
+      const label = options.feeds.label(id);
       return {
         id,
         organization,
         interviews: interviews.length,
         next: pageTime(interviews.find((interview) => interview.startMs >= nowMs)?.startMs),
-        links: FEED_DETAILS.map((detail) => ({ detail, label: detailLabel(detail), ...feedLinksAtLevel(options, id, { email }, detail, calendarName) })),
+        links: FEED_DETAILS.map((detail) => ({ detail, label: detailLabel(detail), ...feedLinksAtLevel(options, id, { email }, detail, personCalendarName(name, email, label, detail)) })),
         qr: `/me/qr.svg?integration=${encodeURIComponent(id)}`,
       };
     });

@@ -50,13 +50,12 @@ export function interviewerRoutes(context: AdminPageContext): Router {
     const rows = interviewers.map(({ email, name }) => {
       const interviews = snapshot!.interviewsOf(email);
       const fetched = options.fetches.get(integration.id, email);
-      const calendarName = personCalendarName(name, email, label);
       return {
         email,
         name,
         interviews: interviews.length,
         next: pageTime(interviews.find((interview) => interview.startMs >= nowMs)?.startMs),
-        links: FEED_DETAILS.map((detail) => ({ detail, label: detailLabel(detail), ...feedLinksAtLevel(options, integration.id, { email }, detail, calendarName) })),
+        links: FEED_DETAILS.map((detail) => ({ detail, label: detailLabel(detail), ...feedLinksAtLevel(options, integration.id, { email }, detail, personCalendarName(name, email, label, detail)) })),
         lastFetched: fetched ? { at: pageTime(fetched.atMs), client: fetched.client ?? 'unknown' } : null,
       };
     });
