@@ -1,6 +1,6 @@
 import { subscribeLinks, type SubscribeLinks } from '../calendar/subscribe-links.js';
 import type { FeedDetail } from '../config.js';
-import { normalizeEmail } from '../interviews/normalize-email.js';
+import { isPlausibleEmail, MAX_EMAIL_CHARS, normalizeEmail } from '../interviews/normalize-email.js';
 import { DEFAULT_CALENDAR_NAME } from './calendar-name.js';
 import type { FeedTeam, FeedTokens } from './feed-token.js';
 import { subjectKey, type LinkGenerations } from './link-generations.js';
@@ -31,6 +31,16 @@ export type FeedLinks = { integration: string; detail?: FeedDetail } & ({ email:
  */
 export function boundLevel(asked: FeedDetail | undefined, defaultDetail: FeedDetail): FeedDetail | undefined {
   return asked ?? (defaultDetail === 'full' ? undefined : defaultDetail);
+}
+
+/**
+ * Whether a link may be issued or revoked for `email`: a plausible address, or whatever text the integration's ATS
+ * gives one of its interviewers (`john doe@acme.example`, `jdoe`): every link the service hands out can be replaced.
+ */
+export function isLinkableEmail(email: string, interviewers: { has(email: string): boolean } | undefined): boolean {
+  if (isPlausibleEmail(email)) return true;
+  const key = normalizeEmail(email);
+  return key !== '' && key.length <= MAX_EMAIL_CHARS && interviewers?.has(key) === true;
 }
 
 /** The key a subject's revocations are kept under (see subjectKey), its email normalised as every token's is. */

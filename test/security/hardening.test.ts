@@ -148,3 +148,30 @@ describe('a busy feed, personal or team, says nothing of the job, the candidate 
     expect(full.text).toContain('Interviews: Secret CFO search (Acme Robotics)');
   });
 });
+
+describe('every link the service hands out can be revoked, whatever the ATS gave as its email', () => {
+  let fake: FakeKombo;
+  beforeEach(async () => {
+    fake = await startFakeKombo();
+    return () => fake.close();
+  });
+  const odd = ['john doe@acme.example', '"j@home"@acme.example', 'jdoe'];
+
+  it('revokes, through the admin API, the link of an address no mail system would take', async () => {
+    fake.setRecords(odd.map((email, n) => interviewRecord({ id: `iv-${n}`, users: [komboUser(email, 'Odd', `Person ${n}`)] })));
+    const s = buildTestService(fake);
+    await s.sync.refresh();
+    const bearer = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+    for (const email of odd) {
+      const handedOut = (await request(s.app).get('/admin/feed-url').query({ email }).set(bearer).expect(200)).body as { url: string };
+      await request(s.app).get(new URL(handedOut.url).pathname).expect(200);
+      const replaced = (await request(s.app).post('/admin/feed-url/revoke').set(bearer).send({ email }).expect(200)).body as { url: string };
+      expect(replaced.url).not.toBe(handedOut.url);
+      await request(s.app).get(new URL(handedOut.url).pathname).expect(404);
+      await request(s.app).get(new URL(replaced.url).pathname).expect(200);
+    }
+    // Text the ATS never gave stays refused: a typo gets no link for nobody.
+    await request(s.app).get('/admin/feed-url').query({ email: 'jdoe2' }).set(bearer).expect(400);
+    await request(s.app).post('/admin/feed-url/revoke').set(bearer).send({ email: 'nobody' }).expect(400);
+  });
+});

@@ -1,7 +1,7 @@
 import express, { Router } from 'express';
 import { StoreUnavailableError } from '../../storage/store-errors.js';
 import { LeaseBusyError } from '../../sync/walk-coordinator.js';
-import { boundLevel, currentFeedLinks, type LinkSubject } from '../../feeds/feed-links.js';
+import { boundLevel, currentFeedLinks, isLinkableEmail, type LinkSubject } from '../../feeds/feed-links.js';
 import { feedSizeWarning } from '../../feeds/feed-size.js';
 import type { FeedService } from '../../feeds/feed-service.js';
 import type { FeedTokens } from '../../feeds/feed-token.js';
@@ -12,7 +12,7 @@ import { revokeLink } from '../../feeds/revoke-link.js';
 import { FEED_DETAILS, isValidIntegrationId, type FeedDetail } from '../../config.js';
 import { describeIntegration } from '../../integrations/describe-integration.js';
 import { RegistryError } from '../../integrations/integration-registry.js';
-import { isPlausibleEmail, normalizeEmail } from '../../interviews/normalize-email.js';
+import { MAX_EMAIL_CHARS, normalizeEmail } from '../../interviews/normalize-email.js';
 import type { Metrics } from '../../metrics.js';
 import { MassRemovalHeldError } from '../../sync/mass-removal-guard.js';
 import type { ServedIntegration, SyncScheduler } from '../../sync/sync-scheduler.js';
@@ -61,13 +61,19 @@ interface LinkRequest {
  * Reads `email` | `job` | `all`, and `detail`, from a query (`all=true`) or a JSON body (`"all": true`); 400 with the
  * reason otherwise.
  */
+const EMAIL_REFUSED = 'email must be a single email address, as in ?email=ada@example.com';
+
+/** `link`, if its email is one a link may be issued for in `integration` (see isLinkableEmail); 400 otherwise. */
+function linkable(link: LinkRequest, feeds: FeedService, integrationId: string): LinkRequest {
+  if (link.subject.email !== undefined && !isLinkableEmail(link.subject.email, feeds.snapshot(integrationId)?.byEmail)) throw new HttpError(400, EMAIL_REFUSED);
+  return link;
+}
+
 function linkRequestOf(fields: Record<string, unknown>): LinkRequest {
   const { email, job, all, detail } = fields;
   const chosen = [email, job, all].filter((value) => value !== undefined).length;
   if (chosen !== 1) throw new HttpError(400, 'name exactly one of email (a person), job (a job\'s interviews) or all=true (every interview)');
-  if (email !== undefined && (typeof email !== 'string' || !isPlausibleEmail(email))) {
-    throw new HttpError(400, 'email must be a single email address, as in ?email=ada@example.com');
-  }
+  if (email !== undefined && (typeof email !== 'string' || email.length > MAX_EMAIL_CHARS)) throw new HttpError(400, EMAIL_REFUSED);
   if (job !== undefined && (typeof job !== 'string' || !isValidIntegrationId(job))) {
     throw new HttpError(400, 'job must be one Kombo job id (application.job.id)');
   }
@@ -126,8 +132,9 @@ export function adminRoutes(options: AdminRouteOptions): Router {
   }
 
   router.get('/admin/feed-url', guard, (req, res) => {
-    const link = linkRequestOf(req.query);
+    const request = linkRequestOf(req.query);
     const integration = integrationOf(options.sync, req.query.integration);
+    const link = linkable(request, options.feeds, integration.id);
     res.set('Cache-Control', 'no-store').json(linkAnswer(integration, link));
   });
 
@@ -138,8 +145,9 @@ export function adminRoutes(options: AdminRouteOptions): Router {
       throw new HttpError(400, 'body must be JSON {"integration": ID, "email": ADDRESS} (or "job": JOB_ID, or "all": true)');
     }
     const fields = body as Record<string, unknown>;
-    const link = linkRequestOf(fields);
+    const request = linkRequestOf(fields);
     const integration = integrationOf(options.sync, fields.integration);
+    const link = linkable(request, options.feeds, integration.id);
     const revocation = await revokeLink(options.links, integration.id, link.subject);
     if (!revocation.revoked) throw new HttpError(409, revocation.reason);
     res.set('Cache-Control', 'no-store').json(linkAnswer(integration, link));

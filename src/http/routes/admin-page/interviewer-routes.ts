@@ -2,11 +2,11 @@ import { Router } from 'express';
 import QRCode from 'qrcode';
 import { FEED_DETAILS, type FeedDetail } from '../../../config.js';
 import { personCalendarName } from '../../../feeds/calendar-name.js';
-import { feedLinksAtLevel } from '../../../feeds/feed-links.js';
+import { feedLinksAtLevel, isLinkableEmail } from '../../../feeds/feed-links.js';
 import { searchInterviewers } from '../../../feeds/interviewer-list.js';
 import { revokeLink } from '../../../feeds/revoke-link.js';
 import { describeIntegration } from '../../../integrations/describe-integration.js';
-import { isPlausibleEmail, normalizeEmail } from '../../../interviews/normalize-email.js';
+import { normalizeEmail } from '../../../interviews/normalize-email.js';
 import type { AdminSession } from '../../admin-page/admin-sessions.js';
 import { single } from '../../admin-page/create-pages.js';
 import { detailLabel } from '../../admin-page/detail-label.js';
@@ -27,7 +27,7 @@ export function interviewerRoutes(context: AdminPageContext): Router {
     if (!integration) return;
     const session = res.locals.session as AdminSession;
     const email = single((req.body as Record<string, unknown>).email);
-    if (email === undefined || !isPlausibleEmail(email)) return refuse(res, 400, 'No such interviewer.', session);
+    if (email === undefined || !isLinkableEmail(email, options.feeds.snapshot(integration.id)?.byEmail)) return refuse(res, 400, 'No such interviewer.', session);
     const revocation = await revokeLink(options.links, integration.id, { email });
     if (!revocation.revoked) return refuse(res, 409, revocation.reason, session);
     res.redirect(303, `/admin/i/${encodeURIComponent(integration.id)}?notice=revoked&q=${encodeURIComponent(normalizeEmail(email))}`);
@@ -83,7 +83,7 @@ export function interviewerRoutes(context: AdminPageContext): Router {
     if (!integration) return;
     const email = single(req.query.email);
     const asked = single(req.query.detail);
-    if (email === undefined || !isPlausibleEmail(email) || (asked !== undefined && !FEED_DETAILS.includes(asked as FeedDetail))) {
+    if (email === undefined || !isLinkableEmail(email, options.feeds.snapshot(integration.id)?.byEmail) || (asked !== undefined && !FEED_DETAILS.includes(asked as FeedDetail))) {
       return refuse(res, 400, 'A QR code needs one email and, optionally, a detail level.');
     }
     const { webcalUrl } = feedLinksAtLevel(options, integration.id, { email }, (asked as FeedDetail | undefined) ?? options.defaultDetail);
