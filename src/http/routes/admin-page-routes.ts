@@ -8,7 +8,7 @@ import { isPlausibleEmail, normalizeEmail } from '../../interviews/normalize-ema
 import type { ServedIntegration, SyncScheduler } from '../../sync/sync-scheduler.js';
 import type { AdminSession } from '../admin-page/admin-sessions.js';
 import { single, type Pages } from '../admin-page/create-pages.js';
-import { createSignInLimiter } from '../admin-page/sign-in-limiter.js';
+import type { SignInLimiter } from '../admin-page/sign-in-limiter.js';
 import { secureEqual } from '../secure-equal.js';
 import { LinkGenerationError, subjectKey, type LinkGenerations } from '../../feeds/link-generations.js';
 import type { LinkFetches } from '../../feeds/link-fetches.js';
@@ -27,6 +27,8 @@ export interface AdminPageOptions {
   oidcSignIn: boolean;
   /** Demo mode: the page opens without a token to a request from this machine. */
   demo: boolean;
+  /** Counts wrong admin tokens per client, from the state bundle. */
+  signInLimiter: SignInLimiter;
   tokens: FeedTokens;
   publicUrl: string;
   feeds: FeedService;
@@ -67,7 +69,7 @@ export function fromLoopback(req: Request): boolean {
 export function adminPageRoutes(options: AdminPageOptions): Router {
   const router = Router();
   const { pages } = options;
-  const limiter = createSignInLimiter({ now: options.now });
+  const limiter = options.signInLimiter;
   const page = pages.render;
   const refuse = (res: Response, status: number, message: string, session?: AdminSession) => pages.refuse(res, status, message, session);
 
