@@ -3,29 +3,23 @@ import type { Config } from './config.js';
 import { createDemoFetch } from './demo/demo-kombo.js';
 import { createFeedService, type FeedService } from './feeds/feed-service.js';
 import { createFeedTokens, type FeedTokens } from './feeds/feed-token.js';
-import { createFileLinkFetchStore, createLinkFetches, type LinkFetches, type LinkFetchStore } from './feeds/link-fetches.js';
-import { createFileLinkGenerationStore, createLinkGenerations, type LinkGenerations, type LinkGenerationStore } from './feeds/link-generations.js';
+import { createLinkFetches, type LinkFetches } from './feeds/link-fetches.js';
+import { createLinkGenerations, type LinkGenerations } from './feeds/link-generations.js';
+import { followSharedChanges } from './follow-shared-changes.js';
 import { createApp } from './http/create-app.js';
 import { createIntegrationRegistry, type IntegrationRegistry } from './integrations/integration-registry.js';
-import { createFileRegistryStore, type IntegrationEntry, type RegistryStore } from './integrations/registry-store.js';
+import type { IntegrationEntry } from './integrations/registry-store.js';
 import { formerInterviewerRetentionMs } from './interviews/snapshot.js';
-import { createFileSnapshotStore, type SnapshotStore } from './interviews/snapshot-store.js';
 import { createKomboClient, sleep as realSleep, type KomboClient } from './kombo/create-kombo-client.js';
 import { getIntegration } from './kombo/get-integration.js';
 import type { RetryPolicy } from './kombo/retry-policy.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { createRedisState } from './redis/create-redis-state.js';
+import { createEmbeddedState } from './state/create-embedded-state.js';
+import type { StateBundle } from './state/state-bundle.js';
 import { createSyncEngine } from './sync/sync-engine.js';
 import { createSyncScheduler, INTEGRATION_STATUSES, type SyncScheduler } from './sync/sync-scheduler.js';
 import { createWalkSlots, type WalkSlot } from './sync/walk-slots.js';
-import { createRedisHub, type RedisHub } from './redis/create-redis-hub.js';
-import { createRedisDocumentStore } from './redis/redis-document-store.js';
-import { createRedisSnapshots } from './redis/redis-snapshots.js';
-import { createRedisWebhookIds } from './redis/redis-webhook-ids.js';
-import { RECENT_WEBHOOK_ID_TTL_MS } from './http/routes/webhook-routes.js';
-import { createRedisLinkFetchStore } from './redis/redis-link-fetch-store.js';
-import { linkGenerationDataSchema } from './feeds/link-generations.js';
-import { registryDataSchema } from './integrations/registry-store.js';
-import type { WalkCoordinator } from './sync/walk-coordinator.js';
 
 /** The wired service: what the server entry runs, and what end-to-end tests and the benchmark drive. */
 export interface Service {
@@ -36,23 +30,26 @@ export interface Service {
   sync: SyncScheduler;
   registry: IntegrationRegistry;
   tokens: FeedTokens;
-  /** Each link's current generation (revocation); loaded by `sync.restore()`. */
+  /** Each link's current generation (revocation); loaded by `restore()`. */
   links: LinkGenerations;
-  /** When each person's link was last fetched; loaded by `sync.restore()`, flushed by the server entry. */
+  /** When each person's link was last fetched; loaded by `restore()`, flushed by the server entry. */
   fetches: LinkFetches;
   metrics: Metrics;
   logger: Logger;
-  /** Replica mode (REDIS_URL): the connection to the shared Redis; the server entry connects it before restoring. */
-  hub: RedisHub | undefined;
+  /** Every store the service keeps state in; the server entry connects it before `restore()` and closes it last. */
+  state: StateBundle;
+  /**
+   * Reads what was kept: the revocations and recorded link fetches, then every integration's snapshot. Resolves with
+   * what `sync.restore()` does (whether a snapshot was found).
+   */
+  restore(): Promise<boolean>;
 }
 
 /** What varies between production, tests and the benchmark. */
 export interface ServiceOverrides {
   fetch?: typeof globalThis.fetch;
-  store?: SnapshotStore;
-  registryStore?: RegistryStore;
-  linkGenerationStore?: LinkGenerationStore;
-  linkFetchStore?: LinkFetchStore;
+  /** The stores, instead of those the configuration chooses (tests: `createMemoryState()`). */
+  state?: StateBundle;
   now?: () => number;
   policy?: RetryPolicy;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -73,27 +70,60 @@ function labelsOf(entries: readonly IntegrationEntry[], several: boolean): Map<s
   return new Map(entries.map((entry) => [entry.id, several ? entry.organization : null]));
 }
 
+/** The state bundle the configuration asks for, chosen here once: Redis with REDIS_URL, else memory and DATA_DIR. */
+function createState(config: Config, logger: Logger, metrics: Metrics): StateBundle {
+  return config.redis ? createRedisState({ redis: config.redis, dataDir: config.dataDir, logger, metrics }) : createEmbeddedState({ dataDir: config.dataDir });
+}
+
+/** Makes the Kombo client of one integration; a walk's client sleeps through its slot. */
+function komboClients(config: Config, logger: Logger, metrics: Metrics, overrides: ServiceOverrides & { now: () => number }) {
+  const fetch = overrides.fetch ?? (config.demo ? createDemoFetch(overrides.now) : globalThis.fetch);
+  return (integrationId: string, slot?: WalkSlot): KomboClient =>
+    createKomboClient({
+      baseUrl: config.kombo.baseUrl,
+      apiKey: config.kombo.apiKey,
+      integrationId,
+      timeoutMs: overrides.timeoutMs ?? config.kombo.timeoutMs,
+      maxResponseBytes: config.komboLimits.maxResponseBytes,
+      fetch,
+      now: overrides.now,
+      ...(overrides.policy ? { policy: overrides.policy } : {}),
+      // A backoff or Retry-After sleeps outside the walk's slot, so other integrations walk meanwhile.
+      sleep: slot ? slot.sleep : (overrides.sleep ?? realSleep),
+      onRetry: ({ error, attempt, delayMs }) => {
+        metrics.komboRetries.inc({ reason: error.status ? String(error.status) : error.kind });
+        logger.warn({ integration: integrationId, status: error.status, code: error.code, attempt, delayMs, reason: error.message }, 'retrying a Kombo request');
+      },
+    });
+}
+
+/** Feeds the snapshot gauges: interviews, interviewers, the stalest snapshot, integrations by status. */
+function observeSnapshots(metrics: Metrics, feeds: FeedService, sync: SyncScheduler): void {
+  metrics.observeSnapshots(() => {
+    let interviews = 0;
+    let interviewers = 0;
+    let oldestSyncedAtMs: number | undefined;
+    for (const [, snapshot] of feeds.snapshots()) {
+      interviews += snapshot.size;
+      interviewers += snapshot.byEmail.size;
+      oldestSyncedAtMs = Math.min(oldestSyncedAtMs ?? Infinity, snapshot.data.syncedAtMs);
+    }
+    const integrations = Object.fromEntries(INTEGRATION_STATUSES.map((status) => [status, 0]));
+    for (const integration of sync.list()) integrations[integration.status()]!++;
+    return { interviews, interviewers, oldestSyncedAtMs, integrations };
+  });
+}
+
 /**
- * Wires config → registry → one Kombo client and sync engine per integration under one scheduler → feed service →
- * HTTP app. Starts nothing: no walk, no timer, no port (and reads nothing from disk until `sync.restore()`).
+ * Wires config → state bundle → registry → one Kombo client and sync engine per integration under one scheduler →
+ * feed service → HTTP app. Starts nothing: no walk, no timer, no port, no connection (and reads nothing from disk
+ * until `restore()`).
  */
 export function createService(config: Config, logger: Logger, overrides: ServiceOverrides = {}): Service {
   const now = overrides.now ?? Date.now;
   const metrics = overrides.metrics ?? createMetrics({ now });
+  const state = overrides.state ?? createState(config, logger, metrics);
   const tokens = createFeedTokens(config.feedSecret);
-  // Replica mode: the registry, snapshots and revocations live in Redis (seeded once from DATA_DIR, so an embedded
-  // install moving to Redis keeps its removed integrations, revoked links and snapshots); the same code runs above.
-  const hub = config.redis ? createRedisHub(config.redis, logger) : undefined;
-  const shared = hub && config.redis
-    ? {
-        snapshots: createRedisSnapshots({ hub, logger, leaseMs: config.redis.leaseMs, seed: createFileSnapshotStore(config.dataDir) }),
-        registry: createRedisDocumentStore(hub, 'registry', registryDataSchema, { seed: () => createFileRegistryStore(config.dataDir).load().catch(() => undefined) }),
-        links: createRedisDocumentStore(hub, 'links', linkGenerationDataSchema, { seed: () => createFileLinkGenerationStore(config.dataDir).load() }),
-      }
-    : undefined;
-  const coordinator: WalkCoordinator | undefined = shared?.snapshots.coordinator;
-  const store = overrides.store ?? shared?.snapshots.store ?? createFileSnapshotStore(config.dataDir);
-  const fetch = overrides.fetch ?? (config.demo ? createDemoFetch(now) : globalThis.fetch);
   const feeds = createFeedService({
     feedPastDays: config.feedPastDays,
     defaultDurationMinutes: config.defaultDurationMinutes,
@@ -107,7 +137,7 @@ export function createService(config: Config, logger: Logger, overrides: Service
     onCacheHit: () => metrics.feedCacheHits.inc(),
   });
   const registry = createIntegrationRegistry({
-    store: overrides.registryStore ?? shared?.registry ?? createFileRegistryStore(config.dataDir),
+    store: state.registry,
     configured: config.kombo.integrationIds,
     configuredSource: config.demo ? 'demo' : 'config',
     logger,
@@ -118,27 +148,10 @@ export function createService(config: Config, logger: Logger, overrides: Service
   });
   for (const [id, label] of labelsOf(registry.list(), registry.servedSeveral())) feeds.setLabel(id, label);
 
-  function clientFor(integrationId: string, slot?: WalkSlot): KomboClient {
-    return createKomboClient({
-      baseUrl: config.kombo.baseUrl,
-      apiKey: config.kombo.apiKey,
-      integrationId,
-      timeoutMs: overrides.timeoutMs ?? config.kombo.timeoutMs,
-      maxResponseBytes: config.komboLimits.maxResponseBytes,
-      fetch,
-      now,
-      ...(overrides.policy ? { policy: overrides.policy } : {}),
-      // A backoff or Retry-After sleeps outside the walk's slot, so other integrations walk meanwhile.
-      sleep: slot ? slot.sleep : (overrides.sleep ?? realSleep),
-      onRetry: ({ error, attempt, delayMs }) => {
-        metrics.komboRetries.inc({ reason: error.status ? String(error.status) : error.kind });
-        logger.warn({ integration: integrationId, status: error.status, code: error.code, attempt, delayMs, reason: error.message }, 'retrying a Kombo request');
-      },
-    });
-  }
-
-  const links = createLinkGenerations(overrides.linkGenerationStore ?? shared?.links ?? createFileLinkGenerationStore(config.dataDir));
-  const fetches = createLinkFetches({ store: overrides.linkFetchStore ?? (hub ? createRedisLinkFetchStore(hub) : createFileLinkFetchStore(config.dataDir)), now });
+  const clientFor = komboClients(config, logger, metrics, { ...overrides, now });
+  const links = createLinkGenerations(state.links);
+  const fetches = createLinkFetches({ store: state.fetches, now });
+  const { coordinator } = state;
 
   const sync = createSyncScheduler({
     registry,
@@ -151,7 +164,7 @@ export function createService(config: Config, logger: Logger, overrides: Service
       createSyncEngine({
         client: clientFor(integrationId, slot),
         feeds: feeds.holder(integrationId),
-        store,
+        store: state.snapshots,
         walkSlot: slot,
         logger: logger.child({ integration: integrationId }),
         metrics,
@@ -167,7 +180,7 @@ export function createService(config: Config, logger: Logger, overrides: Service
     describe: (integrationId, slot) => slot.run(() => getIntegration(clientFor(integrationId, slot), integrationId)),
     async forget(integrationId) {
       feeds.remove(integrationId);
-      await store.delete(integrationId);
+      await state.snapshots.delete(integrationId);
       await links.forget(integrationId);
       await fetches.forget(integrationId);
     },
@@ -176,85 +189,28 @@ export function createService(config: Config, logger: Logger, overrides: Service
       fetches.forgetLocally(integrationId);
     },
   });
-  // Revocations load with the registry, before any feed is served: a revoked link must not work for a moment after
-  // a restart. Recorded fetches are only informative: an unreadable file is logged and the record starts afresh.
-  const restoreSync = sync.restore;
-  sync.restore = async () => {
-    await links.restore();
-    await fetches.restore().catch((error: unknown) => logger.warn({ err: error }, 'cannot read the recorded link fetches; starting afresh'));
-    return restoreSync();
-  };
+  followSharedChanges({ state, sync, links, feeds });
+  observeSnapshots(metrics, feeds, sync);
 
-  if (hub && shared) {
-    metrics.observeRedis(hub.up);
-    // A notice that cannot be acted on now (a read failed) is asked for again at the next once-a-second check.
-    const retry = (field: string, what: string) => (error: unknown) => {
-      hub.retry(field);
-      logger.warn({ err: error, field }, `could not ${what}; trying again within a second`);
-    };
-    hub.onNotice((notice) => {
-      if (notice.field === shared.registry.field) {
-        // Always followed: a save of this replica's own that met a conflict read the newer registry without following it.
-        void sync.reconcile().catch(retry(notice.field, 'follow a change of the registry'));
-      } else if (notice.field === shared.links.field) {
-        if (notice.version !== shared.links.version()) void links.reload().catch(retry(notice.field, 'read revoked links'));
-      } else if (notice.field.startsWith('snap:')) {
-        const engine = sync.get(notice.field.slice('snap:'.length))?.engine;
-        if (engine && notice.version > engine.version()) void engine.adopt().catch(retry(notice.field, 'take in a shared snapshot'));
-      }
-    });
-    // Walks asked for while Redis was away run now.
-    hub.onUp(() => {
-      for (const integration of sync.list()) if (integration.engine.status().waitingForRedis) sync.requestRefresh(integration.id);
-    });
-    // Redis came back without our data: put back the registry, the revocations and every snapshot held here.
-    hub.onLost(async () => {
-      await shared.registry.putBack();
-      await shared.links.putBack();
-      for (const integration of sync.list()) {
-        const snapshot = feeds.snapshot(integration.id);
-        const version = integration.engine.version();
-        if (snapshot && version > 0) await shared.snapshots.coordinator.putBack(integration.id, { data: snapshot.data, version });
-      }
-    });
-  }
-
-  metrics.observeSnapshots(() => {
-    let interviews = 0;
-    let interviewers = 0;
-    let oldestSyncedAtMs: number | undefined;
-    for (const [, snapshot] of feeds.snapshots()) {
-      interviews += snapshot.size;
-      interviewers += snapshot.byEmail.size;
-      oldestSyncedAtMs = Math.min(oldestSyncedAtMs ?? Infinity, snapshot.data.syncedAtMs);
-    }
-    const integrations = Object.fromEntries(INTEGRATION_STATUSES.map((status) => [status, 0]));
-    for (const integration of sync.list()) integrations[integration.status()]!++;
-    return { interviews, interviewers, oldestSyncedAtMs, integrations };
-  });
-
-  const app = createApp({
+  const app = createApp({ feeds, sync, registry, tokens, links, fetches, logger, metrics, config, state, now });
+  return {
+    config,
+    app,
     feeds,
     sync,
     registry,
     tokens,
     links,
     fetches,
-    logger,
     metrics,
-    publicUrl: config.publicUrl,
-    refreshMinutes: config.feedRefreshMinutes,
-    defaultDetail: config.feedDefaultDetail,
-    adminToken: config.adminToken,
-    sessionMs: config.sessionMs,
-    webhookSecret: config.kombo.webhookSecret,
-    oidc: config.oidc,
-    demo: config.demo,
-    trustProxy: config.trustProxy,
-    ...(hub
-      ? { redisHealth: hub.health, redis: { client: hub.client, key: hub.key }, sharedWebhookIds: createRedisWebhookIds(hub, RECENT_WEBHOOK_ID_TTL_MS) }
-      : {}),
-    now,
-  });
-  return { config, app, feeds, sync, registry, tokens, links, fetches, metrics, logger, hub };
+    logger,
+    state,
+    async restore() {
+      // Revocations load before any feed is served: a revoked link must not work for a moment after a restart.
+      // Recorded fetches are only informative: an unreadable file is logged and the record starts afresh.
+      await links.restore();
+      await fetches.restore().catch((error: unknown) => logger.warn({ err: error }, 'cannot read the recorded link fetches; starting afresh'));
+      return sync.restore();
+    },
+  };
 }

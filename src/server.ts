@@ -116,11 +116,11 @@ export async function start(
     else answering.set(req.socket, res);
   });
 
-  // Replica mode: the registry and snapshots come from Redis, so it must answer before anything is served.
+  // A shared store (replica mode) holds the registry and snapshots, so it must answer before anything is served.
   let restored: boolean;
   try {
-    await service.hub?.connect(options.redisConnectTimeoutMs ?? REDIS_CONNECT_TIMEOUT_MS);
-    restored = await service.sync.restore();
+    await service.state.connect(options.redisConnectTimeoutMs ?? REDIS_CONNECT_TIMEOUT_MS);
+    restored = await service.restore();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.port, config.host, () => resolve());
@@ -128,7 +128,7 @@ export async function start(
   } catch (error) {
     // Nothing started is left behind: no Redis connection retrying, no timer.
     await service.sync.close().catch(() => {});
-    await service.hub?.close();
+    await service.state.close();
     throw error;
   }
   const address = server.address();
@@ -162,7 +162,7 @@ export async function start(
         await service.sync.close();
         await closed;
         await flushFetches();
-        await service.hub?.close();
+        await service.state.close();
       } finally {
         clearTimeout(force);
       }

@@ -6,6 +6,7 @@ import { parseIcs } from './helpers/ics.js';
 import { buildTestService, feedPath } from './helpers/test-service.js';
 import { createMemoryRegistryStore } from '../src/integrations/registry-store.js';
 import { createMemorySnapshotStore } from '../src/interviews/snapshot-store.js';
+import { createMemoryState } from '../src/state/create-memory-state.js';
 import { admin, signKombo, until } from './helpers/integrations.js';
 
 /** One block per bug found and fixed, named after the bug. */
@@ -148,7 +149,7 @@ describe('a revoked link worked again once its integration was removed and added
 
   it('keeps every link revoked before the removal dead after DELETE and POST /admin/integrations, and serves new links', async () => {
     const service = buildTestService(fake);
-    await service.sync.restore();
+    await service.restore();
     await service.sync.refresh();
     const old = feedPath(service, 'ada@example.com');
     await request(service.app).get(old).expect(200);
@@ -192,8 +193,8 @@ describe('a registry save that failed left an integration half added: a retried 
 
   it('undoes the add when it cannot be saved, so the retry adds and walks it', async () => {
     const { registryStore, state } = failingRegistry();
-    const service = buildTestService(fake, { overrides: { registryStore } });
-    await service.sync.restore();
+    const service = buildTestService(fake, { overrides: { state: createMemoryState({ registry: registryStore }) } });
+    await service.restore();
     state.fail = true;
     await admin(service, 'post', '/admin/integrations').send({ id: 'int-2' }).expect(500);
     expect(service.registry.get('int-2')).toBeUndefined();
@@ -205,8 +206,8 @@ describe('a registry save that failed left an integration half added: a retried 
 
   it('answers Kombo 500 for a webhook it could not act on, and acts on the retry instead of calling it a duplicate', async () => {
     const { registryStore, state } = failingRegistry();
-    const service = buildTestService(fake, { overrides: { registryStore } });
-    await service.sync.restore();
+    const service = buildTestService(fake, { overrides: { state: createMemoryState({ registry: registryStore }) } });
+    await service.restore();
     const body = JSON.stringify({ id: 'evt-1', type: 'integration-created', data: { id: 'int-2', category: 'ATS', tool: 'Lever', end_user: { organization_name: 'Org 2' } } });
     const post = () => request(service.app).post('/webhooks/kombo').set('Content-Type', 'application/json').set('X-Kombo-Signature', signKombo(body)).send(body);
     state.fail = true;
@@ -232,8 +233,8 @@ describe('If-Modified-Since got 304 after a change outside the snapshot (the def
 
   it('serves the new bytes to a client revalidating by date alone after FEED_DEFAULT_DETAIL changes across a restart', async () => {
     const store = createMemorySnapshotStore();
-    const first = buildTestService(fake, { overrides: { store } });
-    await first.sync.restore();
+    const first = buildTestService(fake, { overrides: { state: createMemoryState({ snapshots: store }) } });
+    await first.restore();
     await first.sync.refresh();
     const path = feedPath(first, 'ada@example.com');
     const full = await request(first.app).get(path).expect(200);
@@ -241,8 +242,8 @@ describe('If-Modified-Since got 304 after a change outside the snapshot (the def
     await first.sync.close();
 
     fake.clock += 60_000; // the restart
-    const second = buildTestService(fake, { env: { FEED_DEFAULT_DETAIL: 'private' }, overrides: { store } });
-    await second.sync.restore();
+    const second = buildTestService(fake, { env: { FEED_DEFAULT_DETAIL: 'private' }, overrides: { state: createMemoryState({ snapshots: store }) } });
+    await second.restore();
     const revalidated = await request(second.app).get(path).set('If-Modified-Since', full.headers['last-modified']!).expect(200);
     expect(revalidated.text).not.toContain('Candidate:');
     await second.sync.close();
@@ -250,7 +251,7 @@ describe('If-Modified-Since got 304 after a change outside the snapshot (the def
 
   it('serves a calendar renamed by a second integration to a client revalidating by date alone', async () => {
     const service = buildTestService(fake);
-    await service.sync.restore();
+    await service.restore();
     await service.sync.refresh();
     const path = feedPath(service, 'ada@example.com');
     const before = await request(service.app).get(path).expect(200);

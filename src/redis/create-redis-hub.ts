@@ -1,20 +1,14 @@
-import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisConfig } from '../config.js';
 import { redactRedisUrl } from '../config.js';
 import { StoreUnavailableError } from '../storage/store-errors.js';
+import { createChangeWatch, type ChangeNotice } from './change-watch.js';
 
 /** How often each replica reads the change counter: a change notice lost on the way is acted on within this. */
 export const CHANGE_POLL_INTERVAL_MS = 1_000;
 /** Reconnect backoff: the first retry after 50 ms, doubling to this. */
 export const RECONNECT_MAX_DELAY_MS = 2_000;
-
-/** A versioned thing in Redis changed: `field` names it (`doc:registry`, `snap:<integration>`), `version` is its new one. */
-export interface ChangeNotice {
-  readonly field: string;
-  readonly version: number;
-}
 
 /** Where Redis stands, as /healthz shows it. */
 export interface RedisHealth {
@@ -86,26 +80,28 @@ export function createRedisHub(config: RedisConfig, logger: Logger): RedisHub {
   const channel = key('changes');
   const versionsKey = key('versions');
   const epochKey = key('epoch');
-  const incarnationKey = key('incarnation');
   const log = logger.child({ redis: redactRedisUrl(config.url) });
   const client = new Redis(config.url, clientOptions(config, 'interview-feeds'));
   const subscriber = new Redis(config.url, clientOptions(config, 'interview-feeds-subscriber'));
-  const noticeListeners: Array<(notice: ChangeNotice) => void> = [];
   const upListeners: Array<() => void> = [];
-  const lostListeners: Array<() => Promise<void>> = [];
   let isUp = false;
   let sinceMs = Date.now();
   let everUp = false;
   let closed = false;
   let poll: NodeJS.Timeout | undefined;
-  /** The incarnation of Redis's data this replica last saw: a different or missing one means Redis lost it. */
-  let incarnation: string | undefined;
-  let lastEpoch: string | null = null;
-  let lastVersions = new Map<string, number>();
-  let puttingBack: Promise<void> | undefined;
   let lastError = '';
-  /** The once-a-second check failed: Redis is connected but does not answer in time (hung, overloaded, paused). */
-  let unanswering = false;
+  const watch = createChangeWatch({
+    client,
+    versionsKey,
+    epochKey,
+    incarnationKey: key('incarnation'),
+    log,
+    live: () => isUp && !closed,
+    onAnswering(answering) {
+      sinceMs = Date.now();
+      if (answering) for (const listener of upListeners) listener();
+    },
+  });
 
   // ioredis emits 'error' on every failed connection attempt: without a listener each would be an uncaught exception.
   // One line per outage and per distinct error, not one per retry.
@@ -121,13 +117,12 @@ export function createRedisHub(config: RedisConfig, logger: Logger): RedisHub {
     if (isUp) return;
     isUp = true;
     // Notices may have been missed while away: the next check gives every field again.
-    lastEpoch = null;
-    lastVersions = new Map();
+    watch.forget();
     sinceMs = Date.now();
     if (everUp) {
       log.info('Redis is back');
       for (const listener of upListeners) listener();
-      void check();
+      void watch.check();
     }
     everUp = true;
   });
@@ -137,22 +132,7 @@ export function createRedisHub(config: RedisConfig, logger: Logger): RedisHub {
     sinceMs = Date.now();
     log.error('Redis is unreachable: feeds serve on from memory, walks wait for it');
   });
-  subscriber.on('message', (_channel: string, message: string) => {
-    const split = message.lastIndexOf('\n');
-    const version = Number(message.slice(split + 1));
-    if (split <= 0 || !Number.isSafeInteger(version)) return;
-    dispatch({ field: message.slice(0, split), version });
-  });
-
-  function dispatch(notice: ChangeNotice): void {
-    for (const listener of noticeListeners) {
-      try {
-        listener(notice);
-      } catch (error) {
-        log.error({ err: error, field: notice.field }, 'a change notice failed');
-      }
-    }
-  }
+  subscriber.on('message', (_channel: string, message: string) => watch.message(message));
 
   async function run<T>(what: string, command: () => Promise<T>): Promise<T> {
     try {
@@ -164,58 +144,29 @@ export function createRedisHub(config: RedisConfig, logger: Logger): RedisHub {
     }
   }
 
-  /** Reads the counter (and, when it moved, every version); puts data back when Redis lost it. */
-  async function check(): Promise<void> {
-    if (closed || !isUp) return;
+  async function connect(timeoutMs: number): Promise<void> {
+    const ready = (connection: Redis) =>
+      connection.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => connection.once('ready', () => resolve()));
+    // The first attempt may fail (Redis starting alongside us): ioredis keeps retrying with backoff until the deadline.
+    client.connect().catch(() => {});
+    subscriber.connect().catch(() => {});
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StoreUnavailableError(`cannot reach Redis at ${redactRedisUrl(config.url)} within ${timeoutMs} ms`)), timeoutMs);
+    });
     try {
-      const [epoch = null, seen = null] = await client.mget(epochKey, incarnationKey);
-      if (unanswering) {
-        unanswering = false;
-        sinceMs = Date.now();
-        log.info('Redis answers again');
-        for (const listener of upListeners) listener();
-      }
-      if (incarnation !== undefined && seen !== incarnation) {
-        await putBack(seen);
-        return;
-      }
-      if (epoch === lastEpoch) return;
-      lastEpoch = epoch;
-      const versions = await client.hgetall(versionsKey);
-      const next = new Map<string, number>();
-      for (const [field, raw] of Object.entries(versions)) {
-        const version = Number(raw);
-        if (!Number.isSafeInteger(version)) continue;
-        next.set(field, version);
-        if (lastVersions.get(field) !== version) dispatch({ field, version });
-      }
-      lastVersions = next;
-    } catch (error) {
-      if (!unanswering && isUp && !closed) {
-        unanswering = true;
-        sinceMs = Date.now();
-        log.error({ reason: error instanceof Error ? error.message : String(error) }, 'Redis does not answer: feeds serve on from memory, walks wait for it');
-      }
+      await Promise.race([Promise.all([ready(client), ready(subscriber)]), timeout]);
+      await run('subscribe', () => subscriber.subscribe(channel));
+      await watch.begin(run);
+    } finally {
+      clearTimeout(timer);
     }
-  }
-
-  /** Redis lost our data (or another replica already began putting it back): put back what we hold. */
-  function putBack(seen: string | null): Promise<void> {
-    return (puttingBack ??= (async () => {
-      log.warn({ hadIncarnation: incarnation, found: seen }, 'Redis lost the shared state (restarted empty?): putting back what this replica holds');
-      try {
-        // Whoever comes first names the new incarnation; the others adopt it and put back too (every put-back keeps the
-        // newer of what is there and what it brings, so the order does not matter).
-        await client.set(incarnationKey, randomBytes(8).toString('hex'), 'NX');
-        for (const listener of lostListeners) await listener();
-        incarnation = (await client.get(incarnationKey)) ?? undefined;
-        lastEpoch = null;
-        lastVersions = new Map();
-        log.info('put back the shared state this replica holds');
-      } catch (error) {
-        log.error({ err: error }, 'could not put the shared state back; trying again shortly');
-      }
-    })().finally(() => (puttingBack = undefined)));
+    isUp = true;
+    everUp = true;
+    sinceMs = Date.now();
+    log.info({ keyPrefix: prefix }, 'connected to Redis');
+    poll = setInterval(() => void watch.check(), CHANGE_POLL_INTERVAL_MS);
+    poll.unref();
   }
 
   return {
@@ -224,47 +175,20 @@ export function createRedisHub(config: RedisConfig, logger: Logger): RedisHub {
     channel,
     versionsKey,
     epochKey,
-    up: () => isUp && !unanswering,
-    health: () => ({ status: isUp && !unanswering ? 'up' : 'down', since: new Date(sinceMs).toISOString() }),
-    async connect(timeoutMs) {
-      const ready = (connection: Redis) =>
-        connection.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => connection.once('ready', () => resolve()));
-      // The first attempt may fail (Redis starting alongside us): ioredis keeps retrying with backoff until the deadline.
-      client.connect().catch(() => {});
-      subscriber.connect().catch(() => {});
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new StoreUnavailableError(`cannot reach Redis at ${redactRedisUrl(config.url)} within ${timeoutMs} ms`)), timeoutMs);
-      });
-      try {
-        await Promise.race([Promise.all([ready(client), ready(subscriber)]), timeout]);
-        await run('subscribe', () => subscriber.subscribe(channel));
-        await run('incarnation', () => client.set(incarnationKey, randomBytes(8).toString('hex'), 'NX'));
-        incarnation = (await run('incarnation', () => client.get(incarnationKey))) ?? undefined;
-      } finally {
-        clearTimeout(timer);
-      }
-      isUp = true;
-      everUp = true;
-      sinceMs = Date.now();
-      log.info({ keyPrefix: prefix }, 'connected to Redis');
-      poll = setInterval(() => void check(), CHANGE_POLL_INTERVAL_MS);
-      poll.unref();
-    },
-    onNotice: (listener) => void noticeListeners.push(listener),
-    retry(field) {
-      lastVersions.delete(field);
-      lastEpoch = null;
-    },
+    up: () => isUp && watch.answering(),
+    health: () => ({ status: isUp && watch.answering() ? 'up' : 'down', since: new Date(sinceMs).toISOString() }),
+    connect,
+    onNotice: watch.onNotice,
+    retry: watch.retry,
     onUp: (listener) => void upListeners.push(listener),
-    onLost: (listener) => void lostListeners.push(listener),
+    onLost: watch.onLost,
     run,
     script: (what, lua, field, keys, args) =>
       run(what, () => client.eval(lua, 2 + keys.length, versionsKey, epochKey, ...keys, channel, field, ...args)),
     async close() {
       closed = true;
       clearInterval(poll);
-      await puttingBack?.catch(() => {});
+      await watch.settle();
       client.disconnect();
       subscriber.disconnect();
     },

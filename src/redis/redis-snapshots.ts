@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Snapshot, type SnapshotData } from '../interviews/snapshot.js';
 import { snapshotDataSchema, snapshotDeltaSchema, type SnapshotStore } from '../interviews/snapshot-store.js';
-import { StaleLeaseError, type LeaseAnswer, type SharedUpdate, type SharedVersion, type WalkCoordinator } from '../sync/walk-coordinator.js';
+import { StaleLeaseError, type LeaseAnswer, type SharedUpdate, type SharedVersion, type WalkCoordinator, type WalkLease } from '../sync/walk-coordinator.js';
 import { NOTICE_LUA, type RedisHub } from './create-redis-hub.js';
 
 const gzip = promisify(gzipCallback);
@@ -154,6 +154,80 @@ export interface RedisSnapshotsOptions {
   level?: number;
 }
 
+/** What a lease's holder writes with: the hub, the integration's keys, and how snapshots are encoded. */
+interface LeaseContext {
+  hub: RedisHub;
+  keys: { snap: string; fence: string; lease: string; deltas: string };
+  leaseMs: number;
+  encode(value: unknown): Promise<Buffer>;
+  newLineage(): string;
+}
+
+/**
+ * The lease `token` on `id`, granted at `nowMs` (Redis's clock) and held under `value`: renewed every third of its
+ * life until released or lost; its walk publishes through it, whole or as a delta.
+ */
+function holdLease(context: LeaseContext, id: string, value: string, token: number, nowMs: number): WalkLease {
+  const { hub, leaseMs, encode, newLineage } = context;
+  const { snap, fence, lease, deltas } = context.keys;
+  const lost = new AbortController();
+  let renewedAtMs = Date.now();
+  let released = false;
+  const renewal = setInterval(async () => {
+    try {
+      const renewed = Number(await hub.script('renew a walk lease', RENEW_LUA, snapshotField(id), [lease], [value, leaseMs]));
+      if (renewed === 1) renewedAtMs = Date.now();
+      else lost.abort(new StaleLeaseError(id, token));
+    } catch {
+      // Redis away: the lease runs out on its own; once it may have, this walk must not go on as if it held it.
+      if (Date.now() - renewedAtMs >= leaseMs) lost.abort(new StaleLeaseError(id, token));
+    }
+    if (lost.signal.aborted) clearInterval(renewal);
+  }, Math.max(100, Math.floor(leaseMs / 3)));
+  renewal.unref();
+
+  async function publishWhole(data: SnapshotData): Promise<SharedVersion> {
+    const lineage = newLineage();
+    const encoded = await encode(data);
+    const version = Number(
+      await hub.script('publish a snapshot', PUBLISH_LUA, snapshotField(id), [snap, fence, lease, deltas], [token, encoded, data.syncedAtMs, value, nowMs, lineage]),
+    );
+    if (version < 0) throw new StaleLeaseError(id, token);
+    return { version, lineage };
+  }
+
+  return {
+    token,
+    grantedAtMs: nowMs,
+    signal: lost.signal,
+    async publish(data, change) {
+      const small = change && change.delta.updated.length + change.delta.removed.length <= Math.max(100, data.interviews.length * MAX_DELTA_SHARE);
+      if (!change || !small || change.on.version === 0) return publishWhole(data);
+      const encoded = await encode(change.delta);
+      const version = Number(
+        await hub.script('publish a delta', PUBLISH_DELTA_LUA, snapshotField(id), [snap, fence, lease, deltas], [
+          token,
+          encoded,
+          data.syncedAtMs,
+          value,
+          nowMs,
+          change.on.version,
+          change.on.lineage,
+        ]),
+      );
+      if (version === -1) throw new StaleLeaseError(id, token);
+      if (version === -2) return publishWhole(data);
+      return { version, lineage: change.on.lineage };
+    },
+    async release() {
+      if (released) return;
+      released = true;
+      clearInterval(renewal);
+      await hub.script('release a walk lease', RELEASE_LUA, snapshotField(id), [lease], [value]).catch(() => {});
+    },
+  };
+}
+
 /** Snapshots and walk leases in Redis: the {@link SnapshotStore} and {@link WalkCoordinator} of replica mode. */
 export function createRedisSnapshots(options: RedisSnapshotsOptions): { store: SnapshotStore; coordinator: WalkCoordinator } {
   const { hub, leaseMs } = options;
@@ -212,70 +286,12 @@ export function createRedisSnapshots(options: RedisSnapshotsOptions): { store: S
   }
 
   async function acquire(id: string): Promise<LeaseAnswer> {
-    const { snap, fence, lease, deltas } = keys(id);
-    const [granted, nowMs] = (await hub.script('take a walk lease', ACQUIRE_LUA, snapshotField(id), [lease, fence], [owner, leaseMs])) as [number, number];
+    const { lease, fence } = keys(id);
+    const [granted, at] = (await hub.script('take a walk lease', ACQUIRE_LUA, snapshotField(id), [lease, fence], [owner, leaseMs])) as [number, number];
     const token = Number(granted);
-    if (token === 0) return { lease: undefined, nowMs: Number(nowMs) };
-    const value = `${owner}:${token}`;
-    const lost = new AbortController();
-    let renewedAtMs = Date.now();
-    let released = false;
-    const renewal = setInterval(async () => {
-      try {
-        const renewed = Number(await hub.script('renew a walk lease', RENEW_LUA, snapshotField(id), [lease], [value, leaseMs]));
-        if (renewed === 1) renewedAtMs = Date.now();
-        else lost.abort(new StaleLeaseError(id, token));
-      } catch {
-        // Redis away: the lease runs out on its own; once it may have, this walk must not go on as if it held it.
-        if (Date.now() - renewedAtMs >= leaseMs) lost.abort(new StaleLeaseError(id, token));
-      }
-      if (lost.signal.aborted) clearInterval(renewal);
-    }, Math.max(100, Math.floor(leaseMs / 3)));
-    renewal.unref();
-
-    async function publishWhole(data: SnapshotData): Promise<SharedVersion> {
-      const lineage = newLineage();
-      const encoded = await encode(data);
-      const version = Number(
-        await hub.script('publish a snapshot', PUBLISH_LUA, snapshotField(id), [snap, fence, lease, deltas], [token, encoded, data.syncedAtMs, value, nowMs, lineage]),
-      );
-      if (version < 0) throw new StaleLeaseError(id, token);
-      return { version, lineage };
-    }
-
-    return {
-      lease: {
-        token,
-        grantedAtMs: Number(nowMs),
-        signal: lost.signal,
-        async publish(data, change) {
-          const small = change && change.delta.updated.length + change.delta.removed.length <= Math.max(100, data.interviews.length * MAX_DELTA_SHARE);
-          if (!change || !small || change.on.version === 0) return publishWhole(data);
-          const encoded = await encode(change.delta);
-          const version = Number(
-            await hub.script('publish a delta', PUBLISH_DELTA_LUA, snapshotField(id), [snap, fence, lease, deltas], [
-              token,
-              encoded,
-              data.syncedAtMs,
-              value,
-              nowMs,
-              change.on.version,
-              change.on.lineage,
-            ]),
-          );
-          if (version === -1) throw new StaleLeaseError(id, token);
-          if (version === -2) return publishWhole(data);
-          return { version, lineage: change.on.lineage };
-        },
-        async release() {
-          if (released) return;
-          released = true;
-          clearInterval(renewal);
-          await hub.script('release a walk lease', RELEASE_LUA, snapshotField(id), [lease], [value]).catch(() => {});
-        },
-      },
-      nowMs: Number(nowMs),
-    };
+    const nowMs = Number(at);
+    if (token === 0) return { lease: undefined, nowMs };
+    return { lease: holdLease({ hub, keys: keys(id), leaseMs, encode, newLineage }, id, `${owner}:${token}`, token, nowMs), nowMs };
   }
 
   const store: SnapshotStore = {

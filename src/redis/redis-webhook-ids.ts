@@ -1,18 +1,11 @@
+import { createMemoryWebhookIds, RECENT_WEBHOOK_ID_TTL_MS, type WebhookIds } from '../state/webhook-ids.js';
 import type { RedisHub } from './create-redis-hub.js';
-
-/** Webhook ids every replica has seen: the same event delivered to two replicas is acted on once. */
-export interface SharedWebhookIds {
-  /** Claims `id` for this replica; true when another replica (or an earlier delivery) claimed it first. */
-  claim(id: string): Promise<boolean>;
-  /** Gives `id` up (its event failed on our side, so Kombo's retry of it must be handled, not dropped). */
-  release(id: string): Promise<void>;
-}
 
 /**
  * Webhook ids in Redis, one key each with the replay window as its life (`SET NX PX`). Redis unreachable, an id counts
  * as new: each replica's own memory of ids still drops a replay sent to it, so the cost is at most one walk more.
  */
-export function createRedisWebhookIds(hub: RedisHub, ttlMs: number): SharedWebhookIds {
+export function createRedisWebhookIds(hub: RedisHub, ttlMs: number): WebhookIds {
   const key = (id: string) => hub.key(`webhook:${id}`);
   return {
     async claim(id) {
@@ -24,6 +17,22 @@ export function createRedisWebhookIds(hub: RedisHub, ttlMs: number): SharedWebho
     },
     async release(id) {
       await hub.run('release a webhook id', () => hub.client.del(key(id))).catch(() => {});
+    },
+  };
+}
+
+/**
+ * A replica's webhook ids: its own memory first (a replay sent to it again costs no Redis round trip), then every
+ * replica's, so one event delivered to several replicas walks once.
+ */
+export function createReplicaWebhookIds(hub: RedisHub, options: { now: () => number }): WebhookIds {
+  const local = createMemoryWebhookIds(options);
+  const shared = createRedisWebhookIds(hub, RECENT_WEBHOOK_ID_TTL_MS);
+  return {
+    claim: async (id) => (await local.claim(id)) || shared.claim(id),
+    async release(id) {
+      await local.release(id);
+      await shared.release(id);
     },
   };
 }

@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createOidcSignIn, OIDC_LOGIN_TTL_MS, OIDC_PENDING_LOGINS_MAX, OidcSignInError } from '../../src/http/oidc/oidc-sign-in.js';
+import { createOidcSignIn, OIDC_LOGIN_TTL_MS, OidcSignInError } from '../../src/http/oidc/oidc-sign-in.js';
+import { createMemoryPendingSignIns, OIDC_PENDING_LOGINS_MAX } from '../../src/state/pending-sign-ins.js';
 import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
 import { parseIcs } from '../helpers/ics.js';
 import { startIdentityProvider, oidcEnv, signInThroughProvider, type IdentityProvider } from '../helpers/identity-provider.js';
@@ -151,15 +152,16 @@ describe('self-service sign-in (GET /me) against a real OpenID Connect provider'
   it('holds at most OIDC_PENDING_LOGINS_MAX sign-ins, each for OIDC_LOGIN_TTL_MS', async () => {
     expect(OIDC_PENDING_LOGINS_MAX).toBe(10_000);
     let now = 0;
-    const signIn = createOidcSignIn({ issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret, redirectUri: CALLBACK, now: () => now, max: 3 });
+    const pending = createMemoryPendingSignIns({ max: 3 });
+    const signIn = createOidcSignIn({ issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret, redirectUri: CALLBACK, now: () => now, pending });
     const states: string[] = [];
     for (let n = 0; n < 5; n++) states.push((await signIn.start('me')).state);
-    expect(signIn.pending()).toBe(3);
+    expect(pending.size()).toBe(3);
     const callback = (state: string) => new URL(`${CALLBACK}?code=x&state=${state}`);
     // The oldest were dropped past the bound.
     await expect(signIn.finish(callback(states[0]!), states[0])).rejects.toThrow(OidcSignInError);
     now += OIDC_LOGIN_TTL_MS;
     await expect(signIn.finish(callback(states[4]!), states[4])).rejects.toThrow('This sign-in has expired');
-    expect(signIn.pending()).toBe(2);
+    expect(pending.size()).toBe(2);
   });
 });

@@ -4,12 +4,16 @@ import { Redis } from 'ioredis';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { SESSIONS_PER_EMAIL_MAX } from '../../src/http/admin-page/admin-sessions.js';
-import { createRedisAdminSessions } from '../../src/http/admin-page/redis-admin-sessions.js';
 import { createApp } from '../../src/http/create-app.js';
 import { createOidcSignIn, OidcSignInError } from '../../src/http/oidc/oidc-sign-in.js';
-import type { SignInRedis } from '../../src/http/sign-in-store.js';
+import { createRedisState } from '../../src/redis/create-redis-state.js';
+import { createRedisAdminSessions } from '../../src/redis/redis-admin-sessions.js';
+import { createRedisPendingSignIns } from '../../src/redis/redis-pending-sign-ins.js';
+import type { SignInRedis } from '../../src/redis/sign-in-store.js';
+import type { StateBundle } from '../../src/state/state-bundle.js';
 import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
 import { oidcEnv, signInThroughProvider, startIdentityProvider, type IdentityProvider } from '../helpers/identity-provider.js';
+import { until } from '../helpers/integrations.js';
 import { startRedis, describeRedis, type RedisServer } from '../helpers/redis-server.js';
 import { ADMIN_TOKEN, buildTestService, PUBLIC_URL } from '../helpers/test-service.js';
 import { csrfIn, pageRecords, signIn } from './page-fixtures.js';
@@ -23,6 +27,7 @@ describeRedis('page sessions and OIDC sign-ins shared by replicas through Redis'
   let idp: IdentityProvider;
   let fake: FakeKombo;
   let clients: Redis[] = [];
+  let states: StateBundle[] = [];
 
   beforeAll(async () => {
     [server, idp] = await Promise.all([startRedis(), startIdentityProvider([`${PUBLIC_URL}/auth/callback`])]);
@@ -38,10 +43,12 @@ describeRedis('page sessions and OIDC sign-ins shared by replicas through Redis'
   afterEach(async () => {
     for (const client of clients) client.disconnect();
     clients = [];
+    for (const state of states) await state.close();
+    states = [];
     await fake.close();
   });
 
-  /** A replica's connection, built as the service builds it: commands fail fast while Redis is away. */
+  /** A connection of the test's own (the replicas' own come from their state bundles): commands fail fast while Redis is away. */
   async function connect(options: { commandTimeout?: number } = { commandTimeout: 2000 }): Promise<Redis> {
     const client = new Redis(server.url, { enableOfflineQueue: false, ...options, maxRetriesPerRequest: 1, lazyConnect: false });
     client.on('error', () => {}); // a stopped Redis is what some tests are about
@@ -50,14 +57,20 @@ describeRedis('page sessions and OIDC sign-ins shared by replicas through Redis'
     return client;
   }
   const shared = (client: Redis): SignInRedis => ({ client, key: (name) => `${PREFIX}${name}` });
-  /** Waits for `client` to be back after Redis restarted. */
-  const ready = async (client: Redis) => void (client.status === 'ready' || (await once(client, 'ready')));
+  /** Waits for a replica's connection to be back after Redis restarted. */
+  const ready = (state: StateBundle) => until(() => state.health?.health().status === 'up', 'Redis back');
 
-  /** One replica: its own service (memory everything else) and its own connection to the one Redis. */
+  /**
+   * One replica: its own service (memory everything else), and an app whose pages keep their state in Redis, through
+   * the Redis state bundle and its own connection to the one Redis.
+   */
   async function replica(options: { commandTimeout?: number } = {}) {
     const service = buildTestService(fake, { env: oidcEnv(idp) });
     await service.sync.refresh();
-    const client = await connect({ commandTimeout: options.commandTimeout ?? 2000 });
+    const redis = { url: server.url, keyPrefix: PREFIX, timeoutMs: options.commandTimeout ?? 2000, leaseMs: 30_000 };
+    const state = createRedisState({ redis, dataDir: service.config.dataDir, logger: service.logger, metrics: service.metrics });
+    states.push(state);
+    await state.connect(5_000);
     const app = createApp({
       feeds: service.feeds,
       sync: service.sync,
@@ -67,15 +80,11 @@ describeRedis('page sessions and OIDC sign-ins shared by replicas through Redis'
       fetches: service.fetches,
       logger: service.logger,
       metrics: service.metrics,
-      publicUrl: service.config.publicUrl,
-      refreshMinutes: service.config.feedRefreshMinutes,
-      adminToken: service.config.adminToken,
-      webhookSecret: service.config.kombo.webhookSecret,
-      oidc: service.config.oidc,
+      config: service.config,
+      state,
       now: () => fake.clock,
-      redis: shared(client),
     });
-    return { service, app, client };
+    return { service, app, state, client: await connect() };
   }
 
   it('a sign-in with the admin token on one replica holds on another, forms too; a sign-out on one ends it on all at once', async () => {
@@ -124,7 +133,14 @@ describeRedis('page sessions and OIDC sign-ins shared by replicas through Redis'
   it('holds at most `max` OIDC sign-ins in progress across replicas, the oldest dropped', async () => {
     let now = 0;
     const signIns = [await connect(), await connect()].map((client) =>
-      createOidcSignIn({ issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret, redirectUri: `${PUBLIC_URL}/auth/callback`, now: () => now, max: 3, redis: shared(client) }),
+      createOidcSignIn({
+        issuer: idp.issuer,
+        clientId: idp.clientId,
+        clientSecret: idp.clientSecret,
+        redirectUri: `${PUBLIC_URL}/auth/callback`,
+        now: () => now,
+        pending: createRedisPendingSignIns({ redis: shared(client), max: 3 }),
+      }),
     );
     const states: string[] = [];
     // Oldest is by start time, to the millisecond: each starts a millisecond after the one before.
@@ -190,7 +206,7 @@ describeRedis('page sessions and OIDC sign-ins shared by replicas through Redis'
     } finally {
       await server.restart();
     }
-    await Promise.all([ready(a.client), ready(b.client)]);
+    await Promise.all([ready(a.state), ready(b.state)]);
     // Redis came back empty (nothing saved), so that session is gone: the form again, and a new sign-in holds everywhere.
     expect((await request(b.app).get('/admin').set('Cookie', cookie).expect(200)).text).toContain('name="token"');
     const again = await signIn(a);

@@ -4,13 +4,9 @@ import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { createAppServer } from '../../src/http/create-app-server.js';
-import {
-  createRecentIds,
-  MAX_WEBHOOK_BODIES_READING,
-  MAX_WEBHOOK_ID_LENGTH,
-  WEBHOOK_BODY_LIMIT_BYTES,
-} from '../../src/http/routes/webhook-routes.js';
+import { MAX_WEBHOOK_BODIES_READING, MAX_WEBHOOK_ID_LENGTH, WEBHOOK_BODY_LIMIT_BYTES } from '../../src/http/routes/webhook-routes.js';
 import { start, type RunningService } from '../../src/server.js';
+import { createRecentIds } from '../../src/state/webhook-ids.js';
 import { interviewRecord, komboUser } from '../helpers/factories.js';
 import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
 import { parseIcs } from '../helpers/ics.js';

@@ -7,6 +7,7 @@ import { interviewRecord, komboUser, manyRecords } from '../helpers/factories.js
 import { startFakeKombo, type FakeKombo, type RecordedRequest } from '../helpers/fake-kombo.js';
 import { parseIcs } from '../helpers/ics.js';
 import { buildTestService, feedBytes } from '../helpers/test-service.js';
+import { createMemoryState } from '../../src/state/create-memory-state.js';
 
 // Issue 14, findings 1 and 2: a hostile or broken upstream gets a failed walk, never a crash or an emptied calendar.
 
@@ -175,8 +176,8 @@ describe('finding 2: pages and walks have bounds', () => {
     const first = buildService(fake);
     await first.sync.refresh();
     // Another process restored from the same store knows only the snapshot's interviews.
-    const restored = buildTestService(fake, { overrides: { timeoutMs: 30_000, store: first.store } });
-    expect(await restored.sync.restore()).toBe(true);
+    const restored = buildTestService(fake, { overrides: { timeoutMs: 30_000, state: createMemoryState({ snapshots: first.store }) } });
+    expect(await restored.restore()).toBe(true);
 
     // The organisation grows past 4 × 2,600 at once (a history import, say).
     fake.clock += 5 * MINUTE;

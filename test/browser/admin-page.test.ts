@@ -8,6 +8,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service } from '../../src/create-service.js';
 import { createFileLinkGenerationStore } from '../../src/feeds/link-generations.js';
+import { createMemoryState } from '../../src/state/create-memory-state.js';
 import { HOSTILE_JOB, HOSTILE_NAME, pageRecords } from '../admin-page/page-fixtures.js';
 import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
 import { parseIcs } from '../helpers/ics.js';
@@ -31,7 +32,7 @@ describe.sequential('admin page in Chromium', () => {
   let browser: Browser | undefined;
   /** Where revocations are kept, as DATA_DIR keeps them: a restart reads them back. */
   let dataDir: string;
-  const build = () => buildTestService(fake, { env: { PUBLIC_URL: origin }, overrides: { linkGenerationStore: createFileLinkGenerationStore(dataDir) } });
+  const build = () => buildTestService(fake, { env: { PUBLIC_URL: origin }, overrides: { state: createMemoryState({ links: createFileLinkGenerationStore(dataDir) }) } });
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'interview-feeds-admin-browser-'));
@@ -43,7 +44,7 @@ describe.sequential('admin page in Chromium', () => {
     origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     service = build();
     server.on('request', service.app);
-    await service.sync.restore();
+    await service.restore();
     await service.sync.refresh();
     if (available) {
       browser = await launchChromium();
@@ -236,7 +237,7 @@ describe.sequential('admin page in Chromium', () => {
 
     // A restart: a new service on the same DATA_DIR, behind the same address.
     const restarted = build();
-    await restarted.sync.restore();
+    await restarted.restore();
     await restarted.sync.refresh();
     server.removeListener('request', service.app);
     server.on('request', restarted.app);

@@ -1,4 +1,5 @@
 import type { Interview } from '../../src/interviews/interview.js';
+import type { SnapshotData } from '../../src/interviews/snapshot.js';
 
 /** A Kombo interview user (interviewer). */
 export function komboUser(email: string | null, firstName: string | null = 'Ada', lastName: string | null = 'Lovelace') {
@@ -66,5 +67,32 @@ export function domainInterview(overrides: Partial<Interview> = {}): Interview {
     interviewers: [{ email: 'ada@example.com', name: 'Ada Lovelace' }],
     revisionMs: Date.UTC(2026, 9, 1, 9),
     ...overrides,
+  };
+}
+
+/** A one-interview snapshot of `integrationId`, for stores to keep (not a walk's: nothing checks it against Kombo). */
+export function snapshotData(integrationId: string, title: string, syncedAtMs: number): SnapshotData {
+  return {
+    format: 1,
+    integrationId,
+    syncedAtMs,
+    fullSyncedAtMs: syncedAtMs,
+    firstSyncedAtMs: syncedAtMs,
+    interviews: [
+      {
+        id: 'iv-1',
+        title,
+        startMs: Date.UTC(2026, 11, 1, 10),
+        endMs: Date.UTC(2026, 11, 1, 11),
+        address: null,
+        conferencingUrl: null,
+        candidateName: null,
+        jobName: null,
+        jobId: null,
+        interviewers: [{ email: 'ada@example.com', name: 'Ada' }],
+        revisionMs: syncedAtMs,
+      },
+    ],
+    feedChangedAtMs: { 'ada@example.com': syncedAtMs },
   };
 }

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { Redis } from 'ioredis';
 import request from 'supertest';
 import { afterEach, beforeEach } from 'vitest';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,18 @@ import { captureLogger, testEnv, type CapturedLogs } from './test-service.js';
 export type InProcessReplica = RunningService & { logs: CapturedLogs; dataDir: string };
 
 const dirs: string[] = [];
+const inspectors: Redis[] = [];
+
+/**
+ * A connection of the test's own to the Redis `replica` uses, to read what the replicas wrote there; `key` adds the
+ * deployment's prefix. Closed after the test ({@link useReplicaCluster}).
+ */
+export function inspectRedis(replica: InProcessReplica): { client: Redis; key(name: string): string } {
+  const redis = replica.config.redis!;
+  const client = new Redis(redis.url);
+  inspectors.push(client);
+  return { client, key: (name) => `${redis.keyPrefix}${name}` };
+}
 
 /**
  * Starts the real service (server entry, timers and all) with REDIS_URL, against `fake`, on 127.0.0.1 and a free
@@ -90,6 +103,7 @@ export function useReplicaCluster(records: () => Record<string, unknown>[]): Rep
   });
   afterEach(async () => {
     await Promise.all(replicas.splice(0).map((replica) => replica.stop()));
+    for (const client of inspectors.splice(0)) client.disconnect();
     await fake?.close();
     await redis?.stop();
     removeReplicaDirs();

@@ -2,12 +2,10 @@ import request from 'supertest';
 import { Writable } from 'node:stream';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createService, type Service, type ServiceOverrides } from '../../src/create-service.js';
-import { createMemoryRegistryStore } from '../../src/integrations/registry-store.js';
-import { createMemoryLinkFetchStore } from '../../src/feeds/link-fetches.js';
-import { createMemoryLinkGenerationStore } from '../../src/feeds/link-generations.js';
-import { createMemorySnapshotStore } from '../../src/interviews/snapshot-store.js';
+import type { SnapshotStore } from '../../src/interviews/snapshot-store.js';
 import { DEFAULT_RETRY_POLICY } from '../../src/kombo/retry-policy.js';
 import { createLogger } from '../../src/logger.js';
+import { createMemoryState } from '../../src/state/create-memory-state.js';
 import type { FakeKombo } from './fake-kombo.js';
 
 export const FEED_SECRET = 'test-feed-secret-that-is-long-enough-0123456789';
@@ -53,28 +51,26 @@ export function captureLogger(level = 'debug') {
 }
 
 /**
- * The real service pointed at a fake Kombo: zero retry delays, a memory snapshot store, and the fake's clock as
- * `now`, so tests move time by setting `fake.clock`.
+ * The real service pointed at a fake Kombo: zero retry delays, every store in memory (`overrides.state`:
+ * `createMemoryState({ ... })` with a store or two of its own), and the fake's clock as `now`, so tests move time by
+ * setting `fake.clock`. `store` is the bundle's snapshot store.
  */
 export function buildTestService(
   fake: FakeKombo,
   options: { env?: Record<string, string | undefined>; overrides?: ServiceOverrides; config?: Partial<Config> } = {},
-): Service & { logs: CapturedLogs; store: ReturnType<typeof createMemorySnapshotStore> } {
+): Service & { logs: CapturedLogs; store: SnapshotStore } {
   const config = { ...loadConfig(testEnv(fake, options.env)), ...options.config };
   const { logger, logs } = captureLogger();
-  const store = createMemorySnapshotStore();
+  const state = options.overrides?.state ?? createMemoryState();
   const service = createService(config, logger, {
-    store,
-    registryStore: createMemoryRegistryStore(),
-    linkGenerationStore: createMemoryLinkGenerationStore(),
-    linkFetchStore: createMemoryLinkFetchStore(),
     now: () => fake.clock,
     sleep: async () => {},
     policy: { ...DEFAULT_RETRY_POLICY, maxAttempts: 3 },
     timeoutMs: 300,
     ...options.overrides,
+    state,
   });
-  return { ...service, logs, store };
+  return { ...service, logs, store: state.snapshots };
 }
 
 /** The feed path (`/feeds/{token}.ics`) of `email` in `integrationId` (by default the one the configuration names first). */

@@ -4,10 +4,9 @@ import { loadConfig } from '../../src/config.js';
 import { createService } from '../../src/create-service.js';
 import { DEMO_INTERVIEWERS, demoRecords } from '../../src/demo/demo-kombo.js';
 import { createApp } from '../../src/http/create-app.js';
-import { createMemoryRegistryStore } from '../../src/integrations/registry-store.js';
 import { MAX_TITLE_CHARS } from '../../src/interviews/interview-schema.js';
-import { createMemorySnapshotStore } from '../../src/interviews/snapshot-store.js';
 import { createMetrics } from '../../src/metrics.js';
+import { createMemoryState } from '../../src/state/create-memory-state.js';
 import { interviewRecord, komboUser } from '../helpers/factories.js';
 import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
 import { parseIcs, type ParsedCalendar } from '../helpers/ics.js';
@@ -369,11 +368,13 @@ describe('every response', () => {
       },
       sync: service.sync,
       tokens: service.tokens,
+      links: service.links,
+      fetches: service.fetches,
       logger,
       metrics: createMetrics({ defaults: false }),
-      publicUrl: PUBLIC_URL,
-      refreshMinutes: 60,
-      adminToken: ADMIN_TOKEN,
+      config: { ...service.config, publicUrl: PUBLIC_URL, feedRefreshMinutes: 60, adminToken: ADMIN_TOKEN },
+      state: createMemoryState(),
+      now: Date.now,
     });
     const res = await request(app).get(feedPath(service, 'ada@example.com')).expect(500);
     expectSafeHeaders(res);
@@ -392,8 +393,7 @@ describe('demo mode', () => {
     const { logger, logs } = captureLogger();
     const now = Date.UTC(2026, 10, 1, 12);
     const service = createService(config, logger, {
-      store: createMemorySnapshotStore(),
-      registryStore: createMemoryRegistryStore(),
+      state: createMemoryState(),
       now: () => now,
       sleep: async () => {},
     });

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFileLinkFetchStore, createMemoryLinkFetchStore, LINK_FETCHES_FILE } from '../../src/feeds/link-fetches.js';
 import { createFileLinkGenerationStore, LINK_GENERATIONS_FILE } from '../../src/feeds/link-generations.js';
 import { start, type RunningService } from '../../src/server.js';
+import { createMemoryState } from '../../src/state/create-memory-state.js';
 import { interviewRecord, komboUser } from '../helpers/factories.js';
 import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
 import { parseIcs } from '../helpers/ics.js';
@@ -88,7 +89,7 @@ describe('links that reach people (issue 12)', () => {
   function fileBacked() {
     return buildTestService(fake, {
       env: { DATA_DIR: dir, PORT: '0', HOST: '127.0.0.1' },
-      overrides: { linkGenerationStore: createFileLinkGenerationStore(dir), linkFetchStore: createFileLinkFetchStore(dir) },
+      overrides: { state: createMemoryState({ links: createFileLinkGenerationStore(dir), fetches: createFileLinkFetchStore(dir) }) },
     });
   }
 
@@ -157,14 +158,14 @@ describe('links that reach people (issue 12)', () => {
 
     it('keeps a revoked URL dead after a restart, before the first walk and after it', async () => {
       const first = fileBacked();
-      await first.sync.restore();
+      await first.restore();
       await first.sync.refresh();
       const old = `${PUBLIC_URL}${feedPath(first, ADA)}`;
       const next = ((await revoke(first, { integration: fake.integrationId, email: ADA }).expect(200)).body as Links).url;
       expect(JSON.parse(await readFile(join(dir, LINK_GENERATIONS_FILE), 'utf8'))).toEqual({ format: 1, generations: { [fake.integrationId]: { [`p:${ADA}`]: 1 } } });
 
       const second = fileBacked();
-      await second.sync.restore();
+      await second.restore();
       await request(second.app).get(pathOf(old)).expect(404);
       await second.sync.refresh();
       await request(second.app).get(pathOf(old)).expect(404);
@@ -176,12 +177,14 @@ describe('links that reach people (issue 12)', () => {
     it('loses nothing when the revocation cannot be saved: 500, and the old link keeps serving', async () => {
       const service = buildTestService(fake, {
         overrides: {
-          linkGenerationStore: {
-            load: async () => undefined,
-            save: async () => {
-              throw new Error('disk full');
+          state: createMemoryState({
+            links: {
+              load: async () => undefined,
+              save: async () => {
+                throw new Error('disk full');
+              },
             },
-          },
+          }),
         },
       });
       await service.sync.refresh();
@@ -208,9 +211,9 @@ describe('links that reach people (issue 12)', () => {
       fake.addIntegration(other).setRecords([interviewRecord({ id: 'iv-o', users: [komboUser(ADA, 'Ada', 'Lovelace')] })]);
       const service = buildTestService(fake, {
         env: { DATA_DIR: dir, KOMBO_INTEGRATION_ID: undefined, KOMBO_INTEGRATION_IDS: `${fake.integrationId},${other}` },
-        overrides: { linkGenerationStore: createFileLinkGenerationStore(dir), linkFetchStore: createFileLinkFetchStore(dir) },
+        overrides: { state: createMemoryState({ links: createFileLinkGenerationStore(dir), fetches: createFileLinkFetchStore(dir) }) },
       });
-      await service.sync.restore();
+      await service.restore();
       await service.sync.refresh({ integration: fake.integrationId });
       await service.sync.refresh({ integration: other });
       await revoke(service, { integration: fake.integrationId, email: ADA }).expect(200);
@@ -264,7 +267,7 @@ describe('links that reach people (issue 12)', () => {
 
     it('records only fetches of current links of served integrations, in memory: no write per request', async () => {
       const fetchStore = createMemoryLinkFetchStore();
-      const service = buildTestService(fake, { overrides: { linkFetchStore: fetchStore } });
+      const service = buildTestService(fake, { overrides: { state: createMemoryState({ fetches: fetchStore }) } });
       await service.sync.refresh();
       const old = feedPath(service, ADA);
       await request(service.app).get(old).set('User-Agent', USER_AGENTS.apple[0]).expect(200);
@@ -285,7 +288,7 @@ describe('links that reach people (issue 12)', () => {
 
     it('writes recorded fetches periodically and at shutdown, and reads them back after a restart', async () => {
       const periodic = createMemoryLinkFetchStore();
-      const ticking = buildTestService(fake, { env: { PORT: '0', HOST: '127.0.0.1' }, overrides: { linkFetchStore: periodic } });
+      const ticking = buildTestService(fake, { env: { PORT: '0', HOST: '127.0.0.1' }, overrides: { state: createMemoryState({ fetches: periodic }) } });
       const tickingRunning = await start(ticking.config, ticking.logger, ticking, { sleep: async () => {}, fetchFlushIntervalMs: 20 });
       running.push(tickingRunning);
       await until(() => ticking.feeds.snapshot(fake.integrationId) !== undefined, 'first walk');
@@ -299,7 +302,7 @@ describe('links that reach people (issue 12)', () => {
       await firstRunning.stop();
 
       const second = fileBacked();
-      await second.sync.restore();
+      await second.restore();
       await second.sync.refresh();
       const res = await admin(second, 'get', `/admin/integrations/${encodeURIComponent(fake.integrationId)}/interviewers`).expect(200);
       expect((res.body as { interviewers: Interviewer[] }).interviewers.find((person) => person.email === GRACE)).toMatchObject({

@@ -5,6 +5,7 @@ import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFileRegistryStore, REGISTRY_FILE } from '../../src/integrations/registry-store.js';
 import { createFileSnapshotStore } from '../../src/interviews/snapshot-store.js';
+import { createMemoryState } from '../../src/state/create-memory-state.js';
 import { interviewRecord, komboUser } from '../helpers/factories.js';
 import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
 import { parseIcs } from '../helpers/ics.js';
@@ -42,10 +43,10 @@ describe('the registry of integrations', () => {
   async function serviceOn(ids = [A]) {
     const service = buildTestService(fake, {
       env: { KOMBO_INTEGRATION_ID: undefined, KOMBO_INTEGRATION_IDS: ids.join(','), DATA_DIR: dataDir },
-      overrides: { timeoutMs: 10_000, store: createFileSnapshotStore(dataDir), registryStore: createFileRegistryStore(dataDir) },
+      overrides: { timeoutMs: 10_000, state: createMemoryState({ snapshots: createFileSnapshotStore(dataDir), registry: createFileRegistryStore(dataDir) }) },
     });
     services.push(service);
-    await service.sync.restore();
+    await service.restore();
     return service;
   }
 
@@ -194,7 +195,7 @@ describe('the registry of integrations', () => {
     const warnings = second.logs.lines.filter((l) => l.level === 'warn' && l.integration === B);
     expect(warnings).toHaveLength(1);
     expect(String(warnings[0]!.msg)).toMatch(/removed/);
-    await second.sync.restore();
+    await second.restore();
     expect(second.logs.lines.filter((l) => l.level === 'warn' && l.integration === B)).toHaveLength(1);
     await request(second.app).get(feedPath(second, ADA, B)).expect(404);
     // A's snapshot came back from disk; B's did not.

@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMemorySnapshotStore } from '../../src/interviews/snapshot-store.js';
+import { createMemoryState } from '../../src/state/create-memory-state.js';
 import { sleep as realSleep } from '../../src/kombo/create-kombo-client.js';
 import { DEFAULT_RETRY_POLICY } from '../../src/kombo/retry-policy.js';
 import { delayToNextRefresh, PENDING_RETRY_MS, refreshPhaseMs } from '../../src/sync/sync-scheduler.js';
@@ -155,13 +156,13 @@ describe('integrations under one scheduler', () => {
     const ids = Array.from({ length: 8 }, (_, n) => `tool:restored-${n}`);
     for (const id of ids) fake.addIntegration(id).setRecords([record(`iv-${id}`, 'x')]);
     const store = createMemorySnapshotStore();
-    const first = build(ids, { overrides: { store } });
+    const first = build(ids, { overrides: { state: createMemoryState({ snapshots: store }) } });
     for (const id of ids) await first.sync.refresh({ integration: id });
     await first.sync.close();
 
     const intervalMs = 1_600;
-    const second = build(ids, { overrides: { store }, config: { syncIntervalMs: intervalMs } });
-    expect(await second.sync.restore()).toBe(true);
+    const second = build(ids, { overrides: { state: createMemoryState({ snapshots: store }) }, config: { syncIntervalMs: intervalMs } });
+    expect(await second.restore()).toBe(true);
     const firstSeen = new Map<string, number>();
     fake.requests.length = 0;
     const started = Date.now();
@@ -180,7 +181,7 @@ describe('integrations under one scheduler', () => {
   describe('/readyz', () => {
     it('with one integration, is 503 until its first snapshot', async () => {
       const service = build([A]);
-      await service.sync.restore();
+      await service.restore();
       await request(service.app).get('/readyz').expect(503);
       fake.fail({ type: 'status', status: 500 }, { times: 3 });
       await expect(service.sync.refresh()).rejects.toThrow();

@@ -5,7 +5,7 @@ import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
 import { parseIcs } from '../helpers/ics.js';
 import { admin, postWebhook, until } from '../helpers/integrations.js';
 import { describeRedis, startRedis, type RedisServer } from '../helpers/redis-server.js';
-import { removeReplicaDirs, replicaGet, startInProcessReplica, useReplicaCluster, type InProcessReplica } from '../helpers/replicas.js';
+import { inspectRedis, removeReplicaDirs, replicaGet, startInProcessReplica, useReplicaCluster, type InProcessReplica } from '../helpers/replicas.js';
 import { captureLogger, feedPath, testEnv } from '../helpers/test-service.js';
 import { freePort } from '../helpers/loopback.js';
 import { loadConfig } from '../../src/config.js';
@@ -120,7 +120,8 @@ describeRedis('replicas when Redis fails', () => {
     await a.fetches.flush();
     await b.fetches.flush();
     expect(a.fetches.get('acme:2', ADA)).toBeDefined();
-    const fetchFields = async () => Object.keys(await a.hub!.client.hgetall(a.hub!.key('fetches')));
+    const redisOfA = inspectRedis(a);
+    const fetchFields = async () => Object.keys(await redisOfA.client.hgetall(redisOfA.key('fetches')));
     expect(await fetchFields()).toContain(`acme:2\n${ADA}`);
 
     await admin(a, 'delete', '/admin/integrations/acme:2').expect(204);
@@ -128,7 +129,7 @@ describeRedis('replicas when Redis fails', () => {
     // Nothing of the removed integration stays in Redis: no snapshot, no recorded fetch; b's next flush puts none back.
     await b.fetches.flush();
     expect((await fetchFields()).filter((field) => field.startsWith('acme:2\n'))).toEqual([]);
-    expect(await a.hub!.client.hget(a.hub!.key('snap:acme:2'), 'data')).toBeNull();
+    expect(await redisOfA.client.hget(redisOfA.key('snap:acme:2'), 'data')).toBeNull();
   });
 });
 

@@ -5,7 +5,7 @@ import type { FakeKombo } from '../helpers/fake-kombo.js';
 import { parseIcs } from '../helpers/ics.js';
 import { postWebhook, until } from '../helpers/integrations.js';
 import { describeRedis, type RedisServer } from '../helpers/redis-server.js';
-import { replicaGet, startInProcessReplica, useReplicaCluster, type InProcessReplica } from '../helpers/replicas.js';
+import { inspectRedis, replicaGet, startInProcessReplica, useReplicaCluster, type InProcessReplica } from '../helpers/replicas.js';
 import { feedPath } from '../helpers/test-service.js';
 import { signIn } from '../admin-page/page-fixtures.js';
 
@@ -69,9 +69,10 @@ describeRedis('replicas on one Redis', () => {
     await until(() => a.sync.ready(), 'first replica ready');
     const b = await startInProcessReplica(fake, redis.url);
     replicas.push(b);
-    const key = (name: string) => a.hub!.key(`${name}:${fake.integrationId}`);
-    const whole = async () => a.hub!.client.hget(key('snap'), 'data');
-    const deltas = async () => a.hub!.client.llen(key('snapdeltas'));
+    const redisOfA = inspectRedis(a);
+    const key = (name: string) => redisOfA.key(`${name}:${fake.integrationId}`);
+    const whole = async () => redisOfA.client.hget(key('snap'), 'data');
+    const deltas = async () => redisOfA.client.llen(key('snapdeltas'));
     const firstWhole = await whole();
     expect(await deltas()).toBe(0);
 

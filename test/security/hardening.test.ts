@@ -8,6 +8,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createFileSnapshotStore } from '../../src/interviews/snapshot-store.js';
+import { createMemoryState } from '../../src/state/create-memory-state.js';
 import { interviewRecord, komboUser } from '../helpers/factories.js';
 import { parseIcs } from '../helpers/ics.js';
 import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
@@ -68,7 +69,7 @@ describe('an interviewer whose email is named like an Object.prototype member', 
 
   it('is one more interviewer: walks, changes, saves and restores keep every feed', async () => {
     fake.setRecords(records('Intro'));
-    const first = buildTestService(fake, { env: { DATA_DIR: dataDir }, overrides: { store: createFileSnapshotStore(dataDir) } });
+    const first = buildTestService(fake, { env: { DATA_DIR: dataDir }, overrides: { state: createMemoryState({ snapshots: createFileSnapshotStore(dataDir) }) } });
     await first.sync.refresh({ full: true });
     fake.clock += 60_000;
     fake.setRecords(records('Intro, moved'));
@@ -78,8 +79,8 @@ describe('an interviewer whose email is named like an Object.prototype member', 
     for (const key of ['constructor', '__proto__']) expect([key, Object.hasOwn(table, key) && Number.isFinite(table[key])]).toEqual([key, true]);
 
     // What was saved reads back (a restart, or another replica), and serves the same bytes.
-    const second = buildTestService(fake, { env: { DATA_DIR: dataDir }, overrides: { store: createFileSnapshotStore(dataDir) } });
-    expect(await second.sync.restore()).toBe(true);
+    const second = buildTestService(fake, { env: { DATA_DIR: dataDir }, overrides: { state: createMemoryState({ snapshots: createFileSnapshotStore(dataDir) }) } });
+    expect(await second.restore()).toBe(true);
     for (const email of ['constructor', '__proto__', 'tostring', 'ada@example.com']) {
       const bytes = await feedBytes(second, email);
       expect(bytes.equals(await feedBytes(first, email))).toBe(true);

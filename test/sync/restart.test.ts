@@ -6,6 +6,7 @@ import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Service } from '../../src/create-service.js';
 import { createFileSnapshotStore } from '../../src/interviews/snapshot-store.js';
+import { createMemoryState } from '../../src/state/create-memory-state.js';
 import { start, type RunningService } from '../../src/server.js';
 import { interviewRecord, komboUser } from '../helpers/factories.js';
 import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
@@ -98,7 +99,7 @@ describe('a snapshot that survives restarts (file store under DATA_DIR)', () => 
   function serviceOn(kombo: FakeKombo) {
     return buildService(kombo, {
       env: { DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' },
-      overrides: { store: createFileSnapshotStore(dataDir) },
+      overrides: { state: createMemoryState({ snapshots: createFileSnapshotStore(dataDir) }) },
     });
   }
 
@@ -147,7 +148,7 @@ describe('a snapshot that survives restarts (file store under DATA_DIR)', () => 
     fake.requests.length = 0;
 
     const second = serviceOn(fake);
-    expect(await second.sync.restore()).toBe(true);
+    expect(await second.restore()).toBe(true);
     const summary = await second.sync.refresh();
     expect(summary).toMatchObject({ kind: 'incremental', changes: 1 });
     expect(fake.requests.map((r) => r.query.updated_after)).toEqual([new Date(walkedAt - MINUTE).toISOString()]);
@@ -188,7 +189,7 @@ describe('a snapshot that survives restarts (file store under DATA_DIR)', () => 
       for (const email of PEOPLE) expect((await feedBytes(second, email)).equals(feeds.get(email)!), email).toBe(true);
       // The good walk replaced the bad file.
       const third = serviceOn(fake);
-      expect(await third.sync.restore()).toBe(true);
+      expect(await third.restore()).toBe(true);
     });
   });
 

@@ -38,13 +38,13 @@ export interface AdminSessions {
 }
 
 /**
- * The page sessions as the pages use them: the table above (one process), or Redis (every replica; see
- * createRedisAdminSessions). With Redis, each call may fail with a SignInStoreError.
+ * The page sessions as the pages use them, from the state bundle: the table above (one process), or a shared store
+ * (every process), where each call may fail with a SignInStoreError.
  */
 export interface PageSessions {
   create(identity?: SessionIdentity): Promise<AdminSession>;
   get(id: string | undefined): Promise<AdminSession | undefined>;
-  /** Ends `session` (on every replica at once, with Redis). */
+  /** Ends `session` (in every process at once, with a shared store). */
   delete(session: AdminSession): Promise<void>;
 }
 
@@ -88,5 +88,15 @@ export function createAdminSessions(options: { ttlMs: number; now: () => number;
       others.delete(id);
     },
     size: () => admins.size + others.size,
+  };
+}
+
+/** The memory session table behind the pages' interface: nothing in it fails or waits. */
+export function createMemoryPageSessions(options: { ttlMs: number; now: () => number }): PageSessions {
+  const table = createAdminSessions(options);
+  return {
+    create: async (identity) => table.create(identity),
+    get: async (id) => table.get(id),
+    delete: async (session) => table.delete(session.id),
   };
 }

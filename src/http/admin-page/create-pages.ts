@@ -3,9 +3,8 @@ import { Eta } from 'eta';
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
 import { secureEqual } from '../secure-equal.js';
-import { SignInStoreError, type SignInRedis } from '../sign-in-store.js';
-import { createAdminSessions, type AdminSession, type PageSessions, type SessionIdentity } from './admin-sessions.js';
-import { createRedisAdminSessions } from './redis-admin-sessions.js';
+import { SignInStoreError } from '../../storage/store-errors.js';
+import type { AdminSession, PageSessions, SessionIdentity } from './admin-sessions.js';
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const VIEWS = here('./views');
@@ -47,15 +46,15 @@ export interface Pages {
 /** Creates the page machinery; one instance serves the admin page and /me, so one sign-in is one session. */
 export function createPages(options: {
   publicUrl: string;
+  /** How long a session's cookie lasts (the sessions end after as long). */
   sessionTtlMs: number;
-  now: () => number;
-  /** Replica mode: sessions live in Redis, so any replica serves any browser; absent: in this process's memory. */
-  redis?: SignInRedis | undefined;
+  /** The page sessions, from the state bundle: in this process's memory, or shared so any process serves any browser. */
+  sessions: PageSessions;
   /** Told each time the sign-in store failed a request. */
   onStoreDown?: (error: SignInStoreError) => void;
 }): Pages {
   const eta = new Eta({ views: VIEWS, autoEscape: true, cache: true });
-  const sessions = options.redis ? createRedisAdminSessions({ redis: options.redis, ttlMs: options.sessionTtlMs, now: options.now }) : inMemory(options.sessionTtlMs, options.now);
+  const { sessions } = options;
   const publicOrigin = new URL(options.publicUrl).origin;
   const secure = publicOrigin.startsWith('https:');
   // __Host-: a Secure cookie no subdomain can set or overwrite; plain http (local development) cannot carry one.
@@ -149,15 +148,5 @@ export function createPages(options: {
       const back = req.originalUrl.startsWith('/admin') ? '/admin' : '/me';
       render(res, 503, 'message', { title: 'Try again in a moment', message: error.message, back, home: back });
     },
-  };
-}
-
-/** The memory session table behind the pages' interface: nothing in it fails or waits. */
-function inMemory(ttlMs: number, now: () => number): PageSessions {
-  const table = createAdminSessions({ ttlMs, now });
-  return {
-    create: async (identity) => table.create(identity),
-    get: async (id) => table.get(id),
-    delete: async (session) => table.delete(session.id),
   };
 }

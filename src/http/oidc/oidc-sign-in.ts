@@ -1,9 +1,6 @@
 import * as client from 'openid-client';
-import { z } from 'zod';
-import { createSignInStore, entryId, type SignInRedis } from '../sign-in-store.js';
+import type { PendingSignIn, PendingSignIns } from '../../state/pending-sign-ins.js';
 
-/** Sign-ins started and not yet finished, held at once (in memory, or in Redis); past it the oldest is dropped (its user signs in again). */
-export const OIDC_PENDING_LOGINS_MAX = 10_000;
 /** How long a started sign-in may take at the provider (typing a password, a second factor) before it is refused. */
 export const OIDC_LOGIN_TTL_MS = 10 * 60_000;
 
@@ -31,20 +28,7 @@ export interface OidcSignIn {
   start(next: SignInNext): Promise<{ url: string; state: string }>;
   /** Finishes the sign-in the provider redirected back to `callbackUrl`; `browserState` is what this browser started. */
   finish(callbackUrl: URL, browserState: string | undefined): Promise<{ identity: OidcIdentity; next: SignInNext }>;
-  /** Sign-ins started and not finished, in memory (bounded by `max`); with Redis they are there, and this is 0. */
-  pending(): number;
 }
-
-const PendingSchema = z.object({
-  verifier: z.string(),
-  nonce: z.string(),
-  next: z.enum(['me', 'admin']),
-  expiresAtMs: z.number(),
-});
-type Pending = z.infer<typeof PendingSchema>;
-
-/** Redis's list of the sign-ins in progress, oldest first: what holds them to `max`. */
-const PENDING_INDEX = 'oidc-logins';
 
 /** Creates the sign-in; the provider's discovery document is read at the first sign-in (and again after a failure). */
 export function createOidcSignIn(options: {
@@ -53,16 +37,11 @@ export function createOidcSignIn(options: {
   clientSecret: string;
   redirectUri: string;
   now: () => number;
-  max?: number;
   ttlMs?: number;
-  /** Replica mode: a sign-in started on one replica finishes on any (one key per state, taken once); absent: in memory. */
-  redis?: SignInRedis | undefined;
+  /** The sign-ins in progress, from the state bundle (bounded; each taken once). */
+  pending: PendingSignIns;
 }): OidcSignIn {
-  const max = options.max ?? OIDC_PENDING_LOGINS_MAX;
   const ttlMs = options.ttlMs ?? OIDC_LOGIN_TTL_MS;
-  // Insertion order is start order: the first entry is always the oldest.
-  const pending = new Map<string, Pending>();
-  const shared = options.redis && createSignInStore(options.redis, 'oidc-login');
   let discovered: Promise<client.Configuration> | undefined;
 
   const configuration = () =>
@@ -76,34 +55,6 @@ export function createOidcSignIn(options: {
         throw new OidcSignInError('The company sign-in is not reachable right now. Try again in a minute.', { cause: error });
       }));
 
-  function dropExpired(nowMs: number) {
-    for (const [state, login] of pending) if (login.expiresAtMs <= nowMs) pending.delete(state);
-  }
-
-  async function hold(state: string, login: Pending, nowMs: number) {
-    if (shared) return shared.put(entryId(state), JSON.stringify(login), ttlMs, nowMs, [{ name: PENDING_INDEX, max }]);
-    if (pending.size >= max) dropExpired(nowMs);
-    while (pending.size >= max) pending.delete(pending.keys().next().value!);
-    pending.set(state, login);
-  }
-
-  /** The sign-in started with `state`, which is good for one try: taken, it is gone (from every replica). */
-  async function take(state: string): Promise<Pending | undefined> {
-    if (!shared) {
-      const login = pending.get(state);
-      pending.delete(state);
-      return login;
-    }
-    const value = await shared.take(entryId(state), [PENDING_INDEX]);
-    if (value === null) return undefined;
-    try {
-      const parsed = PendingSchema.safeParse(JSON.parse(value));
-      return parsed.success ? parsed.data : undefined;
-    } catch {
-      return undefined; // not written by this code: no sign-in to finish
-    }
-  }
-
   return {
     async start(next) {
       const config = await configuration();
@@ -111,7 +62,8 @@ export function createOidcSignIn(options: {
       const state = client.randomState();
       const nonce = client.randomNonce();
       const nowMs = options.now();
-      await hold(state, { verifier, nonce, next, expiresAtMs: nowMs + ttlMs }, nowMs);
+      const login: PendingSignIn = { verifier, nonce, next, expiresAtMs: nowMs + ttlMs };
+      await options.pending.hold(state, login, nowMs);
       const url = client.buildAuthorizationUrl(config, {
         redirect_uri: options.redirectUri,
         scope: 'openid email profile',
@@ -125,7 +77,7 @@ export function createOidcSignIn(options: {
 
     async finish(callbackUrl, browserState) {
       const state = callbackUrl.searchParams.get('state') ?? '';
-      const login = await take(state);
+      const login = await options.pending.take(state);
       // The state must be one this service started, in this browser (its cookie), and recent.
       if (!login || browserState !== state || login.expiresAtMs <= options.now()) {
         throw new OidcSignInError('This sign-in has expired or was started elsewhere. Sign in again.');
@@ -157,7 +109,5 @@ export function createOidcSignIn(options: {
       const email = typeof source.email === 'string' ? source.email : null;
       return { identity: { email, emailVerified: email !== null && source.email_verified === true }, next: login.next };
     },
-
-    pending: () => pending.size,
   };
 }

@@ -1,8 +1,8 @@
 import { Router, type Request } from 'express';
 import type { FeedService } from '../../feeds/feed-service.js';
 import { INTEGRATION_STATUSES, type SyncScheduler } from '../../sync/sync-scheduler.js';
+import type { StoreHealth } from '../../state/state-bundle.js';
 import { secureEqual } from '../secure-equal.js';
-import type { RedisHealth } from '../../redis/create-redis-hub.js';
 
 /** What the health routes read. */
 export interface HealthRouteOptions {
@@ -11,8 +11,8 @@ export interface HealthRouteOptions {
   now: () => number;
   demo: boolean;
   adminToken?: string | undefined;
-  /** Replica mode: where the shared Redis stands. Down, feeds serve on from memory and /readyz is unchanged. */
-  redisHealth?: (() => RedisHealth) | undefined;
+  /** Where a shared store stands, under its name. Down, feeds serve on from memory and /readyz is unchanged. */
+  storeHealth: StoreHealth | undefined;
 }
 
 /**
@@ -51,7 +51,7 @@ export function healthRoutes(options: HealthRouteOptions): Router {
       status: 'ok',
       demo: options.demo,
       ready: options.sync.ready(),
-      ...(options.redisHealth ? { redis: options.redisHealth() } : {}),
+      ...(options.storeHealth ? { [options.storeHealth.name]: options.storeHealth.health() } : {}),
       integrations: {
         total: integrations.length,
         byStatus,

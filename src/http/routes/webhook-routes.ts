@@ -1,10 +1,10 @@
-import type { SharedWebhookIds } from '../../redis/redis-webhook-ids.js';
 import { createHmac } from 'node:crypto';
 import { Router, type Request } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Metrics } from '../../metrics.js';
 import { RegistryError } from '../../integrations/integration-registry.js';
+import type { WebhookIds } from '../../state/webhook-ids.js';
 import type { SyncScheduler } from '../../sync/sync-scheduler.js';
 import { HttpError } from '../http-error.js';
 import { secureEqual } from '../secure-equal.js';
@@ -26,10 +26,6 @@ export const RELEVANT_MODELS: ReadonlySet<string> = new Set([
 export const WEBHOOK_BODY_LIMIT_BYTES = 64 * 1024;
 /** Webhook bodies read at once; more get 503 (Kombo retries). With the limit above, at most 2 MiB held. */
 export const MAX_WEBHOOK_BODIES_READING = 32;
-/** Webhook ids remembered, so a replay walks nothing... */
-export const RECENT_WEBHOOK_IDS = 10_000;
-/** ...each for this long (Kombo's retries of one event come within hours). */
-export const RECENT_WEBHOOK_ID_TTL_MS = 24 * 3_600_000;
 /** Longest webhook id remembered; Kombo's are 24 characters. */
 export const MAX_WEBHOOK_ID_LENGTH = 200;
 
@@ -54,34 +50,6 @@ const integrationStateSchema = z.object({ integration_id: z.string(), state: z.s
 /** Kombo's signature: base64url, without padding, of HMAC-SHA256 over the raw body. */
 export function signWebhook(body: Buffer | string, secret: string): string {
   return createHmac('sha256', secret).update(body).digest('base64url');
-}
-
-/**
- * Ids seen within `ttlMs`, at most `max` of them (the oldest go first). `add` answers whether the id was there
- * already, and records it.
- */
-export function createRecentIds(options: { max: number; ttlMs: number; now: () => number }) {
-  const seenAt = new Map<string, number>(); // in insertion order, so the oldest is first
-  return {
-    add(id: string): boolean {
-      const now = options.now();
-      for (const [oldest, at] of seenAt) {
-        if (now - at < options.ttlMs) break;
-        seenAt.delete(oldest);
-      }
-      if (seenAt.has(id)) return true;
-      if (seenAt.size >= options.max) seenAt.delete(seenAt.keys().next().value!);
-      seenAt.set(id, now);
-      return false;
-    },
-    /** Forgets `id` (its event failed on our side, so Kombo's retry of it must be handled, not dropped). */
-    forget(id: string): void {
-      seenAt.delete(id);
-    },
-    get size() {
-      return seenAt.size;
-    },
-  };
 }
 
 /**
@@ -136,12 +104,10 @@ export function webhookRoutes(options: {
   sync: SyncScheduler;
   logger: Logger;
   metrics: Metrics;
-  now: () => number;
-  /** Replica mode: ids every replica has seen, so one event delivered to several replicas walks once. */
-  shared?: SharedWebhookIds | undefined;
+  /** The ids seen, from the state bundle (in every process that shares it). */
+  ids: WebhookIds;
 }): Router {
   const router = Router();
-  const recent = createRecentIds({ max: RECENT_WEBHOOK_IDS, ttlMs: RECENT_WEBHOOK_ID_TTL_MS, now: options.now });
   let reading = 0;
 
   const refuse = (status: number, message: string, headers: Record<string, string> = {}) => {
@@ -180,7 +146,7 @@ export function webhookRoutes(options: {
       throw refuse(400, 'Webhook body is not a Kombo event');
     }
     // Only a verified id is remembered: nobody without the secret can fill the memory or mark a real event as seen.
-    if (recent.add(payload.id) || (options.shared && (await options.shared.claim(payload.id)))) {
+    if (await options.ids.claim(payload.id)) {
       options.metrics.webhooks.inc({ outcome: 'duplicate' });
       res.json({ status: 'duplicate' });
       return;
@@ -257,10 +223,7 @@ export function webhookRoutes(options: {
     try {
       await handle();
     } catch (error) {
-      if (!(error instanceof HttpError) || error.status >= 500) {
-        recent.forget(payload.id);
-        await options.shared?.release(payload.id);
-      }
+      if (!(error instanceof HttpError) || error.status >= 500) await options.ids.release(payload.id);
       throw error;
     }
   });

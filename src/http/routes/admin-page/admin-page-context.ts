@@ -1,3 +1,4 @@
+import type { SignInLimiter } from '../../admin-page/sign-in-limiter.js';
 import type { Request, RequestHandler, Response } from 'express';
 import type { FeedDetail } from '../../../config.js';
 import type { FeedService } from '../../../feeds/feed-service.js';
@@ -21,6 +22,8 @@ export interface AdminPageOptions {
   oidcSignIn: boolean;
   /** Demo mode: the page opens without a token to a request from this machine. */
   demo: boolean;
+  /** Counts wrong admin tokens per client, from the state bundle. */
+  signInLimiter: SignInLimiter;
   tokens: FeedTokens;
   publicUrl: string;
   feeds: FeedService;

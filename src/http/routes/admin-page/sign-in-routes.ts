@@ -1,7 +1,6 @@
 import { Router } from 'express';
 import type { AdminSession } from '../../admin-page/admin-sessions.js';
 import { single } from '../../admin-page/create-pages.js';
-import { createSignInLimiter } from '../../admin-page/sign-in-limiter.js';
 import { secureEqual } from '../../secure-equal.js';
 import type { AdminPageContext } from './admin-page-context.js';
 
@@ -10,7 +9,7 @@ export function signInRoutes(context: AdminPageContext): Router {
   const router = Router();
   const { options, refuse, signInPage } = context;
   const { pages } = options;
-  const limiter = createSignInLimiter({ now: options.now });
+  const limiter = options.signInLimiter;
 
   router.post('/admin/sign-in', pages.form, async (req, res) => {
     if (!pages.sameOrigin(req)) return refuse(res, 403, 'This request came from another site and was refused.');

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { createSignInStore, entryId, type SignInIndex, type SignInRedis } from '../sign-in-store.js';
-import { ADMIN_SESSIONS_MAX, INTERVIEWER_SESSIONS_MAX, SESSIONS_PER_EMAIL_MAX, type AdminSession, type PageSessions } from './admin-sessions.js';
+import { ADMIN_SESSIONS_MAX, INTERVIEWER_SESSIONS_MAX, SESSIONS_PER_EMAIL_MAX, type AdminSession, type PageSessions } from '../http/admin-page/admin-sessions.js';
+import { createSignInStore, entryId, type SignInIndex, type SignInRedis } from './sign-in-store.js';
 
 /** A session as Redis holds it: everything but its cookie value, which only the browser has. */
 const StoredSessionSchema = z.object({

@@ -1,19 +1,11 @@
 import { hash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { SignInStoreError } from '../storage/store-errors.js';
 
 /** The Redis a replica shares its sign-in state through; `key` adds the deployment's prefix (REDIS_KEY_PREFIX). */
 export interface SignInRedis {
   client: Redis;
   key: (name: string) => string;
-}
-
-/** The sign-in store (Redis) did not answer: the person is neither signed in nor out, and should try again. */
-export class SignInStoreError extends Error {
-  readonly status = 503;
-  constructor(options: { cause: unknown }) {
-    super('The sign-in store is unavailable right now, try again in a moment.', options);
-    this.name = 'SignInStoreError';
-  }
 }
 
 /** One bounded list of entries: an index past `max` loses its oldest entries, values and all. */

@@ -1,0 +1,60 @@
+import type { Logger } from 'pino';
+import type { RedisConfig } from '../config.js';
+import { createFileLinkGenerationStore, linkGenerationDataSchema } from '../feeds/link-generations.js';
+import { createSignInLimiter } from '../http/admin-page/sign-in-limiter.js';
+import { createFileRegistryStore, registryDataSchema } from '../integrations/registry-store.js';
+import { createFileSnapshotStore } from '../interviews/snapshot-store.js';
+import type { Metrics } from '../metrics.js';
+import type { StateBundle } from '../state/state-bundle.js';
+import { createRedisHub } from './create-redis-hub.js';
+import { createRedisAdminSessions } from './redis-admin-sessions.js';
+import { createRedisDocumentStore } from './redis-document-store.js';
+import { createRedisLinkFetchStore } from './redis-link-fetch-store.js';
+import { createRedisPendingSignIns } from './redis-pending-sign-ins.js';
+import { createRedisSnapshots } from './redis-snapshots.js';
+import { createReplicaWebhookIds } from './redis-webhook-ids.js';
+import type { SignInRedis } from './sign-in-store.js';
+import { watchSharedChanges } from './watch-shared-changes.js';
+
+/** What the Redis bundle is built from. */
+export interface RedisStateOptions {
+  redis: RedisConfig;
+  /** DATA_DIR: what an embedded install kept there seeds what Redis does not hold yet. */
+  dataDir: string;
+  logger: Logger;
+  /** Fed whether Redis answers (`interview_feeds_redis_up`). */
+  metrics: Metrics;
+}
+
+/**
+ * The bundle of replica mode (REDIS_URL): the registry, snapshots with walk leases, revocations, link fetches, page
+ * sessions, sign-ins in progress and webhook ids in one Redis every replica shares, with change notices so each
+ * follows the others. The registry, revocations and snapshots are seeded once from DATA_DIR, so an embedded install
+ * moving to Redis keeps its removed integrations, revoked links and snapshots. Nothing connects until `connect`.
+ */
+export function createRedisState(options: RedisStateOptions): StateBundle {
+  const { redis: config, dataDir, logger } = options;
+  const hub = createRedisHub(config, logger);
+  const snapshots = createRedisSnapshots({ hub, logger, leaseMs: config.leaseMs, seed: createFileSnapshotStore(dataDir) });
+  const registry = createRedisDocumentStore(hub, 'registry', registryDataSchema, { seed: () => createFileRegistryStore(dataDir).load().catch(() => undefined) });
+  const links = createRedisDocumentStore(hub, 'links', linkGenerationDataSchema, { seed: () => createFileLinkGenerationStore(dataDir).load() });
+  const signIns: SignInRedis = { client: hub.client, key: hub.key };
+  options.metrics.observeRedis(hub.up);
+  return {
+    registry,
+    snapshots: snapshots.store,
+    coordinator: snapshots.coordinator,
+    links,
+    fetches: createRedisLinkFetchStore(hub),
+    sessions: ({ ttlMs, now }) => createRedisAdminSessions({ redis: signIns, ttlMs, now }),
+    pendingSignIns: () => createRedisPendingSignIns({ redis: signIns }),
+    webhookIds: (ids) => createReplicaWebhookIds(hub, ids),
+    // Counted by each replica for itself, as before there was Redis: a client spreading guesses over replicas gets
+    // the count times their number, still a handful a minute.
+    signInLimiter: (limiter) => createSignInLimiter(limiter),
+    health: { name: 'redis', health: hub.health },
+    connect: (timeoutMs) => hub.connect(timeoutMs),
+    close: () => hub.close(),
+    watch: (listeners) => watchSharedChanges(hub, { registry, links, coordinator: snapshots.coordinator }, listeners, logger),
+  };
+}

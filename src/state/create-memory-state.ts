@@ -1,0 +1,30 @@
+import { createMemoryLinkFetchStore } from '../feeds/link-fetches.js';
+import { createMemoryLinkGenerationStore } from '../feeds/link-generations.js';
+import { createMemoryPageSessions } from '../http/admin-page/admin-sessions.js';
+import { createSignInLimiter } from '../http/admin-page/sign-in-limiter.js';
+import { createMemoryRegistryStore } from '../integrations/registry-store.js';
+import { createMemorySnapshotStore } from '../interviews/snapshot-store.js';
+import { createMemoryPendingSignIns } from './pending-sign-ins.js';
+import type { DataStores, StateBundle } from './state-bundle.js';
+import { createMemoryWebhookIds } from './webhook-ids.js';
+
+/**
+ * A bundle held in this process alone: each of `stores` given, every other store in memory (tests start from it, and
+ * the embedded bundle gives it its DATA_DIR files). There is nothing to connect to and nothing changes elsewhere.
+ */
+export function createMemoryState(stores: Partial<DataStores> = {}): StateBundle {
+  return {
+    registry: stores.registry ?? createMemoryRegistryStore(),
+    snapshots: stores.snapshots ?? createMemorySnapshotStore(),
+    links: stores.links ?? createMemoryLinkGenerationStore(),
+    fetches: stores.fetches ?? createMemoryLinkFetchStore(),
+    sessions: (options) => createMemoryPageSessions(options),
+    pendingSignIns: () => createMemoryPendingSignIns(),
+    webhookIds: (options) => createMemoryWebhookIds(options),
+    signInLimiter: (options) => createSignInLimiter(options),
+    health: undefined,
+    connect: async () => {},
+    close: async () => {},
+    watch: () => {},
+  };
+}
