@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { z } from 'zod';
+import { ownRecord, ownTable } from '../storage/own-record.js';
 import { readJsonFile } from '../storage/read-json-file.js';
 import { writeFileAtomic } from '../storage/write-file-atomic.js';
 
@@ -62,7 +63,7 @@ export const LINK_FETCHES_FILE = 'link-fetches.json';
 
 const dataSchema = z.object({
   format: z.literal(1),
-  fetches: z.record(z.string(), z.record(z.string(), z.object({ atMs: z.number(), client: z.enum(['google', 'outlook', 'apple', 'other']) }))),
+  fetches: ownRecord(ownRecord(z.object({ atMs: z.number(), client: z.enum(['google', 'outlook', 'apple', 'other']) }))),
 }) satisfies z.ZodType<LinkFetchData>;
 
 /** Keeps recorded fetches in memory only (tests). */
@@ -143,10 +144,10 @@ export function createLinkFetches(options: { store: LinkFetchStore; now?: () => 
   }
 
   function toData(): LinkFetchData {
-    const fetches: Record<string, Record<string, LinkFetch>> = {};
+    const fetches = ownTable<Record<string, LinkFetch>>();
     for (const [key, entry] of entries) {
       const split = key.indexOf('\n');
-      (fetches[key.slice(0, split)] ??= {})[key.slice(split + 1)] = { atMs: entry.atMs, client: entry.client };
+      (fetches[key.slice(0, split)] ??= ownTable())[key.slice(split + 1)] = { atMs: entry.atMs, client: entry.client };
     }
     return { format: 1, fetches };
   }

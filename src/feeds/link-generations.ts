@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { z } from 'zod';
+import { ownRecord, ownTable } from '../storage/own-record.js';
 import { StoreConflictError } from '../storage/store-errors.js';
 import { readJsonFile } from '../storage/read-json-file.js';
 import { writeFileAtomic } from '../storage/write-file-atomic.js';
@@ -47,7 +48,7 @@ export class LinkGenerationError extends Error {
 /** The wire shape of saved link generations, checked wherever they are read back (a file, Redis). */
 export const linkGenerationDataSchema = z.object({
   format: z.literal(1),
-  generations: z.record(z.string(), z.record(z.string(), z.number().int().positive())),
+  generations: ownRecord(ownRecord(z.number().int().positive())),
 }) satisfies z.ZodType<LinkGenerationData>;
 
 /** Keeps link generations in memory only (tests). */
@@ -128,10 +129,10 @@ export function createLinkGenerations(store: LinkGenerationStore, maxEntries = M
   };
 
   function toData(map: ReadonlyMap<string, number>): LinkGenerationData {
-    const generations: Record<string, Record<string, number>> = {};
+    const generations = ownTable<Record<string, number>>();
     for (const [key, generation] of map) {
       const split = key.indexOf('\n');
-      (generations[key.slice(0, split)] ??= {})[key.slice(split + 1)] = generation;
+      (generations[key.slice(0, split)] ??= ownTable())[key.slice(split + 1)] = generation;
     }
     return { format: 1, generations };
   }

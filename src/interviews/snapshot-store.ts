@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { ownRecord } from '../storage/own-record.js';
 import { readJsonFile } from '../storage/read-json-file.js';
 import { writeFileAtomic } from '../storage/write-file-atomic.js';
 import type { SnapshotData, SnapshotDelta } from './snapshot.js';
@@ -42,8 +43,8 @@ export const snapshotDataSchema = z.object({
       revisionMs: z.number(),
     }),
   ),
-  feedChangedAtMs: z.record(z.string(), z.number()),
-  formerNames: z.record(z.string(), z.string()).optional(),
+  feedChangedAtMs: ownRecord(z.number()),
+  formerNames: ownRecord(z.string()).optional(),
   // Absent in files written before the side tables were pruned: read as 0.
   prunedChangedAtMs: z.number().optional(),
 }) satisfies z.ZodType<SnapshotData>;
@@ -56,8 +57,8 @@ export const snapshotDeltaSchema = z.object({
   syncedAtMs: z.number(),
   fullSyncedAtMs: z.number(),
   firstSyncedAtMs: z.number(),
-  feedChangedAtMs: z.record(z.string(), z.number()),
-  formerNames: z.record(z.string(), z.string()).optional(),
+  feedChangedAtMs: ownRecord(z.number()),
+  formerNames: ownRecord(z.string()).optional(),
   prunedChangedAtMs: z.number().optional(),
 }) satisfies z.ZodType<SnapshotDelta>;
 

@@ -1,5 +1,6 @@
 import { sameContent, type Interview } from './interview.js';
 import type { ParsedRecord } from './interview-schema.js';
+import { ownTable } from '../storage/own-record.js';
 
 const DAY_MS = 86_400_000;
 
@@ -389,7 +390,7 @@ const NO_NAMES: Readonly<Record<string, string>> = Object.freeze(sideTable<strin
  * is an entry like any other, never an inherited member), filled from `from` when given.
  */
 export function sideTable<T>(from?: Readonly<Record<string, T>>): Record<string, T> {
-  return Object.assign(Object.create(null) as Record<string, T>, from);
+  return Object.assign(ownTable<T>(), from);
 }
 
 /** `table[key]` when the table itself holds it; a table read back from JSON still has Object.prototype's members. */

@@ -1,5 +1,6 @@
 import type { LinkFetch, LinkFetchData, LinkFetchStore } from '../feeds/link-fetches.js';
 import { NOTICE_LUA, type RedisHub } from './create-redis-hub.js';
+import { ownTable } from '../storage/own-record.js';
 
 // KEYS[3] the hash. ARGV[3...]: field, "atMs|client" pairs. A field is written only when newer than what is there, so
 // replicas flushing at once keep each link's latest fetch whoever recorded it.
@@ -30,14 +31,14 @@ export function createRedisLinkFetchStore(hub: RedisHub): LinkFetchStore & { rea
     shared: true,
     async load() {
       const all = await hub.run('read link fetches', () => hub.client.hgetall(key));
-      const fetches: Record<string, Record<string, LinkFetch>> = {};
+      const fetches = ownTable<Record<string, LinkFetch>>();
       const next = new Map<string, number>();
       for (const [field, value] of Object.entries(all)) {
         const split = field.indexOf('\n');
         const [at, client] = value.split('|');
         const atMs = Number(at);
         if (split <= 0 || !Number.isSafeInteger(atMs) || !CLIENTS.has(client ?? '')) continue;
-        (fetches[field.slice(0, split)] ??= {})[field.slice(split + 1)] = { atMs, client: client as LinkFetch['client'] };
+        (fetches[field.slice(0, split)] ??= ownTable())[field.slice(split + 1)] = { atMs, client: client as LinkFetch['client'] };
         next.set(field, atMs);
       }
       known = next;

@@ -9,6 +9,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createFileSnapshotStore } from '../../src/interviews/snapshot-store.js';
 import { createMemoryState } from '../../src/state/create-memory-state.js';
+import { createFileLinkFetchStore, createLinkFetches } from '../../src/feeds/link-fetches.js';
+import { createFileLinkGenerationStore, createLinkGenerations } from '../../src/feeds/link-generations.js';
 import { interviewRecord, komboUser } from '../helpers/factories.js';
 import { parseIcs } from '../helpers/ics.js';
 import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
@@ -174,5 +176,34 @@ describe('every link the service hands out can be revoked, whatever the ATS gave
     // Text the ATS never gave stays refused: a typo gets no link for nobody.
     await request(s.app).get('/admin/feed-url').query({ email: 'jdoe2' }).set(bearer).expect(400);
     await request(s.app).post('/admin/feed-url/revoke').set(bearer).send({ email: 'nobody' }).expect(400);
+  });
+});
+
+describe('an integration id named like an Object.prototype member keeps its revocations and fetches', () => {
+  let dataDir: string;
+  beforeEach(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'hardening-'));
+    return () => rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('saves them under DATA_DIR and reads them back after a restart', async () => {
+    const before = createLinkGenerations(createFileLinkGenerationStore(dataDir));
+    const fetchesBefore = createLinkFetches({ store: createFileLinkFetchStore(dataDir), now: () => 5_000 });
+    await before.restore();
+    for (const id of PROTOTYPE_KEYS) {
+      expect(await before.bump(id, 'p:ada@example.com')).toBe(1);
+      fetchesBefore.record(id, 'ada@example.com', 'Google-Calendar-Importer');
+    }
+    await fetchesBefore.flush();
+
+    const after = createLinkGenerations(createFileLinkGenerationStore(dataDir));
+    const fetchesAfter = createLinkFetches({ store: createFileLinkFetchStore(dataDir), now: () => 6_000 });
+    await after.restore();
+    await fetchesAfter.restore();
+    for (const id of PROTOTYPE_KEYS) {
+      expect([id, after.current(id, 'p:ada@example.com')]).toEqual([id, 1]);
+      expect(after.isCurrent({ integrationId: id, email: 'ada@example.com' })).toBe(false);
+      expect([id, fetchesAfter.get(id, 'ada@example.com')]).toEqual([id, { atMs: 5_000, client: 'google' }]);
+    }
   });
 });

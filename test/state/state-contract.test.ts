@@ -1,0 +1,251 @@
+/**
+ * What every state bundle promises, written once and run against each: the embedded one (memory and DATA_DIR files)
+ * and the Redis one (a real redis-server). "Another process" is a second bundle on the same DATA_DIR (a restart) or on
+ * the same Redis (another replica).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { LinkGenerationData } from '../../src/feeds/link-generations.js';
+import type { RegistryData } from '../../src/integrations/registry-store.js';
+import type { SnapshotData } from '../../src/interviews/snapshot.js';
+import { createMetrics } from '../../src/metrics.js';
+import { createRedisState } from '../../src/redis/create-redis-state.js';
+import { createEmbeddedState } from '../../src/state/create-embedded-state.js';
+import type { StateBundle } from '../../src/state/state-bundle.js';
+import { snapshotData } from '../helpers/factories.js';
+import { describeRedis, startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { captureLogger } from '../helpers/test-service.js';
+
+/** Text from outside (an ATS, a caller) that names an inherited member of a plain object. */
+const PROTOTYPE_KEYS = ['__proto__', 'constructor', 'toString', 'hasOwnProperty'] as const;
+const HOUR = 3_600_000;
+
+/** A backing store (a DATA_DIR, a Redis) and a way to open bundles on it, each as another process would. */
+interface Backing {
+  open(): Promise<StateBundle>;
+  close(): Promise<void>;
+}
+
+interface Kind {
+  name: string;
+  start(): Promise<Backing>;
+  /** Run only where the kind's server exists (Redis); the embedded kind always runs. */
+  describe: (name: string, body: () => void) => void;
+}
+
+async function tempDir(): Promise<{ dir: string; remove: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'state-contract-'));
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+const KINDS: Kind[] = [
+  {
+    name: 'embedded (DATA_DIR)',
+    describe,
+    async start() {
+      const { dir, remove } = await tempDir();
+      const opened: StateBundle[] = [];
+      return {
+        async open() {
+          const state = createEmbeddedState({ dataDir: dir });
+          await state.connect(1_000);
+          opened.push(state);
+          return state;
+        },
+        async close() {
+          for (const state of opened) await state.close();
+          await remove();
+        },
+      };
+    },
+  },
+  {
+    name: 'Redis',
+    describe: describeRedis,
+    async start() {
+      const redis: RedisServer = await startRedis();
+      const { dir, remove } = await tempDir();
+      const opened: StateBundle[] = [];
+      return {
+        async open() {
+          const state = createRedisState({
+            redis: { url: redis.url, keyPrefix: 'contract:', timeoutMs: 2_000, leaseMs: 5_000 },
+            dataDir: dir,
+            logger: captureLogger().logger,
+            metrics: createMetrics(),
+          });
+          await state.connect(5_000);
+          opened.push(state);
+          return state;
+        },
+        async close() {
+          for (const state of opened) await state.close();
+          await redis.stop();
+          await remove();
+        },
+      };
+    },
+  },
+];
+
+const registry = (ids: readonly string[]): RegistryData => ({
+  format: 1,
+  nextSeq: ids.length,
+  integrations: ids.map((id, seq) => ({ id, seq, addedAtMs: 1_000 + seq, source: 'api', pausedAtMs: null, pausedState: null, tool: null, organization: null })),
+  removed: [{ id: 'lever:gone', removedAtMs: 5 }],
+});
+
+/** A snapshot whose interviewers (and so its side tables) are named like Object.prototype's members. */
+function hostileSnapshot(integrationId: string, title: string, syncedAtMs: number): SnapshotData {
+  const base = snapshotData(integrationId, title, syncedAtMs);
+  const emails = ['constructor', '__proto__', 'ada@example.com'];
+  const table = Object.create(null) as Record<string, number>;
+  const names = Object.create(null) as Record<string, string>;
+  for (const email of emails) table[email] = syncedAtMs;
+  names['constructor'] = 'Former Constructor';
+  return {
+    ...base,
+    interviews: base.interviews.map((interview) => ({ ...interview, interviewers: emails.map((email) => ({ email, name: `Person ${email}` })) })),
+    feedChangedAtMs: table,
+    formerNames: names,
+  };
+}
+
+/** A plain copy of `value` as JSON sees it, so a table without a prototype compares equal to one read back. */
+const plain = <T>(value: T): unknown => JSON.parse(JSON.stringify(value));
+
+for (const kind of KINDS) {
+  kind.describe(`the state bundle contract: ${kind.name}`, () => {
+    let backing: Backing;
+    beforeEach(async () => {
+      backing = await kind.start();
+      return () => backing.close();
+    });
+
+    describe('registry', () => {
+      it('has nothing before the first save, then what was saved, whole, for every other process', async () => {
+        const one = await backing.open();
+        expect(await one.registry.load()).toBeUndefined();
+        await one.registry.save(registry(['greenhouse:acme']));
+        await one.registry.save(registry(['greenhouse:acme', 'lever:globex']));
+        const other = await backing.open();
+        expect(await other.registry.load()).toEqual(registry(['greenhouse:acme', 'lever:globex']));
+      });
+
+      it('keeps integrations whose ids name Object.prototype members', async () => {
+        const one = await backing.open();
+        await one.registry.save(registry(PROTOTYPE_KEYS));
+        expect((await (await backing.open()).registry.load())?.integrations.map((entry) => entry.id)).toEqual([...PROTOTYPE_KEYS]);
+      });
+    });
+
+    describe('snapshots', () => {
+      it('swaps a snapshot whole: another process reads the last one saved, never a mix', async () => {
+        const one = await backing.open();
+        expect(await one.snapshots.load('greenhouse:acme')).toBeUndefined();
+        await one.snapshots.save(snapshotData('greenhouse:acme', 'First', 1_000));
+        await one.snapshots.save(snapshotData('greenhouse:acme', 'Second', 2_000));
+        const read = await (await backing.open()).snapshots.load('greenhouse:acme');
+        expect(read).toEqual(snapshotData('greenhouse:acme', 'Second', 2_000));
+      });
+
+      it('keeps integrations and interviewers named like Object.prototype members, side tables and all', async () => {
+        const one = await backing.open();
+        for (const id of PROTOTYPE_KEYS) await one.snapshots.save(hostileSnapshot(id, `Title of ${id}`, 3_000));
+        const other = await backing.open();
+        for (const id of PROTOTYPE_KEYS) {
+          const read = await other.snapshots.load(id);
+          expect(plain(read)).toEqual(plain(hostileSnapshot(id, `Title of ${id}`, 3_000)));
+          // Read back, a table still answers only for what it holds.
+          expect(Object.hasOwn(read!.feedChangedAtMs, 'toString')).toBe(false);
+        }
+      });
+
+      it('deletes one integration’s snapshot and nothing else, and a repeated delete is harmless', async () => {
+        const one = await backing.open();
+        await one.snapshots.save(snapshotData('greenhouse:acme', 'A', 1_000));
+        await one.snapshots.save(snapshotData('lever:globex', 'B', 1_000));
+        await one.snapshots.delete('greenhouse:acme');
+        await one.snapshots.delete('greenhouse:acme');
+        const other = await backing.open();
+        expect(await other.snapshots.load('greenhouse:acme')).toBeUndefined();
+        expect(await other.snapshots.load('lever:globex')).toEqual(snapshotData('lever:globex', 'B', 1_000));
+      });
+    });
+
+    describe('revocations', () => {
+      const generations = (entries: Array<[string, string, number]>): LinkGenerationData => {
+        const data: Record<string, Record<string, number>> = Object.create(null);
+        for (const [integration, subject, generation] of entries) (data[integration] ??= Object.create(null))[subject] = generation;
+        return { format: 1, generations: data };
+      };
+
+      it('shows a saved revocation to the next read of every other process', async () => {
+        const one = await backing.open();
+        const other = await backing.open();
+        expect(await other.links.load()).toBeUndefined();
+        await one.links.save(generations([['greenhouse:acme', 'p:ada@example.com', 1]]));
+        expect(plain(await other.links.load())).toEqual(plain(generations([['greenhouse:acme', 'p:ada@example.com', 1]])));
+      });
+
+      it('keeps revocations of integrations and subjects named like Object.prototype members', async () => {
+        const one = await backing.open();
+        const saved = generations(PROTOTYPE_KEYS.flatMap((id, n) => [[id, `p:${id}`, n + 1] as [string, string, number], [id, 'p:constructor', 9]]));
+        await one.links.save(saved);
+        expect(plain(await (await backing.open()).links.load())).toEqual(plain(saved));
+      });
+    });
+
+    describe('page sessions', () => {
+      it('finds a session by its cookie until it is ended or expires, and never by another value', async () => {
+        let now = 1_000_000;
+        const sessions = (await backing.open()).sessions({ ttlMs: HOUR, now: () => now });
+        const admin = await sessions.create();
+        const person = await sessions.create({ admin: false, email: 'constructor', emailVerified: true });
+        expect(await sessions.get(admin.id)).toMatchObject({ admin: true, csrf: admin.csrf });
+        expect(await sessions.get(person.id)).toMatchObject({ admin: false, email: 'constructor' });
+        for (const key of PROTOTYPE_KEYS) expect(await sessions.get(key)).toBeUndefined();
+        await sessions.delete(admin);
+        expect(await sessions.get(admin.id)).toBeUndefined();
+        now += HOUR;
+        expect(await sessions.get(person.id)).toBeUndefined();
+      });
+
+      it('holds at most five sessions of one email: a sixth ends that email’s oldest, nobody else’s', async () => {
+        let now = 1_000_000;
+        const sessions = (await backing.open()).sessions({ ttlMs: HOUR, now: () => now++ });
+        const someoneElse = await sessions.create({ admin: false, email: 'grace@example.com', emailVerified: true });
+        const mine = [];
+        for (let n = 0; n < 6; n++) mine.push(await sessions.create({ admin: false, email: 'ada@example.com', emailVerified: true }));
+        expect(await sessions.get(mine[0]!.id)).toBeUndefined();
+        for (const session of mine.slice(1)) expect(await sessions.get(session.id)).toBeDefined();
+        expect(await sessions.get(someoneElse.id)).toBeDefined();
+      });
+    });
+
+    describe('sign-ins in progress', () => {
+      it('gives a sign-in once: a second take, or a take of a state never held, finds nothing', async () => {
+        const pending = (await backing.open()).pendingSignIns();
+        const login = { verifier: 'v', nonce: 'n', next: 'me' as const, expiresAtMs: 2_000_000 };
+        await pending.hold('state-1', login, 1_000_000);
+        for (const key of PROTOTYPE_KEYS) expect(await pending.take(key)).toBeUndefined();
+        expect(await pending.take('state-1')).toEqual(login);
+        expect(await pending.take('state-1')).toBeUndefined();
+      });
+    });
+
+    describe('webhook ids', () => {
+      it('claims an id once until it is released, ids named like Object.prototype members included', async () => {
+        const ids = (await backing.open()).webhookIds({ now: () => 1_000_000 });
+        for (const id of ['evt-1', ...PROTOTYPE_KEYS]) {
+          expect(await ids.claim(id)).toBe(false);
+          expect(await ids.claim(id)).toBe(true);
+        }
+        await ids.release('evt-1');
+        expect(await ids.claim('evt-1')).toBe(false);
+      });
+    });
+  });
+}
