@@ -5,12 +5,10 @@ import { afterEach, beforeEach } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
-import { createService } from '../../src/create-service.js';
-import { DEFAULT_RETRY_POLICY } from '../../src/kombo/retry-policy.js';
 import { start, type RunningService } from '../../src/server.js';
 import { startFakeKombo, type FakeKombo } from './fake-kombo.js';
 import { startRedis, type RedisServer } from './redis-server.js';
-import { captureLogger, testEnv, type CapturedLogs } from './test-service.js';
+import { buildService, testEnv, type CapturedLogs } from './test-service.js';
 
 /** A replica of the service in this process: the real server entry on a loopback port, sharing `redisUrl`. */
 export type InProcessReplica = RunningService & { logs: CapturedLogs; dataDir: string };
@@ -54,14 +52,8 @@ export async function startInProcessReplica(
       ...env,
     }),
   );
-  const { logger, logs } = captureLogger();
-  const service = createService(config, logger, {
-    now: options.realClock ? Date.now : () => fake.clock,
-    sleep: async () => {},
-    policy: { ...DEFAULT_RETRY_POLICY, maxAttempts: 3 },
-    timeoutMs: 2_000,
-  });
-  const running = await start(config, logger, service, { sleep: async () => {} });
+  const { logs, ...service } = buildService(config, { now: options.realClock ? Date.now : () => fake.clock, timeoutMs: 2_000 });
+  const running = await start(config, service.logger, service, { sleep: async () => {} });
   return { ...running, logs, dataDir };
 }
 

@@ -51,26 +51,32 @@ export function captureLogger(level = 'debug') {
 }
 
 /**
- * The real service pointed at a fake Kombo: zero retry delays, every store in memory (`overrides.state`:
- * `createMemoryState({ ... })` with a store or two of its own), and the fake's clock as `now`, so tests move time by
- * setting `fake.clock`. `store` is the bundle's snapshot store.
+ * The one way tests build the whole service: from a `Config`, with the state bundle that config chooses (files under
+ * DATA_DIR, or Redis with REDIS_URL) unless `overrides.state` gives one (memory, say), a captured logger, and zero
+ * retry delays. Tests that need the server entry pass the result to `start()`.
+ */
+export function buildService(config: Config, overrides: ServiceOverrides = {}): Service & { logs: CapturedLogs } {
+  const { logger, logs } = captureLogger();
+  const service = createService(config, logger, {
+    sleep: async () => {},
+    policy: { ...DEFAULT_RETRY_POLICY, maxAttempts: 3 },
+    ...overrides,
+  });
+  return { ...service, logs };
+}
+
+/**
+ * The real service pointed at a fake Kombo ({@link buildService}): every store in memory unless `overrides.state`
+ * says otherwise, the fake's clock as `now` (tests move time by setting `fake.clock`), and short Kombo timeouts.
  */
 export function buildTestService(
   fake: FakeKombo,
   options: { env?: Record<string, string | undefined>; overrides?: ServiceOverrides; config?: Partial<Config> } = {},
 ): Service & { logs: CapturedLogs; store: SnapshotStore } {
   const config = { ...loadConfig(testEnv(fake, options.env)), ...options.config };
-  const { logger, logs } = captureLogger();
   const state = options.overrides?.state ?? createMemoryState();
-  const service = createService(config, logger, {
-    now: () => fake.clock,
-    sleep: async () => {},
-    policy: { ...DEFAULT_RETRY_POLICY, maxAttempts: 3 },
-    timeoutMs: 300,
-    ...options.overrides,
-    state,
-  });
-  return { ...service, logs, store: state.snapshots };
+  const service = buildService(config, { now: () => fake.clock, timeoutMs: 300, ...options.overrides, state });
+  return { ...service, store: state.snapshots };
 }
 
 /** The feed path (`/feeds/{token}.ics`) of `email` in `integrationId` (by default the one the configuration names first). */

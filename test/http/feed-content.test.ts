@@ -1,7 +1,6 @@
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { createService } from '../../src/create-service.js';
 import { DEMO_INTERVIEWERS, demoRecords } from '../../src/demo/demo-kombo.js';
 import { createApp } from '../../src/http/create-app.js';
 import { MAX_TITLE_CHARS } from '../../src/interviews/interview-schema.js';
@@ -10,7 +9,7 @@ import { createMemoryState } from '../../src/state/create-memory-state.js';
 import { interviewRecord, komboUser } from '../helpers/factories.js';
 import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
 import { parseIcs, type ParsedCalendar } from '../helpers/ics.js';
-import { ADMIN_TOKEN, buildTestService, captureLogger, feedPath, PUBLIC_URL } from '../helpers/test-service.js';
+import { ADMIN_TOKEN, buildService, buildTestService, captureLogger, feedPath, PUBLIC_URL } from '../helpers/test-service.js';
 
 const DAY = 86_400_000;
 type TestService = ReturnType<typeof buildTestService>;
@@ -390,13 +389,9 @@ describe('demo mode', () => {
   it('serves the bundled demo interviews to the demo interviewers, through the same validation', async () => {
     const config = loadConfig({ ADMIN_TOKEN, LOG_LEVEL: 'silent' });
     expect(config.demo).toBe(true);
-    const { logger, logs } = captureLogger();
     const now = Date.UTC(2026, 10, 1, 12);
-    const service = createService(config, logger, {
-      state: createMemoryState(),
-      now: () => now,
-      sleep: async () => {},
-    });
+    const service = buildService(config, { state: createMemoryState(), now: () => now });
+    const { logs } = service;
     // Two demo companies, walked apart.
     expect(service.sync.list().map((integration) => integration.id)).toEqual(['demo', 'demo-globex']);
     for (const integration of ['demo', 'demo-globex']) {

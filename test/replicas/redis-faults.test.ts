@@ -6,10 +6,9 @@ import { parseIcs } from '../helpers/ics.js';
 import { admin, postWebhook, until } from '../helpers/integrations.js';
 import { describeRedis, startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { inspectRedis, removeReplicaDirs, replicaGet, startInProcessReplica, useReplicaCluster, type InProcessReplica } from '../helpers/replicas.js';
-import { captureLogger, feedPath, testEnv } from '../helpers/test-service.js';
+import { buildService, feedPath, testEnv } from '../helpers/test-service.js';
 import { freePort } from '../helpers/loopback.js';
 import { loadConfig } from '../../src/config.js';
-import { createService } from '../../src/create-service.js';
 import { start } from '../../src/server.js';
 
 const ADA = 'ada@example.com';
@@ -139,8 +138,9 @@ describeRedis('a Redis password', () => {
     const fake = await startFakeKombo();
     const secret = 'pa55-word-that-must-stay-secret';
     const config = loadConfig(testEnv(fake, { REDIS_URL: `redis://feeds:${secret}@127.0.0.1:${port}/0`, PORT: '0', HOST: '127.0.0.1' }));
-    const { logger, logs } = captureLogger();
-    const failed = await start(config, logger, createService(config, logger), { redisConnectTimeoutMs: 1_500 }).then(
+    const service = buildService(config);
+    const { logs } = service;
+    const failed = await start(config, service.logger, service, { redisConnectTimeoutMs: 1_500 }).then(
       () => undefined,
       (error: unknown) => error as Error,
     );
