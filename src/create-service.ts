@@ -26,6 +26,7 @@ import { createRedisLinkFetchStore } from './redis/redis-link-fetch-store.js';
 import { linkGenerationDataSchema } from './feeds/link-generations.js';
 import { registryDataSchema } from './integrations/registry-store.js';
 import type { WalkCoordinator } from './sync/walk-coordinator.js';
+import { createLocalWalkCoordinator } from './sync/local-walk-coordinator.js';
 
 /** The wired service: what the server entry runs, and what end-to-end tests and the benchmark drive. */
 export interface Service {
@@ -91,8 +92,9 @@ export function createService(config: Config, logger: Logger, overrides: Service
         links: createRedisDocumentStore(hub, 'links', linkGenerationDataSchema, { seed: () => createFileLinkGenerationStore(config.dataDir).load() }),
       }
     : undefined;
-  const coordinator: WalkCoordinator | undefined = shared?.snapshots.coordinator;
   const store = overrides.store ?? shared?.snapshots.store ?? createFileSnapshotStore(config.dataDir);
+  // One process alone: every lease is granted, and each walk's snapshot is saved to `store` for the next start.
+  const coordinator: WalkCoordinator = shared?.snapshots.coordinator ?? createLocalWalkCoordinator({ store, logger });
   const fetch = overrides.fetch ?? (config.demo ? createDemoFetch(now) : globalThis.fetch);
   const feeds = createFeedService({
     feedPastDays: config.feedPastDays,
@@ -151,7 +153,7 @@ export function createService(config: Config, logger: Logger, overrides: Service
       createSyncEngine({
         client: clientFor(integrationId, slot),
         feeds: feeds.holder(integrationId),
-        store,
+        coordinator,
         walkSlot: slot,
         logger: logger.child({ integration: integrationId }),
         metrics,
@@ -161,7 +163,8 @@ export function createService(config: Config, logger: Logger, overrides: Service
         webhookIntervalMs: config.webhookWalkIntervalMs,
         formerInterviewerRetentionMs: formerInterviewerRetentionMs(config.feedPastDays),
         massRemovalHoldMs: config.massRemovalHoldMs,
-        ...(coordinator ? { coordinator, periodicFreshMs: config.syncIntervalMs / 2 } : {}),
+        // Replicas share the schedule: a periodic refresh within half an interval of another replica's walk is skipped.
+        ...(shared ? { periodicFreshMs: config.syncIntervalMs / 2 } : {}),
         ...(overrides.maxPages !== undefined ? { maxPages: overrides.maxPages } : {}),
       }),
     describe: (integrationId, slot) => slot.run(() => getIntegration(clientFor(integrationId, slot), integrationId)),
@@ -205,7 +208,7 @@ export function createService(config: Config, logger: Logger, overrides: Service
     });
     // Walks asked for while Redis was away run now.
     hub.onUp(() => {
-      for (const integration of sync.list()) if (integration.engine.status().waitingForRedis) sync.requestRefresh(integration.id);
+      for (const integration of sync.list()) if (integration.engine.status().waitingForStore) sync.requestRefresh(integration.id);
     });
     // Redis came back without our data: put back the registry, the revocations and every snapshot held here.
     hub.onLost(async () => {

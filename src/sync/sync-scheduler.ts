@@ -2,15 +2,15 @@ import type { Logger } from 'pino';
 import type { IntegrationPatch, IntegrationRegistry } from '../integrations/integration-registry.js';
 import type { IntegrationEntry, IntegrationSource } from '../integrations/registry-store.js';
 import { KomboError } from '../kombo/kombo-error.js';
-import type { RefreshSummary, SyncEngine, SyncStatus } from './sync-engine.js';
+import type { SyncEngine } from './sync-engine.js';
+import { SETUP_PENDING_CODES } from './setup-pending.js';
+import type { RefreshSummary, SyncStatus } from './sync-status.js';
 import { createWalkSlot, type WalkSlot, type WalkSlots } from './walk-slots.js';
 
 /** Where an integration stands, as the admin API and /healthz show it. */
 export type IntegrationStatus = 'new' | 'ok' | 'failing' | 'pending' | 'paused';
 export const INTEGRATION_STATUSES: readonly IntegrationStatus[] = ['new', 'ok', 'failing', 'pending', 'paused'];
 
-/** Kombo's answers while a customer has not finished connecting their ATS: not a failure of ours, nor theirs yet. */
-export const SETUP_PENDING_CODES: ReadonlySet<string> = new Set(['INTEGRATION.SETUP_SYNC_PENDING', 'INTEGRATION.SETUP_INCOMPLETE']);
 /** How long a pending integration waits before it is asked again: minutes, not seconds. */
 export const PENDING_RETRY_MS = 5 * 60_000;
 /** First wait between tries of an integration's first walk, while it has no snapshot; it doubles after each failure... */

@@ -13,13 +13,35 @@ export interface WalkLease {
   readonly signal: AbortSignal;
   /**
    * Makes `data` the integration's shared snapshot and tells every replica; resolves with its version and lineage.
-   * `change`, when given, is how an incremental walk got there from the version it started on: shared as that delta
-   * alone when it is small. Throws {@link StaleLeaseError} when a newer lease was granted since this one (nothing
-   * written).
+   * `walk` tells what the walk was (none: treated as a full walk). Throws {@link StaleLeaseError} when a newer lease
+   * was granted since this one (nothing written).
    */
-  publish(data: SnapshotData, change?: { on: SharedVersion; delta: SnapshotDelta }): Promise<SharedVersion>;
+  publish(data: SnapshotData, walk?: PublishedWalk): Promise<Published>;
   /** Gives the lease up (idempotent; never throws). */
   release(): Promise<void>;
+}
+
+/** What a walk that publishes was: how a coordinator may share or keep it. */
+export interface PublishedWalk {
+  readonly full: boolean;
+  /** Interviews it added, changed or removed. */
+  readonly changes: number;
+  /**
+   * For an incremental walk on the version held: how it got there from that version, to be shared as that delta alone
+   * when it is small. A function, as it costs a pass over the snapshot that a coordinator keeping only whole snapshots
+   * never needs.
+   */
+  readonly change?: { readonly on: SharedVersion; delta(): SnapshotDelta };
+}
+
+/** What a publish made: the version, and a write that may still be under way. */
+export interface Published extends SharedVersion {
+  /**
+   * Settles (never rejects) once the snapshot is written where it outlives this process. Absent: written before the
+   * publish resolved. A coordinator shared by several walkers writes first, so every one serves the same bytes; one
+   * that only keeps the snapshot for a restart lets it be served while it writes.
+   */
+  readonly written?: Promise<void>;
 }
 
 /**
@@ -39,6 +61,11 @@ export type SharedUpdate = (
   SharedVersion & {
     /** When the lease of the walk that made it was granted, by the coordinator's clock (0: unknown, put back). */
     readonly walkedAtMs: number;
+    /**
+     * What an earlier process left in storage, not a walk shared now: taking it in says nothing of how the integration
+     * fares today (it is no last success).
+     */
+    readonly restored?: boolean;
   };
 
 /** What asking for a lease gives: the lease, or undefined while another replica holds it; and the coordinator's time. */
@@ -49,8 +76,9 @@ export interface LeaseAnswer {
 }
 
 /**
- * Decides which replica walks each integration, and carries each walk's result to every replica. The engine is the
- * same with or without one: without (embedded mode) it walks whenever asked and saves to its snapshot store.
+ * Decides which replica walks each integration, and carries each walk's result to every replica. The engine always has
+ * one: with a single process it is the local one (`createLocalWalkCoordinator`), which always grants and saves the
+ * snapshot for the next start.
  */
 export interface WalkCoordinator {
   /** A lease on the integration, or none while another replica holds it. Throws StoreUnavailableError. */
