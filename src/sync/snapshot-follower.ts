@@ -1,5 +1,7 @@
+import type { Logger } from 'pino';
 import type { SnapshotHolder } from '../feeds/feed-service.js';
 import { Snapshot } from '../interviews/snapshot.js';
+import { StoreUnavailableError } from '../storage/store-errors.js';
 import type { SharedUpdate, SharedVersion, WalkCoordinator } from './walk-coordinator.js';
 
 /** What {@link createSnapshotFollower} needs. */
@@ -7,12 +9,19 @@ export interface SnapshotFollowerOptions {
   coordinator: WalkCoordinator;
   integrationId: string;
   feeds: SnapshotHolder;
+  logger: Logger;
   /** A snapshot was taken in and is served now. */
   onTakenIn?(snapshot: Snapshot, update: SharedUpdate): void;
 }
 
 /** Keeps one integration's served snapshot up with its coordinator's: which version is held, and when it was walked. */
 export interface SnapshotFollower {
+  /**
+   * The first catch-up, at start: loads the coordinator's snapshot, whoever walked it, so feeds are served before Kombo
+   * answers; true when one was loaded. A store that cannot be reached throws (start-up stops: server entry); one that
+   * cannot be read is logged and walked over.
+   */
+  restore(): Promise<boolean>;
   /**
    * Takes in the coordinator's snapshot when it is newer than the one served, one at a time, and resolves with what it
    * took in (undefined: nothing newer). Throws what the coordinator throws.
@@ -42,7 +51,7 @@ export function changedBetween(before: Snapshot | undefined, after: Snapshot): R
 
 /** Creates a {@link SnapshotFollower}. */
 export function createSnapshotFollower(options: SnapshotFollowerOptions): SnapshotFollower {
-  const { coordinator, integrationId, feeds } = options;
+  const { coordinator, integrationId, feeds, logger } = options;
   let held: SharedVersion = { version: 0, lineage: '' };
   let walkedAtMs = 0;
   let catchingUp: Promise<SharedUpdate | undefined> = Promise.resolve(undefined);
@@ -62,12 +71,29 @@ export function createSnapshotFollower(options: SnapshotFollowerOptions): Snapsh
     return update;
   }
 
+  function catchUp(): Promise<SharedUpdate | undefined> {
+    const next = catchingUp.catch(() => undefined).then(takeIn);
+    catchingUp = next;
+    return next;
+  }
+
   return {
-    catchUp() {
-      const next = catchingUp.catch(() => undefined).then(takeIn);
-      catchingUp = next;
-      return next;
+    async restore() {
+      let update;
+      try {
+        update = await catchUp();
+      } catch (error) {
+        if (error instanceof StoreUnavailableError) throw error;
+        logger.warn({ err: error }, 'ignored an unreadable shared snapshot; waiting for Kombo instead');
+        return false;
+      }
+      const snapshot = feeds.snapshot();
+      if (update === undefined || snapshot === undefined) return false;
+      if (update.restored) logger.info({ interviews: snapshot.size, syncedAt: new Date(snapshot.data.syncedAtMs).toISOString() }, 'restored the last saved snapshot');
+      else logger.info({ interviews: snapshot.size, version: update.version }, 'took in the shared snapshot');
+      return true;
     },
+    catchUp,
     published(shared, grantedAtMs) {
       held = { version: shared.version, lineage: shared.lineage };
       walkedAtMs = grantedAtMs;

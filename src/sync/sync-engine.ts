@@ -1,23 +1,21 @@
 import type { Logger } from 'pino';
 import type { SnapshotHolder } from '../feeds/feed-service.js';
-import { applyWalk, snapshotDelta } from '../interviews/snapshot.js';
+import { snapshotDelta } from '../interviews/snapshot.js';
 import type { KomboClient } from '../kombo/create-kombo-client.js';
-import type { WalkBudget } from '../kombo/paginate-interviews.js';
 import { KomboError } from '../kombo/kombo-error.js';
 import type { Metrics } from '../metrics.js';
 import { StoreUnavailableError } from '../storage/store-errors.js';
 import { MassRemovalHeldError } from './mass-removal-guard.js';
-import { createRemovalCheck } from './removal-check.js';
-import { satisfiedElsewhere } from './satisfied-elsewhere.js';
 import { createSingleFlight, type WalkAsk } from './single-flight.js';
+import { createSnapshotBuilder, type WalkPlan } from './snapshot-builder.js';
 import { createSnapshotFollower } from './snapshot-follower.js';
-import { createSyncStatus, elsewhereSummary, type RefreshSummary, type SyncStatus } from './sync-status.js';
-import { createWalkBudgets, type WalkCeiling } from './walk-budget.js';
+import { createSyncStatus, walkSummary, type RefreshSummary, type SyncStatus } from './sync-status.js';
+import type { WalkCeiling } from './walk-budget.js';
 import { LeaseBusyError, StaleLeaseError, type WalkCoordinator, type WalkLease } from './walk-coordinator.js';
-import { walkInterviews } from './walk-interviews.js';
-import { linkSignals, takeWalkLease } from './walk-lease.js';
+import { linkSignals } from './walk-lease.js';
 import { createWalkReport } from './walk-report.js';
 import type { WalkSlot } from './walk-slots.js';
+import { createWalkTurns } from './walk-turns.js';
 import { createWebhookCooldown, WEBHOOK_WALK_INTERVAL_MS } from './webhook-cooldown.js';
 
 export type { RefreshSummary, SyncStatus } from './sync-status.js';
@@ -103,20 +101,25 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
   const closedError = () => new KomboError('sync engine is closed', { kind: 'aborted' });
   const status = createSyncStatus(now);
   const report = createWalkReport({ logger, metrics });
-  const removals = createRemovalCheck({ holdMs: options.massRemovalHoldMs, logger, metrics, now });
-  const budgets = createWalkBudgets(options.walkCeiling);
-  const follower = createSnapshotFollower({
+  const builder = createSnapshotBuilder({ ...options, now, onRejected: report.rejected });
+  const integrationId = client.integrationId;
+  const follower = createSnapshotFollower({ coordinator, integrationId, feeds, logger, onTakenIn: status.tookIn });
+  const turns = createWalkTurns({
     coordinator,
-    integrationId: client.integrationId,
+    integrationId,
     feeds,
-    onTakenIn(snapshot, update) {
-      status.waitForStore(false);
-      if (!update.restored) status.tookIn(snapshot);
-    },
+    follower,
+    status,
+    logger,
+    now,
+    signal: controller.signal,
+    stopped: closedError,
+    periodicFreshMs: options.periodicFreshMs ?? 0,
+    leasePollMs: options.leasePollMs ?? 250,
   });
   const flight = createSingleFlight<RefreshSummary>({
     run,
-    fullWalk: (ask) => plan(ask).full,
+    fullWalk: (ask) => builder.plan(ask).full,
     closedError,
     onStart: () => cooldown.walkStarted(), // this walk reads whatever a webhook told of so far
     onFailure(ask, error) {
@@ -132,77 +135,22 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     walk: () => void flight.refresh().catch(() => {}), // logged by the walk
   });
 
-  /** The walk `ask` makes now: full when asked, while a removal is held, with nothing served, or when one is due. */
-  function plan(ask: WalkAsk) {
-    const previous = feeds.snapshot();
-    const startedAtMs = now();
-    // While a removal is held every walk is full: only a full walk can tell a recovery from an agreement.
-    const full =
-      ask.full || ask.confirmRemovals || removals.held() !== null || previous === undefined || startedAtMs - previous.data.fullSyncedAtMs >= options.fullSyncIntervalMs;
-    return { previous, startedAtMs, full, kind: full ? ('full' as const) : ('incremental' as const) };
-  }
-
   async function run(ask: WalkAsk): Promise<RefreshSummary> {
-    const startedAtMs = now();
-    const heldAtAsk = feeds.snapshot() !== undefined;
-    const { lease, askedAtMs } = await takeWalkLease({
-      coordinator,
-      integrationId: client.integrationId,
-      // A periodic refresh takes the lease only when it is free; one asked for waits for it.
-      wait: !ask.periodic || ask.full || ask.confirmRemovals,
-      pollMs: options.leasePollMs ?? 250,
-      signal: controller.signal,
-      stopped: closedError,
-      now,
-      onStore(down) {
-        if (status.waitForStore(down !== undefined)) logger.warn({ reason: down?.message }, 'the shared store is unreachable: this walk waits for it (feeds serve on from memory)');
-      },
-    });
-    if (lease === undefined) return elsewhereSummary('incremental', startedAtMs, now(), feeds.snapshot()); // another walker walks it now
-    let satisfied: boolean;
+    const turn = await turns.take(ask);
+    if (turn.lease === undefined) return turn.elsewhere;
     try {
-      await follower.catchUp();
-      const current = feeds.snapshot()?.data;
-      const periodicFreshMs = options.periodicFreshMs ?? 0;
-      satisfied = satisfiedElsewhere({ ask, heldAtAsk, askedAtMs, walkedAtMs: follower.walkedAtMs(), startedAtMs, current, periodicFreshMs });
-    } catch (error) {
-      await lease.release();
-      throw error;
-    }
-    if (satisfied) {
-      await lease.release();
-      return elsewhereSummary(ask.full ? 'full' : 'incremental', startedAtMs, now(), feeds.snapshot());
-    }
-    try {
-      return await walkAndApply(ask, lease);
+      return await walkAndApply(builder.plan(ask), turn.lease);
     } finally {
-      await lease.release();
+      await turn.lease.release();
     }
   }
 
-  async function walkAndApply(ask: WalkAsk, lease: WalkLease): Promise<RefreshSummary> {
-    const { previous, startedAtMs, full, kind } = plan(ask);
-    const budget = budgets.next(previous);
+  async function walkAndApply(plan: WalkPlan, lease: WalkLease): Promise<RefreshSummary> {
+    const { previous, startedAtMs, full, kind } = plan;
     flight.walking(full);
-    const walkSignal = linkSignals(controller.signal, lease.signal);
+    const walk = linkSignals(controller.signal, lease.signal);
     try {
-      const walkOnce = () =>
-        walkInterviews(client, {
-          kind,
-          startedAtMs,
-          signal: walkSignal.signal,
-          ...(full ? {} : { updatedAfterMs: previous!.data.syncedAtMs - (options.overlapMs ?? 60_000) }),
-          ...(options.maxPages !== undefined ? { maxPages: options.maxPages } : {}),
-          budget,
-          // One policy for full and incremental walks: an invalid record's interview keeps its last good version.
-          onRejected: (record) => report.rejected(record, record.id !== null && previous?.byId.has(record.id) === true),
-        });
-      const result = await (options.walkSlot ? options.walkSlot.run(walkOnce, controller.signal) : walkOnce());
-      // Nothing is applied until every page has been read: a walk that fails halfway changes no feed.
-      const base = feeds.snapshot();
-      const applied = applyWalk(base, result.walk, { formerInterviewerRetentionMs: options.formerInterviewerRetentionMs });
-      removals.check({ kind, startedAtMs, base, next: applied.snapshot, confirmed: ask.confirmRemovals });
-      if (full) budgets.walkedFull(result.size);
+      const { result, base, applied } = await builder.build(plan, { signal: walk.signal, slotSignal: controller.signal });
       // Published first, served after: a result the coordinator refuses (a newer lease exists) or cannot take is served
       // nowhere, so every walker keeps serving the same bytes. An incremental walk on the version held may be shared as
       // what it changed.
@@ -213,36 +161,25 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       follower.published(published, lease.grantedAtMs);
       feeds.replace(applied.snapshot, applied.changedEmails);
       await published.written;
-      const summary: RefreshSummary = {
-        kind,
-        startedAt: new Date(startedAtMs).toISOString(),
-        durationMs: now() - startedAtMs,
-        pages: result.pages,
-        requests: result.requests,
-        interviews: applied.snapshot.size,
-        interviewers: applied.snapshot.byEmail.size,
-        changes: applied.changes,
-        changedFeeds: applied.changedEmails.size,
-        rejectedRecords: result.rejected.length,
-      };
+      const summary = walkSummary(kind, startedAtMs, now(), result, applied);
       status.succeeded(summary);
       report.succeeded(summary);
       return summary;
     } catch (error) {
-      throw failed(error, kind, startedAtMs, budget, lease);
+      throw failed(error, kind, startedAtMs, lease);
     } finally {
-      walkSignal.dispose();
+      walk.dispose();
     }
   }
 
   /** Tells of a walk that failed, and gives what the refresh rejects with. */
-  function failed(error: unknown, kind: 'full' | 'incremental', startedAtMs: number, budget: WalkBudget, lease: WalkLease): unknown {
+  function failed(error: unknown, kind: 'full' | 'incremental', startedAtMs: number, lease: WalkLease): unknown {
     if (error instanceof MassRemovalHeldError) return error; // logged and counted by the removal check
     if (error instanceof StaleLeaseError || (lease.signal.aborted && !controller.signal.aborted)) {
       // Not Kombo's failure: another walker walks now. Its result reaches this one by a change notice.
       report.leaseLost(kind, error);
       void follower.catchUp().catch(() => {});
-      return error instanceof StaleLeaseError ? error : new StaleLeaseError(client.integrationId, lease.token);
+      return error instanceof StaleLeaseError ? error : new StaleLeaseError(integrationId, lease.token);
     }
     if (error instanceof StoreUnavailableError) {
       status.waitForStore(true);
@@ -251,35 +188,18 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     }
     // A walk we stopped ourselves (shutdown) is no failure of Kombo's: counted and logged apart, not on /healthz.
     const aborted = (error instanceof KomboError && error.kind === 'aborted') || controller.signal.aborted;
-    if (error instanceof KomboError && error.kind === 'over_budget') budgets.passed(budget);
     if (!aborted) status.failed(kind, error);
     report.failed(kind, now() - startedAtMs, error, aborted);
     return error;
   }
 
   return {
-    async restore() {
-      // The coordinator's snapshot, whoever walked it. A store that cannot be reached stops start-up (server entry); one
-      // that cannot be read is logged and walked over.
-      let update;
-      try {
-        update = await follower.catchUp();
-      } catch (error) {
-        if (error instanceof StoreUnavailableError) throw error;
-        logger.warn({ err: error }, 'ignored an unreadable shared snapshot; waiting for Kombo instead');
-        return false;
-      }
-      const snapshot = feeds.snapshot();
-      if (update === undefined || snapshot === undefined) return false;
-      if (update.restored) logger.info({ interviews: snapshot.size, syncedAt: new Date(snapshot.data.syncedAtMs).toISOString() }, 'restored the last saved snapshot');
-      else logger.info({ interviews: snapshot.size, version: update.version }, 'took in the shared snapshot');
-      return true;
-    },
+    restore: () => follower.restore(),
     refresh: (ask = {}) => flight.refresh({ ...ask, periodic: (ask.periodic ?? false) && options.periodicFreshMs !== undefined }),
     adopt: async () => (await follower.catchUp()) !== undefined,
     version: () => follower.held().version,
     requestRefresh: () => cooldown.request(),
-    status: () => status.view({ running: flight.running(), held: removals.held() }),
+    status: () => status.view({ running: flight.running(), held: builder.held() }),
     hasSnapshot: () => feeds.snapshot() !== undefined,
     async close() {
       const ended = flight.close();

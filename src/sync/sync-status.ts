@@ -1,6 +1,7 @@
-import type { Snapshot } from '../interviews/snapshot.js';
+import type { AppliedWalk, Snapshot } from '../interviews/snapshot.js';
 import { KomboError } from '../kombo/kombo-error.js';
 import type { HeldRemoval } from './mass-removal-guard.js';
+import type { WalkResult } from './walk-interviews.js';
 
 /** What one successful refresh did. */
 export interface RefreshSummary {
@@ -42,13 +43,32 @@ export interface SyncStatusRecord {
   succeeded(summary: RefreshSummary): void;
   /** A walk failed: Kombo's fault or ours, never a walk this process stopped. */
   failed(kind: 'full' | 'incremental', error: unknown): void;
-  /** Another walker's walk was taken in: it counts as a success here too (the integration is ok everywhere). */
-  tookIn(snapshot: Snapshot): void;
+  /**
+   * A snapshot from the coordinator was taken in: the store answered, and another walker's walk counts as a success
+   * here too (the integration is ok everywhere); what an earlier process left (`restored`) counts as nothing.
+   */
+  tookIn(snapshot: Snapshot, from: { readonly restored?: boolean | undefined }): void;
   /** Walks wait for the store (`true`) or no longer do; true when this call is what made them wait. */
   waitForStore(waiting: boolean): boolean;
   waitingForStore(): boolean;
   /** The status as /healthz shows it, with what the record does not keep itself. */
   view(now: { running: boolean; held: HeldRemoval | null }): SyncStatus;
+}
+
+/** The summary of a walk of this process, read (`result`) and applied (`applied`) by `nowMs`. */
+export function walkSummary(kind: 'full' | 'incremental', startedAtMs: number, nowMs: number, result: WalkResult, applied: AppliedWalk): RefreshSummary {
+  return {
+    kind,
+    startedAt: new Date(startedAtMs).toISOString(),
+    durationMs: nowMs - startedAtMs,
+    pages: result.pages,
+    requests: result.requests,
+    interviews: applied.snapshot.size,
+    interviewers: applied.snapshot.byEmail.size,
+    changes: applied.changes,
+    changedFeeds: applied.changedEmails.size,
+    rejectedRecords: result.rejected.length,
+  };
 }
 
 /** A summary of a refresh another walker's walk made unneeded: it counts nothing, and says so. */
@@ -86,7 +106,9 @@ export function createSyncStatus(now: () => number): SyncStatusRecord {
       lastFailure = { at: iso(now()), kind, error: message, code: error instanceof KomboError ? (error.code ?? null) : null };
       consecutiveFailures++;
     },
-    tookIn(snapshot) {
+    tookIn(snapshot, from) {
+      waiting = false;
+      if (from.restored) return;
       // Its walk started at the snapshot's sync time, and ended (for all this process knows) then too.
       const { syncedAtMs, fullSyncedAtMs } = snapshot.data;
       const summary = elsewhereSummary(fullSyncedAtMs === syncedAtMs ? 'full' : 'incremental', syncedAtMs, syncedAtMs, snapshot);
