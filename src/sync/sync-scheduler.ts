@@ -38,7 +38,7 @@ export interface SyncScheduler {
   /** Walks `id` again, starting with a refresh now. */
   resume(id: string): Promise<boolean>;
   /**
-   * Reads the registry again (another replica changed it) and follows it: starts the integrations added there (their
+   * Reads the registry again (another process changed it) and follows it: starts the integrations added there (their
    * snapshot comes from the shared store), drops those removed there (their shared state is the remover's to delete).
    */
   reconcile(): Promise<void>;
@@ -56,7 +56,7 @@ export interface SyncSchedulerOptions {
   createEngine: (id: string, slot: WalkSlot) => SyncEngine;
   /** Deletes everything held of a removed integration: its snapshot in memory and in the store, its cached feeds. */
   forget: (id: string) => Promise<void>;
-  /** Drops what this process holds of an integration another replica removed (its snapshot and cached feeds). */
+  /** Drops what this process holds of an integration another process removed (its snapshot and cached feeds). */
   forgetLocally?: (id: string) => void;
   /** Asks Kombo for the integration's tool and organisation (`GET /integrations/{id}`). */
   describe?: (id: string, slot: WalkSlot) => Promise<IntegrationPatch | undefined>;
@@ -93,7 +93,7 @@ export function createSyncScheduler(options: SyncSchedulerOptions): SyncSchedule
   const listed = () => registry.list().map((entry) => entry.id);
   for (const id of listed()) served.add(id);
 
-  /** Follows the registry another replica changed: drops the integrations removed there, starts those added. */
+  /** Follows the registry another process changed: drops the integrations removed there, starts those added. */
   async function follow(): Promise<void> {
     if (closed) return;
     await registry.reload();

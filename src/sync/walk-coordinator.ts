@@ -1,7 +1,7 @@
 import type { SnapshotData, SnapshotDelta } from '../interviews/snapshot.js';
 
 /**
- * One replica's right to walk one integration, until it is released or lost. Its fencing token is higher than that of
+ * One walker's right to walk one integration, until it is released or lost. Its fencing token is higher than that of
  * every lease granted before it; a publish with a token lower than the newest granted is refused, so a walker that
  * lost its lease (paused, partitioned, too slow to renew) never overwrites a newer result.
  */
@@ -9,10 +9,10 @@ export interface WalkLease {
   readonly token: number;
   /** When it was granted, by the coordinator's clock. */
   readonly grantedAtMs: number;
-  /** Aborts when the lease is lost: it could not be renewed in time, or another replica holds it now. */
+  /** Aborts when the lease is lost: it could not be renewed in time, or another walker holds it now. */
   readonly signal: AbortSignal;
   /**
-   * Makes `data` the integration's shared snapshot and tells every replica; resolves with its version and lineage.
+   * Makes `data` the integration's shared snapshot and tells every walker; resolves with its version and lineage.
    * `walk` tells what the walk was (none: treated as a full walk). Throws {@link StaleLeaseError} when a newer lease
    * was granted since this one (nothing written).
    */
@@ -45,7 +45,7 @@ export interface Published extends SharedVersion {
 }
 
 /**
- * Which shared snapshot a replica holds: its version (versions only grow, per integration) and its lineage (new at
+ * Which shared snapshot a walker holds: its version (versions only grow, per integration) and its lineage (new at
  * every snapshot shared whole; deltas apply only within one).
  */
 export interface SharedVersion {
@@ -53,7 +53,7 @@ export interface SharedVersion {
   readonly lineage: string;
 }
 
-/** What is newer than a replica holds: the deltas after its version, or the whole snapshot and the deltas after it. */
+/** What is newer than a walker holds: the deltas after its version, or the whole snapshot and the deltas after it. */
 export type SharedUpdate = (
   | { readonly kind: 'deltas'; readonly deltas: readonly SnapshotDelta[] }
   | { readonly kind: 'whole'; readonly data: SnapshotData; readonly deltas: readonly SnapshotDelta[] }
@@ -68,26 +68,26 @@ export type SharedUpdate = (
     readonly restored?: boolean;
   };
 
-/** What asking for a lease gives: the lease, or undefined while another replica holds it; and the coordinator's time. */
+/** What asking for a lease gives: the lease, or undefined while another walker holds it; and the coordinator's time. */
 export interface LeaseAnswer {
   readonly lease: WalkLease | undefined;
-  /** The coordinator's clock at the answer (one clock for every replica: a walk started after a request, or not). */
+  /** The coordinator's clock at the answer (one clock for every walker: a walk started after a request, or not). */
   readonly nowMs: number;
 }
 
 /**
- * Decides which replica walks each integration, and carries each walk's result to every replica. The engine always has
- * one: with a single process it is the local one (`createLocalWalkCoordinator`), which always grants and saves the
- * snapshot for the next start.
+ * Decides which walker (a process of the service) walks each integration, and carries each walk's result to every
+ * walker. The engine always has one: a process alone has the local one (`createLocalWalkCoordinator`), which always
+ * grants and saves the snapshot for the next start.
  */
 export interface WalkCoordinator {
-  /** A lease on the integration, or none while another replica holds it. Throws StoreUnavailableError. */
+  /** A lease on the integration, or none while another walker holds it. Throws StoreUnavailableError. */
   acquire(integrationId: string): Promise<LeaseAnswer>;
   /** What is newer than the version held, else undefined. */
   newer(integrationId: string, held: SharedVersion): Promise<SharedUpdate | undefined>;
-  /** Writes back a snapshot this replica holds, unless a newer one is there (Redis lost its data). */
+  /** Writes back a snapshot this walker holds, unless a newer one is there (the shared store lost its data). */
   putBack(integrationId: string, snapshot: { readonly data: SnapshotData; readonly version: number }): Promise<void>;
-  /** How long an unrenewed lease lasts: a replica asked to walk waits about this long for a dead walker's lease. */
+  /** How long an unrenewed lease lasts: a walker asked to walk waits about this long for a dead walker's lease. */
   readonly leaseMs: number;
 }
 
@@ -99,7 +99,7 @@ export class StaleLeaseError extends Error {
   }
 }
 
-/** A walk that was asked for and waited too long for another replica's lease. */
+/** A walk that was asked for and waited too long for another walker's lease. */
 export class LeaseBusyError extends Error {
   constructor(integrationId: string, waitedMs: number) {
     super(`another replica kept walking ${integrationId} for ${Math.round(waitedMs / 1000)} s; try again`);
