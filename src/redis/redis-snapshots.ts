@@ -249,11 +249,10 @@ export function createRedisSnapshots(options: RedisSnapshotsOptions): { store: S
         grantedAtMs: Number(nowMs),
         signal: lost.signal,
         async publish(data, walk) {
-          const change = walk?.change;
-          const delta = change?.delta();
-          const small = delta && delta.updated.length + delta.removed.length <= Math.max(100, data.interviews.length * MAX_DELTA_SHARE);
-          if (!change || !delta || !small || change.on.version === 0) return publishWhole(data);
-          const encoded = await encode(delta);
+          const change = walk?.change && { on: walk.change.on, delta: walk.change.delta() };
+          const small = change && change.delta.updated.length + change.delta.removed.length <= Math.max(100, data.interviews.length * MAX_DELTA_SHARE);
+          if (!change || !small || change.on.version === 0) return publishWhole(data);
+          const encoded = await encode(change.delta);
           const version = Number(
             await hub.script('publish a delta', PUBLISH_DELTA_LUA, snapshotField(id), [snap, fence, lease, deltas], [
               token,
