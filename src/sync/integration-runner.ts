@@ -9,6 +9,7 @@ import type { RefreshSummary, SyncStatus } from './sync-status.js';
 
 /** Where an integration stands, as the admin API and /healthz show it. */
 export type IntegrationStatus = 'new' | 'ok' | 'failing' | 'pending' | 'paused';
+/** Every {@link IntegrationStatus}, in the order counts of them are shown. */
 export const INTEGRATION_STATUSES: readonly IntegrationStatus[] = ['new', 'ok', 'failing', 'pending', 'paused'];
 
 /** How long a pending integration waits before it is asked again: minutes, not seconds. */
@@ -85,7 +86,6 @@ export function createIntegrationRunner(options: IntegrationRunnerOptions): Inte
   let described = false;
   const entry = () => registry.get(id) ?? { id, seq: 0, addedAtMs: 0, source: 'config', pausedAtMs: null, pausedState: null, tool: null, organization: null };
   const paused = () => entry().pausedAtMs !== null;
-
   const status = () => integrationStatus(paused(), engine.status());
 
   /** While pending: when it may be asked again, PENDING_RETRY_MS after its last try. */

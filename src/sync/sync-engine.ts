@@ -18,6 +18,7 @@ import type { WalkSlot } from './walk-slots.js';
 import { createWalkTurns } from './walk-turns.js';
 import { createWebhookCooldown, WEBHOOK_WALK_INTERVAL_MS } from './webhook-cooldown.js';
 
+/** What a refresh did, and what /healthz shows of syncing (kept in `sync-status.ts`). */
 export type { RefreshSummary, SyncStatus } from './sync-status.js';
 
 /** How a refresh is asked for. */
