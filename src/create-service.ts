@@ -151,7 +151,7 @@ export function createService(config: Config, logger: Logger, overrides: Service
   const clientFor = komboClients(config, logger, metrics, { ...overrides, now });
   const links = createLinkGenerations(state.links);
   const fetches = createLinkFetches({ store: state.fetches, now });
-  const { coordinator } = state;
+  const coordinator = state.coordinator(logger);
 
   const sync = createSyncScheduler({
     registry,
@@ -164,7 +164,7 @@ export function createService(config: Config, logger: Logger, overrides: Service
       createSyncEngine({
         client: clientFor(integrationId, slot),
         feeds: feeds.holder(integrationId),
-        store: state.snapshots,
+        coordinator,
         walkSlot: slot,
         logger: logger.child({ integration: integrationId }),
         metrics,
@@ -174,7 +174,8 @@ export function createService(config: Config, logger: Logger, overrides: Service
         webhookIntervalMs: config.webhookWalkIntervalMs,
         formerInterviewerRetentionMs: formerInterviewerRetentionMs(config.feedPastDays),
         massRemovalHoldMs: config.massRemovalHoldMs,
-        ...(coordinator ? { coordinator, periodicFreshMs: config.syncIntervalMs / 2 } : {}),
+        // Walkers that share their walks refresh at the rate of one: a periodic walk just after another's is skipped.
+        ...(coordinator.shared ? { periodicFreshMs: config.syncIntervalMs / 2 } : {}),
         ...(overrides.maxPages !== undefined ? { maxPages: overrides.maxPages } : {}),
       }),
     describe: (integrationId, slot) => slot.run(() => getIntegration(clientFor(integrationId, slot), integrationId)),

@@ -18,7 +18,7 @@ export function followSharedChanges(options: { state: StateBundle; sync: SyncSch
       if (engine && version > engine.version()) await engine.adopt();
     },
     storeUp() {
-      for (const integration of sync.list()) if (integration.engine.status().waitingForRedis) sync.requestRefresh(integration.id);
+      for (const integration of sync.list()) if (integration.engine.status().waitingForStore) sync.requestRefresh(integration.id);
     },
     *heldSnapshots(): Generator<HeldSnapshot> {
       for (const integration of sync.list()) {

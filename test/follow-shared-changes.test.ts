@@ -19,6 +19,7 @@ function fakeCoordinator(now: () => number) {
   const seen = { down: false, newer: 0 };
   const coordinator: WalkCoordinator = {
     leaseMs: 1_000,
+    shared: true,
     async acquire(integrationId) {
       if (seen.down) throw new StoreUnavailableError('the shared store is away');
       const lease = {
@@ -61,7 +62,7 @@ describe('following changes made elsewhere in a shared state bundle', () => {
     const links = createMemoryLinkGenerationStore();
     const { coordinator, shared, seen } = fakeCoordinator(() => fake.clock);
     let listeners: StateListeners | undefined;
-    const state = { ...createMemoryState({ registry, links }), coordinator, watch: (given: StateListeners) => void (listeners = given) };
+    const state = { ...createMemoryState({ registry, links }), coordinator: () => coordinator, watch: (given: StateListeners) => void (listeners = given) };
     // Asked-for walks may start 50 ms apart (not seconds): the test waits for one.
     const service = buildTestService(fake, { overrides: { state }, config: { webhookWalkIntervalMs: 50 } });
     return { service, registry, links, shared, seen, listeners: listeners! };
@@ -105,11 +106,11 @@ describe('following changes made elsewhere in a shared state bundle', () => {
     const { service, seen, listeners } = build();
     seen.down = true;
     await expect(service.sync.refresh()).rejects.toThrow(StoreUnavailableError);
-    expect(service.sync.status().waitingForRedis).toBe(true);
+    expect(service.sync.status().waitingForStore).toBe(true);
     seen.down = false;
     listeners.storeUp();
     await until(() => service.feeds.snapshot(fake.integrationId) !== undefined, 'the walk that waited');
-    await until(() => !service.sync.status().waitingForRedis, 'no longer waiting');
+    await until(() => !service.sync.status().waitingForStore, 'no longer waiting');
     const requests = fake.requests.length;
     listeners.storeUp();
     await new Promise((resolve) => setTimeout(resolve, 100));

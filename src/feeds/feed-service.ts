@@ -6,7 +6,6 @@ import { renderFeed } from '../calendar/render-feed.js';
 import type { Interview } from '../interviews/interview.js';
 import { compareInterviews, type Snapshot } from '../interviews/snapshot.js';
 import type { FeedDetail } from '../config.js';
-import type { SnapshotHolder } from '../sync/sync-engine.js';
 import type { FeedTeam } from './feed-token.js';
 import { subjectKey } from './link-generations.js';
 import { personCalendarName, teamCalendarName } from './calendar-name.js';
@@ -67,6 +66,13 @@ export interface FeedServiceOptions extends FeedServiceEvents {
 
 /** Whose calendar a feed is: one interviewer's, or a team's (one job's interviews, or every interview). */
 export type FeedTarget = { readonly email: string } | { readonly team: FeedTeam };
+
+/** Where a sync engine finds the snapshot one integration's feeds are served from, and puts the next one. */
+export interface SnapshotHolder {
+  snapshot(): Snapshot | undefined;
+  /** Swaps in `next`; the feeds of `changedEmails` (all, when told `'all'`) must be rendered again. */
+  replace(next: Snapshot, changedEmails: ReadonlySet<string> | 'all'): void;
+}
 
 /** Holds each integration's current snapshot and each rendered feed. */
 export interface FeedService {

@@ -43,7 +43,7 @@ export function createRedisState(options: RedisStateOptions): StateBundle {
   return {
     registry,
     snapshots: snapshots.store,
-    coordinator: snapshots.coordinator,
+    coordinator: () => snapshots.coordinator,
     links,
     fetches: createRedisLinkFetchStore(hub),
     sessions: ({ ttlMs, now }) => createRedisAdminSessions({ redis: signIns, ttlMs, now }),

@@ -200,7 +200,8 @@ function holdLease(context: LeaseContext, id: string, value: string, token: numb
     token,
     grantedAtMs: nowMs,
     signal: lost.signal,
-    async publish(data, change) {
+    async publish(data, walk) {
+      const change = walk?.change && { on: walk.change.on, delta: walk.change.delta() };
       const small = change && change.delta.updated.length + change.delta.removed.length <= Math.max(100, data.interviews.length * MAX_DELTA_SHARE);
       if (!change || !small || change.on.version === 0) return publishWhole(data);
       const encoded = await encode(change.delta);
@@ -321,6 +322,7 @@ export function createRedisSnapshots(options: RedisSnapshotsOptions): { store: S
       acquire,
       newer,
       putBack: (id, snapshot) => putBack(id, snapshot, 0),
+      shared: true,
     },
   };
 }

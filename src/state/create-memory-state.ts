@@ -5,6 +5,8 @@ import { createSignInLimiter } from '../http/admin-page/sign-in-limiter.js';
 import { createMemoryRegistryStore } from '../integrations/registry-store.js';
 import { createMemorySnapshotStore } from '../interviews/snapshot-store.js';
 import { createMemoryPendingSignIns } from './pending-sign-ins.js';
+import { createLocalWalkCoordinator } from '../sync/local-walk-coordinator.js';
+import type { WalkCoordinator } from '../sync/walk-coordinator.js';
 import type { DataStores, StateBundle } from './state-bundle.js';
 import { createMemoryWebhookIds } from './webhook-ids.js';
 
@@ -13,9 +15,12 @@ import { createMemoryWebhookIds } from './webhook-ids.js';
  * the embedded bundle gives it its DATA_DIR files). There is nothing to connect to and nothing changes elsewhere.
  */
 export function createMemoryState(stores: Partial<DataStores> = {}): StateBundle {
+  const snapshots = stores.snapshots ?? createMemorySnapshotStore();
+  let coordinator: WalkCoordinator | undefined;
   return {
     registry: stores.registry ?? createMemoryRegistryStore(),
-    snapshots: stores.snapshots ?? createMemorySnapshotStore(),
+    snapshots,
+    coordinator: (logger) => (coordinator ??= createLocalWalkCoordinator({ store: snapshots, logger })),
     links: stores.links ?? createMemoryLinkGenerationStore(),
     fetches: stores.fetches ?? createMemoryLinkFetchStore(),
     sessions: (options) => createMemoryPageSessions(options),

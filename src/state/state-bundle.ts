@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { LinkFetchStore } from '../feeds/link-fetches.js';
 import type { LinkGenerationStore } from '../feeds/link-generations.js';
 import type { PageSessions } from '../http/admin-page/admin-sessions.js';
@@ -48,9 +49,12 @@ export interface StateBundle {
   readonly registry: RegistryStore;
   /** The last good snapshot of each integration. */
   readonly snapshots: SnapshotStore;
-  // TODO(merge): required once the sync engine's local coordinator lands (embedded: always grants, saves to `snapshots`).
-  /** Which process walks each integration, and how a walk's result reaches the others; embedded leaves it out for now. */
-  readonly coordinator?: WalkCoordinator;
+  /**
+   * Which process walks each integration, and how a walk's result reaches the others and outlives the process, its
+   * problems logged to `logger` (a process alone: every lease granted, each snapshot saved to `snapshots`). One per
+   * bundle: a second call gives the same coordinator.
+   */
+  coordinator(logger: Logger): WalkCoordinator;
   /** Each link's current generation (revocations). */
   readonly links: LinkGenerationStore;
   /** When each link was last fetched, and by which calendar. */

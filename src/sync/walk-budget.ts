@@ -46,3 +46,36 @@ export function walkBudget(last: WalkSize | undefined, ceiling: WalkCeiling = DE
     basis: `the budget is ${WALK_BUDGET_HEADROOM} × ${last.source} (${size}), at least ${WALK_BUDGET_FLOOR.records.toLocaleString('en')} records and ${WALK_BUDGET_FLOOR.bytes / MiB} MiB, at most KOMBO_WALK_MAX_RECORDS and KOMBO_WALK_MAX_MB`,
   };
 }
+
+/** One integration's budgets, walk after walk: set by its last full walk, or by a budget a walk passed. */
+export interface WalkBudgets {
+  /**
+   * The next walk's budget. Before this process has walked in full: from `served`'s live interviews (a walk also
+   * lists canceled ones), or the ceiling when nothing is served.
+   */
+  next(served: { readonly size: number } | undefined): WalkBudget;
+  /** A full walk read this much. */
+  walkedFull(size: { readonly records: number; readonly bytes: number }): void;
+  /**
+   * A walk passed `budget` and failed: the next one may read {@link WALK_BUDGET_HEADROOM} times as much, up to the
+   * ceiling. A runaway upstream still never passes the ceiling, and an organisation that really grew lands a few walks on.
+   */
+  passed(budget: WalkBudget): void;
+}
+
+/** Creates the {@link WalkBudgets} of one integration, under `ceiling`. */
+export function createWalkBudgets(ceiling?: WalkCeiling): WalkBudgets {
+  let last: WalkSize | undefined;
+  return {
+    next(served) {
+      const held = served ? { records: served.size, bytes: undefined, source: "the snapshot's interviews" } : undefined;
+      return walkBudget(last ?? held, ceiling);
+    },
+    walkedFull(size) {
+      last = { ...size, source: 'the last full walk' };
+    },
+    passed(budget) {
+      last = { records: budget.records, bytes: budget.bytes, source: 'the budget the last walk passed' };
+    },
+  };
+}

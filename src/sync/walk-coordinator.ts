@@ -1,7 +1,7 @@
 import type { SnapshotData, SnapshotDelta } from '../interviews/snapshot.js';
 
 /**
- * One replica's right to walk one integration, until it is released or lost. Its fencing token is higher than that of
+ * One walker's right to walk one integration, until it is released or lost. Its fencing token is higher than that of
  * every lease granted before it; a publish with a token lower than the newest granted is refused, so a walker that
  * lost its lease (paused, partitioned, too slow to renew) never overwrites a newer result.
  */
@@ -9,21 +9,43 @@ export interface WalkLease {
   readonly token: number;
   /** When it was granted, by the coordinator's clock. */
   readonly grantedAtMs: number;
-  /** Aborts when the lease is lost: it could not be renewed in time, or another replica holds it now. */
+  /** Aborts when the lease is lost: it could not be renewed in time, or another walker holds it now. */
   readonly signal: AbortSignal;
   /**
-   * Makes `data` the integration's shared snapshot and tells every replica; resolves with its version and lineage.
-   * `change`, when given, is how an incremental walk got there from the version it started on: shared as that delta
-   * alone when it is small. Throws {@link StaleLeaseError} when a newer lease was granted since this one (nothing
-   * written).
+   * Makes `data` the integration's shared snapshot and tells every walker; resolves with its version and lineage.
+   * `walk` tells what the walk was (none: treated as a full walk). Throws {@link StaleLeaseError} when a newer lease
+   * was granted since this one (nothing written).
    */
-  publish(data: SnapshotData, change?: { on: SharedVersion; delta: SnapshotDelta }): Promise<SharedVersion>;
+  publish(data: SnapshotData, walk?: PublishedWalk): Promise<Published>;
   /** Gives the lease up (idempotent; never throws). */
   release(): Promise<void>;
 }
 
+/** What a walk that publishes was: how a coordinator may share or keep it. */
+export interface PublishedWalk {
+  readonly full: boolean;
+  /** Interviews it added, changed or removed. */
+  readonly changes: number;
+  /**
+   * For an incremental walk on the version held: how it got there from that version, to be shared as that delta alone
+   * when it is small. A function, as it costs a pass over the snapshot that a coordinator keeping only whole snapshots
+   * never needs.
+   */
+  readonly change?: { readonly on: SharedVersion; delta(): SnapshotDelta };
+}
+
+/** What a publish made: the version, and a write that may still be under way. */
+export interface Published extends SharedVersion {
+  /**
+   * Settles (never rejects) once the snapshot is written where it outlives this process. Absent: written before the
+   * publish resolved. A coordinator shared by several walkers writes first, so every one serves the same bytes; one
+   * that only keeps the snapshot for a restart lets it be served while it writes.
+   */
+  readonly written?: Promise<void>;
+}
+
 /**
- * Which shared snapshot a replica holds: its version (versions only grow, per integration) and its lineage (new at
+ * Which shared snapshot a walker holds: its version (versions only grow, per integration) and its lineage (new at
  * every snapshot shared whole; deltas apply only within one).
  */
 export interface SharedVersion {
@@ -31,7 +53,7 @@ export interface SharedVersion {
   readonly lineage: string;
 }
 
-/** What is newer than a replica holds: the deltas after its version, or the whole snapshot and the deltas after it. */
+/** What is newer than a walker holds: the deltas after its version, or the whole snapshot and the deltas after it. */
 export type SharedUpdate = (
   | { readonly kind: 'deltas'; readonly deltas: readonly SnapshotDelta[] }
   | { readonly kind: 'whole'; readonly data: SnapshotData; readonly deltas: readonly SnapshotDelta[] }
@@ -39,28 +61,39 @@ export type SharedUpdate = (
   SharedVersion & {
     /** When the lease of the walk that made it was granted, by the coordinator's clock (0: unknown, put back). */
     readonly walkedAtMs: number;
+    /**
+     * What an earlier process left in storage, not a walk shared now: taking it in says nothing of how the integration
+     * fares today (it is no last success).
+     */
+    readonly restored?: boolean;
   };
 
-/** What asking for a lease gives: the lease, or undefined while another replica holds it; and the coordinator's time. */
+/** What asking for a lease gives: the lease, or undefined while another walker holds it; and the coordinator's time. */
 export interface LeaseAnswer {
   readonly lease: WalkLease | undefined;
-  /** The coordinator's clock at the answer (one clock for every replica: a walk started after a request, or not). */
+  /** The coordinator's clock at the answer (one clock for every walker: a walk started after a request, or not). */
   readonly nowMs: number;
 }
 
 /**
- * Decides which replica walks each integration, and carries each walk's result to every replica. The engine is the
- * same with or without one: without (embedded mode) it walks whenever asked and saves to its snapshot store.
+ * Decides which walker (a process of the service) walks each integration, and carries each walk's result to every
+ * walker. The engine always has one: a process alone has the local one (`createLocalWalkCoordinator`), which always
+ * grants and saves the snapshot for the next start.
  */
 export interface WalkCoordinator {
-  /** A lease on the integration, or none while another replica holds it. Throws StoreUnavailableError. */
+  /** A lease on the integration, or none while another walker holds it. Throws StoreUnavailableError. */
   acquire(integrationId: string): Promise<LeaseAnswer>;
   /** What is newer than the version held, else undefined. */
   newer(integrationId: string, held: SharedVersion): Promise<SharedUpdate | undefined>;
-  /** Writes back a snapshot this replica holds, unless a newer one is there (Redis lost its data). */
+  /** Writes back a snapshot this walker holds, unless a newer one is there (the shared store lost its data). */
   putBack(integrationId: string, snapshot: { readonly data: SnapshotData; readonly version: number }): Promise<void>;
-  /** How long an unrenewed lease lasts: a replica asked to walk waits about this long for a dead walker's lease. */
+  /** How long an unrenewed lease lasts: a walker asked to walk waits about this long for a dead walker's lease. */
   readonly leaseMs: number;
+  /**
+   * Other processes walk the same integrations and their walks reach this one: a periodic refresh just after one of
+   * theirs is skipped, so together they walk at the rate one process would. False for a process alone.
+   */
+  readonly shared: boolean;
 }
 
 /** A walk's result refused: a newer lease was granted since the walk took its own. */
@@ -71,7 +104,7 @@ export class StaleLeaseError extends Error {
   }
 }
 
-/** A walk that was asked for and waited too long for another replica's lease. */
+/** A walk that was asked for and waited too long for another walker's lease. */
 export class LeaseBusyError extends Error {
   constructor(integrationId: string, waitedMs: number) {
     super(`another replica kept walking ${integrationId} for ${Math.round(waitedMs / 1000)} s; try again`);

@@ -135,7 +135,7 @@ describeRedis('the Redis state bundle', () => {
     await a.links.load();
     await a.links.save(GENERATIONS);
     await until(() => calls.includes('links'), 'the revocation');
-    const { lease } = await a.coordinator!.acquire(ID);
+    const { lease } = await a.coordinator(captureLogger().logger).acquire(ID);
     const { version } = await lease!.publish(snapshotData(ID, 'Walked on a', 1_000));
     await lease!.release();
     // The first call failed (a read that failed): the once-a-second check gives it again.

@@ -7,6 +7,7 @@ import { LINK_GENERATIONS_FILE } from '../../src/feeds/link-generations.js';
 import { REGISTRY_FILE } from '../../src/integrations/registry-store.js';
 import { createEmbeddedState } from '../../src/state/create-embedded-state.js';
 import { snapshotData } from '../helpers/factories.js';
+import { captureLogger } from '../helpers/test-service.js';
 
 const ID = 'greenhouse:acme';
 
@@ -58,7 +59,8 @@ describe('the embedded state bundle', () => {
   it('has nothing to connect to, no health to show, and never tells of changes elsewhere', async () => {
     const state = createEmbeddedState({ dataDir });
     expect(state.health).toBeUndefined();
-    expect(state.coordinator).toBeUndefined();
+    // Its coordinator is a process alone's: it walks whenever asked, and shares no walk.
+    expect(state.coordinator(captureLogger().logger).shared).toBe(false);
     const calls: string[] = [];
     state.watch({
       registryChanged: async () => void calls.push('registry'),

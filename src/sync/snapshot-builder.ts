@@ -1,0 +1,112 @@
+import type { Logger } from 'pino';
+import type { SnapshotHolder } from '../feeds/feed-service.js';
+import type { RejectedRecord } from '../interviews/interview-schema.js';
+import { applyWalk, type AppliedWalk, type Snapshot } from '../interviews/snapshot.js';
+import type { KomboClient } from '../kombo/create-kombo-client.js';
+import { KomboError } from '../kombo/kombo-error.js';
+import type { Metrics } from '../metrics.js';
+import type { HeldRemoval } from './mass-removal-guard.js';
+import { createRemovalCheck } from './removal-check.js';
+import type { WalkAsk } from './single-flight.js';
+import { createWalkBudgets, type WalkCeiling } from './walk-budget.js';
+import { walkInterviews, type WalkResult } from './walk-interviews.js';
+import type { WalkSlot } from './walk-slots.js';
+
+/** What {@link createSnapshotBuilder} needs. */
+export interface SnapshotBuilderOptions {
+  client: KomboClient;
+  /** The snapshot walks start from and apply to. */
+  feeds: SnapshotHolder;
+  /** Where walks wait their turn among every integration's; none: walks never wait. */
+  walkSlot?: WalkSlot | undefined;
+  logger: Logger;
+  metrics?: Metrics | undefined;
+  now: () => number;
+  fullSyncIntervalMs: number;
+  /** Incremental walks ask for changes since the last walk's start less this, against clock skew (default a minute). */
+  overlapMs?: number | undefined;
+  maxPages?: number | undefined;
+  walkCeiling?: WalkCeiling | undefined;
+  formerInterviewerRetentionMs?: number | undefined;
+  massRemovalHoldMs: number;
+  /** A record failed validation; `kept` when its interview keeps its last good version. */
+  onRejected(record: RejectedRecord, kept: boolean): void;
+}
+
+/** The walk an ask makes, decided when it starts. */
+export interface WalkPlan {
+  readonly ask: WalkAsk;
+  /** The snapshot served when it started. */
+  readonly previous: Snapshot | undefined;
+  readonly startedAtMs: number;
+  readonly full: boolean;
+  readonly kind: 'full' | 'incremental';
+}
+
+/** A walk read whole and applied, not yet served. */
+export interface BuiltSnapshot {
+  readonly result: WalkResult;
+  /** The snapshot it was applied to (served when the walk ended). */
+  readonly base: Snapshot | undefined;
+  readonly applied: AppliedWalk;
+}
+
+/** Builds one integration's next snapshot from Kombo: decides each walk, reads it within its budget, applies it. */
+export interface SnapshotBuilder {
+  /** Full when asked, while a removal is held, with nothing served, or once FULL_SYNC_INTERVAL has passed. */
+  plan(ask: WalkAsk): WalkPlan;
+  /**
+   * Reads every page of the planned walk (in a walk slot) and applies it to the snapshot served then. Throws what the
+   * walk throws (nothing applied), and {@link MassRemovalHeldError} for a mass removal held. `signal` stops the walk;
+   * `slotSignal` a wait for a slot.
+   */
+  build(plan: WalkPlan, signals: { signal: AbortSignal; slotSignal: AbortSignal }): Promise<BuiltSnapshot>;
+  /** The mass removal held now, or null. */
+  held(): HeldRemoval | null;
+}
+
+/** Creates a {@link SnapshotBuilder}. */
+export function createSnapshotBuilder(options: SnapshotBuilderOptions): SnapshotBuilder {
+  const { client, feeds, now } = options;
+  const budgets = createWalkBudgets(options.walkCeiling);
+  const removals = createRemovalCheck({ holdMs: options.massRemovalHoldMs, logger: options.logger, metrics: options.metrics, now });
+
+  function plan(ask: WalkAsk): WalkPlan {
+    const previous = feeds.snapshot();
+    const startedAtMs = now();
+    // While a removal is held every walk is full: only a full walk can tell a recovery from an agreement.
+    const full =
+      ask.full || ask.confirmRemovals || removals.held() !== null || previous === undefined || startedAtMs - previous.data.fullSyncedAtMs >= options.fullSyncIntervalMs;
+    return { ask, previous, startedAtMs, full, kind: full ? 'full' : 'incremental' };
+  }
+
+  async function build({ ask, previous, startedAtMs, full, kind }: WalkPlan, signals: { signal: AbortSignal; slotSignal: AbortSignal }): Promise<BuiltSnapshot> {
+    const budget = budgets.next(previous);
+    const walkOnce = () =>
+      walkInterviews(client, {
+        kind,
+        startedAtMs,
+        signal: signals.signal,
+        ...(full ? {} : { updatedAfterMs: previous!.data.syncedAtMs - (options.overlapMs ?? 60_000) }),
+        ...(options.maxPages !== undefined ? { maxPages: options.maxPages } : {}),
+        budget,
+        // One policy for full and incremental walks: an invalid record's interview keeps its last good version.
+        onRejected: (record) => options.onRejected(record, record.id !== null && previous?.byId.has(record.id) === true),
+      });
+    let result: WalkResult;
+    try {
+      result = await (options.walkSlot ? options.walkSlot.run(walkOnce, signals.slotSignal) : walkOnce());
+    } catch (error) {
+      if (error instanceof KomboError && error.kind === 'over_budget') budgets.passed(budget);
+      throw error;
+    }
+    // Nothing is applied until every page has been read: a walk that fails halfway changes no feed.
+    const base = feeds.snapshot();
+    const applied = applyWalk(base, result.walk, { formerInterviewerRetentionMs: options.formerInterviewerRetentionMs });
+    removals.check({ kind, startedAtMs, base, next: applied.snapshot, confirmed: ask.confirmRemovals });
+    if (full) budgets.walkedFull(result.size);
+    return { result, base, applied };
+  }
+
+  return { plan, build, held: removals.held };
+}
