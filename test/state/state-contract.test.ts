@@ -14,6 +14,7 @@ import { createMetrics } from '../../src/metrics.js';
 import { createRedisState } from '../../src/redis/create-redis-state.js';
 import { createEmbeddedState } from '../../src/state/create-embedded-state.js';
 import type { StateBundle } from '../../src/state/state-bundle.js';
+import { StaleLeaseError } from '../../src/sync/walk-coordinator.js';
 import { snapshotData } from '../helpers/factories.js';
 import { describeRedis, startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { captureLogger } from '../helpers/test-service.js';
@@ -172,6 +173,36 @@ for (const kind of KINDS) {
         const other = await backing.open();
         expect(await other.snapshots.load('greenhouse:acme')).toBeUndefined();
         expect(await other.snapshots.load('lever:globex')).toEqual(snapshotData('lever:globex', 'B', 1_000));
+      });
+    });
+
+    describe('walk coordination', () => {
+      const logger = () => captureLogger().logger;
+
+      it('publishes a walk under a lease, and another process finds that very snapshot', async () => {
+        const one = (await backing.open()).coordinator(logger());
+        const { lease } = await one.acquire('greenhouse:acme');
+        await lease!.publish(snapshotData('greenhouse:acme', 'Walked', 5_000), { full: true, changes: 1 }).then(async (published) => {
+          await published.written;
+        });
+        await lease!.release();
+        const other = (await backing.open()).coordinator(logger());
+        const found = await other.newer('greenhouse:acme', { version: 0, lineage: '' });
+        expect(found?.kind).toBe('whole');
+        expect(found?.kind === 'whole' ? found.data : undefined).toEqual(snapshotData('greenhouse:acme', 'Walked', 5_000));
+      });
+
+      it('refuses the publish of a lease older than the newest granted (fencing): nothing of it is written', async () => {
+        const coordinator = (await backing.open()).coordinator(logger());
+        const first = (await coordinator.acquire('greenhouse:acme')).lease!;
+        await first.release();
+        const second = (await coordinator.acquire('greenhouse:acme')).lease!;
+        expect(second.token).toBeGreaterThan(first.token);
+        await expect(first.publish(snapshotData('greenhouse:acme', 'Stale', 6_000), { full: true, changes: 1 })).rejects.toThrow(StaleLeaseError);
+        await (await second.publish(snapshotData('greenhouse:acme', 'Fresh', 7_000), { full: true, changes: 1 })).written;
+        await second.release();
+        const read = await (await backing.open()).snapshots.load('greenhouse:acme');
+        expect(read?.interviews[0]?.title).toBe('Fresh');
       });
     });
 
