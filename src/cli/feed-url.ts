@@ -3,6 +3,7 @@ import { createFeedTokens } from '../feeds/feed-token.js';
 import { createFileLinkGenerationStore, createLinkGenerations, subjectKey } from '../feeds/link-generations.js';
 import { boundLevel, feedLinksFor, type LinkSubject } from '../http/routes/admin-routes.js';
 import { isPlausibleEmail, normalizeEmail } from '../interviews/normalize-email.js';
+import { loadEnvFile } from '../load-env-file.js';
 import { readSavedState, type SavedState } from './read-saved-state.js';
 
 const USAGE =
@@ -43,6 +44,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   let config;
   try {
+    loadEnvFile(); // the settings `npm start` reads, so the links are the service's
     config = loadConfig(process.env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;

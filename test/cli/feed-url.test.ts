@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import request from 'supertest';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +21,9 @@ import { buildTestService } from '../helpers/test-service.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TSX = createRequire(import.meta.url).resolve('tsx/cli');
+/** The command reads ./.env and DATA_DIR=./data: an empty working directory keeps the developer's own out. */
+const CWD = mkdtempSync(join(tmpdir(), 'interview-feeds-cli-cwd-'));
+afterAll(() => rmSync(CWD, { recursive: true, force: true }));
 const SECRET = 'cli-test-feed-secret-0123456789abcdef';
 
 const LIVE_ENV = {
@@ -39,9 +43,9 @@ function feedUrl(args: string[], env: Record<string, string>): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [TSX, 'src/cli/feed-url.ts', ...args],
+      [TSX, join(ROOT, 'src/cli/feed-url.ts'), ...args],
       // Only what we pass: nothing from the developer's own environment (or a .env) may leak in.
-      { cwd: ROOT, env: { PATH: process.env.PATH ?? '', TMPDIR: process.env.TMPDIR ?? '/tmp', ...env }, timeout: 50_000 },
+      { cwd: CWD, env: { PATH: process.env.PATH ?? '', TMPDIR: process.env.TMPDIR ?? '/tmp', ...env }, timeout: 50_000 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
         resolve({ code, stdout, stderr });
