@@ -85,6 +85,7 @@ export function createApp(deps: AppDeps): Express {
       defaultDetail: deps.defaultDetail ?? 'full',
       refreshMinutes: deps.refreshMinutes,
       record: requestLog.record,
+      browser: { publicUrl: deps.publicUrl, selfService: deps.oidc !== undefined, adminPage: Boolean(deps.adminToken || deps.oidc?.adminEmails.length || deps.demo) },
     },
     app,
   );
