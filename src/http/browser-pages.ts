@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Eta } from 'eta';
 import type { Request, Response } from 'express';
 import helmet from 'helmet';
-import type { SubscribeLinks } from '../calendar/subscribe-links.js';
+import { subscribeLinks } from '../calendar/subscribe-links.js';
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
@@ -40,8 +40,8 @@ const ASSETS: ReadonlyMap<string, { type: string; body: Buffer }> = new Map(
 
 /** What a browser is shown at a feed link, a dead link and `/`. */
 export interface BrowserPages {
-  /** A live link opened in a browser: what the calendar is, how to subscribe, and not to import the file. */
-  feed(req: Request, res: Response, data: { calendarName: string; links: SubscribeLinks }): void;
+  /** A live link (`path`, /feeds/….ics) opened in a browser: what the calendar is, how to subscribe, and not to import the file. */
+  feed(req: Request, res: Response, data: { calendarName: string; path: string }): void;
   /** An unknown, revoked or removed link opened in a browser (404): it no longer works, and what to do. */
   gone(req: Request, res: Response): void;
   /** `/` in a browser: what this service is and where to go. */
@@ -93,7 +93,8 @@ export function createBrowserPages(options: {
   }
 
   return {
-    feed: (req, res, data) => render(req, res, 200, 'feed-page', { title: data.calendarName, ...data }),
+    feed: (req, res, { calendarName, path }) =>
+      render(req, res, 200, 'feed-page', { title: calendarName, calendarName, links: subscribeLinks(`${options.publicUrl}${path}`, calendarName) }),
     gone: (req, res) => render(req, res, 404, 'link-gone', { title: 'This calendar link no longer works' }),
     home: (req, res) => render(req, res, 200, 'home', { title: 'Interview calendars' }),
     asset(name, res) {

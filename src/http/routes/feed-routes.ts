@@ -2,8 +2,7 @@ import type { Express, Request, Response } from 'express';
 import type { FeedService, RenderedFeed } from '../../feeds/feed-service.js';
 import type { FeedIdentity, FeedTokens } from '../../feeds/feed-token.js';
 import type { FeedDetail } from '../../config.js';
-import { subscribeLinks } from '../../calendar/subscribe-links.js';
-import { createBrowserPages, opensInBrowser } from '../browser-pages.js';
+import { createBrowserPages, opensInBrowser, type BrowserPages } from '../browser-pages.js';
 import { NOT_FOUND_BODY } from '../http-error.js';
 
 /** What the feed route needs. */
@@ -120,17 +119,17 @@ export function feedRoutes(options: FeedRouteOptions, app: Pick<Express, 'get'>)
   const pages = options.browser ? createBrowserPages(options.browser) : undefined;
 
   /** A browser at a feed link: the subscribe page of a link that works, the same "no longer works" page for any other. */
-  function page(req: Request, res: Response, file: string): string | undefined {
+  function page(pages: BrowserPages, req: Request, res: Response, file: string): string | undefined {
     const identity = file.endsWith('.ics') ? options.tokens.decode(file.slice(0, -4)) : undefined;
     const target = identity?.email !== undefined ? { email: identity.email } : identity?.team !== undefined ? { team: identity.team } : undefined;
     if (identity === undefined || target === undefined || !options.isServed(identity.integrationId) || !options.isCurrent(identity)) {
-      pages!.gone(req, res);
+      pages.gone(req, res);
       return undefined;
     }
     // Not recorded as a fetch: a person reading this page has subscribed to nothing yet.
     const feed = options.feeds.feed(identity.integrationId, target, identity.detail ?? options.defaultDetail);
     const calendarName = feed?.calendarName ?? (identity.email !== undefined ? options.feeds.personCalendarName(identity.integrationId, identity.email) : 'Interviews');
-    pages!.feed(req, res, { calendarName, links: subscribeLinks(`${options.browser!.publicUrl}${FEEDS_PREFIX}${file}`, calendarName) });
+    pages.feed(req, res, { calendarName, path: `${FEEDS_PREFIX}${file}` });
     return file;
   }
 
@@ -178,7 +177,7 @@ export function feedRoutes(options: FeedRouteOptions, app: Pick<Express, 'get'>)
     const file = (query < 0 ? url : url.slice(0, query)).slice(FEEDS_PREFIX.length);
     // Only a token that decoded is named (by a short hash) in the log line; an unknown one is not worth a name.
     // A calendar client's request fails the browser test at its first header (see opensInBrowser).
-    const token = pages !== undefined && opensInBrowser(req) ? page(req, res, file) : answer(req, res, file);
+    const token = pages !== undefined && opensInBrowser(req) ? page(pages, req, res, file) : answer(req, res, file);
     record(req, res, ROUTE, started, token);
   });
 
