@@ -2,8 +2,11 @@
 # Production image of interview-feeds: built with dev dependencies, run with production ones only, as a non-root
 # user. Build: docker build -t interview-feeds .   Run: docker run -p 3000:3000 --env-file .env -v feeds-data:/app/data interview-feeds
 
+# Node 24 LTS ("Krypton"; Node 20 left support on 2026-04-30): the newest line with an LTS release. Node 26 is due to
+# become LTS, but its releases so far report no LTS name (process.release.lts) and oidc-provider calls it unsupported.
+# .ci/run runs the test suite on this major too; package.json's engines keep Node 20.19, the machines' Node, working.
 # --- build: compile TypeScript to dist/ ------------------------------------------------------------------------
-FROM node:20-slim AS build
+FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -12,7 +15,7 @@ COPY src ./src
 RUN npm run build
 
 # --- runtime: production dependencies and the compiled code, nothing else --------------------------------------
-FROM node:20-slim AS runtime
+FROM node:24-slim AS runtime
 ENV NODE_ENV=production \
     PORT=3000 \
     HOST=0.0.0.0 \

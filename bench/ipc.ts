@@ -20,6 +20,8 @@ export function benchServiceEnv(komboBaseUrl: string, dataDir: string, extra: No
     KOMBO_INTEGRATION_ID: BENCH_INTEGRATION_ID,
     KOMBO_BASE_URL: komboBaseUrl,
     FEED_SECRET: BENCH_FEED_SECRET,
+    // Required outside demo mode; loopback, where every bench process listens (feed links are only decoded here).
+    PUBLIC_URL: 'http://127.0.0.1',
     DATA_DIR: dataDir,
     LOG_LEVEL: 'info',
     HOST: '127.0.0.1',

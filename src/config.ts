@@ -93,6 +93,10 @@ const envSchema = z.object({
   FEED_SECRET: optionalString,
   ADMIN_TOKEN: optionalString,
   PUBLIC_URL: z.preprocess(text, httpUrl('PUBLIC_URL', 'https://feeds.example.com').optional()),
+  ALLOW_HTTP_PUBLIC_URL: z.preprocess(
+    (value) => String(text(value) ?? 'false').toLowerCase(),
+    z.enum(['true', 'false'], { error: 'ALLOW_HTTP_PUBLIC_URL must be true or false' }).transform((value) => value === 'true'),
+  ),
   SESSION_HOURS: integer('SESSION_HOURS', 1, 720, 8, 'a number of hours'),
   // Kept exactly as written: an issuer identifier is compared byte for byte, trailing slash included (Auth0 has one).
   OIDC_ISSUER: z.preprocess(text, z.string().refine((value) => /^https?:$/.test(URL.canParse(value) ? new URL(value).protocol : ''), { error: 'OIDC_ISSUER must be an http(s) URL, such as https://login.example.com' }).optional()),
@@ -170,6 +174,8 @@ export interface Config {
   /** Self-service sign-in with the company's OpenID Connect provider (`GET /me`); undefined while not configured. */
   oidc: OidcConfig | undefined;
   publicUrl: string;
+  /** ALLOW_HTTP_PUBLIC_URL: a plain-http PUBLIC_URL on purpose (a private network); links and tokens then travel in clear. */
+  allowHttpPublicUrl: boolean;
   port: number;
   host: string;
   syncIntervalMs: number;
@@ -232,6 +238,24 @@ export function isLoopbackHost(hostname: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
+/**
+ * Outside demo mode every link handed out is built on PUBLIC_URL, and changing it later means every interviewer
+ * subscribes again: unset (links to localhost) or plain http on a network (secret links, the admin token and session
+ * cookies in clear text) is refused at start-up, unless ALLOW_HTTP_PUBLIC_URL says a private network is meant.
+ */
+function publicUrlProblems(raw: string | undefined, demo: boolean, allowHttp: boolean): string[] {
+  if (demo) return [];
+  if (raw === undefined) {
+    return ['PUBLIC_URL must be set when KOMBO_API_KEY is set: the https address interviewers reach the service at, such as https://feeds.example.com (every feed link is built on it)'];
+  }
+  if (!URL.canParse(raw)) return []; // the schema reports the malformed URL
+  const url = new URL(raw);
+  if (url.protocol !== 'http:' || allowHttp || isLoopbackHost(url.hostname)) return [];
+  return [
+    'PUBLIC_URL must be https: over plain http, feed links and the admin token cross the network in clear text. Use http only on a loopback address, or set ALLOW_HTTP_PUBLIC_URL=true for a private network',
+  ];
+}
+
 /** Thrown by {@link loadConfig}: one line per bad setting, each naming its variable. */
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -289,6 +313,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // Tokens and the client secret would cross the network in the clear.
     problems.push('OIDC_ISSUER must be https (http only on a loopback address, for local development)');
   }
+  const publicUrl = text(env.PUBLIC_URL);
+  problems.push(...publicUrlProblems(typeof publicUrl === 'string' ? publicUrl : undefined, demo, String(text(env.ALLOW_HTTP_PUBLIC_URL)).toLowerCase() === 'true'));
   const adminEmails = String(text(env.OIDC_ADMIN_EMAILS) ?? '')
     .split(',')
     // The one normalisation every compared email goes through: `toLowerCase()` would fold a Kelvin sign into `k`
@@ -323,6 +349,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         ? { issuer: e.OIDC_ISSUER, clientId: e.OIDC_CLIENT_ID, clientSecret: e.OIDC_CLIENT_SECRET, adminEmails: [...new Set(adminEmails)] }
         : undefined,
     publicUrl: e.PUBLIC_URL ?? `http://localhost:${e.PORT}`,
+    allowHttpPublicUrl: e.ALLOW_HTTP_PUBLIC_URL,
     port: e.PORT,
     host: e.HOST,
     syncIntervalMs: e.SYNC_INTERVAL_SECONDS * 1000,

@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { resolve as resolvePath } from 'node:path';
 import type { Logger } from 'pino';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createService, type Service } from './create-service.js';
@@ -171,8 +172,11 @@ export async function start(
   return { ...service, server, url: `http://127.0.0.1:${port}`, stop };
 }
 
-/** The process entry: reads the config (exiting 1 with one line per problem), starts, and stops on SIGTERM/SIGINT. */
-export async function main(): Promise<void> {
+/**
+ * The process entry: reads the config (exiting 1 with one line per problem), starts, and stops on SIGTERM/SIGINT.
+ * `envFile` names the file the entry read settings from (`.env`), for the log.
+ */
+export async function main(options: { envFile?: string | undefined } = {}): Promise<void> {
   let config: Config;
   try {
     config = loadConfig(process.env);
@@ -184,6 +188,7 @@ export async function main(): Promise<void> {
   const destination = createLogDestination();
   const logger = createLogger({ level: config.logLevel, destination });
   const exit = (code: number) => void destination.close().then(() => process.exit(code));
+  if (options.envFile !== undefined) logger.info({ envFile: resolvePath(options.envFile) }, `settings read from ${options.envFile}; a variable set in the environment wins over it`);
   const running = await start(config, logger);
   const onSignal = (signal: NodeJS.Signals) => {
     // stop() closes the listener before its first await, so once this line is out no new connection is accepted.

@@ -1,5 +1,8 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_VARIABLES, ConfigError, DEMO_FEED_SECRET, DEMO_INTEGRATION_ID, loadConfig } from '../src/config.js';
@@ -8,10 +11,11 @@ import { DEFAULT_MAX_PAGES, PAGE_SIZE } from '../src/kombo/paginate-interviews.j
 import { DEFAULT_WALK_CEILING } from '../src/sync/walk-budget.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+const TSX = createRequire(import.meta.url).resolve('tsx/cli');
 const SECRET = 'x'.repeat(32);
 const MiB = 1024 * 1024;
 /** A valid live (non-demo) environment, to vary one variable at a time. */
-const LIVE = { KOMBO_API_KEY: 'key', KOMBO_INTEGRATION_ID: 'greenhouse:1', FEED_SECRET: SECRET };
+const LIVE = { KOMBO_API_KEY: 'key', KOMBO_INTEGRATION_ID: 'greenhouse:1', FEED_SECRET: SECRET, PUBLIC_URL: 'https://feeds.example.com' };
 
 /** The problems loadConfig reports for `env`, or [] when it accepts it. */
 function problems(env: Record<string, string | undefined>): readonly string[] {
@@ -34,6 +38,7 @@ describe('loadConfig', () => {
       adminToken: undefined,
       sessionMs: 8 * 3_600_000,
       publicUrl: 'http://localhost:3000',
+      allowHttpPublicUrl: false,
       port: 3000,
       host: '0.0.0.0',
       syncIntervalMs: 300_000,
@@ -132,6 +137,7 @@ describe('loadConfig', () => {
       adminToken: 'a'.repeat(16),
       sessionMs: 12 * 3_600_000,
       publicUrl: 'https://feeds.example.com',
+      allowHttpPublicUrl: false,
       port: 8080,
       host: '::',
       syncIntervalMs: 60_000,
@@ -156,8 +162,8 @@ describe('loadConfig', () => {
 
   describe('Kombo credentials', () => {
     it('takes KOMBO_API_KEY without any integration (an empty registry), but no integration without a key', () => {
-      expect(problems({ KOMBO_API_KEY: 'key', FEED_SECRET: SECRET })).toEqual([]);
-      expect(loadConfig({ KOMBO_API_KEY: 'key', FEED_SECRET: SECRET }).kombo.integrationIds).toEqual([]);
+      expect(problems({ KOMBO_API_KEY: 'key', FEED_SECRET: SECRET, PUBLIC_URL: LIVE.PUBLIC_URL })).toEqual([]);
+      expect(loadConfig({ KOMBO_API_KEY: 'key', FEED_SECRET: SECRET, PUBLIC_URL: LIVE.PUBLIC_URL }).kombo.integrationIds).toEqual([]);
       const noKey = 'KOMBO_API_KEY must be set when KOMBO_INTEGRATION_ID or KOMBO_INTEGRATION_IDS is set (leave them all unset for demo mode)';
       expect(problems({ KOMBO_INTEGRATION_ID: 'greenhouse:1' })).toEqual([noKey]);
       expect(problems({ KOMBO_INTEGRATION_IDS: 'greenhouse:1,lever:2' })).toEqual([noKey]);
@@ -165,13 +171,13 @@ describe('loadConfig', () => {
     });
 
     it('reads KOMBO_INTEGRATION_IDS comma-separated, KOMBO_INTEGRATION_ID as one more, without repeats or blanks', () => {
-      const ids = (env: Record<string, string>) => loadConfig({ KOMBO_API_KEY: 'key', FEED_SECRET: SECRET, ...env }).kombo.integrationIds;
+      const ids = (env: Record<string, string>) => loadConfig({ KOMBO_API_KEY: 'key', FEED_SECRET: SECRET, PUBLIC_URL: LIVE.PUBLIC_URL, ...env }).kombo.integrationIds;
       expect(ids({ KOMBO_INTEGRATION_IDS: ' greenhouse:1, lever:2 ,,' })).toEqual(['greenhouse:1', 'lever:2']);
       expect(ids({ KOMBO_INTEGRATION_ID: 'lever:2', KOMBO_INTEGRATION_IDS: 'greenhouse:1,lever:2' })).toEqual(['lever:2', 'greenhouse:1']);
-      expect(problems({ KOMBO_API_KEY: 'key', FEED_SECRET: SECRET, KOMBO_INTEGRATION_IDS: `ok,${'x'.repeat(300)}` })[0]).toMatch(
+      expect(problems({ KOMBO_API_KEY: 'key', FEED_SECRET: SECRET, PUBLIC_URL: LIVE.PUBLIC_URL, KOMBO_INTEGRATION_IDS: `ok,${'x'.repeat(300)}` })[0]).toMatch(
         /^KOMBO_INTEGRATION_IDS holds "x+", which is no integration id/,
       );
-      expect(problems({ KOMBO_API_KEY: 'key', FEED_SECRET: SECRET, SYNC_CONCURRENCY: '0' })).toEqual(['SYNC_CONCURRENCY must be a number of walks from 1 to 64']);
+      expect(problems({ KOMBO_API_KEY: 'key', FEED_SECRET: SECRET, PUBLIC_URL: LIVE.PUBLIC_URL, SYNC_CONCURRENCY: '0' })).toEqual(['SYNC_CONCURRENCY must be a number of walks from 1 to 64']);
     });
 
     it('needs FEED_SECRET of at least 32 characters outside demo mode', () => {
@@ -316,10 +322,36 @@ describe('loadConfig', () => {
     expect(problems({ ...LIVE, ...oidc, OIDC_ADMIN_EMAILS: 'ada' })).toEqual(['OIDC_ADMIN_EMAILS holds "ada", which is no email address']);
   });
 
+  describe('PUBLIC_URL outside demo mode', () => {
+    const unset = 'PUBLIC_URL must be set when KOMBO_API_KEY is set: the https address interviewers reach the service at, such as https://feeds.example.com (every feed link is built on it)';
+    const plain =
+      'PUBLIC_URL must be https: over plain http, feed links and the admin token cross the network in clear text. Use http only on a loopback address, or set ALLOW_HTTP_PUBLIC_URL=true for a private network';
+
+    it('is required: links to localhost would be handed out', () => {
+      expect(problems({ ...LIVE, PUBLIC_URL: undefined })).toEqual([unset]);
+      expect(problems({ ...LIVE, PUBLIC_URL: '  ' })).toEqual([unset]);
+      // Demo mode still defaults it to this machine.
+      expect(loadConfig({ PORT: '4000' }).publicUrl).toBe('http://localhost:4000');
+    });
+
+    it('must be https, unless its host is loopback or ALLOW_HTTP_PUBLIC_URL=true', () => {
+      for (const url of ['http://feeds.example.com', 'http://10.0.0.5:3000', 'HTTP://Feeds.Internal/']) expect(problems({ ...LIVE, PUBLIC_URL: url }), url).toEqual([plain]);
+      for (const url of ['http://localhost:3000', 'http://127.0.0.1:8080', 'http://[::1]:3000', 'https://feeds.example.com']) {
+        expect(loadConfig({ ...LIVE, PUBLIC_URL: url }).allowHttpPublicUrl, url).toBe(false);
+      }
+      const allowed = loadConfig({ ...LIVE, PUBLIC_URL: 'http://feeds.internal:3000', ALLOW_HTTP_PUBLIC_URL: 'TRUE' });
+      expect(allowed).toMatchObject({ publicUrl: 'http://feeds.internal:3000', allowHttpPublicUrl: true });
+      expect(problems({ ...LIVE, PUBLIC_URL: 'http://feeds.internal', ALLOW_HTTP_PUBLIC_URL: 'false' })).toEqual([plain]);
+      expect(problems({ ...LIVE, ALLOW_HTTP_PUBLIC_URL: 'yes' })).toEqual(['ALLOW_HTTP_PUBLIC_URL must be true or false']);
+      // Demo mode serves bundled interviews only: any PUBLIC_URL goes.
+      expect(loadConfig({ PUBLIC_URL: 'http://demo.example.com' }).publicUrl).toBe('http://demo.example.com');
+    });
+  });
+
   it('reports every problem at once, one line each, naming its variable', () => {
     const error = (() => {
       try {
-        loadConfig({ KOMBO_API_KEY: 'key', PORT: 'http', KOMBO_BASE_URL: 'nope', LOG_LEVEL: 'loud', FEED_SECRET: 'short', ADMIN_TOKEN: 'x' });
+        loadConfig({ KOMBO_API_KEY: 'key', PUBLIC_URL: 'https://feeds.example.com', PORT: 'http', KOMBO_BASE_URL: 'nope', LOG_LEVEL: 'loud', FEED_SECRET: 'short', ADMIN_TOKEN: 'x' });
       } catch (caught) {
         return caught;
       }
@@ -371,6 +403,43 @@ describe('the documented configuration', () => {
 });
 
 describe('the process entry with a bad configuration', () => {
+  it('exits 1 naming PUBLIC_URL when a live configuration leaves it unset or plain http', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'interview-feeds-public-url-'));
+    try {
+      const run = (extra: Record<string, string>) =>
+        new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+          // A working directory of its own, so no .env of the developer's is read.
+          const child = execFile(
+            process.execPath,
+            [TSX, join(root, 'src/main.ts')],
+            { cwd: work, timeout: 30_000, env: { PATH: process.env.PATH, KOMBO_API_KEY: 'key', FEED_SECRET: SECRET, DATA_DIR: work, PORT: '0', ...extra } },
+            (_error, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }),
+          );
+        });
+      const [unset, plain, allowed] = await Promise.all([
+        run({}),
+        run({ PUBLIC_URL: 'http://feeds.example.com' }),
+        run({ PUBLIC_URL: 'http://feeds.example.com', ALLOW_HTTP_PUBLIC_URL: 'true', HOST: 'not a host' }),
+      ]);
+      expect(unset.code).toBe(1);
+      expect(unset.stdout).toBe('');
+      expect(unset.stderr.trim()).toBe(
+        'config error: PUBLIC_URL must be set when KOMBO_API_KEY is set: the https address interviewers reach the service at, such as https://feeds.example.com (every feed link is built on it)',
+      );
+      expect(plain.code).toBe(1);
+      expect(plain.stdout).toBe('');
+      expect(plain.stderr.trim()).toBe(
+        'config error: PUBLIC_URL must be https: over plain http, feed links and the admin token cross the network in clear text. Use http only on a loopback address, or set ALLOW_HTTP_PUBLIC_URL=true for a private network',
+      );
+      // With the setting, only the other (deliberately bad) variable is refused.
+      expect(allowed.code).toBe(1);
+      expect(allowed.stderr).not.toContain('PUBLIC_URL');
+      expect(allowed.stderr).toContain('config error: HOST must be');
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it('exits 1 before listening, one stderr line per problem naming its variable', async () => {
     const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       const child = execFile(
@@ -379,7 +448,7 @@ describe('the process entry with a bad configuration', () => {
         {
           cwd: root,
           timeout: 15_000,
-          env: { PATH: process.env.PATH, KOMBO_API_KEY: 'key', FEED_SECRET: 'too-short', PORT: 'eighty', KOMBO_BASE_URL: 'kombo' },
+          env: { PATH: process.env.PATH, KOMBO_API_KEY: 'key', PUBLIC_URL: 'https://feeds.example.com', FEED_SECRET: 'too-short', PORT: 'eighty', KOMBO_BASE_URL: 'kombo' },
         },
         (_error, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }),
       );

@@ -51,12 +51,23 @@ describe('Dockerfile', () => {
     for (const kept of ['node_modules', 'dist', 'data', '.env', '.git', 'test', 'bench', 'coverage']) expect(inContext(kept), kept).toBe(false);
   });
 
+  it('builds and runs on a supported Node LTS, the one .ci/run tests on too', () => {
+    const majors = stages.map((stage) => Number(/^FROM node:(\d+)(\.\d+)*-(slim|alpine)\S*/.exec(stage[0]!)?.[1]));
+    // Node 20 left support on 2026-04-30; 24 is an LTS line until 2028-04-30.
+    expect(majors[0]).toBeGreaterThanOrEqual(24);
+    expect(new Set(majors)).toEqual(new Set([majors[0]]));
+    // .ci/run installs the npm registry's Node binary of the major the first FROM names, and runs the suite on it.
+    const ci = readFileSync(join(root, '.ci/run'), 'utf8');
+    expect(ci).toContain(`sed -n 's/^FROM node:\\([0-9][0-9]*\\).*/\\1/p' Dockerfile`);
+    expect(ci).toMatch(/PATH="\$lts_bin:\$PATH" npx vitest run/);
+  });
+
   it('builds in one stage and runs the built code in a small one with production dependencies only', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    expect(build[0]).toMatch(/^FROM node:20(\.\d+)*-(slim|alpine)\S* AS build$/);
+    expect(build[0]).toMatch(/^FROM node:\d+(\.\d+)*-(slim|alpine)\S* AS build$/);
     expect(build).toContain('RUN npm ci --no-audit --no-fund');
     expect(build).toContain('RUN npm run build');
-    expect(final[0]).toMatch(/^FROM node:20(\.\d+)*-(slim|alpine)\S*/);
+    expect(final[0]).toMatch(/^FROM node:\d+(\.\d+)*-(slim|alpine)\S*/);
     expect(final.some((line) => /^RUN npm ci --omit=dev\b/.test(line))).toBe(true);
     expect(final).toContain('COPY --from=build /app/dist ./dist');
     expect(final.at(-1)).toBe('CMD ["node", "dist/main.js"]');

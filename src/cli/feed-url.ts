@@ -2,7 +2,9 @@ import { ConfigError, FEED_DETAILS, isValidIntegrationId, loadConfig, type FeedD
 import { createFeedTokens } from '../feeds/feed-token.js';
 import { currentFeedLinks, type LinkSubject } from '../feeds/feed-links.js';
 import { createFileLinkGenerationStore, createLinkGenerations } from '../feeds/link-generations.js';
-import { isPlausibleEmail } from '../interviews/normalize-email.js';
+import { isPlausibleEmail, normalizeEmail } from '../interviews/normalize-email.js';
+import { loadEnvFile } from '../load-env-file.js';
+import { readSavedState, type SavedState } from './read-saved-state.js';
 
 const USAGE =
   'usage: npm run feed-url -- [--integration ID] [--detail full|private|busy] someone@example.com [another@example.com …]\n' +
@@ -42,6 +44,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   let config;
   try {
+    loadEnvFile(); // the settings `npm start` reads, so the links are the service's
     config = loadConfig(process.env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
@@ -64,13 +67,22 @@ async function main(argv: readonly string[]): Promise<number> {
   const tokens = createFeedTokens(config.feedSecret);
   // A revoked link's replacement, as the service hands it out (revocations live under DATA_DIR).
   const generations = createLinkGenerations(createFileLinkGenerationStore(config.dataDir));
+  let saved: SavedState;
   try {
     await generations.restore();
+    saved = await readSavedState(config);
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n`);
     return 1;
   }
   const issuer = { tokens, publicUrl: config.publicUrl, defaultDetail: config.feedDefaultDetail, links: generations };
+  // A link of an integration the service does not serve answers 404: printing it would hand out a dead link.
+  const unserved = saved.whyUnserved(integration);
+  if (unserved?.fatal) {
+    process.stderr.write(`${unserved.message}\n`);
+    return 2;
+  }
+  if (unserved) process.stderr.write(`${unserved.message}\n`);
   let status = 0;
   for (const subject of subjects) {
     if (subject.email !== undefined && !isPlausibleEmail(subject.email)) {
@@ -98,6 +110,14 @@ async function main(argv: readonly string[]): Promise<number> {
         '',
       ].join('\n'),
     );
+    // A misspelled email gets a working link to a calendar that stays empty: say so, and print it all the same (they
+    // may simply have no interview yet).
+    if (subject.email !== undefined && (await saved.interviewsOf(integration, subject.email)) === 0) {
+      process.stderr.write(
+        `warning: ${normalizeEmail(subject.email)} is on no interview in the last saved snapshot of ${integration} (${await saved.syncedAt(integration)}): ` +
+          'check the spelling; the link works, and its calendar stays empty until the ATS lists them on an interview\n',
+      );
+    }
   }
   if (config.demo) process.stderr.write('note: no KOMBO_API_KEY is set, so these are demo-mode links\n');
   return status;

@@ -70,6 +70,7 @@ export function createApp(deps: AppDeps): Express {
       defaultDetail,
       refreshMinutes: config.feedRefreshMinutes,
       record: requestLog.record,
+      browser: { publicUrl: config.publicUrl, selfService: config.oidc !== undefined, adminPage: Boolean(config.adminToken || config.oidc?.adminEmails.length || config.demo) },
     },
     app,
   );

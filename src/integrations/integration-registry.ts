@@ -45,8 +45,10 @@ export interface IntegrationRegistry {
   /** Changes what is known about `id`; undefined when it is not served. */
   update(id: string, patch: IntegrationPatch): Promise<IntegrationEntry | undefined>;
   /**
-   * Whether more than one integration is served now or ever was (a removed one counts, and removals are kept): once
-   * true it stays true, so removing one integration never changes another's calendars.
+   * Whether more than one integration is served now or ever was: a removed one counts (removals are kept), and so
+   * does one dropped from the configuration after it had served calendars; once true it stays true, so neither
+   * changes another integration's calendars. One dropped from the configuration that never served any (a mistyped
+   * id: Kombo never described it) does not count, so the names it added go back.
    */
   servedSeveral(): boolean;
 }
@@ -54,7 +56,10 @@ export interface IntegrationRegistry {
 /** What the registry needs. */
 export interface RegistryOptions {
   store: RegistryStore;
-  /** KOMBO_INTEGRATION_IDS (with KOMBO_INTEGRATION_ID): added unless removed for good earlier. */
+  /**
+   * KOMBO_INTEGRATION_IDS (with KOMBO_INTEGRATION_ID): added unless removed for good earlier. The configuration owns
+   * what it declared: on load, an integration it added (source `config` or `demo`) that it no longer names is dropped.
+   */
   configured: readonly string[];
   /** How configured ids are marked (`demo` in demo mode). */
   configuredSource?: IntegrationSource;
@@ -66,7 +71,8 @@ export interface RegistryOptions {
 
 /**
  * Creates the registry. On load, a configured integration that was removed through the admin API or a webhook stays
- * removed even while the configuration still names it: that is logged once, then.
+ * removed even while the configuration still names it: that is logged once, then. One the configuration added and no
+ * longer names is dropped (logged too); those added at run time (the admin API, webhooks) stay.
  */
 export function createIntegrationRegistry(options: RegistryOptions): IntegrationRegistry {
   const { store, logger } = options;
@@ -75,6 +81,7 @@ export function createIntegrationRegistry(options: RegistryOptions): Integration
   let entries = new Map<string, IntegrationEntry>();
   let removed = new Map<string, number>();
   let nextSeq = 0;
+  let droppedServing = false;
   for (const id of options.configured) entries.set(id, entry(id, source, {}));
 
   function entry(id: string, from: IntegrationSource, info: IntegrationPatch): IntegrationEntry {
@@ -95,6 +102,7 @@ export function createIntegrationRegistry(options: RegistryOptions): Integration
     nextSeq,
     integrations: [...entries.values()],
     removed: [...removed].map(([id, removedAtMs]) => ({ id, removedAtMs })),
+    ...(droppedServing ? { servedSeveral: true } : {}),
   });
   const notify = () => options.onChange?.([...entries.values()]);
 
@@ -103,6 +111,7 @@ export function createIntegrationRegistry(options: RegistryOptions): Integration
     entries = new Map((saved?.integrations ?? []).map((known) => [known.id, known]));
     removed = new Map((saved?.removed ?? []).map((gone) => [gone.id, gone.removedAtMs]));
     nextSeq = saved?.nextSeq ?? 0;
+    droppedServing = saved?.servedSeveral ?? false;
     let changed = saved === undefined;
     for (const id of options.configured) {
       if (removed.has(id) || entries.has(id)) continue;
@@ -141,6 +150,30 @@ export function createIntegrationRegistry(options: RegistryOptions): Integration
     return next;
   }
 
+  /**
+   * Drops what an earlier configuration declared and this one no longer names (a mistyped id, since fixed, or demo
+   * mode's companies in a live install); true when any went. Only at load: replicas started with another
+   * configuration (a rolling deploy) never drop each other's on a reload.
+   */
+  function dropUndeclared(): boolean {
+    const declared = new Set(options.configured);
+    let dropped = 0;
+    let droppedServed = 0;
+    for (const known of [...entries.values()]) {
+      if ((known.source !== 'config' && known.source !== 'demo') || declared.has(known.id)) continue;
+      entries.delete(known.id);
+      dropped++;
+      // Kombo described it after a walk that succeeded, so it served real calendars (demo ones never count).
+      if (known.source === 'config' && (known.organization !== null || known.tool !== null)) droppedServed++;
+      logger.warn(
+        { integration: known.id, source: known.source },
+        'the configuration no longer names this integration, which it had added: it is no longer served (its feeds answer 404); name it again in KOMBO_INTEGRATION_IDS, or POST /admin/integrations, to bring it back',
+      );
+    }
+    if (droppedServed > 0 && entries.size + removed.size + droppedServed > 1) droppedServing = true;
+    return dropped > 0;
+  }
+
   let loading: Promise<void> | undefined;
   const load = () =>
     (loading ??= (async () => {
@@ -150,7 +183,8 @@ export function createIntegrationRegistry(options: RegistryOptions): Integration
           logger.warn({ integration: id }, 'the configuration names an integration that was removed; it stays removed (POST /admin/integrations brings it back)');
         }
       }
-      if (adopt(saved)) {
+      const added = adopt(saved);
+      if (dropUndeclared() || added) {
         try {
           await store.save(data());
         } catch (error) {
@@ -176,7 +210,7 @@ export function createIntegrationRegistry(options: RegistryOptions): Integration
     },
     list: () => [...entries.values()],
     get: (id) => entries.get(id),
-    servedSeveral: () => entries.size + removed.size > 1,
+    servedSeveral: () => droppedServing || entries.size + removed.size > 1,
     async add(id, from, info = {}) {
       if (!isValidIntegrationId(id)) {
         throw new RegistryError(`integration id must be 1 to ${MAX_INTEGRATION_ID_CHARS} characters without spaces around it or control characters`, 'invalid_id');

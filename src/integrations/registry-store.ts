@@ -34,6 +34,11 @@ export interface RegistryData {
   readonly nextSeq: number;
   readonly integrations: readonly IntegrationEntry[];
   readonly removed: readonly RemovedIntegration[];
+  /**
+   * Set when an integration that had served calendars was dropped from the configuration while another was served:
+   * calendar names keep their organisation, as after a removal. Absent in registries saved before it existed.
+   */
+  readonly servedSeveral?: boolean;
 }
 
 /**
@@ -65,6 +70,7 @@ export const registryDataSchema = z.object({
     }),
   ),
   removed: z.array(z.object({ id: z.string().min(1).max(1_000), removedAtMs: z.number() })),
+  servedSeveral: z.boolean().optional(),
 }) satisfies z.ZodType<RegistryData>;
 
 /** A registry file that is there but cannot be used: start-up stops rather than forget who was removed. */

@@ -156,7 +156,8 @@ describe('admin page', () => {
       expect(html).toContain('<span class="status status-ok">ok</span>');
       expect(html).toContain('<td data-label="Interviews">3</td>');
       expect(html).toContain('<td data-label="Interviewers">3</td>');
-      expect(html).toContain('<td data-label="Last success">2026-11-01 12:00 UTC</td>');
+      // In UTC in the markup; the page's script shows it in the viewer's time zone.
+      expect(html).toContain('<td data-label="Last success"><time datetime="2026-11-01T12:00Z">2026-11-01 12:00 UTC</time></td>');
       expect(html).toContain('Sync now</button>');
     });
 
@@ -264,7 +265,8 @@ describe('admin page', () => {
       const oldPath = new URL(old.url).pathname;
       await request(service.app).get(oldPath).set('User-Agent', 'Google-Calendar-Importer').expect(200);
       const fetched = await page();
-      expect(fetched).toContain(`${new Date(fake.clock).toISOString().slice(0, 16).replace('T', ' ')} UTC<br><small>google</small>`);
+      const at = new Date(fake.clock).toISOString().slice(0, 16);
+      expect(fetched).toContain(`<time datetime="${at}Z">${at.replace('T', ' ')} UTC</time><br><small>google</small>`);
       expect(fetched).toContain(old.url);
 
       const path = `/admin/i/${fake.integrationId}/revoke`;

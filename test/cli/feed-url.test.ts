@@ -2,13 +2,17 @@ import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import request from 'supertest';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BUSY_SUMMARY } from '../../src/calendar/interview-event.js';
 import { createFeedTokens } from '../../src/feeds/feed-token.js';
 import { createFileLinkGenerationStore, createLinkGenerations } from '../../src/feeds/link-generations.js';
+import { createFileRegistryStore } from '../../src/integrations/registry-store.js';
+import { createMemoryState } from '../../src/state/create-memory-state.js';
+import { createFileSnapshotStore } from '../../src/interviews/snapshot-store.js';
 import { interviewRecord, komboUser } from '../helpers/factories.js';
 import { startFakeKombo } from '../helpers/fake-kombo.js';
 import { parseIcs } from '../helpers/ics.js';
@@ -18,6 +22,9 @@ import { buildTestService } from '../helpers/test-service.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TSX = createRequire(import.meta.url).resolve('tsx/cli');
+/** The command reads ./.env and DATA_DIR=./data: an empty working directory keeps the developer's own out. */
+const CWD = mkdtempSync(join(tmpdir(), 'interview-feeds-cli-cwd-'));
+afterAll(() => rmSync(CWD, { recursive: true, force: true }));
 const SECRET = 'cli-test-feed-secret-0123456789abcdef';
 
 const LIVE_ENV = {
@@ -37,9 +44,9 @@ function feedUrl(args: string[], env: Record<string, string>): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [TSX, 'src/cli/feed-url.ts', ...args],
+      [TSX, join(ROOT, 'src/cli/feed-url.ts'), ...args],
       // Only what we pass: nothing from the developer's own environment (or a .env) may leak in.
-      { cwd: ROOT, env: { PATH: process.env.PATH ?? '', TMPDIR: process.env.TMPDIR ?? '/tmp', ...env }, timeout: 50_000 },
+      { cwd: CWD, env: { PATH: process.env.PATH ?? '', TMPDIR: process.env.TMPDIR ?? '/tmp', ...env }, timeout: 50_000 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
         resolve({ code, stdout, stderr });
@@ -179,6 +186,62 @@ describe('npm run feed-url', { timeout: 60_000 }, () => {
       await service.sync.close();
     } finally {
       await fake.close();
+    }
+  });
+
+  it('exits 2 for an --integration the service does not serve (mistyped, or removed), naming those it does, and prints no link', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'interview-feeds-cli-'));
+    try {
+      const [typo, fresh] = await Promise.all([
+        feedUrl(['--integration', 'greenhouse:clj', 'ada@example.com'], { ...LIVE_ENV, DATA_DIR: dir }),
+        feedUrl(['--integration', 'greenhouse:cli', 'ada@example.com'], { ...LIVE_ENV, DATA_DIR: dir }),
+      ]);
+      expect(typo.code).toBe(2);
+      expect(typo.stdout).toBe('');
+      expect(typo.stderr).toBe(
+        'unknown integration "greenhouse:clj": the service does not serve it, so its links would answer 404. Served: greenhouse:cli. Check the spelling, or add it (KOMBO_INTEGRATION_IDS, or POST /admin/integrations)\n',
+      );
+      // The one the configuration names works before the service ever ran (no registry saved yet).
+      expect(fresh.code).toBe(0);
+      expect(fresh.stderr).toBe('');
+
+      // Added at run time, it is served; removed, it is not, even while the configuration names it.
+      const entry = (id: string, source: 'config' | 'api') => ({ id, seq: 0, addedAtMs: 0, source, pausedAtMs: null, pausedState: null, tool: null, organization: null });
+      await createFileRegistryStore(dir).save({ format: 1, nextSeq: 1, integrations: [entry('workday:added', 'api')], removed: [{ id: 'greenhouse:cli', removedAtMs: 0 }] });
+      const [added, removed] = await Promise.all([
+        feedUrl(['--integration', 'workday:added', 'ada@example.com'], { ...LIVE_ENV, DATA_DIR: dir }),
+        feedUrl(['ada@example.com'], { ...LIVE_ENV, DATA_DIR: dir }),
+      ]);
+      expect(added.stderr).toBe('');
+      expect(added.code).toBe(0);
+      expect(links(added.stdout)['integration']).toBe('workday:added');
+      expect(removed.code).toBe(2);
+      expect(removed.stdout).toBe('');
+      expect(removed.stderr).toContain('the integration "greenhouse:cli" was removed, so its links answer 404 (POST /admin/integrations brings it back)');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('prints the link of an email on no interview in the saved snapshot, with a warning on stderr, and exits 0', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'interview-feeds-cli-'));
+    const fake = await startFakeKombo({ integrationId: 'greenhouse:cli' });
+    try {
+      fake.setRecords([interviewRecord({ id: 'iv-1', users: [komboUser('ada@example.com')] })]);
+      const service = buildTestService(fake, { env: { FEED_SECRET: SECRET, DATA_DIR: dir }, overrides: { state: createMemoryState({ snapshots: createFileSnapshotStore(dir) }), timeoutMs: 10_000 } });
+      await service.sync.refresh();
+      await service.sync.close();
+
+      const run = await feedUrl(['ada@exmaple.com', 'Ada@Example.com'], { ...LIVE_ENV, DATA_DIR: dir });
+      expect(run.code).toBe(0);
+      expect(run.stdout.match(/feed URL:/g)).toHaveLength(2);
+      expect(run.stdout).toMatch(/^ada@exmaple\.com$/m);
+      const warnings = run.stderr.trim().split('\n');
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/^warning: ada@exmaple\.com is on no interview in the last saved snapshot of greenhouse:cli \(\d{4}-\d\d-\d\dT[\d:.]+Z\): check the spelling; the link works/);
+    } finally {
+      await fake.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

@@ -1,8 +1,11 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import request from 'supertest';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createFeedTokens } from '../../src/feeds/feed-token.js';
 import { interviewRecord, komboUser } from '../helpers/factories.js';
 import { startFakeKombo } from '../helpers/fake-kombo.js';
@@ -13,6 +16,9 @@ import { buildTestService } from '../helpers/test-service.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TSX = createRequire(import.meta.url).resolve('tsx/cli');
+/** The command reads ./.env and DATA_DIR=./data: an empty working directory keeps the developer's own out. */
+const CWD = mkdtempSync(join(tmpdir(), 'interview-feeds-cli-cwd-'));
+afterAll(() => rmSync(CWD, { recursive: true, force: true }));
 const SECRET = 'cli-test-feed-secret-0123456789abcdef';
 const A = 'greenhouse:acme';
 const B = 'lever:globex/eu';
@@ -22,8 +28,8 @@ function feedUrl(args: string[], env: Record<string, string>): Promise<{ code: n
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [TSX, 'src/cli/feed-url.ts', ...args],
-      { cwd: ROOT, env: { PATH: process.env.PATH ?? '', TMPDIR: process.env.TMPDIR ?? '/tmp', ...env }, timeout: 50_000 },
+      [TSX, join(ROOT, 'src/cli/feed-url.ts'), ...args],
+      { cwd: CWD, env: { PATH: process.env.PATH ?? '', TMPDIR: process.env.TMPDIR ?? '/tmp', ...env }, timeout: 50_000 },
       (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
     );
   });

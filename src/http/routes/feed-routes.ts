@@ -2,6 +2,7 @@ import type { Express, Request, Response } from 'express';
 import type { FeedService, RenderedFeed } from '../../feeds/feed-service.js';
 import type { FeedIdentity, FeedTokens } from '../../feeds/feed-token.js';
 import type { FeedDetail } from '../../config.js';
+import { createBrowserPages, opensInBrowser, type BrowserPages } from '../browser-pages.js';
 import { NOT_FOUND_BODY } from '../http-error.js';
 
 /** What the feed route needs. */
@@ -19,6 +20,12 @@ export interface FeedRouteOptions {
   refreshMinutes: number;
   /** Logs and counts a feed request once answered (see RequestLog.record); the route skips the log middleware. */
   record: (req: Request, res: Response, route: string, startedNs: bigint, feedToken?: string) => void;
+  /**
+   * A link opened in a browser gets a page (how to subscribe; or that the link no longer works), and `/` says what
+   * the service is; absent, browsers get what calendar clients get. `publicUrl` builds the subscribe links,
+   * `selfService` (OIDC is on) and `adminPage` say where the pages may send people.
+   */
+  browser?: { publicUrl: string; selfService: boolean; adminPage: boolean };
 }
 
 const ROUTE = '/feeds/:file';
@@ -79,7 +86,8 @@ const NOT_MODIFIED = { 'X-Content-Type-Options': 'nosniff', Vary: 'Accept-Encodi
 /**
  * GET (and HEAD) /feeds/{token}.ics. The warm path does no hashing, rendering or compression: every header object
  * is built once per rendered feed and reused. Registered on the app itself, which spares every feed request a nested
- * router's dispatch.
+ * router's dispatch. With `browser`, also what a person's browser meets: a page at a feed link (content negotiation:
+ * a browser asking for HTML; calendar clients get the feed exactly as without it), at `/`, and the pages' assets.
  */
 export function feedRoutes(options: FeedRouteOptions, app: Pick<Express, 'get'>): void {
   const cacheControl = `private, max-age=${options.refreshMinutes * 60}`;
@@ -108,6 +116,22 @@ export function feedRoutes(options: FeedRouteOptions, app: Pick<Express, 'get'>)
   }
 
   const { record } = options;
+  const pages = options.browser ? createBrowserPages(options.browser) : undefined;
+
+  /** A browser at a feed link: the subscribe page of a link that works, the same "no longer works" page for any other. */
+  function page(pages: BrowserPages, req: Request, res: Response, file: string): string | undefined {
+    const identity = file.endsWith('.ics') ? options.tokens.decode(file.slice(0, -4)) : undefined;
+    const target = identity?.email !== undefined ? { email: identity.email } : identity?.team !== undefined ? { team: identity.team } : undefined;
+    if (identity === undefined || target === undefined || !options.isServed(identity.integrationId) || !options.isCurrent(identity)) {
+      pages.gone(req, res);
+      return undefined;
+    }
+    // Not recorded as a fetch: a person reading this page has subscribed to nothing yet.
+    const feed = options.feeds.feed(identity.integrationId, target, identity.detail ?? options.defaultDetail);
+    const calendarName = feed?.calendarName ?? (identity.email !== undefined ? options.feeds.personCalendarName(identity.integrationId, identity.email) : 'Interviews');
+    pages.feed(req, res, { calendarName, path: `${FEEDS_PREFIX}${file}` });
+    return file;
+  }
 
   function answer(req: Request, res: Response, file: string): string | undefined {
     if (!file.endsWith('.ics')) return notFound(res);
@@ -152,8 +176,23 @@ export function feedRoutes(options: FeedRouteOptions, app: Pick<Express, 'get'>)
     const query = url.indexOf('?');
     const file = (query < 0 ? url : url.slice(0, query)).slice(FEEDS_PREFIX.length);
     // Only a token that decoded is named (by a short hash) in the log line; an unknown one is not worth a name.
-    const token = answer(req, res, file);
+    // A calendar client's request fails the browser test at its first header (see opensInBrowser).
+    const token = pages !== undefined && opensInBrowser(req) ? page(pages, req, res, file) : answer(req, res, file);
     record(req, res, ROUTE, started, token);
+  });
+
+  if (pages === undefined) return;
+  // Anything else (an API client, a monitor) goes on to the JSON 404 it always got.
+  app.get('/', (req, res, next) => {
+    if (!opensInBrowser(req)) return next();
+    const started = process.hrtime.bigint();
+    pages.home(req, res);
+    record(req, res, '/', started);
+  });
+  app.get('/assets/:name', (req, res, next) => {
+    const started = process.hrtime.bigint();
+    if (!pages.asset(String(req.params.name), res)) return next();
+    record(req, res, '/assets/:name', started);
   });
 }
 

@@ -1,4 +1,4 @@
-// The admin page's only script (the CSP allows no inline one): copy a link, follow a detail level, confirm a form.
+// The pages' only script (the CSP allows no inline one): copy a link, follow a detail level, confirm a form, show times locally.
 'use strict';
 
 document.addEventListener('click', async (event) => {
@@ -29,3 +29,13 @@ document.addEventListener('submit', (event) => {
   const form = event.target;
   if (form instanceof HTMLFormElement && form.dataset.confirm && !window.confirm(form.dataset.confirm)) event.preventDefault();
 });
+
+// Times are written in UTC (<time datetime="…Z">, readable without this script); each viewer sees them in their own
+// time zone, the UTC text kept as the tooltip.
+const localTime = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' });
+for (const time of document.querySelectorAll('time[datetime]')) {
+  const date = new Date(time.getAttribute('datetime'));
+  if (Number.isNaN(date.getTime())) continue;
+  time.title = time.textContent;
+  time.textContent = localTime.format(date);
+}
