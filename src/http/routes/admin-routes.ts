@@ -10,7 +10,7 @@ import type { LinkFetches } from '../../feeds/link-fetches.js';
 import type { LinkGenerations } from '../../feeds/link-generations.js';
 import { revokeLink } from '../../feeds/revoke-link.js';
 import { FEED_DETAILS, isValidIntegrationId, type FeedDetail } from '../../config.js';
-import { describeIntegration } from '../../integrations/describe-integration.js';
+import { describeIntegration } from '../../sync/describe-integration.js';
 import { RegistryError } from '../../integrations/integration-registry.js';
 import { MAX_EMAIL_CHARS, normalizeEmail } from '../../interviews/normalize-email.js';
 import type { Metrics } from '../../metrics.js';

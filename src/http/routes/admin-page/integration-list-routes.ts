@@ -1,5 +1,5 @@
 import { Router, type Request } from 'express';
-import { describeIntegration } from '../../../integrations/describe-integration.js';
+import { describeIntegration } from '../../../sync/describe-integration.js';
 import { single } from '../../admin-page/create-pages.js';
 import { pageTime } from '../../admin-page/page-time.js';
 import type { AdminPageContext } from './admin-page-context.js';

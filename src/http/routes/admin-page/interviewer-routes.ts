@@ -5,7 +5,7 @@ import { personCalendarName } from '../../../feeds/calendar-name.js';
 import { feedLinksAtLevel, isLinkableEmail } from '../../../feeds/feed-links.js';
 import { searchInterviewers } from '../../../feeds/interviewer-list.js';
 import { revokeLink } from '../../../feeds/revoke-link.js';
-import { describeIntegration } from '../../../integrations/describe-integration.js';
+import { describeIntegration } from '../../../sync/describe-integration.js';
 import { normalizeEmail } from '../../../interviews/normalize-email.js';
 import type { AdminSession } from '../../admin-page/admin-sessions.js';
 import { single } from '../../admin-page/create-pages.js';

@@ -1,5 +1,5 @@
 import type { FeedService } from '../feeds/feed-service.js';
-import type { ServedIntegration } from '../sync/sync-scheduler.js';
+import type { ServedIntegration } from './sync-scheduler.js';
 
 const iso = (ms: number | undefined | null) => (ms === undefined || ms === null ? null : new Date(ms).toISOString());
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeIntegration, type DescribedIntegration } from '../../src/integrations/describe-integration.js';
+import { describeIntegration, type DescribedIntegration } from '../../src/sync/describe-integration.js';
 import { Snapshot } from '../../src/interviews/snapshot.js';
 import { domainInterview } from '../helpers/factories.js';
 
