@@ -41,11 +41,13 @@ export function changedBetween(before: Snapshot | undefined, after: Snapshot): R
   const changed = new Set<string>();
   const old = before.data.feedChangedAtMs;
   const next = after.data.feedChangedAtMs;
-  for (const email of Object.keys(next)) if (old[email] !== next[email]) changed.add(email);
-  for (const email of Object.keys(old)) if (!(email in next)) changed.add(email);
+  // Own entries only: the emails are the ATS's text, and one may be called `constructor`.
+  const own = <T>(table: Readonly<Record<string, T>>, email: string) => (Object.hasOwn(table, email) ? table[email] : undefined);
+  for (const email of Object.keys(next)) if (own(old, email) !== next[email]) changed.add(email);
+  for (const email of Object.keys(old)) if (!Object.hasOwn(next, email)) changed.add(email);
   const oldNames = before.data.formerNames ?? {};
   const newNames = after.data.formerNames ?? {};
-  for (const email of Object.keys(newNames)) if (oldNames[email] !== newNames[email]) changed.add(email);
+  for (const email of Object.keys(newNames)) if (own(oldNames, email) !== newNames[email]) changed.add(email);
   return changed;
 }
 
