@@ -8,6 +8,8 @@ import { RateLimiterMemory } from 'rate-limiter-flexible';
 export interface ExpiringCounters {
   /** Adds one to `key`'s count (starting it when none runs) and answers the count, this one included. */
   add(key: string): Promise<number>;
+  /** Takes one from `key`'s count (an event counted that turned out not to count). */
+  subtract(key: string): Promise<void>;
   /** `key`'s running count; 0 when none runs. */
   get(key: string): Promise<number>;
 }
@@ -23,10 +25,11 @@ export function limiterOptions(options: CounterOptions, keyPrefix = options.name
   return { keyPrefix, points: Number.MAX_SAFE_INTEGER, duration: Math.max(1, Math.ceil(options.ttlMs / 1000)) };
 }
 
-/** Counts through any of rate-limiter-flexible's limiters: `penalty` always counts and never refuses. */
-export function countersOf(limiter: Pick<RateLimiterMemory, 'penalty' | 'get'>): ExpiringCounters {
+/** Counts through any of rate-limiter-flexible's limiters: `penalty` and `reward` always count and never refuse. */
+export function countersOf(limiter: Pick<RateLimiterMemory, 'penalty' | 'reward' | 'get'>): ExpiringCounters {
   return {
     add: async (key) => (await limiter.penalty(key, 1)).consumedPoints,
+    subtract: async (key) => void (await limiter.reward(key, 1)),
     get: async (key) => (await limiter.get(key))?.consumedPoints ?? 0,
   };
 }

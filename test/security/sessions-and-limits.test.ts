@@ -358,6 +358,19 @@ describe('8. every door that checks a secret shares one limiter, per address and
       await request(both[1].app).get('/metrics').set('X-Forwarded-For', '203.0.113.9').set('Authorization', `Bearer ${ADMIN_TOKEN}`).expect(200);
     });
 
+    it('fifty guesses at once from one address, spread over the replicas: five are judged, the rest refused unseen', async () => {
+      const both = await processes(mode, fake());
+      const statuses = await Promise.all(
+        Array.from({ length: 50 }, (_, n) =>
+          request(both[n % 2]!.app).get('/admin/integrations').set('X-Forwarded-For', '203.0.113.50').set('Authorization', `Bearer ${n === 49 ? ADMIN_TOKEN : wrong}`),
+        ),
+      );
+      const counts = new Map<number, number>();
+      for (const res of statuses) counts.set(res.status, (counts.get(res.status) ?? 0) + 1);
+      expect((counts.get(403) ?? 0) + (counts.get(200) ?? 0)).toBeLessThanOrEqual(SECRET_FAILURES_PER_WINDOW);
+      expect(counts.get(429)).toBeGreaterThanOrEqual(50 - SECRET_FAILURES_PER_WINDOW);
+    });
+
     it(`past ${SECRET_FAILURES_GLOBAL_PER_WINDOW} wrong tokens a minute from all addresses, only addresses that presented the right one lately may try`, async () => {
       const both = await processes(mode, fake());
       const bearer = (n: number, address: string, token: string) =>

@@ -364,6 +364,8 @@ for (const kind of KINDS) {
           expect(await one.add(key)).toBe(2);
         }
         expect(await one.get('__proto__')).toBe(2);
+        await one.subtract('hasOwnProperty');
+        expect(await one.get('hasOwnProperty')).toBe(1);
         expect(await (await backing.open()).counters({ name: 'contract', ttlMs: 60_000 }).get('constructor')).toBe(kind.shared ? 2 : 0);
         // Another name is another set of counts.
         expect(await (await backing.open()).counters({ name: 'other', ttlMs: 60_000 }).get('10.0.0.1')).toBe(0);

@@ -43,7 +43,7 @@ export interface AdminSession extends SessionIdentity {
 
 /** The page sessions (admin page and /me), in memory: a restart signs everyone out, which costs an operator one sign-in. */
 export interface AdminSessions {
-  /** A new session; without an identity, an admin's (signed in with the admin token). */
+  /** A new session; without an identity, an admin's without a grant (which the pages, checking grants, refuse). */
   create(identity?: SessionIdentity): AdminSession;
   /** The live session of a cookie value, or undefined (unknown or expired: an expired one is forgotten). */
   get(id: string | undefined): AdminSession | undefined;

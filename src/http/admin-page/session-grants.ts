@@ -37,12 +37,12 @@ export function createSessionGrants(options: { adminToken: string | undefined; a
   const adminEmails = new Set(options.adminEmails.map(normalizeEmail));
   // Computed once per process, at the first sign-in or session that needs it (scrypt takes tens of milliseconds).
   let fingerprint: Promise<string> | undefined;
-  const current = () => (options.adminToken === undefined ? undefined : (fingerprint ??= tokenFingerprint(options.adminToken)));
+  const tokenNow = () => (options.adminToken === undefined ? undefined : (fingerprint ??= tokenFingerprint(options.adminToken)));
   const listed = (email: string | null, emailVerified: boolean) => emailVerified && email !== null && adminEmails.has(normalizeEmail(email));
 
   return {
     async byToken() {
-      const held = current();
+      const held = tokenNow();
       if (held === undefined) throw new Error('no admin token is configured');
       return { admin: true, email: null, emailVerified: false, grant: { by: 'token', fingerprint: await held } };
     },
@@ -55,7 +55,7 @@ export function createSessionGrants(options: { adminToken: string | undefined; a
       if (!session.admin) return session;
       const { grant } = session;
       let holds = false;
-      if (grant?.by === 'token') holds = grant.fingerprint === (await current());
+      if (grant?.by === 'token') holds = grant.fingerprint === (await tokenNow());
       else if (grant?.by === 'email') holds = listed(session.email, session.emailVerified);
       else if (grant?.by === 'demo') holds = options.demo;
       if (holds) return session;

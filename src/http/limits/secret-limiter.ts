@@ -41,16 +41,27 @@ export function createSecretLimiter(options: { counters: (options: CounterOption
   const everyone = createWindowLimit({ counters: counters('secret-failures-all'), max: SECRET_FAILURES_GLOBAL_PER_WINDOW, windowMs: SECRET_WINDOW_MS, now });
   const trusted = options.counters({ name: 'secret-trusted', ttlMs: SECRET_TRUST_MS });
 
+  const refused = (retryAfterMs: number): SecretCheck => ({ result: 'refused', retryAfterMs });
+
   return {
     async check(client, given, expected) {
-      const [mine, all, trust] = await Promise.all([perClient.waitMs(client), everyone.waitMs(EVERYONE), trusted.get(client)]);
-      const retryAfterMs = Math.max(mine, trust > 0 ? 0 : all);
-      if (retryAfterMs > 0) return { result: 'refused', retryAfterMs };
-      if (expected === undefined || !secureEqual(given, expected)) {
-        await Promise.all([perClient.count(client), everyone.count(EVERYONE)]);
-        return { result: 'wrong' };
+      // Past the bound of all, a client not trusted is refused before anything is written: a flood from many
+      // addresses then costs no memory per address.
+      const [allWaitMs, trust] = await Promise.all([everyone.waitMs(EVERYONE), trusted.get(client)]);
+      if (allWaitMs > 0 && trust === 0) return refused(allWaitMs);
+      // Counted before the comparison, and given back when the secret is right: parallel guesses cannot all pass a
+      // check made before any of them was counted.
+      const mine = await perClient.count(client);
+      if (mine.waitMs > 0) return refused(mine.waitMs);
+      // Counted in all only once the client is under its own bound: one client hammering while refused never trips
+      // the bound of all, which would lock everyone else out.
+      const all = await everyone.count(EVERYONE);
+      if (all.waitMs > 0 && trust === 0) {
+        await mine.undo(); // refused unseen: no guess of this client's
+        return refused(all.waitMs);
       }
-      await trusted.add(client);
+      if (expected === undefined || !secureEqual(given, expected)) return { result: 'wrong' };
+      await Promise.all([mine.undo(), all.undo(), trust === 0 ? trusted.add(client) : undefined]);
       return { result: 'right' };
     },
   };

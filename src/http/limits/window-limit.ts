@@ -1,14 +1,24 @@
 import type { ExpiringCounters } from '../../state/expiring-counters.js';
 
+/** One event counted by a {@link WindowLimit}. */
+export interface CountedEvent {
+  /** 0 when the event was within the limit; else the milliseconds until its window ends. */
+  readonly waitMs: number;
+  /** Takes the event back (it turned out not to count), from the window it was counted in. */
+  undo(): Promise<void>;
+}
+
 /**
  * At most `max` events per key in each fixed window of `windowMs`, the windows cut by the injected clock (so every
- * process, sharing counters, cuts them alike, and tests move time by moving the clock).
+ * process, sharing counters, cuts them alike, and tests move time by moving the clock). An event is counted before
+ * it is judged, in one atomic step of the counters: requests racing each other, on any process, never all slip in
+ * under the limit together.
  */
 export interface WindowLimit {
-  /** Milliseconds until `key` may act again; 0 when it may now. */
+  /** Counts one event of `key`. */
+  count(key: string): Promise<CountedEvent>;
+  /** Milliseconds until the window ends when `key` has reached the limit in it; else 0. Reads only. */
   waitMs(key: string): Promise<number>;
-  /** Counts one event of `key`: 0 when it was within the limit, else the milliseconds until the window ends. */
-  count(key: string): Promise<number>;
 }
 
 /** What a window limit counts with and how much it allows. */
@@ -29,13 +39,15 @@ export function createWindowLimit(options: WindowLimitOptions): WindowLimit {
     return { number, leftMs: (number + 1) * windowMs - nowMs };
   }
   return {
+    async count(key) {
+      const { number, leftMs } = window();
+      const counted = `${number}:${key}`;
+      const total = await counters.add(counted);
+      return { waitMs: total > max ? leftMs : 0, undo: () => counters.subtract(counted) };
+    },
     async waitMs(key) {
       const { number, leftMs } = window();
       return (await counters.get(`${number}:${key}`)) >= max ? leftMs : 0;
-    },
-    async count(key) {
-      const { number, leftMs } = window();
-      return (await counters.add(`${number}:${key}`)) > max ? leftMs : 0;
     },
   };
 }

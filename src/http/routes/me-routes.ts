@@ -137,7 +137,7 @@ export function meRoutes(options: MeRouteOptions): Router {
     const email = verifiedEmail(session)!;
     const id = ownIntegration(email, req.body as Record<string, unknown>);
     if (id === undefined) return refuse(res, 404, 'You have no link in that integration.', session);
-    const waitMs = await options.resetLimit.count(email);
+    const { waitMs } = await options.resetLimit.count(email);
     if (waitMs > 0) {
       const minutes = Math.ceil(waitMs / 60_000);
       res.set('Retry-After', String(retryAfterSeconds(waitMs)));
