@@ -12,6 +12,9 @@ import type { SyncScheduler } from '../sync/sync-scheduler.js';
 import { HttpError, NOT_FOUND_BODY } from './http-error.js';
 import { createRequestLog } from './request-log.js';
 import { createPages } from './admin-page/create-pages.js';
+import { createSessionGrants } from './admin-page/session-grants.js';
+import { createResetLimit } from './limits/reset-limit.js';
+import { createSecretLimiter } from './limits/secret-limiter.js';
 import { createOidcSignIn } from './oidc/oidc-sign-in.js';
 import { adminPageRoutes } from './routes/admin-page-routes.js';
 import { adminRoutes } from './routes/admin-routes.js';
@@ -27,7 +30,7 @@ export type AppConfig = Pick<Config, 'publicUrl' | 'feedRefreshMinutes' | 'feedD
 };
 
 /** Where the pages, the webhook route and /healthz keep their state: the service's state bundle, or a part of one. */
-export type AppState = Pick<StateBundle, 'sessions' | 'pendingSignIns' | 'webhookIds' | 'signInLimiter' | 'health'>;
+export type AppState = Pick<StateBundle, 'sessions' | 'pendingSignIns' | 'webhookIds' | 'counters' | 'health'>;
 
 /** Everything the HTTP app is built from; tests pass fakes or real pieces over loopback. */
 export interface AppDeps {
@@ -56,6 +59,8 @@ export function createApp(deps: AppDeps): Express {
   app.set('query parser', 'simple');
   if (config.trustProxy) app.set('trust proxy', config.trustProxy);
 
+  // One limiter for every door that checks a secret: five wrong tokens anywhere close them all to that client.
+  const limiter = createSecretLimiter({ counters: deps.state.counters, now });
   const requestLog = createRequestLog(deps.logger, deps.metrics);
   // Feeds first, ahead of every middleware: they are nearly every request, and each layer or listener on the way
   // costs microseconds the warm path cannot spare. They log themselves through the same request log, and set
@@ -79,7 +84,7 @@ export function createApp(deps: AppDeps): Express {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     next();
   });
-  app.use(healthRoutes({ feeds: deps.feeds, sync: deps.sync, now, demo: config.demo, adminToken: config.adminToken, storeHealth: deps.state.health }));
+  app.use(healthRoutes({ feeds: deps.feeds, sync: deps.sync, now, demo: config.demo, adminToken: config.adminToken, limiter, storeHealth: deps.state.health }));
   if (config.kombo.webhookSecret) {
     app.use(
       webhookRoutes({
@@ -95,6 +100,7 @@ export function createApp(deps: AppDeps): Express {
     app.use(
       adminRoutes({
         adminToken: config.adminToken,
+        limiter,
         tokens: deps.tokens,
         publicUrl: config.publicUrl,
         feeds: deps.feeds,
@@ -112,6 +118,7 @@ export function createApp(deps: AppDeps): Express {
       publicUrl: config.publicUrl,
       sessionTtlMs: config.sessionMs,
       sessions: deps.state.sessions({ ttlMs: config.sessionMs, now }),
+      grants: createSessionGrants({ adminToken: config.adminToken, adminEmails: config.oidc?.adminEmails ?? [], demo: config.demo }),
       onStoreDown: (error) => deps.logger.warn({ err: error.cause }, 'the sign-in store (Redis) did not answer; the page asked the person to try again'),
     });
     if (config.oidc) {
@@ -119,12 +126,12 @@ export function createApp(deps: AppDeps): Express {
         meRoutes({
           pages,
           signIn: createOidcSignIn({ ...config.oidc, redirectUri: `${config.publicUrl}/auth/callback`, now, pending: deps.state.pendingSignIns() }),
-          adminEmails: config.oidc.adminEmails,
           publicUrl: config.publicUrl,
           tokens: deps.tokens,
           feeds: deps.feeds,
           sync: deps.sync,
           links,
+          resetLimit: createResetLimit({ counters: deps.state.counters, now }),
           defaultDetail,
           now,
           onSignInError: (error) => deps.logger.warn({ err: error.cause ?? error, reason: error.message }, 'a sign-in with the identity provider failed'),
@@ -137,7 +144,7 @@ export function createApp(deps: AppDeps): Express {
         adminToken: config.adminToken,
         oidcSignIn: config.oidc !== undefined && config.oidc.adminEmails.length > 0,
         demo: config.demo,
-        signInLimiter: deps.state.signInLimiter({ now }),
+        limiter,
         tokens: deps.tokens,
         publicUrl: config.publicUrl,
         feeds: deps.feeds,
@@ -182,7 +189,7 @@ export function createApp(deps: AppDeps): Express {
     if (error instanceof HttpError) res.set(error.headers);
     // Below 500 the message helps the caller; at 500 and above it could leak internals, so it stays in the log.
     const message = status < 500 && error instanceof Error ? error.message : 'Internal server error';
-    res.status(status).json({ error: status < 500 ? 'bad_request' : 'internal_error', message });
+    res.status(status).json({ error: status === 429 ? 'too_many_requests' : status < 500 ? 'bad_request' : 'internal_error', message });
   };
   app.use(errorHandler);
   return app;

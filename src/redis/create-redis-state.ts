@@ -1,13 +1,13 @@
 import type { Logger } from 'pino';
 import type { RedisConfig } from '../config.js';
 import { createFileLinkGenerationStore, linkGenerationDataSchema } from '../feeds/link-generations.js';
-import { createSignInLimiter } from '../http/admin-page/sign-in-limiter.js';
 import { createFileRegistryStore, registryDataSchema } from '../integrations/registry-store.js';
 import { createFileSnapshotStore } from '../interviews/snapshot-store.js';
 import type { Metrics } from '../metrics.js';
 import type { StateBundle } from '../state/state-bundle.js';
 import { createRedisHub } from './create-redis-hub.js';
 import { createRedisAdminSessions } from './redis-admin-sessions.js';
+import { createRedisCounters } from './redis-counters.js';
 import { createRedisDocumentStore } from './redis-document-store.js';
 import { createRedisLinkFetchStore } from './redis-link-fetch-store.js';
 import { createRedisPendingSignIns } from './redis-pending-sign-ins.js';
@@ -28,9 +28,10 @@ export interface RedisStateOptions {
 
 /**
  * The bundle of replica mode (REDIS_URL): the registry, snapshots with walk leases, revocations, link fetches, page
- * sessions, sign-ins in progress and webhook ids in one Redis every replica shares, with change notices so each
- * follows the others. The registry, revocations and snapshots are seeded once from DATA_DIR, so an embedded install
- * moving to Redis keeps its removed integrations, revoked links and snapshots. Nothing connects until `connect`.
+ * sessions, sign-ins in progress, webhook ids and rate-limit counts in one Redis every replica shares, with change
+ * notices so each follows the others. The registry, revocations and snapshots are seeded once from DATA_DIR, so an
+ * embedded install moving to Redis keeps its removed integrations, revoked links and snapshots. Nothing connects
+ * until `connect`.
  */
 export function createRedisState(options: RedisStateOptions): StateBundle {
   const { redis: config, dataDir, logger } = options;
@@ -47,11 +48,10 @@ export function createRedisState(options: RedisStateOptions): StateBundle {
     links,
     fetches: createRedisLinkFetchStore(hub),
     sessions: ({ ttlMs, now }) => createRedisAdminSessions({ redis: signIns, ttlMs, now }),
-    pendingSignIns: () => createRedisPendingSignIns({ redis: signIns }),
+    pendingSignIns: (bounds) => createRedisPendingSignIns({ redis: signIns, ...bounds }),
     webhookIds: (ids) => createReplicaWebhookIds(hub, ids),
-    // Counted by each replica for itself, as before there was Redis: a client spreading guesses over replicas gets
-    // the count times their number, still a handful a minute.
-    signInLimiter: (limiter) => createSignInLimiter(limiter),
+    // Shared, so a client spreading guesses over the replicas gets no more than from one.
+    counters: (counters) => createRedisCounters(hub, counters),
     health: { name: 'redis', health: hub.health },
     connect: (timeoutMs) => hub.connect(timeoutMs),
     close: () => hub.close(),

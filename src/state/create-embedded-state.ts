@@ -7,7 +7,7 @@ import type { StateBundle } from './state-bundle.js';
 
 /**
  * The bundle of one process serving alone (no REDIS_URL): the registry, snapshots, revocations and link fetches in
- * files under `dataDir`; sessions, sign-ins in progress, webhook ids and sign-in counts in memory (a restart signs
+ * files under `dataDir`; sessions, sign-ins in progress, webhook ids and rate-limit counts in memory (a restart signs
  * people out, which costs each one sign-in).
  */
 export function createEmbeddedState(options: { dataDir: string }): StateBundle {

@@ -1,9 +1,9 @@
 import { createMemoryLinkFetchStore } from '../feeds/link-fetches.js';
 import { createMemoryLinkGenerationStore } from '../feeds/link-generations.js';
 import { createMemoryPageSessions } from '../http/admin-page/admin-sessions.js';
-import { createSignInLimiter } from '../http/admin-page/sign-in-limiter.js';
 import { createMemoryRegistryStore } from '../integrations/registry-store.js';
 import { createMemorySnapshotStore } from '../interviews/snapshot-store.js';
+import { createMemoryCounters } from './expiring-counters.js';
 import { createMemoryPendingSignIns } from './pending-sign-ins.js';
 import { createLocalWalkCoordinator } from '../sync/local-walk-coordinator.js';
 import type { WalkCoordinator } from '../sync/walk-coordinator.js';
@@ -24,9 +24,9 @@ export function createMemoryState(stores: Partial<DataStores> = {}): StateBundle
     links: stores.links ?? createMemoryLinkGenerationStore(),
     fetches: stores.fetches ?? createMemoryLinkFetchStore(),
     sessions: (options) => createMemoryPageSessions(options),
-    pendingSignIns: () => createMemoryPendingSignIns(),
+    pendingSignIns: (bounds) => createMemoryPendingSignIns(bounds),
     webhookIds: (options) => createMemoryWebhookIds(options),
-    signInLimiter: (options) => createSignInLimiter(options),
+    counters: (options) => createMemoryCounters(options),
     health: undefined,
     connect: async () => {},
     close: async () => {},

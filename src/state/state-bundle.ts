@@ -2,12 +2,12 @@ import type { Logger } from 'pino';
 import type { LinkFetchStore } from '../feeds/link-fetches.js';
 import type { LinkGenerationStore } from '../feeds/link-generations.js';
 import type { PageSessions } from '../http/admin-page/admin-sessions.js';
-import type { SignInLimiter } from '../http/admin-page/sign-in-limiter.js';
 import type { RegistryStore } from '../integrations/registry-store.js';
 import type { SnapshotData } from '../interviews/snapshot.js';
 import type { SnapshotStore } from '../interviews/snapshot-store.js';
 import type { WalkCoordinator } from '../sync/walk-coordinator.js';
-import type { PendingSignIns } from './pending-sign-ins.js';
+import type { CounterOptions, ExpiringCounters } from './expiring-counters.js';
+import type { PendingSignInBounds, PendingSignIns } from './pending-sign-ins.js';
 import type { WebhookIds } from './webhook-ids.js';
 
 /** Where a shared store stands, for /healthz: `name` is the key it is shown under, `health()` its state. */
@@ -61,12 +61,15 @@ export interface StateBundle {
   readonly fetches: LinkFetchStore;
   /** The page sessions (admin page and /me), lasting `ttlMs` by `now`. */
   sessions(options: { ttlMs: number; now: () => number }): PageSessions;
-  /** The OpenID Connect sign-ins in progress. */
-  pendingSignIns(): PendingSignIns;
+  /** The OpenID Connect sign-ins in progress, bounded per client address and in all (the defaults unless `bounds` says). */
+  pendingSignIns(bounds?: PendingSignInBounds): PendingSignIns;
   /** The webhook ids seen, each remembered for the replay window by `now`. */
   webhookIds(options: { now: () => number }): WebhookIds;
-  /** Wrong admin tokens per client: always this process's own count, whichever the bundle. */
-  signInLimiter(options: { now: () => number }): SignInLimiter;
+  /**
+   * Counts that expire, for rate limits (wrong secrets, link resets): in this process's memory, or shared by every
+   * process. Each call gives the counters of `name`; two calls with one name count together only in a shared store.
+   */
+  counters(options: CounterOptions): ExpiringCounters;
   /** Where a shared store stands, shown on /healthz; undefined when there is none to reach. */
   readonly health: StoreHealth | undefined;
   /** Waits until the store answers (start-up); throws StoreUnavailableError after `timeoutMs`. */

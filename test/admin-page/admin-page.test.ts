@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SIGN_IN_FAILURES_PER_WINDOW, SIGN_IN_WINDOW_MS } from '../../src/http/admin-page/sign-in-limiter.js';
+import { SECRET_FAILURES_PER_WINDOW, SECRET_WINDOW_MS } from '../../src/http/limits/secret-limiter.js';
 import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
 import { parseIcs } from '../helpers/ics.js';
 import { admin } from '../helpers/integrations.js';
@@ -47,7 +47,7 @@ describe('admin page', () => {
 
     it('says a wrong token is wrong, sets no cookie, and refuses every try for the rest of the window after too many', async () => {
       const service = buildTestService(fake);
-      for (let n = 0; n < SIGN_IN_FAILURES_PER_WINDOW; n++) {
+      for (let n = 0; n < SECRET_FAILURES_PER_WINDOW; n++) {
         const res = await request(service.app).post('/admin/sign-in').type('form').send({ token: 'wrong-token-0123456789' }).expect(403);
         expect(res.text).toContain('That admin token is wrong.');
         expect(res.headers['set-cookie']).toBeUndefined();
@@ -56,7 +56,7 @@ describe('admin page', () => {
       expect(limited.text).toContain('Too many wrong admin tokens');
       expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
       expect(limited.headers['set-cookie']).toBeUndefined();
-      fake.clock += SIGN_IN_WINDOW_MS;
+      fake.clock += SECRET_WINDOW_MS;
       await request(service.app).post('/admin/sign-in').type('form').send({ token: ADMIN_TOKEN }).expect(303);
     });
 
@@ -64,12 +64,12 @@ describe('admin page', () => {
       const behindProxy = buildTestService(fake, { env: { TRUST_PROXY: '1' } });
       const signIn = (service: typeof behindProxy, client: string, token: string) =>
         request(service.app).post('/admin/sign-in').set('X-Forwarded-For', client).type('form').send({ token });
-      for (let n = 0; n < SIGN_IN_FAILURES_PER_WINDOW; n++) await signIn(behindProxy, '203.0.113.7', 'wrong-token-0123456789').expect(403);
+      for (let n = 0; n < SECRET_FAILURES_PER_WINDOW; n++) await signIn(behindProxy, '203.0.113.7', 'wrong-token-0123456789').expect(403);
       await signIn(behindProxy, '203.0.113.7', ADMIN_TOKEN).expect(429);
       await signIn(behindProxy, '198.51.100.2', ADMIN_TOKEN).expect(303);
       // Without it, the header is not believed: a client cannot pick its own address to dodge the limit.
       const direct = buildTestService(fake);
-      for (let n = 0; n < SIGN_IN_FAILURES_PER_WINDOW; n++) await signIn(direct, `203.0.113.${n}`, 'wrong-token-0123456789').expect(403);
+      for (let n = 0; n < SECRET_FAILURES_PER_WINDOW; n++) await signIn(direct, `203.0.113.${n}`, 'wrong-token-0123456789').expect(403);
       await signIn(direct, '198.51.100.2', ADMIN_TOKEN).expect(429);
     });
 

@@ -64,9 +64,20 @@ const formAction = (html: string) => {
  * Follows the whole sign-in over HTTP as a browser would, from `GET {start}` on the app to the callback: the app's
  * redirect to the provider, its login form (any password), its consent page, and back (to `finishOn`: another replica).
  * Answers the callback's response, the app's cookies from then on, and the callback as the browser asked it.
+ * `options.headers` go with each request to the app (a client address behind TRUST_PROXY); `options.whileAtProvider`
+ * runs once the sign-in has started, before the provider is asked (what others do meanwhile).
  */
-export async function signInThroughProvider(app: Parameters<typeof request>[0], idp: IdentityProvider, login: string, start = '/me', finishOn = app) {
-  const started = await request(app).get(start).expect(303);
+export async function signInThroughProvider(
+  app: Parameters<typeof request>[0],
+  idp: IdentityProvider,
+  login: string,
+  start = '/me',
+  finishOn = app,
+  options: { headers?: Record<string, string>; whileAtProvider?: () => Promise<unknown> } = {},
+) {
+  const headers = options.headers ?? {};
+  const started = await request(app).get(start).set(headers).expect(303);
+  await options.whileAtProvider?.();
   const appCookies = setCookies(started);
   const agent = request.agent(idp.server);
   let location = started.headers.location!;
@@ -87,7 +98,7 @@ export async function signInThroughProvider(app: Parameters<typeof request>[0], 
   }
   const callback = new URL(location);
   expect(callback.pathname).toBe('/auth/callback');
-  const res = await request(finishOn).get(`${callback.pathname}${callback.search}`).set('Cookie', appCookies.join('; '));
+  const res = await request(finishOn).get(`${callback.pathname}${callback.search}`).set(headers).set('Cookie', appCookies.join('; '));
   const cookies = [...appCookies.filter((c) => !c.includes('oidc-login')), ...setCookies(res).filter((c) => !c.includes('oidc-login') && !c.endsWith('='))];
   return { res, cookie: cookies.join('; '), callback: { path: `${callback.pathname}${callback.search}`, cookie: appCookies.join('; ') } };
 }

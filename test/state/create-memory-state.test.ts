@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createMemoryLinkFetchStore } from '../../src/feeds/link-fetches.js';
-import { SIGN_IN_FAILURES_PER_WINDOW } from '../../src/http/admin-page/sign-in-limiter.js';
+import { createSecretLimiter, SECRET_FAILURES_PER_WINDOW } from '../../src/http/limits/secret-limiter.js';
 import { createMemoryRegistryStore } from '../../src/integrations/registry-store.js';
 import { createMemoryState } from '../../src/state/create-memory-state.js';
 import { snapshotData } from '../helpers/factories.js';
@@ -26,12 +26,12 @@ describe('the memory state bundle', () => {
     expect(await sessions.get(session.id)).toBeUndefined();
   });
 
-  it('counts wrong admin tokens per limiter: each app its own count', () => {
+  it('counts wrong admin tokens per limiter: each app its own count', async () => {
     const state = createMemoryState();
-    const limiter = state.signInLimiter({ now: () => 0 });
-    for (let n = 0; n < SIGN_IN_FAILURES_PER_WINDOW; n++) limiter.fail('10.0.0.1');
-    expect(limiter.retryAfterMs('10.0.0.1')).toBeGreaterThan(0);
-    expect(limiter.retryAfterMs('10.0.0.2')).toBe(0);
-    expect(state.signInLimiter({ now: () => 0 }).retryAfterMs('10.0.0.1')).toBe(0);
+    const limiter = createSecretLimiter({ counters: state.counters, now: () => 0 });
+    for (let n = 0; n < SECRET_FAILURES_PER_WINDOW; n++) await limiter.check('10.0.0.1', 'wrong', 'right-token');
+    expect(await limiter.check('10.0.0.1', 'right-token', 'right-token')).toMatchObject({ result: 'refused', retryAfterMs: 60_000 });
+    expect(await limiter.check('10.0.0.2', 'right-token', 'right-token')).toEqual({ result: 'right' });
+    expect(await createSecretLimiter({ counters: state.counters, now: () => 0 }).check('10.0.0.1', 'right-token', 'right-token')).toEqual({ result: 'right' });
   });
 });

@@ -10,6 +10,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { LinkGenerationData } from '../../src/feeds/link-generations.js';
 import type { RegistryData } from '../../src/integrations/registry-store.js';
 import type { SnapshotData } from '../../src/interviews/snapshot.js';
+import { SESSIONS_PER_EMAIL_MAX, type AdminGrant } from '../../src/http/admin-page/admin-sessions.js';
 import { createMetrics } from '../../src/metrics.js';
 import { createRedisState } from '../../src/redis/create-redis-state.js';
 import { createEmbeddedState } from '../../src/state/create-embedded-state.js';
@@ -31,6 +32,8 @@ interface Backing {
 
 interface Kind {
   name: string;
+  /** Whether another process sees what is kept in memory (sessions, sign-ins, counts): only in a shared store. */
+  shared: boolean;
   start(): Promise<Backing>;
   /** Run only where the kind's server exists (Redis); the embedded kind always runs. */
   describe: (name: string, body: () => void) => void;
@@ -44,6 +47,7 @@ async function tempDir(): Promise<{ dir: string; remove: () => Promise<void> }> 
 const KINDS: Kind[] = [
   {
     name: 'embedded (DATA_DIR)',
+    shared: false,
     describe,
     async start() {
       const { dir, remove } = await tempDir();
@@ -64,6 +68,7 @@ const KINDS: Kind[] = [
   },
   {
     name: 'Redis',
+    shared: true,
     describe: describeRedis,
     async start() {
       const redis: RedisServer = await startRedis();
@@ -254,6 +259,45 @@ for (const kind of KINDS) {
         for (const session of mine.slice(1)) expect(await sessions.get(session.id)).toBeDefined();
         expect(await sessions.get(someoneElse.id)).toBeDefined();
       });
+
+      it('counts only verified sessions in an email’s five: sign-ins claiming it unverified end none of them', async () => {
+        let now = 1_000_000;
+        const sessions = (await backing.open()).sessions({ ttlMs: HOUR, now: () => now++ });
+        const verified = [];
+        for (let n = 0; n < SESSIONS_PER_EMAIL_MAX; n++) verified.push(await sessions.create({ admin: false, email: 'ada@example.com', emailVerified: true }));
+        const claims = [];
+        for (let n = 0; n < SESSIONS_PER_EMAIL_MAX + 3; n++) claims.push(await sessions.create({ admin: false, email: n % 2 ? 'ADA@example.com ' : 'ada@example.com', emailVerified: false }));
+        for (const session of verified) expect(await sessions.get(session.id)).toBeDefined();
+        // The claims are bounded among themselves: their own oldest went.
+        expect(await Promise.all(claims.map(async (session) => (await sessions.get(session.id)) !== undefined))).toEqual([false, false, false, ...Array(SESSIONS_PER_EMAIL_MAX).fill(true)]);
+        // And the bound still holds for the verified ones (the email normalised: one person).
+        const sixth = await sessions.create({ admin: false, email: ' Ada@Example.com', emailVerified: true });
+        expect(await sessions.get(verified[0]!.id)).toBeUndefined();
+        expect(await sessions.get(sixth.id)).toBeDefined();
+      });
+
+      it('keeps sessions of emails named like Object.prototype members apart, verified or not, each bounded alone', async () => {
+        let now = 1_000_000;
+        const sessions = (await backing.open()).sessions({ ttlMs: HOUR, now: () => now++ });
+        const kept = [];
+        for (const email of PROTOTYPE_KEYS) {
+          for (const emailVerified of [true, false]) kept.push(await sessions.create({ admin: false, email, emailVerified }));
+        }
+        for (let n = 0; n < SESSIONS_PER_EMAIL_MAX; n++) await sessions.create({ admin: false, email: 'toString', emailVerified: true });
+        const alive = await Promise.all(kept.map(async (session) => (await sessions.get(session.id))?.email));
+        expect(alive).toEqual(PROTOTYPE_KEYS.flatMap((email) => (email === 'toString' ? [undefined, email] : [email, email])));
+      });
+
+      it('keeps how each session was granted, for every process to check again on use', async () => {
+        const grants: Array<AdminGrant | null> = [{ by: 'token', fingerprint: 'f1' }, { by: 'email' }, { by: 'demo' }, null];
+        const one = (await backing.open()).sessions({ ttlMs: HOUR, now: () => 1_000_000 });
+        const made = [];
+        for (const grant of grants) made.push(await one.create({ admin: grant !== null, email: grant?.by === 'email' ? 'ada@example.com' : null, emailVerified: grant?.by === 'email', grant }));
+        const reader = kind.shared ? (await backing.open()).sessions({ ttlMs: HOUR, now: () => 1_000_000 }) : one;
+        for (const [n, session] of made.entries()) expect((await reader.get(session.id))?.grant).toEqual(grants[n]);
+        // Made without one, a session has none: nothing vouches for an admin page.
+        expect((await one.create({ admin: false, email: 'grace@example.com', emailVerified: true })).grant).toBeNull();
+      });
     });
 
     describe('sign-ins in progress', () => {
@@ -264,6 +308,67 @@ for (const kind of KINDS) {
         for (const key of PROTOTYPE_KEYS) expect(await pending.take(key)).toBeUndefined();
         expect(await pending.take('state-1')).toEqual(login);
         expect(await pending.take('state-1')).toBeUndefined();
+      });
+
+      // Each lasts as long from its start, so start order is expiry order (as the sign-in's own TTL makes it).
+      const login = (n: number, startMs: number) => ({ verifier: `v${n}`, nonce: `n${n}`, next: 'me' as const, expiresAtMs: startMs + 600_000 });
+      /** Which of `states` are still held (each taken: call once). */
+      const held = async (pending: ReturnType<StateBundle['pendingSignIns']>, states: string[]) => Promise.all(states.map(async (state) => (await pending.take(state)) !== undefined));
+
+      it('holds a few per client address: past it, that address’s own oldest goes, nobody else’s', async () => {
+        const pending = (await backing.open()).pendingSignIns({ max: 100, perClient: 3 });
+        let now = 1_000_000;
+        await pending.hold('victim', login(0, now), now++, '198.51.100.7');
+        const flood = [];
+        for (let n = 1; n <= 10; n++, now++) {
+          flood.push(`flood-${n}`);
+          await pending.hold(`flood-${n}`, login(n, now), now, '203.0.113.66');
+        }
+        expect(await held(pending, ['victim', ...flood])).toEqual([true, ...Array(7).fill(false), true, true, true]);
+      });
+
+      it('when every place is taken, drops the oldest of the address holding the most: a flood from many addresses drops only its own', async () => {
+        const pending = (await backing.open()).pendingSignIns({ max: 10, perClient: 4 });
+        let now = 1_000_000;
+        await pending.hold('victim', login(0, now), now++, '198.51.100.7');
+        const flood: string[] = [];
+        // Five addresses, each to its own bound, in turn: twice every place there is.
+        for (let n = 0; n < 20; n++, now++) {
+          flood.push(`flood-${n}`);
+          await pending.hold(`flood-${n}`, login(n, now), now, `203.0.113.${n % 5}`);
+        }
+        expect(await held(pending, ['victim'])).toEqual([true]);
+        // Every other place is the flood's (the table never outgrew its bound), each address's newest kept.
+        const kept = await held(pending, flood);
+        expect(kept.filter(Boolean)).toHaveLength(9);
+        expect(kept.slice(-5)).toEqual(Array(5).fill(true));
+      });
+
+      it('keeps sign-ins of client addresses named like Object.prototype members apart, each bounded alone', async () => {
+        const pending = (await backing.open()).pendingSignIns({ max: 100, perClient: 2 });
+        for (const [n, client] of PROTOTYPE_KEYS.entries()) {
+          for (let k = 0; k < 3; k++) await pending.hold(`${client}-${k}`, login(n, 1_000_000 + k), 1_000_000 + k, client);
+        }
+        await pending.hold('__proto__', login(9, 1_000_010), 1_000_010, 'constructor');
+        for (const client of PROTOTYPE_KEYS) expect(await held(pending, [`${client}-0`, `${client}-1`, `${client}-2`])).toEqual(client === 'constructor' ? [false, false, true] : [false, true, true]);
+        expect(await pending.take('__proto__')).toEqual(login(9, 1_000_010));
+      });
+    });
+
+    describe('rate-limit counters', () => {
+      it('counts per key until the count ends, keys named like Object.prototype members included; shared by every process of a shared store', async () => {
+        const one = (await backing.open()).counters({ name: 'contract', ttlMs: 60_000 });
+        for (const key of ['10.0.0.1', ...PROTOTYPE_KEYS]) {
+          expect(await one.get(key)).toBe(0);
+          expect(await one.add(key)).toBe(1);
+          expect(await one.add(key)).toBe(2);
+        }
+        expect(await one.get('__proto__')).toBe(2);
+        await one.subtract('hasOwnProperty');
+        expect(await one.get('hasOwnProperty')).toBe(1);
+        expect(await (await backing.open()).counters({ name: 'contract', ttlMs: 60_000 }).get('constructor')).toBe(kind.shared ? 2 : 0);
+        // Another name is another set of counts.
+        expect(await (await backing.open()).counters({ name: 'other', ttlMs: 60_000 }).get('10.0.0.1')).toBe(0);
       });
     });
 

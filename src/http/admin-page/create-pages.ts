@@ -5,6 +5,7 @@ import helmet from 'helmet';
 import { secureEqual } from '../secure-equal.js';
 import { SignInStoreError } from '../../storage/store-errors.js';
 import type { AdminSession, PageSessions, SessionIdentity } from './admin-sessions.js';
+import type { SessionGrants } from './session-grants.js';
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const VIEWS = here('./views');
@@ -24,6 +25,8 @@ export const single = (value: unknown): string | undefined => (typeof value === 
 /** The machinery every server-rendered page shares: templates, security headers, sessions, the cross-site checks. */
 export interface Pages {
   sessions: PageSessions;
+  /** How a sign-in is granted the admin page, and whether a session's grant still holds (checked by `sessionOf`). */
+  grants: SessionGrants;
   /** True when PUBLIC_URL is https (cookies are then Secure and `__Host-` named). */
   secure: boolean;
   /** Security headers (the CSP allows no inline script; not frameable) for the page paths it is mounted on. */
@@ -32,9 +35,10 @@ export interface Pages {
   form: RequestHandler;
   render(res: Response, status: number, view: string, data: Record<string, unknown>, session?: AdminSession): void;
   refuse(res: Response, status: number, message: string, session?: AdminSession, back?: string): void;
+  /** The request's live session, as its grant stands in the running configuration (see SessionGrants.current). */
   sessionOf(req: Request): Promise<AdminSession | undefined>;
-  /** Starts a session for `identity` and sets its cookie. */
-  signIn(res: Response, identity?: SessionIdentity): Promise<AdminSession>;
+  /** Starts a session for `identity` (from `grants`) and sets its cookie. */
+  signIn(res: Response, identity: SessionIdentity): Promise<AdminSession>;
   signOut(res: Response, session: AdminSession): Promise<void>;
   sameOrigin(req: Request): boolean;
   /** Forms: same origin, a live session `allowed` to post, and its CSRF token; the session lands in `res.locals.session`. */
@@ -50,11 +54,13 @@ export function createPages(options: {
   sessionTtlMs: number;
   /** The page sessions, from the state bundle: in this process's memory, or shared so any process serves any browser. */
   sessions: PageSessions;
+  /** The grants of the running configuration. */
+  grants: SessionGrants;
   /** Told each time the sign-in store failed a request. */
   onStoreDown?: (error: SignInStoreError) => void;
 }): Pages {
   const eta = new Eta({ views: VIEWS, autoEscape: true, cache: true });
-  const { sessions } = options;
+  const { sessions, grants } = options;
   const publicOrigin = new URL(options.publicUrl).origin;
   const secure = publicOrigin.startsWith('https:');
   // __Host-: a Secure cookie no subdomain can set or overwrite; plain http (local development) cannot carry one.
@@ -71,7 +77,10 @@ export function createPages(options: {
   const refuse: Pages['refuse'] = (res, status, message, session, back = '/admin') => {
     render(res, status, 'message', { title: status === 429 ? 'Too many attempts' : 'Refused', message, back, home: back }, session);
   };
-  const sessionOf = (req: Request) => sessions.get(cookieValue(req.headers.cookie, cookieName));
+  const sessionOf = async (req: Request) => {
+    const session = await sessions.get(cookieValue(req.headers.cookie, cookieName));
+    return session && grants.current(session);
+  };
 
   /**
    * Refuses a state-changing request another site could have made: the browser says where it comes from (Fetch
@@ -94,6 +103,7 @@ export function createPages(options: {
 
   return {
     sessions,
+    grants,
     secure,
     headers: helmet({
       contentSecurityPolicy: {

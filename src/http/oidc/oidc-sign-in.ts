@@ -24,8 +24,11 @@ export class OidcSignInError extends Error {
 
 /** The authorization code flow with PKCE, state and nonce against the company's OpenID Connect provider. */
 export interface OidcSignIn {
-  /** A new sign-in: the provider's URL to send the browser to, and the state the browser must bring back. */
-  start(next: SignInNext): Promise<{ url: string; state: string }>;
+  /**
+   * A new sign-in, started from `address` (the client's: sign-ins in progress are bounded per address): the provider's
+   * URL to send the browser to, and the state the browser must bring back.
+   */
+  start(next: SignInNext, address?: string): Promise<{ url: string; state: string }>;
   /** Finishes the sign-in the provider redirected back to `callbackUrl`; `browserState` is what this browser started. */
   finish(callbackUrl: URL, browserState: string | undefined): Promise<{ identity: OidcIdentity; next: SignInNext }>;
 }
@@ -56,14 +59,14 @@ export function createOidcSignIn(options: {
       }));
 
   return {
-    async start(next) {
+    async start(next, address) {
       const config = await configuration();
       const verifier = client.randomPKCECodeVerifier();
       const state = client.randomState();
       const nonce = client.randomNonce();
       const nowMs = options.now();
       const login: PendingSignIn = { verifier, nonce, next, expiresAtMs: nowMs + ttlMs };
-      await options.pending.hold(state, login, nowMs);
+      await options.pending.hold(state, login, nowMs, address);
       const url = client.buildAuthorizationUrl(config, {
         redirect_uri: options.redirectUri,
         scope: 'openid email profile',

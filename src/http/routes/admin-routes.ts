@@ -17,12 +17,15 @@ import type { Metrics } from '../../metrics.js';
 import { MassRemovalHeldError } from '../../sync/mass-removal-guard.js';
 import type { ServedIntegration, SyncScheduler } from '../../sync/sync-scheduler.js';
 import { HttpError } from '../http-error.js';
+import type { SecretLimiter } from '../limits/secret-limiter.js';
 import { requireAdmin } from '../require-admin.js';
 import { sendLinksCsv } from '../send-links-csv.js';
 
 /** What the admin routes need. */
 export interface AdminRouteOptions {
   adminToken: string;
+  /** The limiter every door that checks a secret shares. */
+  limiter: SecretLimiter;
   tokens: FeedTokens;
   publicUrl: string;
   feeds: FeedService;
@@ -88,7 +91,7 @@ function linkRequestOf(fields: Record<string, unknown>): LinkRequest {
 /** /admin/integrations, /admin/feed-url, /admin/sync and /metrics, all behind the admin token. */
 export function adminRoutes(options: AdminRouteOptions): Router {
   const router = Router();
-  const guard = requireAdmin(options.adminToken);
+  const guard = requireAdmin(options.adminToken, options.limiter);
   // An id is a few dozen characters: a larger body is no request of ours.
   const json = express.json({ limit: '4kb', type: () => true });
 

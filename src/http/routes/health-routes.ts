@@ -1,8 +1,10 @@
-import { Router, type Request } from 'express';
+import { Router, type Request, type Response } from 'express';
 import type { FeedService } from '../../feeds/feed-service.js';
 import { INTEGRATION_STATUSES, type SyncScheduler } from '../../sync/sync-scheduler.js';
 import type { StoreHealth } from '../../state/state-bundle.js';
-import { secureEqual } from '../secure-equal.js';
+import { clientAddress } from '../client-address.js';
+import { retryAfterSeconds, type SecretLimiter } from '../limits/secret-limiter.js';
+import { bearerToken } from '../require-admin.js';
 
 /** What the health routes read. */
 export interface HealthRouteOptions {
@@ -11,6 +13,8 @@ export interface HealthRouteOptions {
   now: () => number;
   demo: boolean;
   adminToken?: string | undefined;
+  /** The limiter every door that checks a secret shares: a bearer token here is one more guess. */
+  limiter: SecretLimiter;
   /** Where a shared store stands, under its name. Down, feeds serve on from memory and /readyz is unchanged. */
   storeHealth: StoreHealth | undefined;
 }
@@ -23,12 +27,20 @@ export interface HealthRouteOptions {
  */
 export function healthRoutes(options: HealthRouteOptions): Router {
   const router = Router();
-  const isAdmin = (req: Request) => {
-    const match = options.adminToken ? /^Bearer\s+(.+)$/i.exec(req.headers.authorization?.trim() ?? '') : null;
-    return match?.[1] !== undefined && secureEqual(match[1], options.adminToken!);
-  };
+  /** Whether the request carries the admin token; undefined once a 429 is answered (a client over the limit). */
+  async function isAdmin(req: Request, res: Response): Promise<boolean | undefined> {
+    const token = options.adminToken === undefined ? undefined : bearerToken(req);
+    if (token === undefined) return false;
+    const checked = await options.limiter.check(clientAddress(req), token, options.adminToken);
+    if (checked.result !== 'refused') return checked.result === 'right';
+    const seconds = retryAfterSeconds(checked.retryAfterMs);
+    res.status(429).set({ 'Retry-After': String(seconds), 'Cache-Control': 'no-store' }).json({ error: 'too_many_requests', message: `Too many wrong admin tokens. Try again in ${seconds} seconds.` });
+    return undefined;
+  }
 
-  router.get('/healthz', (req, res) => {
+  router.get('/healthz', async (req, res) => {
+    const admin = await isAdmin(req, res);
+    if (admin === undefined) return;
     const integrations = options.sync.list();
     const byStatus = Object.fromEntries(INTEGRATION_STATUSES.map((status) => [status, 0]));
     let stalest: number | undefined;
@@ -76,7 +88,7 @@ export function healthRoutes(options: HealthRouteOptions): Router {
         ? {
             ...sync,
             lastSuccess: sync.lastSuccess ?? null,
-            lastFailure: failure ? (isAdmin(req) ? failure : { at: failure.at, kind: failure.kind }) : null,
+            lastFailure: failure ? (admin ? failure : { at: failure.at, kind: failure.kind }) : null,
           }
         : null,
     });

@@ -1,4 +1,4 @@
-import { Router, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
 import QRCode from 'qrcode';
 import { FEED_DETAILS, type FeedDetail } from '../../config.js';
 import { personCalendarName } from '../../feeds/calendar-name.js';
@@ -13,6 +13,10 @@ import type { SyncScheduler } from '../../sync/sync-scheduler.js';
 import type { AdminSession } from '../admin-page/admin-sessions.js';
 import { cookieValue, single, type Pages } from '../admin-page/create-pages.js';
 import { detailLabel } from '../admin-page/detail-label.js';
+import { clientAddress } from '../client-address.js';
+import { LINK_RESETS_PER_WINDOW } from '../limits/reset-limit.js';
+import { retryAfterSeconds } from '../limits/secret-limiter.js';
+import type { WindowLimit } from '../limits/window-limit.js';
 import { pageTime } from '../admin-page/page-time.js';
 import { OIDC_LOGIN_TTL_MS, OidcSignInError, type OidcSignIn, type SignInNext } from '../oidc/oidc-sign-in.js';
 
@@ -20,13 +24,13 @@ import { OIDC_LOGIN_TTL_MS, OidcSignInError, type OidcSignIn, type SignInNext } 
 export interface MeRouteOptions {
   pages: Pages;
   signIn: OidcSignIn;
-  /** OIDC_ADMIN_EMAILS, normalised: a verified sign-in with one of them opens the admin page too. */
-  adminEmails: readonly string[];
   publicUrl: string;
   tokens: FeedTokens;
   feeds: FeedService;
   sync: SyncScheduler;
   links: LinkGenerations;
+  /** "Reset my link" per person (verified email): a few an hour. */
+  resetLimit: WindowLimit;
   defaultDetail: FeedDetail;
   now: () => number;
   /** Logs why a sign-in failed (the person sees only a plain message). */
@@ -44,7 +48,6 @@ export function meRoutes(options: MeRouteOptions): Router {
   const loginCookie = pages.secure ? '__Host-oidc-login' : 'oidc-login';
   const loginCookieOptions = { httpOnly: true, sameSite: 'lax', secure: pages.secure, path: '/' } as const;
   const callbackUrl = `${options.publicUrl}/auth/callback`;
-  const adminEmails = new Set(options.adminEmails.map(normalizeEmail));
 
   router.use(['/me', '/auth'], pages.headers);
 
@@ -64,9 +67,9 @@ export function meRoutes(options: MeRouteOptions): Router {
     });
   }
 
-  async function startSignIn(res: Response, next: SignInNext) {
+  async function startSignIn(req: Request, res: Response, next: SignInNext) {
     try {
-      const { url, state } = await options.signIn.start(next);
+      const { url, state } = await options.signIn.start(next, clientAddress(req));
       res.cookie(loginCookie, state, { ...loginCookieOptions, maxAge: OIDC_LOGIN_TTL_MS });
       res.redirect(303, url);
     } catch (error) {
@@ -77,7 +80,7 @@ export function meRoutes(options: MeRouteOptions): Router {
   }
 
   router.get('/auth/login', async (req, res) => {
-    await startSignIn(res, single(req.query.next) === 'admin' ? 'admin' : 'me');
+    await startSignIn(req, res, single(req.query.next) === 'admin' ? 'admin' : 'me');
   });
 
   router.get('/auth/callback', async (req, res) => {
@@ -93,8 +96,8 @@ export function meRoutes(options: MeRouteOptions): Router {
       return refuse(res, 400, error.message);
     }
     const { email, emailVerified } = finished.identity;
-    const admin = emailVerified && email !== null && adminEmails.has(normalizeEmail(email));
-    await pages.signIn(res, { admin, email, emailVerified });
+    // OIDC_ADMIN_EMAILS: a verified sign-in with one of them opens the admin page too.
+    const { admin } = await pages.signIn(res, pages.grants.byProvider(email, emailVerified));
     // A page, not a redirect: after the provider's cross-site redirect, a redirect would still be cross-site and the
     // browser would not send the SameSite=Strict session cookie to the next page.
     const next = finished.next === 'admin' && admin ? '/admin' : '/me';
@@ -104,7 +107,7 @@ export function meRoutes(options: MeRouteOptions): Router {
   router.get('/me', async (req, res) => {
     const session = await pages.sessionOf(req);
     // Returned, so Express 5 answers a failed sign-in start (an unreachable provider, say) instead of an unhandled rejection.
-    if (!session || session.email === null) return startSignIn(res, 'me');
+    if (!session || session.email === null) return startSignIn(req, res, 'me');
     const email = verifiedEmail(session);
     const data = { title: 'Your calendar links', home: '/me', email: session.email, admin: session.admin, notice: single(req.query.notice) === 'reset' ? 'Your link was replaced: the old one no longer works. Subscribe to the new one.' : null };
     if (email === undefined) return pages.render(res, 200, 'me', { ...data, reason: 'unverified', integrations: [] }, session);
@@ -134,6 +137,12 @@ export function meRoutes(options: MeRouteOptions): Router {
     const email = verifiedEmail(session)!;
     const id = ownIntegration(email, req.body as Record<string, unknown>);
     if (id === undefined) return refuse(res, 404, 'You have no link in that integration.', session);
+    const { waitMs } = await options.resetLimit.count(email);
+    if (waitMs > 0) {
+      const minutes = Math.ceil(waitMs / 60_000);
+      res.set('Retry-After', String(retryAfterSeconds(waitMs)));
+      return refuse(res, 429, `You have reset your links ${LINK_RESETS_PER_WINDOW} times this hour. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}; your current link keeps working meanwhile.`, session);
+    }
     const revocation = await revokeLink(options.links, id, { email });
     if (!revocation.revoked) return refuse(res, 409, revocation.reason, session);
     res.redirect(303, '/me?notice=reset');

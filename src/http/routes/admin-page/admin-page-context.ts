@@ -1,4 +1,3 @@
-import type { SignInLimiter } from '../../admin-page/sign-in-limiter.js';
 import type { Request, RequestHandler, Response } from 'express';
 import type { FeedDetail } from '../../../config.js';
 import type { FeedService } from '../../../feeds/feed-service.js';
@@ -8,6 +7,7 @@ import type { LinkGenerations } from '../../../feeds/link-generations.js';
 import type { ServedIntegration, SyncScheduler } from '../../../sync/sync-scheduler.js';
 import type { AdminSession } from '../../admin-page/admin-sessions.js';
 import { single, type Pages } from '../../admin-page/create-pages.js';
+import type { SecretLimiter } from '../../limits/secret-limiter.js';
 
 /** Rows one interviewer or job table shows; a search narrows the rest (the page stays fast for any organisation). */
 export const ADMIN_PAGE_ROWS = 100;
@@ -22,8 +22,8 @@ export interface AdminPageOptions {
   oidcSignIn: boolean;
   /** Demo mode: the page opens without a token to a request from this machine. */
   demo: boolean;
-  /** Counts wrong admin tokens per client, from the state bundle. */
-  signInLimiter: SignInLimiter;
+  /** The limiter every door that checks a secret shares (wrong admin tokens per client and in all). */
+  limiter: SecretLimiter;
   tokens: FeedTokens;
   publicUrl: string;
   feeds: FeedService;

@@ -21,7 +21,7 @@ export function integrationListRoutes(context: AdminPageContext): Router {
   router.get('/admin', async (req, res) => {
     let session = await context.sessionOf(req);
     // Demo mode: a newcomer's first look is the page itself. Only from this machine, and only over demo data.
-    if (!session && options.demo && fromLoopback(req)) session = await pages.signIn(res);
+    if (!session && options.demo && fromLoopback(req)) session = await pages.signIn(res, pages.grants.byDemo());
     if (!session) return context.signInPage(res, 200, null);
     const integrations = options.sync.list().map((integration) => {
       const described = describeIntegration(integration, options.feeds);

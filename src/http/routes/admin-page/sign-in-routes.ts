@@ -1,31 +1,27 @@
 import { Router } from 'express';
 import type { AdminSession } from '../../admin-page/admin-sessions.js';
 import { single } from '../../admin-page/create-pages.js';
-import { secureEqual } from '../../secure-equal.js';
+import { clientAddress } from '../../client-address.js';
+import { retryAfterSeconds } from '../../limits/secret-limiter.js';
 import type { AdminPageContext } from './admin-page-context.js';
 
-/** POST /admin/sign-in (the admin token, limited per client) and POST /admin/sign-out (any session's). */
+/** POST /admin/sign-in (the admin token, behind the limiter every secret's door shares) and POST /admin/sign-out (any session's). */
 export function signInRoutes(context: AdminPageContext): Router {
   const router = Router();
   const { options, refuse, signInPage } = context;
   const { pages } = options;
-  const limiter = options.signInLimiter;
 
   router.post('/admin/sign-in', pages.form, async (req, res) => {
     if (!pages.sameOrigin(req)) return refuse(res, 403, 'This request came from another site and was refused.');
-    // Behind TRUST_PROXY proxies, the client's own address: counting the proxy's would lock every admin out at once.
-    const client = req.ip ?? req.socket.remoteAddress ?? 'unknown';
-    const waitMs = limiter.retryAfterMs(client);
-    if (waitMs > 0) {
-      res.set('Retry-After', String(Math.ceil(waitMs / 1000)));
-      return refuse(res, 429, `Too many wrong admin tokens. Try again in ${Math.ceil(waitMs / 1000)} seconds.`);
+    const token = single((req.body as Record<string, unknown> | undefined)?.token) ?? '';
+    const checked = await options.limiter.check(clientAddress(req), token, options.adminToken);
+    if (checked.result === 'refused') {
+      const seconds = retryAfterSeconds(checked.retryAfterMs);
+      res.set('Retry-After', String(seconds));
+      return refuse(res, 429, `Too many wrong admin tokens. Try again in ${seconds} seconds.`);
     }
-    const token = single((req.body as Record<string, unknown> | undefined)?.token);
-    if (options.adminToken === undefined || token === undefined || !secureEqual(token, options.adminToken)) {
-      limiter.fail(client);
-      return signInPage(res, 403, 'That admin token is wrong.');
-    }
-    await pages.signIn(res);
+    if (checked.result === 'wrong') return signInPage(res, 403, 'That admin token is wrong.');
+    await pages.signIn(res, await pages.grants.byToken());
     res.redirect(303, '/admin');
   });
 
