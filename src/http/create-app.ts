@@ -13,6 +13,7 @@ import { HttpError, NOT_FOUND_BODY } from './http-error.js';
 import { createRequestLog } from './request-log.js';
 import { createPages } from './admin-page/create-pages.js';
 import { createOidcSignIn } from './oidc/oidc-sign-in.js';
+import { adminPageOffRoutes } from './routes/admin-page-off-routes.js';
 import { adminPageRoutes } from './routes/admin-page-routes.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { feedRoutes } from './routes/feed-routes.js';
@@ -113,6 +114,7 @@ export function createApp(deps: AppDeps): Express {
       sessionTtlMs: config.sessionMs,
       sessions: deps.state.sessions({ ttlMs: config.sessionMs, now }),
       onStoreDown: (error) => deps.logger.warn({ err: error.cause }, 'the sign-in store (Redis) did not answer; the page asked the person to try again'),
+      onCrossSite: (refusal) => deps.logger.warn({ crossSite: refusal }, `a form was refused as cross-site: ${refusal.header} was ${refusal.value}`),
     });
     if (config.oidc) {
       app.use(
@@ -148,7 +150,7 @@ export function createApp(deps: AppDeps): Express {
         fetches,
       }),
     );
-  }
+  } else app.use(adminPageOffRoutes({ publicUrl: config.publicUrl }));
 
   app.use((_req, res) => {
     res.status(404).json(NOT_FOUND_BODY);

@@ -12,7 +12,10 @@ export function signInRoutes(context: AdminPageContext): Router {
   const limiter = options.signInLimiter;
 
   router.post('/admin/sign-in', pages.form, async (req, res) => {
-    if (!pages.sameOrigin(req)) return refuse(res, 403, 'This request came from another site and was refused.');
+    const crossSite = pages.crossSite(req);
+    if (crossSite !== undefined) return refuse(res, 403, crossSite);
+    const httpsUrl = pages.httpsNeeded(req);
+    if (httpsUrl !== undefined) return pages.render(res, 400, 'https-needed', { title: 'Sign in over https', httpsUrl });
     // Behind TRUST_PROXY proxies, the client's own address: counting the proxy's would lock every admin out at once.
     const client = req.ip ?? req.socket.remoteAddress ?? 'unknown';
     const waitMs = limiter.retryAfterMs(client);
