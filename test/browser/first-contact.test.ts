@@ -1,5 +1,11 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +18,7 @@ import { ADMIN_TOKEN, buildTestService } from '../helpers/test-service.js';
 import { requireTool } from '../interop/interop-fixtures.js';
 
 /* First contact (issue 24) in a real browser: findings 4, 7 and 9, where what the browser does (dropping a Secure
-   cookie over http, a confirmation dialog) is the point. */
+   cookie over http, a confirmation dialog) is the point; and 12, the script that takes the README's screenshots. */
 
 const BROWSER_TEST_MS = 60_000;
 /** A name that is not this machine to the browser (it maps it to 127.0.0.1): plain http there is not trustworthy. */
@@ -134,4 +140,33 @@ describe.sequential('first contact in Chromium', () => {
     await request(service.app).get(new URL(old).pathname).expect(404);
     await request(service.app).get(new URL(fresh!).pathname).expect(200);
   }, BROWSER_TEST_MS);
+});
+
+describe('12. the README\u2019s screenshots', () => {
+  it('scripts/screenshots.ts takes them from demo mode: the integrations, an integration with "Last fetched" and "Revoke link" (desktop and phone), the team feeds, and /me', async (ctx) => {
+    requireTool(ctx, chromiumAvailable, 'chromium');
+    const root = fileURLToPath(new URL('../..', import.meta.url));
+    const out = mkdtempSync(join(tmpdir(), 'interview-feeds-screenshots-'));
+    try {
+      const TSX = createRequire(import.meta.url).resolve('tsx/cli');
+      const stdout = await new Promise<string>((resolve, reject) =>
+        execFile(process.execPath, [TSX, join(root, 'scripts/screenshots.ts')], { cwd: root, timeout: 110_000, env: { ...process.env, SCREENSHOTS_DIR: out } }, (error, text, stderr) =>
+          error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(text),
+        ),
+      );
+      const names = ['admin-integrations.png', 'admin-page-desktop.png', 'admin-teams.png', 'admin-page-phone.png', 'me-page.png'];
+      expect(stdout.trim().split('\n')).toEqual(names.map((name) => join(out, name)));
+      for (const name of names) {
+        const png = readFileSync(join(out, name));
+        expect(png.subarray(1, 4).toString('latin1'), name).toBe('PNG');
+        // The IHDR width: the viewport's.
+        expect(png.readUInt32BE(16), name).toBe(name.includes('phone') ? 390 : 1280);
+      }
+      // The README shows each of them, under docs/.
+      const readme = readFileSync(join(root, 'README.md'), 'utf8');
+      for (const name of names) expect(readme).toContain(`(docs/${name})`);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
