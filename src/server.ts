@@ -140,6 +140,16 @@ export async function start(
     logger.warn({ adminPage }, `demo mode: open ${adminPage} in a browser on this machine (no KOMBO_API_KEY is set, so bundled demo interviews are served)`);
   }
   logger.info({ host: config.host, port, restored }, 'listening');
+  // A feature that is off says so once, with the setting that turns it on (the page at /admin says it too).
+  if (!config.demo && config.adminToken === undefined) {
+    const byOidc = (config.oidc?.adminEmails.length ?? 0) > 0;
+    logger.info(
+      { adminPage: byOidc ? 'oidc' : 'off', adminApi: 'off' },
+      byOidc
+        ? 'ADMIN_TOKEN is unset: the admin API (/admin/..., /metrics) is off; the admin page opens by the company sign-in to OIDC_ADMIN_EMAILS'
+        : 'ADMIN_TOKEN is unset: the admin page (/admin) and the admin API (/admin/..., /metrics) are off; set ADMIN_TOKEN to turn them on',
+    );
+  }
 
   service.sync.start(options.sleep ? { sleep: options.sleep } : {});
   // Who fetched their link is kept in memory and written now and then, never once per feed request.

@@ -151,6 +151,7 @@ describe('GET /metrics and /healthz', () => {
       demo: false,
       ready: false,
       integrations: summary({ new: 1 }, 0, null),
+      problems: { total: 0, byReason: {} },
       snapshot: null,
       sync: { running: false, consecutiveFailures: 0, lastSuccess: null, lastFailure: null, held: null },
     });
@@ -169,6 +170,8 @@ describe('GET /metrics and /healthz', () => {
       demo: false,
       ready: true,
       integrations: summary({ failing: 1 }, 2, 45),
+      // One failed refresh with a snapshot serving is no problem yet (FAILURES_BEFORE_DEGRADED).
+      problems: { total: 0, byReason: {} },
       snapshot: {
         interviews: 2,
         interviewers: 2,
@@ -180,8 +183,8 @@ describe('GET /metrics and /healthz', () => {
       sync: {
         running: false,
         lastSuccess: expect.objectContaining({ kind: 'full', at: new Date(syncedAt).toISOString(), interviews: 2, interviewers: 2, pages: 1 }),
-        // When and which walk failed; why is upstream text, shown only with the admin token.
-        lastFailure: { at: new Date(syncedAt + 30_000).toISOString(), kind: 'incremental' },
+        // When and which walk failed, and the kind of failure; why is upstream text, shown only with the admin token.
+        lastFailure: { at: new Date(syncedAt + 30_000).toISOString(), kind: 'incremental', reason: 'unreachable' },
         consecutiveFailures: 1,
         held: null,
       },

@@ -46,6 +46,8 @@ export interface BrowserPages {
   gone(req: Request, res: Response): void;
   /** `/` in a browser: what this service is and where to go. */
   home(req: Request, res: Response): void;
+  /** GET /admin while no sign-in opens the admin page (production without ADMIN_TOKEN): it is off, and what turns it on. */
+  adminOff(req: Request, res: Response): void;
   /** GET /assets/{name}: false when there is no such asset. */
   asset(name: string, res: Response): boolean;
 }
@@ -97,6 +99,7 @@ export function createBrowserPages(options: {
       render(req, res, 200, 'feed-page', { title: calendarName, calendarName, links: subscribeLinks(`${options.publicUrl}${path}`, calendarName) }),
     gone: (req, res) => render(req, res, 404, 'link-gone', { title: 'This calendar link no longer works' }),
     home: (req, res) => render(req, res, 200, 'home', { title: 'Interview calendars' }),
+    adminOff: (req, res) => render(req, res, 404, 'admin-off', { title: 'The admin page is off' }),
     asset(name, res) {
       const asset = ASSETS.get(name);
       if (asset === undefined) return false;

@@ -16,6 +16,7 @@ import { createSessionGrants } from './admin-page/session-grants.js';
 import { createResetLimit } from './limits/reset-limit.js';
 import { createSecretLimiter } from './limits/secret-limiter.js';
 import { createOidcSignIn } from './oidc/oidc-sign-in.js';
+import { adminPageOffRoutes } from './routes/admin-page-off-routes.js';
 import { adminPageRoutes } from './routes/admin-page-routes.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { feedRoutes } from './routes/feed-routes.js';
@@ -120,6 +121,7 @@ export function createApp(deps: AppDeps): Express {
       sessions: deps.state.sessions({ ttlMs: config.sessionMs, now }),
       grants: createSessionGrants({ adminToken: config.adminToken, adminEmails: config.oidc?.adminEmails ?? [], demo: config.demo }),
       onStoreDown: (error) => deps.logger.warn({ err: error.cause }, 'the sign-in store (Redis) did not answer; the page asked the person to try again'),
+      onCrossSite: (refusal) => deps.logger.warn({ crossSite: refusal }, `a form was refused as cross-site: ${refusal.header} was ${refusal.value}`),
     });
     if (config.oidc) {
       app.use(
@@ -155,7 +157,7 @@ export function createApp(deps: AppDeps): Express {
         fetches,
       }),
     );
-  }
+  } else app.use(adminPageOffRoutes({ publicUrl: config.publicUrl }));
 
   app.use((_req, res) => {
     res.status(404).json(NOT_FOUND_BODY);

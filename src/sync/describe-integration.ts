@@ -29,6 +29,8 @@ export function describeIntegration(integration: DescribedIntegration, feeds: Pi
     lastFailureAt: sync.lastFailure?.at ?? null,
     lastError: sync.lastFailure && sync.consecutiveFailures > 0 ? sync.lastFailure.error : null,
     lastErrorCode: sync.lastFailure && sync.consecutiveFailures > 0 ? sync.lastFailure.code : null,
+    // The kind of failure (authentication, not_found, unreachable…): what to fix, in one word.
+    lastErrorReason: sync.lastFailure && sync.consecutiveFailures > 0 ? sync.lastFailure.reason : null,
     consecutiveFailures: sync.consecutiveFailures,
     // A walk that would remove most interviews, held until confirmed (POST /admin/sync?full=true&confirmRemovals=true).
     held: sync.held,

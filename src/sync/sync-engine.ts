@@ -101,7 +101,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
   const controller = new AbortController();
   const closedError = () => new KomboError('sync engine is closed', { kind: 'aborted' });
   const status = createSyncStatus(now);
-  const report = createWalkReport({ logger, metrics });
+  const report = createWalkReport({ logger, metrics, hasSnapshot: () => feeds.snapshot() !== undefined });
   const builder = createSnapshotBuilder({ ...options, now, onRejected: report.rejected });
   const integrationId = client.integrationId;
   const follower = createSnapshotFollower({ coordinator, integrationId, feeds, logger, onTakenIn: status.tookIn });

@@ -42,7 +42,10 @@ export interface SyncScheduler {
    * snapshot comes from the shared store), drops those removed there (their shared state is the remover's to delete).
    */
   reconcile(): Promise<void>;
-  /** Every integration has a snapshot or has settled: /readyz. */
+  /**
+   * /readyz: every integration has a snapshot or has settled, and at least one serves a snapshot (while none does,
+   * every feed answers 503). With none served (integrations arrive by webhook or the admin API), it is ready.
+   */
   ready(): boolean;
   /** Stops every timer and walk (shutdown). */
   close(): Promise<void>;
@@ -178,7 +181,10 @@ export function createSyncScheduler(options: SyncSchedulerOptions): SyncSchedule
     },
     pause: (id, state) => served.with(id, (runner) => runner.pause(state)),
     resume: (id) => served.with(id, (runner) => runner.resume()),
-    ready: () => served.list().every((runner) => runner.settled()),
+    ready() {
+      const all = served.list();
+      return all.every((runner) => runner.settled()) && (all.length === 0 || all.some((runner) => runner.engine.hasSnapshot()));
+    },
     async close() {
       closed = true;
       await Promise.all(served.list().map((runner) => runner.stop('shutting down')));

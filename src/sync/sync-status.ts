@@ -1,5 +1,6 @@
 import type { AppliedWalk, Snapshot } from '../interviews/snapshot.js';
 import { KomboError } from '../kombo/kombo-error.js';
+import { failureReason, type FailureReason } from './failure-reason.js';
 import type { HeldRemoval } from './mass-removal-guard.js';
 import type { WalkResult } from './walk-interviews.js';
 
@@ -28,8 +29,11 @@ export interface RefreshSummary {
 export interface SyncStatus {
   readonly running: boolean;
   readonly lastSuccess: (RefreshSummary & { at: string }) | undefined;
-  /** `code` is Kombo's `error.code` when it gave one (INTEGRATION.SETUP_SYNC_PENDING, say). */
-  readonly lastFailure: { at: string; kind: 'full' | 'incremental'; error: string; code: string | null } | undefined;
+  /**
+   * `code` is Kombo's `error.code` when it gave one (INTEGRATION.SETUP_SYNC_PENDING, say); `reason` the kind of
+   * failure (authentication, not_found, unreachable…), which unlike `error` carries no upstream text.
+   */
+  readonly lastFailure: { at: string; kind: 'full' | 'incremental'; error: string; code: string | null; reason: FailureReason } | undefined;
   readonly consecutiveFailures: number;
   /** A walk that would remove most interviews, held (nothing of it applied); null when none is. */
   readonly held: HeldRemoval | null;
@@ -103,7 +107,7 @@ export function createSyncStatus(now: () => number): SyncStatusRecord {
     },
     failed(kind, error) {
       const message = error instanceof Error ? error.message : String(error);
-      lastFailure = { at: iso(now()), kind, error: message, code: error instanceof KomboError ? (error.code ?? null) : null };
+      lastFailure = { at: iso(now()), kind, error: message, code: error instanceof KomboError ? (error.code ?? null) : null, reason: failureReason(error) };
       consecutiveFailures++;
     },
     tookIn(snapshot, from) {

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { RejectedRecord } from '../interviews/interview-schema.js';
 import { KomboError } from '../kombo/kombo-error.js';
 import type { Metrics } from '../metrics.js';
+import { failureReason } from './failure-reason.js';
 import { isSetupPending } from './setup-pending.js';
 import type { RefreshSummary } from './sync-status.js';
 
@@ -20,8 +21,11 @@ export interface WalkReport {
   failed(kind: Kind, durationMs: number, error: unknown, aborted: boolean): void;
 }
 
-/** Creates a {@link WalkReport}. */
-export function createWalkReport(options: { logger: Logger; metrics?: Metrics | undefined }): WalkReport {
+/**
+ * Creates a {@link WalkReport}. `hasSnapshot` says whether the integration serves a snapshot, so a failure's log line
+ * says what its feeds answer now: the previous snapshot, or 503 while there is none.
+ */
+export function createWalkReport(options: { logger: Logger; metrics?: Metrics | undefined; hasSnapshot?: () => boolean }): WalkReport {
   const { logger, metrics } = options;
   const reason = (error: unknown) => (error instanceof Error ? error.message : String(error));
   return {
@@ -52,12 +56,17 @@ export function createWalkReport(options: { logger: Logger; metrics?: Metrics | 
       metrics?.refreshes.inc({ kind, outcome });
       metrics?.refreshDuration.observe({ kind, outcome }, durationMs / 1000);
       // Kombo still setting the integration up is no fault: the scheduler says so once, at info, not every try.
+      const serving = options.hasSnapshot?.() ?? true;
       logger[aborted ? 'info' : isSetupPending(error) ? 'debug' : 'error'](
         {
-          refresh: { kind, durationMs, outcome, error: reason(error) },
+          refresh: { kind, durationMs, outcome, error: reason(error), reason: failureReason(error) },
           ...(error instanceof KomboError ? { status: error.status, code: error.code, attempts: error.attempts } : {}),
         },
-        aborted ? 'refresh aborted' : 'refresh failed; the previous snapshot keeps serving every feed',
+        aborted
+          ? 'refresh aborted'
+          : serving
+            ? 'refresh failed; the previous snapshot keeps serving every feed'
+            : `refresh failed (${failureReason(error).replaceAll('_', ' ')}); there is no snapshot yet, so every feed of this integration answers 503 until a walk succeeds`,
       );
     },
   };

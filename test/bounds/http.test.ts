@@ -442,7 +442,8 @@ describe('finding 12: the public /healthz showed upstream error text, Kombo host
     expect(pub.text).not.toContain(String(port));
     expect(pub.text).not.toContain('127.0.0.1');
     expect(pub.text).not.toContain(error);
-    expect(pub.body).toMatchObject({ status: 'ok', ready: false, snapshot: null, sync: { consecutiveFailures: 1, lastFailure: { kind: 'full' } } });
+    // Degraded (issue 24): no snapshot after a failed walk; the kind of failure is public, its text is not.
+    expect(pub.body).toMatchObject({ status: 'degraded', ready: false, snapshot: null, sync: { consecutiveFailures: 1, lastFailure: { kind: 'full', reason: 'unreachable' } } });
     // A wrong token is the public view too: a health check never fails on credentials.
     const wrong = await request(service.app).get('/healthz').set('Authorization', 'Bearer not-the-admin-token-at-all').expect(200);
     expect(wrong.text).not.toContain(error);

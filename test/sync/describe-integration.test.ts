@@ -31,7 +31,7 @@ const snapshot = Snapshot.fromData({
 
 describe('describeIntegration', () => {
   it('says what the registry, the snapshot and the last walks say, times in ISO form', () => {
-    const failure = { at: '2026-01-04T00:00:00.000Z', kind: 'incremental' as const, error: 'Kombo answered 502', code: 'PLATFORM.X' };
+    const failure = { at: '2026-01-04T00:00:00.000Z', kind: 'incremental' as const, error: 'Kombo answered 502', code: 'PLATFORM.X', reason: 'unreachable' as const };
     const described = describeIntegration(
       integration({ running: true, lastSuccess: undefined, lastFailure: failure, consecutiveFailures: 2, held: null }),
       { snapshot: () => snapshot },
@@ -54,17 +54,18 @@ describe('describeIntegration', () => {
       lastFailureAt: '2026-01-04T00:00:00.000Z',
       lastError: 'Kombo answered 502',
       lastErrorCode: 'PLATFORM.X',
+      lastErrorReason: 'unreachable',
       consecutiveFailures: 2,
       held: null,
     });
   });
 
   it('shows no error once a walk succeeded after it, and nothing of a snapshot before the first', () => {
-    const failure = { at: '2026-01-04T00:00:00.000Z', kind: 'full' as const, error: 'old', code: null };
+    const failure = { at: '2026-01-04T00:00:00.000Z', kind: 'full' as const, error: 'old', code: null, reason: 'other' as const };
     const described = describeIntegration(
       integration({ running: false, lastSuccess: undefined, lastFailure: failure, consecutiveFailures: 0, held: null }),
       { snapshot: () => undefined },
     );
-    expect(described).toMatchObject({ lastFailureAt: '2026-01-04T00:00:00.000Z', lastError: null, lastErrorCode: null, interviews: 0, interviewers: 0, syncedAt: null, fullSyncedAt: null });
+    expect(described).toMatchObject({ lastFailureAt: '2026-01-04T00:00:00.000Z', lastError: null, lastErrorCode: null, lastErrorReason: null, interviews: 0, interviewers: 0, syncedAt: null, fullSyncedAt: null });
   });
 });

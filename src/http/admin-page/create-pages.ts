@@ -19,6 +19,26 @@ export function cookieValue(header: string | undefined, name: string): string | 
   return undefined;
 }
 
+/**
+ * Whether a form's `origin` names the address this request reached, by another name than PUBLIC_URL (an internal
+ * address, or a proxy's port): the Host header, or a trusted proxy's X-Forwarded-Host, port included, a scheme's
+ * default port the same as none.
+ */
+function reachedAs(origin: string, req: Request): boolean {
+  try {
+    const from = new URL(origin);
+    const host = (value: string | undefined) => (value === undefined ? undefined : new URL(`${from.protocol}//${value}`).host);
+    return from.host === host(req.get('host')) || from.host === host(req.host);
+  } catch {
+    return false;
+  }
+}
+
+/** Whether a URL's hostname is this machine (browsers treat http there as secure enough for a Secure cookie). */
+function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname.endsWith('.localhost') || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+
 /** One string from a query or form field, or undefined (absent, repeated or not text). */
 export const single = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 
@@ -41,6 +61,16 @@ export interface Pages {
   signIn(res: Response, identity: SessionIdentity): Promise<AdminSession>;
   signOut(res: Response, session: AdminSession): Promise<void>;
   sameOrigin(req: Request): boolean;
+  /**
+   * Why a state-changing request is refused as cross-site, as the page says it (the header that failed, and what
+   * to do); undefined when it comes from the page itself. Each refusal is told to `onCrossSite`.
+   */
+  crossSite(req: Request): string | undefined;
+  /**
+   * Where to sign in instead (PUBLIC_URL's /admin) when this request came over plain http while the session cookie
+   * is Secure: the browser would drop the cookie, and the sign-in would loop back to its form. Undefined otherwise.
+   */
+  httpsNeeded(req: Request): string | undefined;
   /** Forms: same origin, a live session `allowed` to post, and its CSRF token; the session lands in `res.locals.session`. */
   unsafe(allowed: (session: AdminSession) => boolean): RequestHandler[];
   /** Last in a page router: a sign-in store that did not answer is a 503 page asking to try again (the cookie stays). */
@@ -58,6 +88,8 @@ export function createPages(options: {
   grants: SessionGrants;
   /** Told each time the sign-in store failed a request. */
   onStoreDown?: (error: SignInStoreError) => void;
+  /** Told each time a request is refused as cross-site: the header that failed, its value, and the Host it reached. */
+  onCrossSite?: (refusal: { header: 'Sec-Fetch-Site' | 'Origin'; value: string; host: string | null; path: string }) => void;
 }): Pages {
   const eta = new Eta({ views: VIEWS, autoEscape: true, cache: true });
   const { sessions, grants } = options;
@@ -86,17 +118,36 @@ export function createPages(options: {
    * Refuses a state-changing request another site could have made: the browser says where it comes from (Fetch
    * Metadata, else Origin); a request that says neither (an old browser, a script) still needs the CSRF token.
    */
-  function sameOrigin(req: Request): boolean {
+  function crossSite(req: Request): string | undefined {
     const site = req.get('sec-fetch-site');
-    if (site !== undefined && site !== 'same-origin') return false;
     const origin = req.get('origin');
-    if (origin === undefined) return true;
-    if (origin === publicOrigin) return true;
+    let refusal: { header: 'Sec-Fetch-Site' | 'Origin'; value: string } | undefined;
+    if (site !== undefined && site !== 'same-origin') refusal = { header: 'Sec-Fetch-Site', value: site };
+    else if (origin !== undefined && origin !== publicOrigin && !reachedAs(origin, req)) refusal = { header: 'Origin', value: origin };
+    if (refusal === undefined) return undefined;
+    options.onCrossSite?.({ ...refusal, host: req.get('host') ?? null, path: req.path });
+    if (refusal.header === 'Sec-Fetch-Site') return `This request came from another site (the browser says Sec-Fetch-Site: ${refusal.value}) and was refused.`;
+    return (
+      `This form was sent from ${refusal.value}, which is neither this service's address (PUBLIC_URL, ${publicOrigin}) nor the ` +
+      `address the request reached (${req.get('host') ?? 'none given'}), so it was refused as another site's. Open ${publicOrigin}/admin; ` +
+      'behind a reverse proxy, pass the Host header on with its port (nginx: proxy_set_header Host $http_host).'
+    );
+  }
+
+  function httpsNeeded(req: Request): string | undefined {
+    if (!secure) return undefined;
+    const origin = req.get('origin');
+    let from: URL | undefined;
     try {
-      return new URL(origin).host === req.get('host'); // reached by another name than PUBLIC_URL (an internal address)
+      // The browser's own word for the scheme it used; without one, a trusted proxy's X-Forwarded-Proto.
+      if (origin !== undefined) from = new URL(origin);
+      else if (req.app.get('trust proxy') && req.host !== undefined) from = new URL(`${req.protocol}://${req.host}`);
     } catch {
-      return false;
+      return undefined;
     }
+    // Browsers keep a Secure cookie set over http from a loopback address (a developer's machine): no loop there.
+    if (from === undefined || from.protocol !== 'http:' || isLoopbackHost(from.hostname)) return undefined;
+    return `${publicOrigin}/admin`;
   }
 
   const form = express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 });
@@ -138,9 +189,15 @@ export function createPages(options: {
       await sessions.delete(session);
       res.clearCookie(cookieName, cookieOptions);
     },
-    sameOrigin,
+    sameOrigin: (req) => crossSite(req) === undefined,
+    crossSite,
+    httpsNeeded,
     unsafe: (allowed) => [
-      (req, res, next) => (sameOrigin(req) ? next() : refuse(res, 403, 'This request came from another site and was refused.')),
+      (req, res, next) => {
+        const refusal = crossSite(req);
+        if (refusal === undefined) next();
+        else refuse(res, 403, refusal);
+      },
       form,
       async (req, res, next) => {
         const session = await sessionOf(req);

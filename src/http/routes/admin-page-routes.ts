@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import express, { Router } from 'express';
 import { createAdminPageContext, type AdminPageOptions } from './admin-page/admin-page-context.js';
 import { integrationListRoutes } from './admin-page/integration-list-routes.js';
+import { integrationRemovalRoutes } from './admin-page/integration-removal-routes.js';
 import { interviewerRoutes } from './admin-page/interviewer-routes.js';
 import { signInRoutes } from './admin-page/sign-in-routes.js';
 import { teamRoutes } from './admin-page/team-routes.js';
@@ -22,6 +23,7 @@ export function adminPageRoutes(options: AdminPageOptions): Router {
   router.use(signInRoutes(context));
   router.use(interviewerRoutes(context));
   router.use(teamRoutes(context));
+  router.use(integrationRemovalRoutes(context));
   router.use('/admin', options.pages.storeDown);
   return router;
 }

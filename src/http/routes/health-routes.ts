@@ -2,6 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import type { FeedService } from '../../feeds/feed-service.js';
 import { INTEGRATION_STATUSES, type SyncScheduler } from '../../sync/sync-scheduler.js';
 import type { StoreHealth } from '../../state/state-bundle.js';
+import { integrationProblem, type IntegrationProblem } from '../../sync/integration-problem.js';
 import { clientAddress } from '../client-address.js';
 import { retryAfterSeconds, type SecretLimiter } from '../limits/secret-limiter.js';
 import { bearerToken } from '../require-admin.js';
@@ -19,11 +20,22 @@ export interface HealthRouteOptions {
   storeHealth: StoreHealth | undefined;
 }
 
+/** Integrations /healthz names among its problems (admin token); past this it counts them only, so the answer stays small. */
+export const PROBLEMS_LISTED = 20;
+
+/** How many problems there are of each reason, in the order first seen. */
+function problemCounts(problems: readonly IntegrationProblem[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const { reason } of problems) counts.set(reason, (counts.get(reason) ?? 0) + 1);
+  return counts;
+}
+
 /**
  * /healthz (the process runs; JSON about the snapshots and the walks, summarised so a thousand integrations make no
- * longer answer than one) and /readyz (every integration has a snapshot or has settled). /healthz is public, so it
- * shows states, ages and counts only: why the last refresh failed is upstream text (Kombo's host and port, its
- * messages), shown only to a request with the admin bearer token.
+ * longer answer than one; `status` is `degraded` while any integration has a problem, see integrationProblem) and
+ * /readyz (every integration has a snapshot or has settled, and at least one serves a snapshot). /healthz is public,
+ * so it shows states, kinds, ages and counts only: why the last refresh failed is upstream text (Kombo's host and
+ * port, its messages), shown only to a request with the admin bearer token.
  */
 export function healthRoutes(options: HealthRouteOptions): Router {
   const router = Router();
@@ -46,8 +58,11 @@ export function healthRoutes(options: HealthRouteOptions): Router {
     let stalest: number | undefined;
     let interviews = 0;
     let interviewers = 0;
+    const problems: IntegrationProblem[] = [];
     for (const integration of integrations) {
       byStatus[integration.status()]!++;
+      const problem = integrationProblem(integration);
+      if (problem !== undefined) problems.push(problem);
       const snapshot = options.feeds.snapshot(integration.id);
       if (snapshot === undefined) continue;
       interviews += snapshot.size;
@@ -59,8 +74,9 @@ export function healthRoutes(options: HealthRouteOptions): Router {
     const snapshot = only ? options.feeds.snapshot(only.id) : undefined;
     const sync = only?.engine.status();
     const failure = sync?.lastFailure;
+    problems.sort((a, b) => (a.integration < b.integration ? -1 : 1));
     res.set('Cache-Control', 'no-store').json({
-      status: 'ok',
+      status: problems.length > 0 ? 'degraded' : 'ok',
       demo: options.demo,
       ready: options.sync.ready(),
       ...(options.storeHealth ? { [options.storeHealth.name]: options.storeHealth.health() } : {}),
@@ -72,6 +88,13 @@ export function healthRoutes(options: HealthRouteOptions): Router {
         stalestSyncedAt: stalest === undefined ? null : new Date(stalest).toISOString(),
         stalestAgeSeconds: stalest === undefined ? null : Math.round((options.now() - stalest) / 1000),
         cachedFeeds: options.feeds.cachedFeeds(),
+      },
+      // How many integrations need an operator, by kind (authentication, not_found, unreachable, held…); which ones
+      // (a customer's id names the customer) only with the admin token.
+      problems: {
+        total: problems.length,
+        byReason: Object.fromEntries(problemCounts(problems)),
+        ...(admin ? { integrations: problems.slice(0, PROBLEMS_LISTED) } : {}),
       },
       snapshot: snapshot
         ? {
@@ -88,7 +111,7 @@ export function healthRoutes(options: HealthRouteOptions): Router {
         ? {
             ...sync,
             lastSuccess: sync.lastSuccess ?? null,
-            lastFailure: failure ? (admin ? failure : { at: failure.at, kind: failure.kind }) : null,
+            lastFailure: failure ? (admin ? failure : { at: failure.at, kind: failure.kind, reason: failure.reason }) : null,
           }
         : null,
     });

@@ -58,6 +58,7 @@ export interface AdminPageContext {
 const NOTICES = new Map([
   ['sync', 'A sync has started; reload to see how it ended.'],
   ['revoked', 'The link was replaced: the old one no longer works.'],
+  ['removed', 'The integration was removed: its links no longer work, and its data is deleted.'],
 ]);
 
 /** Creates the {@link AdminPageContext} the admin page's sections share. */

@@ -1,6 +1,7 @@
 import { Router, type Request } from 'express';
 import { describeIntegration } from '../../../sync/describe-integration.js';
 import { single } from '../../admin-page/create-pages.js';
+import { failureHint } from '../../admin-page/failure-hint.js';
 import { pageTime } from '../../admin-page/page-time.js';
 import type { AdminPageContext } from './admin-page-context.js';
 
@@ -25,9 +26,9 @@ export function integrationListRoutes(context: AdminPageContext): Router {
     if (!session) return context.signInPage(res, 200, null);
     const integrations = options.sync.list().map((integration) => {
       const described = describeIntegration(integration, options.feeds);
-      return { ...described, lastSuccessAt: whenIso(described.lastSuccessAt), lastFailureAt: whenIso(described.lastFailureAt) };
+      return { ...described, lastSuccessAt: whenIso(described.lastSuccessAt), lastFailureAt: whenIso(described.lastFailureAt), hint: failureHint(described.lastErrorReason) };
     });
-    pages.render(res, 200, 'integrations', { title: 'Integrations', integrations, notice: context.noticeOf(req) }, session);
+    pages.render(res, 200, 'integrations', { title: 'Integrations', integrations, notice: context.noticeOf(req), publicUrl: options.publicUrl }, session);
   });
 
   router.post('/admin/i/:id/sync', ...context.unsafe, (req, res) => {

@@ -10,6 +10,7 @@ import { normalizeEmail } from '../../../interviews/normalize-email.js';
 import type { AdminSession } from '../../admin-page/admin-sessions.js';
 import { single } from '../../admin-page/create-pages.js';
 import { detailLabel } from '../../admin-page/detail-label.js';
+import { failureHint } from '../../admin-page/failure-hint.js';
 import { pageTime } from '../../admin-page/page-time.js';
 import { sendLinksCsv } from '../../send-links-csv.js';
 import { ADMIN_PAGE_ROWS, type AdminPageContext } from './admin-page-context.js';
@@ -47,6 +48,7 @@ export function interviewerRoutes(context: AdminPageContext): Router {
     const nowMs = options.now();
     const label = options.feeds.label(integration.id);
     const { interviewers, total } = searchInterviewers(snapshot, query, ADMIN_PAGE_ROWS);
+    const described = describeIntegration(integration, options.feeds);
     const rows = interviewers.map(({ email, name }) => {
       const interviews = snapshot!.interviewsOf(email);
       const fetched = options.fetches.get(integration.id, email);
@@ -65,7 +67,7 @@ export function interviewerRoutes(context: AdminPageContext): Router {
       'integration',
       {
         title: integration.id,
-        integration: { ...describeIntegration(integration, options.feeds), idPath: encodeURIComponent(integration.id) },
+        integration: { ...described, idPath: encodeURIComponent(integration.id), hint: failureHint(described.lastErrorReason) },
         query,
         rows,
         total,

@@ -12,7 +12,10 @@ export function signInRoutes(context: AdminPageContext): Router {
   const { pages } = options;
 
   router.post('/admin/sign-in', pages.form, async (req, res) => {
-    if (!pages.sameOrigin(req)) return refuse(res, 403, 'This request came from another site and was refused.');
+    const crossSite = pages.crossSite(req);
+    if (crossSite !== undefined) return refuse(res, 403, crossSite);
+    const httpsUrl = pages.httpsNeeded(req);
+    if (httpsUrl !== undefined) return pages.render(res, 400, 'https-needed', { title: 'Sign in over https', httpsUrl });
     const token = single((req.body as Record<string, unknown> | undefined)?.token) ?? '';
     const checked = await options.limiter.check(clientAddress(req), token, options.adminToken);
     if (checked.result === 'refused') {

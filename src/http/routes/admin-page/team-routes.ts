@@ -1,18 +1,37 @@
 import { Router } from 'express';
-import { FEED_DETAILS, type FeedDetail } from '../../../config.js';
+import { FEED_DETAILS, isValidIntegrationId, type FeedDetail } from '../../../config.js';
 import { feedLinksAtLevel } from '../../../feeds/feed-links.js';
 import { FEED_SIZE_WARNING_BYTES, isFeedTooLarge } from '../../../feeds/feed-size.js';
 import type { FeedTeam } from '../../../feeds/feed-token.js';
 import { listJobs } from '../../../feeds/job-list.js';
+import { revokeLink } from '../../../feeds/revoke-link.js';
 import type { AdminSession } from '../../admin-page/admin-sessions.js';
 import { single } from '../../admin-page/create-pages.js';
 import { detailLabel } from '../../admin-page/detail-label.js';
 import { ADMIN_PAGE_ROWS, type AdminPageContext } from './admin-page-context.js';
 
-/** GET /admin/i/:id/teams: the team feeds of an integration (every interview, each busy job's) at a chosen level. */
+/**
+ * GET /admin/i/:id/teams: the team feeds of an integration (every interview, each busy job's) at a chosen level;
+ * POST /admin/i/:id/teams/revoke replaces one team feed's link (`all=true`, or `job`), as the admin API's revocation.
+ */
 export function teamRoutes(context: AdminPageContext): Router {
   const router = Router();
   const { options } = context;
+
+  router.post('/admin/i/:id/teams/revoke', ...context.unsafe, async (req, res) => {
+    const integration = context.integrationOr404(req, res);
+    if (!integration) return;
+    const session = res.locals.session as AdminSession;
+    const body = req.body as Record<string, unknown>;
+    const job = single(body.job);
+    const all = single(body.all) === 'true';
+    if (all === (job !== undefined) || (job !== undefined && !isValidIntegrationId(job))) return context.refuse(res, 400, 'Name one team feed: every interview, or one job.', session);
+    const revocation = await revokeLink(options.links, integration.id, { team: job === undefined ? 'all' : { job } });
+    if (!revocation.revoked) return context.refuse(res, 409, revocation.reason, session);
+    const detail = single(body.detail);
+    const level = FEED_DETAILS.includes(detail as FeedDetail) ? `&detail=${detail}` : '';
+    res.redirect(303, `/admin/i/${encodeURIComponent(integration.id)}/teams?notice=revoked${level}`);
+  });
 
   router.get('/admin/i/:id/teams', context.signedIn, (req, res) => {
     const integration = context.integrationOr404(req, res);
@@ -29,6 +48,8 @@ export function teamRoutes(context: AdminPageContext): Router {
         events: feed?.events ?? 0,
         kb: Math.ceil(bytes / 1024),
         tooLarge: isFeedTooLarge(bytes),
+        // What the "Revoke link" form posts: this feed's subject.
+        revoke: target === 'all' ? { name: 'all', value: 'true' } : { name: 'job', value: target.job },
         ...feedLinksAtLevel(options, integration.id, { team: target }, detail, feed?.calendarName),
       };
     };
@@ -45,6 +66,7 @@ export function teamRoutes(context: AdminPageContext): Router {
         jobs: jobs.map((job) => team({ job: job.id }, job.name ?? job.id)),
         totalJobs: total,
         warningKb: FEED_SIZE_WARNING_BYTES / 1024,
+        notice: context.noticeOf(req),
       },
       res.locals.session as AdminSession,
     );
