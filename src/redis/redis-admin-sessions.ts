@@ -7,7 +7,7 @@ import {
   SESSIONS_PER_EMAIL_MAX,
   type AdminSession,
   type PageSessions,
-} from '../http/admin-page/admin-sessions.js';
+} from '../state/page-sessions.js';
 import { createSignInStore, entryId, type SignInIndex, type SignInRedis } from './sign-in-store.js';
 
 /**

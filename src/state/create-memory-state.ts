@@ -1,6 +1,6 @@
 import { createMemoryLinkFetchStore } from '../feeds/link-fetches.js';
 import { createMemoryLinkGenerationStore } from '../feeds/link-generations.js';
-import { createMemoryPageSessions } from '../http/admin-page/admin-sessions.js';
+import { createMemoryPageSessions } from './page-sessions.js';
 import { createMemoryRegistryStore } from '../integrations/registry-store.js';
 import { createMemorySnapshotStore } from '../interviews/snapshot-store.js';
 import { createMemoryCounters } from './expiring-counters.js';

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { LinkFetchStore } from '../feeds/link-fetches.js';
 import type { LinkGenerationStore } from '../feeds/link-generations.js';
-import type { PageSessions } from '../http/admin-page/admin-sessions.js';
+import type { PageSessions } from './page-sessions.js';
 import type { RegistryStore } from '../integrations/registry-store.js';
 import type { SnapshotData } from '../interviews/snapshot.js';
 import type { SnapshotStore } from '../interviews/snapshot-store.js';

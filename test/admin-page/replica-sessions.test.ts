@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
-import { SESSIONS_PER_EMAIL_MAX } from '../../src/http/admin-page/admin-sessions.js';
+import { SESSIONS_PER_EMAIL_MAX } from '../../src/state/page-sessions.js';
 import { createApp } from '../../src/http/create-app.js';
 import { createOidcSignIn, OidcSignInError } from '../../src/http/oidc/oidc-sign-in.js';
 import { createRedisState } from '../../src/redis/create-redis-state.js';

@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Service } from '../../src/create-service.js';
-import type { PageSessions } from '../../src/http/admin-page/admin-sessions.js';
+import type { PageSessions } from '../../src/state/page-sessions.js';
 import { addressKey } from '../../src/http/client-address.js';
 import { LINK_RESET_WINDOW_MS, LINK_RESETS_PER_WINDOW } from '../../src/http/limits/reset-limit.js';
 import { SECRET_FAILURES_GLOBAL_PER_WINDOW, SECRET_FAILURES_PER_WINDOW, SECRET_WINDOW_MS } from '../../src/http/limits/secret-limiter.js';

@@ -10,7 +10,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { LinkGenerationData } from '../../src/feeds/link-generations.js';
 import type { RegistryData } from '../../src/integrations/registry-store.js';
 import type { SnapshotData } from '../../src/interviews/snapshot.js';
-import { SESSIONS_PER_EMAIL_MAX, type AdminGrant } from '../../src/http/admin-page/admin-sessions.js';
+import { SESSIONS_PER_EMAIL_MAX, type AdminGrant } from '../../src/state/page-sessions.js';
 import { createMetrics } from '../../src/metrics.js';
 import { createRedisState } from '../../src/redis/create-redis-state.js';
 import { createEmbeddedState } from '../../src/state/create-embedded-state.js';

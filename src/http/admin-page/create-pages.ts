@@ -4,7 +4,7 @@ import express, { type ErrorRequestHandler, type Request, type RequestHandler, t
 import helmet from 'helmet';
 import { secureEqual } from '../secure-equal.js';
 import { SignInStoreError } from '../../storage/store-errors.js';
-import type { AdminSession, PageSessions, SessionIdentity } from './admin-sessions.js';
+import type { AdminSession, PageSessions, SessionIdentity } from '../../state/page-sessions.js';
 import type { SessionGrants } from './session-grants.js';
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));

@@ -1,7 +1,7 @@
 import { scrypt } from 'node:crypto';
 import { promisify } from 'node:util';
 import { normalizeEmail } from '../../interviews/normalize-email.js';
-import type { AdminSession, SessionIdentity } from './admin-sessions.js';
+import type { AdminSession, SessionIdentity } from '../../state/page-sessions.js';
 
 const scryptAsync = promisify(scrypt) as (password: string, salt: string, length: number, options: { N: number }) => Promise<Buffer>;
 

@@ -10,7 +10,7 @@ import type { LinkGenerations } from '../../feeds/link-generations.js';
 import { revokeLink } from '../../feeds/revoke-link.js';
 import { normalizeEmail } from '../../interviews/normalize-email.js';
 import type { SyncScheduler } from '../../sync/sync-scheduler.js';
-import type { AdminSession } from '../admin-page/admin-sessions.js';
+import type { AdminSession } from '../../state/page-sessions.js';
 import { cookieValue, single, type Pages } from '../admin-page/create-pages.js';
 import { detailLabel } from '../admin-page/detail-label.js';
 import { clientAddress } from '../client-address.js';

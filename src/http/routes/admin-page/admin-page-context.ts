@@ -5,7 +5,7 @@ import type { FeedTokens } from '../../../feeds/feed-token.js';
 import type { LinkFetches } from '../../../feeds/link-fetches.js';
 import type { LinkGenerations } from '../../../feeds/link-generations.js';
 import type { ServedIntegration, SyncScheduler } from '../../../sync/sync-scheduler.js';
-import type { AdminSession } from '../../admin-page/admin-sessions.js';
+import type { AdminSession } from '../../../state/page-sessions.js';
 import { single, type Pages } from '../../admin-page/create-pages.js';
 import type { SecretLimiter } from '../../limits/secret-limiter.js';
 

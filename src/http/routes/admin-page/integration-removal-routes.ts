@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { describeIntegration } from '../../../sync/describe-integration.js';
-import type { AdminSession } from '../../admin-page/admin-sessions.js';
+import type { AdminSession } from '../../../state/page-sessions.js';
 import type { AdminPageContext } from './admin-page-context.js';
 
 /**

@@ -7,7 +7,7 @@ import { searchInterviewers } from '../../../feeds/interviewer-list.js';
 import { revokeLink } from '../../../feeds/revoke-link.js';
 import { describeIntegration } from '../../../sync/describe-integration.js';
 import { normalizeEmail } from '../../../interviews/normalize-email.js';
-import type { AdminSession } from '../../admin-page/admin-sessions.js';
+import type { AdminSession } from '../../../state/page-sessions.js';
 import { single } from '../../admin-page/create-pages.js';
 import { detailLabel } from '../../admin-page/detail-label.js';
 import { failureHint } from '../../admin-page/failure-hint.js';

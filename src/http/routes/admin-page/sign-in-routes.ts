@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { AdminSession } from '../../admin-page/admin-sessions.js';
+import type { AdminSession } from '../../../state/page-sessions.js';
 import { single } from '../../admin-page/create-pages.js';
 import { clientAddress } from '../../client-address.js';
 import { retryAfterSeconds } from '../../limits/secret-limiter.js';

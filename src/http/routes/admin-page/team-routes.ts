@@ -5,7 +5,7 @@ import { FEED_SIZE_WARNING_BYTES, isFeedTooLarge } from '../../../feeds/feed-siz
 import type { FeedTeam } from '../../../feeds/feed-token.js';
 import { listJobs } from '../../../feeds/job-list.js';
 import { revokeLink } from '../../../feeds/revoke-link.js';
-import type { AdminSession } from '../../admin-page/admin-sessions.js';
+import type { AdminSession } from '../../../state/page-sessions.js';
 import { single } from '../../admin-page/create-pages.js';
 import { detailLabel } from '../../admin-page/detail-label.js';
 import { ADMIN_PAGE_ROWS, type AdminPageContext } from './admin-page-context.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createAdminSessions, INTERVIEWER_SESSIONS_MAX, SESSIONS_PER_EMAIL_MAX } from '../../src/http/admin-page/admin-sessions.js';
+import { createAdminSessions, INTERVIEWER_SESSIONS_MAX, SESSIONS_PER_EMAIL_MAX } from '../../src/state/page-sessions.js';
 
 const HOUR = 3_600_000;
 

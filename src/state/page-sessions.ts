@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { normalizeEmail } from '../../interviews/normalize-email.js';
+import { normalizeEmail } from '../interviews/normalize-email.js';
 
 /**
  * Admin sessions held at once (by the admin token or a verified OIDC_ADMIN_EMAILS sign-in); past it the oldest admin
