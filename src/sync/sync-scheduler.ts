@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { IntegrationPatch, IntegrationRegistry } from '../integrations/integration-registry.js';
 import type { IntegrationSource } from '../integrations/registry-store.js';
-import { createIntegrationRunner, type ServedIntegration } from './integration-runner.js';
+import { createIntegrationRunner, type IntegrationRunner, type ServedIntegration } from './integration-runner.js';
 import { createIntegrationSet } from './integration-set.js';
 import type { SyncEngine } from './sync-engine.js';
 import type { RefreshSummary, SyncStatus } from './sync-status.js';
@@ -9,6 +9,9 @@ import { createWalkSlot, type WalkSlot, type WalkSlots } from './walk-slots.js';
 
 export { INTEGRATION_STATUSES, PENDING_RETRY_MS, type IntegrationStatus, type ServedIntegration } from './integration-runner.js';
 export { delayToNextRefresh, refreshPhaseMs } from './refresh-timer.js';
+
+/** What a state change did: applied, ignored as older than the last one applied, or not of an integration served. */
+export type StateChangeOutcome = 'applied' | 'stale' | 'unknown';
 
 /** Runs every integration's walks: the first one, the periodic ones spread over the interval, and on demand. */
 export interface SyncScheduler {
@@ -33,10 +36,13 @@ export interface SyncScheduler {
   add(id: string, source: IntegrationSource, info?: IntegrationPatch): Promise<{ integration: ServedIntegration; created: boolean }>;
   /** Removes `id` for good and deletes everything held of it; false when it was not served. */
   remove(id: string): Promise<boolean>;
-  /** Stops walking `id` (Kombo says INACTIVE or INVALID); its feeds keep serving the last snapshot. */
-  pause(id: string, state: string): Promise<boolean>;
-  /** Walks `id` again, starting with a refresh now. */
-  resume(id: string): Promise<boolean>;
+  /**
+   * Stops walking `id` (Kombo says INACTIVE or INVALID); its feeds keep serving the last snapshot. With `updatedAtMs`
+   * (Kombo's `updated_at`), only when newer than the last state change applied.
+   */
+  pause(id: string, state: string, updatedAtMs?: number): Promise<StateChangeOutcome>;
+  /** Walks `id` again, starting with a refresh now; with `updatedAtMs`, only when newer than the last state applied. */
+  resume(id: string, updatedAtMs?: number): Promise<StateChangeOutcome>;
   /**
    * Reads the registry again (another process changed it) and follows it: starts the integrations added there (their
    * snapshot comes from the shared store), drops those removed there (their shared state is the remover's to delete).
@@ -91,6 +97,12 @@ export function createSyncScheduler(options: SyncSchedulerOptions): SyncSchedule
     () => closed,
   );
   const listed = () => registry.list().map((entry) => entry.id);
+
+  async function changeState(id: string, change: (runner: IntegrationRunner) => Promise<boolean>): Promise<StateChangeOutcome> {
+    let outcome: StateChangeOutcome = 'unknown';
+    await served.with(id, async (runner) => void (outcome = (await change(runner)) ? 'applied' : 'stale'));
+    return outcome;
+  }
   for (const id of listed()) served.add(id);
 
   /** Follows the registry another process changed: drops the integrations removed there, starts those added. */
@@ -176,8 +188,8 @@ export function createSyncScheduler(options: SyncSchedulerOptions): SyncSchedule
       logger.info({ integration: id }, 'integration removed; its snapshot and feeds are deleted');
       return true;
     },
-    pause: (id, state) => served.with(id, (runner) => runner.pause(state)),
-    resume: (id) => served.with(id, (runner) => runner.resume()),
+    pause: (id, state, updatedAtMs) => changeState(id, (runner) => runner.pause(state, updatedAtMs)),
+    resume: (id, updatedAtMs) => changeState(id, (runner) => runner.resume(updatedAtMs)),
     ready: () => served.list().every((runner) => runner.settled()),
     async close() {
       closed = true;

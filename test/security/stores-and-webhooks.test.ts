@@ -3,15 +3,22 @@
  * block each, numbered as in the issue, so none comes back. Embedded and Redis mode where the finding applies.
  */
 import { createHmac } from 'node:crypto';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import request from 'supertest';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
 import { MAX_WEBHOOK_BODIES_READING, WEBHOOK_BODY_LIMIT_BYTES } from '../../src/http/routes/webhook-routes.js';
 import { WEBHOOK_BODY_TIMEOUT_MS } from '../../src/http/read-webhook-body.js';
 import { start, type RunningService } from '../../src/server.js';
+import { createFileWebhookIds, RECENT_WEBHOOK_ID_TTL_MS, WEBHOOK_IDS_FILE } from '../../src/state/webhook-ids.js';
 import { interviewRecord, komboUser } from '../helpers/factories.js';
 import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
 import { until } from '../helpers/integrations.js';
-import { buildTestService, WEBHOOK_SECRET } from '../helpers/test-service.js';
+import { describeRedis, startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { ADMIN_TOKEN, buildService, buildTestService, testEnv, WEBHOOK_SECRET, type CapturedLogs } from '../helpers/test-service.js';
 
 const ADA = 'ada@example.com';
 
@@ -92,4 +99,200 @@ describe('finding 9: webhook slots held by strangers sending a byte every two se
       for (const conn of strangers) conn.socket.destroy();
     }
   }, 30_000);
+});
+
+/** A process of the service: the real server entry on a loopback port, its state under `dataDir` or in Redis. */
+type Proc = RunningService & { logs: CapturedLogs };
+
+/**
+ * The two ways the service keeps state, each run against the same tests: embedded (files under one DATA_DIR, "another
+ * process" is a restart on it) and Redis (a real redis-server, "another process" is another replica, each with a
+ * DATA_DIR of its own).
+ */
+interface Mode {
+  name: string;
+  describe: (name: string, body: () => void) => void;
+  /** Before each test: a fresh DATA_DIR or Redis. */
+  setUp(): Promise<void>;
+  tearDown(): Promise<void>;
+  /** Starts a process (the embedded mode stops the one before: one process owns a DATA_DIR). */
+  open(fake: FakeKombo, env?: Record<string, string>): Promise<Proc>;
+  /** Redis, when the mode has one. */
+  readonly redis: RedisServer | undefined;
+}
+
+function embeddedMode(): Mode {
+  let dir = '';
+  let current: Proc | undefined;
+  return {
+    name: 'embedded',
+    describe,
+    redis: undefined,
+    async setUp() {
+      dir = mkdtempSync(join(tmpdir(), 'stores-webhooks-'));
+    },
+    async tearDown() {
+      await current?.stop();
+      current = undefined;
+      rmSync(dir, { recursive: true, force: true });
+    },
+    async open(fake, env = {}) {
+      await current?.stop();
+      current = await startProcess(fake, { DATA_DIR: dir, ...env });
+      return current;
+    },
+  };
+}
+
+function redisMode(): Mode {
+  let redis: RedisServer | undefined;
+  const dirs: string[] = [];
+  const opened: Proc[] = [];
+  return {
+    name: 'Redis',
+    describe: describeRedis,
+    get redis() {
+      return redis;
+    },
+    async setUp() {
+      redis = await startRedis();
+    },
+    async tearDown() {
+      if (redis?.pid !== undefined) process.kill(redis.pid, 'SIGCONT');
+      await Promise.all(opened.splice(0).map((proc) => proc.stop()));
+      await redis?.stop();
+      for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+    },
+    async open(fake, env = {}) {
+      const dir = mkdtempSync(join(tmpdir(), 'stores-webhooks-replica-'));
+      dirs.push(dir);
+      const proc = await startProcess(fake, { DATA_DIR: dir, REDIS_URL: redis!.url, SYNC_LEASE_SECONDS: '3', REDIS_TIMEOUT_SECONDS: '1', ...env });
+      opened.push(proc);
+      return proc;
+    },
+  };
+}
+
+/** The real server entry against `fake`, on a free loopback port, with the fake's clock as `now`. */
+async function startProcess(fake: FakeKombo, env: Record<string, string>): Promise<Proc> {
+  const config = loadConfig(testEnv(fake, { PORT: '0', HOST: '127.0.0.1', SYNC_INTERVAL_SECONDS: '3600', WEBHOOK_WALK_INTERVAL_SECONDS: '1', ...env }));
+  const { logs, ...service } = buildService(config, { now: () => fake.clock, timeoutMs: 2_000 });
+  const running = await start(config, service.logger, service, { sleep: async () => {} });
+  return { ...running, logs };
+}
+
+const MODES = [embeddedMode(), redisMode()];
+
+/** A signed Kombo event of `type` (id `id`), as Kombo sends it. */
+const event = (id: string, type: string, data: unknown) => JSON.stringify({ id, type, data });
+
+/** Posts the signed `body` to `proc`'s webhook route. */
+const postSigned = (proc: Proc, body: string) =>
+  request(proc.app).post('/webhooks/kombo').set('Content-Type', 'application/json').set('X-Kombo-Signature', sign(body)).send(body);
+
+const adminOf = (proc: Proc, method: 'get' | 'post' | 'delete', path: string) => request(proc.app)[method](path).set('Authorization', `Bearer ${ADMIN_TOKEN}`);
+
+for (const mode of MODES) {
+  mode.describe(`finding 4: webhooks applied out of order or twice (${mode.name})`, () => {
+    let fake: FakeKombo;
+    beforeEach(async () => {
+      fake = await startFakeKombo();
+      fake.setRecords([interviewRecord({ id: 'iv-1', users: [komboUser(ADA)] })]);
+      await mode.setUp();
+      return async () => {
+        await mode.tearDown();
+        await fake.close();
+      };
+    });
+
+    const stateChanged = (id: string, state: string, updatedAt: string) =>
+      event(id, 'integration-state-changed', {
+        integration_tool: 'greenhouse',
+        integration_id: fake.integrationId,
+        integration_category: 'ATS',
+        end_user: { organization_name: 'Acme', creator_email: null, origin_id: null },
+        qa_status: 'PASSED',
+        setup_status: 'COMPLETED',
+        state,
+        updated_at: updatedAt,
+      });
+    const paused = (proc: Proc) => proc.sync.get(fake.integrationId)!.status() === 'paused';
+
+    it('ignores a state change older than the last one applied (Kombo retrying an hour-old INACTIVE), across a restart or replica', async () => {
+      const first = await mode.open(fake);
+      await until(() => first.sync.ready(), 'ready');
+      // Kombo's INACTIVE at 10:00 failed to arrive; its ACTIVE at 11:00 came first.
+      expect((await postSigned(first, stateChanged('evt-active-11', 'ACTIVE', '2026-03-01T11:00:00.000Z')).expect(200)).body).toMatchObject({ status: 'resumed' });
+      const retried = await postSigned(first, stateChanged('evt-inactive-10', 'INACTIVE', '2026-03-01T10:00:00.000Z')).expect(200);
+      expect(retried.body).toMatchObject({ status: 'ignored', reason: 'a later state change was applied already' });
+      expect(paused(first)).toBe(false);
+
+      // What was applied last is kept with the registry: another process (a restart, a replica) ignores it too.
+      const second = await mode.open(fake);
+      await until(() => second.sync.ready(), 'ready');
+      expect((await postSigned(second, stateChanged('evt-invalid-1030', 'INVALID', '2026-03-01T10:30:00.000Z')).expect(200)).body).toMatchObject({ status: 'ignored' });
+      expect(paused(second)).toBe(false);
+
+      // A newer one applies, and a retry of an older ACTIVE does not undo it.
+      expect((await postSigned(second, stateChanged('evt-inactive-12', 'INACTIVE', '2026-03-01T12:00:00.000Z')).expect(200)).body).toMatchObject({ status: 'paused' });
+      expect(paused(second)).toBe(true);
+      expect((await postSigned(second, stateChanged('evt-active-1130', 'ACTIVE', '2026-03-01T11:30:00.000Z')).expect(200)).body).toMatchObject({ status: 'ignored' });
+      expect(paused(second)).toBe(true);
+      expect((await postSigned(second, stateChanged('evt-active-13', 'ACTIVE', '2026-03-01T13:00:00.000Z')).expect(200)).body).toMatchObject({ status: 'resumed' });
+      expect(paused(second)).toBe(false);
+      expect(second.registry.get(fake.integrationId)?.stateUpdatedAtMs).toBe(Date.parse('2026-03-01T13:00:00.000Z'));
+    });
+
+    it('answers a replay of a signed webhook after a restart as a duplicate: a removed integration is not added back', async () => {
+      const first = await mode.open(fake);
+      await until(() => first.sync.ready(), 'ready');
+      fake.addIntegration('acme:2').setRecords([interviewRecord({ id: 'x-1', users: [komboUser(ADA)] })]);
+      const created = event('evt-created-acme', 'integration-created', { id: 'acme:2', tool: 'greenhouse', category: 'ATS', end_user: { organization_name: 'Acme' } });
+      expect((await postSigned(first, created).expect(200)).body).toMatchObject({ status: 'added' });
+      await adminOf(first, 'delete', '/admin/integrations/acme:2').expect(204);
+
+      const second = await mode.open(fake);
+      await until(() => second.sync.ready(), 'ready');
+      expect((await postSigned(second, created).expect(200)).body).toEqual({ status: 'duplicate' });
+      expect(second.sync.get('acme:2')).toBeUndefined();
+      expect(second.registry.isRemoved('acme:2')).toBe(true);
+    });
+  });
+}
+
+describe('finding 4: the webhook ids an embedded install keeps under DATA_DIR', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'webhook-ids-'));
+    return () => rmSync(dir, { recursive: true, force: true });
+  });
+  const lines = () => readFileSync(join(dir, WEBHOOK_IDS_FILE), 'utf8').split('\n').filter((line) => line !== '').length;
+
+  it('keeps at most the bound, each for the replay window, in a file that stays bounded across restarts', async () => {
+    let now = 1_000_000;
+    const max = 50;
+    let ids = createFileWebhookIds({ dir, now: () => now, max });
+    for (let n = 0; n < 10 * max; n++) {
+      expect(await ids.claim(`evt-${n}`)).toBe(false);
+      expect(lines()).toBeLessThan(3 * max);
+    }
+    ids = createFileWebhookIds({ dir, now: () => now, max });
+    expect(await ids.claim(`evt-${10 * max - 1}`)).toBe(true); // the newest are remembered across the restart...
+    expect(await ids.claim('evt-0')).toBe(false); // ...the oldest went with the bound
+    now += RECENT_WEBHOOK_ID_TTL_MS;
+    ids = createFileWebhookIds({ dir, now: () => now, max });
+    expect(await ids.claim(`evt-${10 * max - 2}`)).toBe(false); // and every one after the replay window
+  });
+
+  it('reads past a last line cut short by a crash, and loses no claim written after it', async () => {
+    const ids = createFileWebhookIds({ dir, now: () => 5 });
+    await ids.claim('evt-1');
+    appendFileSync(join(dir, WEBHOOK_IDS_FILE), '{"id":"evt-torn","a'); // the process died mid-write
+    const restarted = createFileWebhookIds({ dir, now: () => 6 });
+    expect(await restarted.claim('evt-1')).toBe(true);
+    expect(await restarted.claim('evt-2')).toBe(false);
+    const again = createFileWebhookIds({ dir, now: () => 7 });
+    expect(await again.claim('evt-2')).toBe(true);
+    expect(await again.claim('evt-torn')).toBe(false); // never acted on: its claim was never finished
+  });
 });

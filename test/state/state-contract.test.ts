@@ -277,6 +277,17 @@ for (const kind of KINDS) {
         await ids.release('evt-1');
         expect(await ids.claim('evt-1')).toBe(false);
       });
+
+      it('remembers a claim in another process on the same store (a restart, another replica), but not a released one', async () => {
+        const one = (await backing.open()).webhookIds({ now: () => 1_000_000 });
+        for (const id of ['evt-kept', ...PROTOTYPE_KEYS]) expect(await one.claim(id)).toBe(false);
+        expect(await one.claim('evt-given-up')).toBe(false);
+        await one.release('evt-given-up');
+        const other = (await backing.open()).webhookIds({ now: () => 1_000_000 });
+        for (const id of ['evt-kept', ...PROTOTYPE_KEYS]) expect([id, await other.claim(id)]).toEqual([id, true]);
+        expect(await other.claim('evt-given-up')).toBe(false);
+        expect(Object.prototype).not.toHaveProperty('evt-kept');
+      });
     });
   });
 }

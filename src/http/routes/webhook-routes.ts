@@ -46,7 +46,15 @@ const integrationCreatedSchema = z.object({
   end_user: z.object({ organization_name: z.string().nullish() }).nullish(),
 });
 const integrationDeletedSchema = z.object({ id: z.string() });
-const integrationStateSchema = z.object({ integration_id: z.string(), state: z.string() });
+const integrationStateSchema = z.object({
+  integration_id: z.string(),
+  state: z.string(),
+  // When Kombo changed the state: events arrive out of order (a retry of an older one after a newer one).
+  updated_at: z
+    .string()
+    .refine((value) => !Number.isNaN(Date.parse(value)))
+    .optional(),
+});
 
 /** Kombo's signature: base64url, without padding, of HMAC-SHA256 over the raw body. */
 export function signWebhook(body: Buffer | string, secret: string): string {
@@ -173,11 +181,14 @@ export function webhookRoutes(options: {
           const data = integrationStateSchema.safeParse(payload.data);
           if (!data.success) throw malformed('integration_id and state');
           const { integration_id: id, state } = data.data;
-          const done = PAUSING_STATES.has(state) ? await options.sync.pause(id, state) : state === 'ACTIVE' ? await options.sync.resume(id) : undefined;
-          if (done === undefined) return ignore(`state ${state}`);
-          if (!done) return ignore('another integration');
-          options.metrics.webhooks.inc({ outcome: PAUSING_STATES.has(state) ? 'paused' : 'resumed' });
-          return void res.json({ status: PAUSING_STATES.has(state) ? 'paused' : 'resumed', integration: id });
+          const updatedAtMs = data.data.updated_at === undefined ? undefined : Date.parse(data.data.updated_at);
+          const pausing = PAUSING_STATES.has(state);
+          if (!pausing && state !== 'ACTIVE') return ignore(`state ${state}`);
+          const outcome = pausing ? await options.sync.pause(id, state, updatedAtMs) : await options.sync.resume(id, updatedAtMs);
+          if (outcome === 'unknown') return ignore('another integration');
+          if (outcome === 'stale') return ignore('a later state change was applied already');
+          options.metrics.webhooks.inc({ outcome: pausing ? 'paused' : 'resumed' });
+          return void res.json({ status: pausing ? 'paused' : 'resumed', integration: id });
         }
         default:
           return ignore(`event type ${payload.type}`);
