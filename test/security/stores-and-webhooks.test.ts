@@ -3,13 +3,21 @@
  * block each, numbered as in the issue, so none comes back. Embedded and Redis mode where the finding applies.
  */
 import { createHmac } from 'node:crypto';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
+import {
+  createLinkGenerations,
+  LINK_GENERATIONS_FILE,
+  LINK_GENERATIONS_LOG_FILE,
+  MAX_REVOKED_LINKS,
+  REVOCATIONS_CONFIRM_WINDOW_MS,
+  type LinkGenerationData,
+} from '../../src/feeds/link-generations.js';
 import { MAX_WEBHOOK_BODIES_READING, WEBHOOK_BODY_LIMIT_BYTES } from '../../src/http/routes/webhook-routes.js';
 import { WEBHOOK_BODY_TIMEOUT_MS } from '../../src/http/read-webhook-body.js';
 import { start, type RunningService } from '../../src/server.js';
@@ -294,5 +302,207 @@ describe('finding 4: the webhook ids an embedded install keeps under DATA_DIR', 
     const again = createFileWebhookIds({ dir, now: () => 7 });
     expect(await again.claim('evt-2')).toBe(true);
     expect(await again.claim('evt-torn')).toBe(false); // never acted on: its claim was never finished
+  });
+});
+
+/** `count` revocations of made-up people in `integrationId`, as saved data: a table near MAX_REVOKED_LINKS. */
+function manyRevocations(integrationId: string, count: number): LinkGenerationData {
+  const subjects = Object.create(null) as Record<string, number>;
+  for (let n = 0; n < count; n++) subjects[`p:person-${n}@example-company.com`] = 1 + (n % 3);
+  return { format: 1, generations: { [integrationId]: subjects } };
+}
+
+/** Records, on `proc`'s revocation store, every whole read and every key of every change read. */
+function spyOnRevocationReads(proc: Proc) {
+  const store = proc.state.links;
+  const seen = { wholeReads: 0, keysRead: 0, changesRead: 0 };
+  const load = store.load.bind(store);
+  store.load = async () => {
+    seen.wholeReads++;
+    return load();
+  };
+  const changes = store.changes?.bind(store);
+  if (changes) {
+    store.changes = async () => {
+      const change = await changes();
+      if (change !== undefined && change.size > 0) {
+        seen.changesRead++;
+        seen.keysRead += change.size;
+      }
+      return change;
+    };
+  }
+  return seen;
+}
+
+const RESETS = 20;
+const NEAR_THE_BOUND = MAX_REVOKED_LINKS - 10;
+
+for (const mode of MODES) {
+  mode.describe(`finding 3b: one revocation made every replica re-read all ${NEAR_THE_BOUND} (${mode.name})`, () => {
+    let fake: FakeKombo;
+    beforeEach(async () => {
+      fake = await startFakeKombo();
+      fake.setRecords([interviewRecord({ id: 'iv-1', users: [komboUser(ADA)] })]);
+      await mode.setUp();
+      return async () => {
+        await mode.tearDown();
+        await fake.close();
+      };
+    });
+
+    const revoke = (proc: Proc) => adminOf(proc, 'post', '/admin/feed-url/revoke').send({ integration: fake.integrationId, email: ADA });
+
+    it(`writes each of ${RESETS} resets as one entry, and no process reads the whole table again for them`, async () => {
+      const a = await mode.open(fake);
+      await until(() => a.sync.ready(), 'a ready');
+      await a.state.links.save(manyRevocations('lever:other', NEAR_THE_BOUND));
+      await a.links.restore();
+      if (mode.redis === undefined) {
+        // Embedded: what a reset writes is a line of the log, not the table.
+        const table = join(a.config.dataDir, LINK_GENERATIONS_FILE);
+        const log = join(a.config.dataDir, LINK_GENERATIONS_LOG_FILE);
+        const tableBefore = statSync(table);
+        for (let n = 0; n < RESETS; n++) await revoke(a).expect(200);
+        expect(statSync(table).mtimeMs).toBe(tableBefore.mtimeMs);
+        expect(statSync(log).size).toBeLessThan(RESETS * 200);
+        // And a restart reads the table and the log: every reset and all the others are there.
+        const restarted = await mode.open(fake);
+        expect(restarted.links.current(fake.integrationId, `p:${ADA}`)).toBe(RESETS);
+        expect(restarted.links.current('lever:other', 'p:person-7@example-company.com')).toBe(2);
+        return;
+      }
+      const b = await mode.open(fake);
+      await until(() => b.sync.ready(), 'b ready');
+      expect(b.links.current('lever:other', 'p:person-7@example-company.com')).toBe(2);
+      const onB = spyOnRevocationReads(b);
+      for (let n = 0; n < RESETS; n++) await revoke(a).expect(200);
+      await until(() => b.links.current(fake.integrationId, `p:${ADA}`) === RESETS, 'every reset on b');
+      // B took in the one entry each reset changed: never the table.
+      expect(onB.wholeReads).toBe(0);
+      expect(onB.keysRead).toBe(onB.changesRead);
+      expect(onB.keysRead).toBeLessThanOrEqual(RESETS);
+      expect(b.links.current('lever:other', 'p:person-7@example-company.com')).toBe(2);
+    }, 60_000);
+  });
+}
+
+/**
+ * A TCP proxy in front of Redis the test controls: while `partitioned`, nothing passes either way (it waits, as on a
+ * network that dropped the route), and it all goes through once healed.
+ */
+async function startPartitionProxy(target: number) {
+  let partitioned = false;
+  const held: Array<() => void> = [];
+  const sockets = new Set<Socket>();
+  const forward = (from: Socket, to: Socket) =>
+    from.on('data', (chunk: Buffer) => {
+      if (partitioned) held.push(() => to.write(chunk));
+      else to.write(chunk);
+    });
+  const server = createServer((client) => {
+    const upstream = connect(target, '127.0.0.1');
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      socket.on('close', () => {
+        sockets.delete(socket);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    forward(client, upstream);
+    forward(upstream, client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `redis://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    partition: () => void (partitioned = true),
+    heal() {
+      partitioned = false;
+      for (const send of held.splice(0)) send();
+    },
+    close: () => new Promise<void>((resolve) => (sockets.forEach((socket) => socket.destroy()), server.close(() => resolve()))),
+  };
+}
+
+describeRedis('finding 12: a revoked link lived on a replica cut off from Redis', () => {
+  const mode = redisMode();
+  let fake: FakeKombo;
+  beforeEach(async () => {
+    fake = await startFakeKombo();
+    fake.setRecords([interviewRecord({ id: 'iv-1', users: [komboUser(ADA)] })]);
+    await mode.setUp();
+    return async () => {
+      await mode.tearDown();
+      await fake.close();
+    };
+  });
+
+  it(`answers 503 with Retry-After once it cannot confirm its revocations for ${REVOCATIONS_CONFIRM_WINDOW_MS / 1000} s, says so on /healthz, and serves again once back`, async () => {
+    const proxy = await startPartitionProxy(mode.redis!.port);
+    try {
+      const a = await mode.open(fake);
+      await until(() => a.sync.ready(), 'a ready');
+      const b = await mode.open(fake, { REDIS_URL: proxy.url });
+      await until(() => b.sync.ready(), 'b ready');
+      const old = `/feeds/${a.tokens.encode({ integrationId: fake.integrationId, email: ADA })}.ics`;
+      await request(b.app).get(old).expect(200);
+      const health = (await request(b.app).get('/healthz').expect(200)).body as { revocations: { confirmed: boolean; confirmedAt: string } };
+      expect(health.revocations.confirmed).toBe(true);
+
+      proxy.partition();
+      const cutAtMs = Date.now();
+      const next = (await adminOf(a, 'post', '/admin/feed-url/revoke').send({ integration: fake.integrationId, email: ADA }).expect(200)).body as { url: string };
+      await request(a.app).get(old).expect(404);
+      // B cannot know: it may serve on for the window, never longer; then every feed answers 503, to be asked again.
+      let answer = await request(b.app).get(old);
+      while (answer.status === 200 && Date.now() - cutAtMs < REVOCATIONS_CONFIRM_WINDOW_MS + 5_000) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        answer = await request(b.app).get(old);
+      }
+      expect(answer.status).toBe(503);
+      expect(answer.headers['retry-after']).toBe('30');
+      expect(Date.now() - cutAtMs).toBeLessThan(REVOCATIONS_CONFIRM_WINDOW_MS + 5_000);
+      expect(Date.now() - cutAtMs).toBeGreaterThan(REVOCATIONS_CONFIRM_WINDOW_MS - 2_000);
+      await request(b.app).get(new URL(next.url).pathname).expect(503);
+      const cut = (await request(b.app).get('/healthz').expect(200)).body as { revocations: { confirmed: boolean } };
+      expect(cut.revocations.confirmed).toBe(false);
+      await request(b.app).get('/readyz').expect(200);
+
+      proxy.heal();
+      await until(async () => (await request(b.app).get(new URL(next.url).pathname)).status === 200, 'b serves again', 15_000);
+      await request(b.app).get(old).expect(404);
+      expect(((await request(b.app).get('/healthz')).body as { revocations: { confirmed: boolean } }).revocations.confirmed).toBe(true);
+    } finally {
+      await mode.tearDown();
+      await proxy.close();
+    }
+  }, 60_000);
+});
+
+describe('finding 12: an embedded install never refuses feeds for it', () => {
+  const mode = embeddedMode();
+  let fake: FakeKombo;
+  beforeEach(async () => {
+    fake = await startFakeKombo();
+    fake.setRecords([interviewRecord({ id: 'iv-1', users: [komboUser(ADA)] })]);
+    await mode.setUp();
+    return async () => {
+      await mode.tearDown();
+      await fake.close();
+    };
+  });
+
+  it('holds its own revocations: always confirmed, however long it runs, and /healthz has nothing to say of it', async () => {
+    const proc = await mode.open(fake);
+    await until(() => proc.sync.ready(), 'ready');
+    const next = (await adminOf(proc, 'post', '/admin/feed-url/revoke').send({ integration: fake.integrationId, email: ADA }).expect(200)).body as { url: string };
+    await request(proc.app).get(new URL(next.url).pathname).expect(200);
+    expect((await request(proc.app).get('/healthz').expect(200)).body).not.toHaveProperty('revocations');
+    const later = createLinkGenerations(proc.state.links, MAX_REVOKED_LINKS, () => Number.MAX_SAFE_INTEGER);
+    await later.restore();
+    expect(later.confirmed()).toBe(true);
+    expect(later.confirmedAtMs()).toBeUndefined();
   });
 });

@@ -14,6 +14,7 @@ import { createMetrics } from '../../src/metrics.js';
 import { createRedisState } from '../../src/redis/create-redis-state.js';
 import { createEmbeddedState } from '../../src/state/create-embedded-state.js';
 import type { StateBundle } from '../../src/state/state-bundle.js';
+import { StoreConflictError } from '../../src/storage/store-errors.js';
 import { StaleLeaseError } from '../../src/sync/walk-coordinator.js';
 import { snapshotData } from '../helpers/factories.js';
 import { describeRedis, startRedis, type RedisServer } from '../helpers/redis-server.js';
@@ -219,6 +220,49 @@ for (const kind of KINDS) {
         expect(await other.links.load()).toBeUndefined();
         await one.links.save(generations([['greenhouse:acme', 'p:ada@example.com', 1]]));
         expect(plain(await other.links.load())).toEqual(plain(generations([['greenhouse:acme', 'p:ada@example.com', 1]])));
+      });
+
+      it('writes one change over what it holds (a key set or gone), and every other process reads the table with it', async () => {
+        const one = await backing.open();
+        await one.links.save(generations([['greenhouse:acme', 'p:ada@example.com', 1], ['greenhouse:acme', 'p:grace@example.com', 3]]));
+        await one.links.write!(new Map([['greenhouse:acme\np:ada@example.com', 2]]));
+        await one.links.write!(new Map<string, number | null>([['greenhouse:acme\np:grace@example.com', null], ['greenhouse:acme\n#', 4]]));
+        for (const key of PROTOTYPE_KEYS) await one.links.write!(new Map([[`${key}\np:${key}`, 7]]));
+        const expected = generations([
+          ['greenhouse:acme', 'p:ada@example.com', 2],
+          ['greenhouse:acme', '#', 4],
+          ...PROTOTYPE_KEYS.map((key) => [key, `p:${key}`, 7] as [string, string, number]),
+        ]);
+        expect(plain(await (await backing.open()).links.load())).toEqual(plain(expected));
+        expect(Object.prototype).not.toHaveProperty('p:toString');
+      });
+
+      it('tells another process sharing it only what changed, refuses a write over a change unseen, and says when it confirmed', async () => {
+        const one = await backing.open();
+        const other = await backing.open();
+        if (one.links.changes === undefined) {
+          // A store of its own process: nothing changes elsewhere, and its revocations are always confirmed.
+          expect(one.links.confirmedAtMs).toBeUndefined();
+          return;
+        }
+        const table = new Map(PROTOTYPE_KEYS.map((key, n) => [`greenhouse:acme\np:${key}`, n + 1]));
+        await one.links.save(generations([...table].map(([key, generation]) => ['greenhouse:acme', key.split('\n')[1]!, generation])));
+        await other.links.load();
+        const before = Date.now();
+        expect(await other.links.changes!()).toEqual(new Map());
+        expect(other.links.confirmedAtMs!()).toBeGreaterThanOrEqual(before);
+        await one.links.write!(new Map([['greenhouse:acme\np:__proto__', 9]]));
+        await one.links.write!(new Map<string, number | null>([['greenhouse:acme\np:toString', null]]));
+        // The other holds the version before those: its write is refused, and it learns only the two keys.
+        await expect(other.links.write!(new Map([['greenhouse:acme\np:new@example.com', 1]]))).rejects.toThrow(StoreConflictError);
+        expect(await other.links.changes!()).toEqual(
+          new Map<string, number | null>([
+            ['greenhouse:acme\np:__proto__', 9],
+            ['greenhouse:acme\np:toString', null],
+          ]),
+        );
+        await other.links.write!(new Map([['greenhouse:acme\np:new@example.com', 1]]));
+        expect(await one.links.changes!()).toEqual(new Map([['greenhouse:acme\np:new@example.com', 1]]));
       });
 
       it('keeps revocations of integrations and subjects named like Object.prototype members', async () => {

@@ -1,5 +1,6 @@
 import { Router, type Request } from 'express';
 import type { FeedService } from '../../feeds/feed-service.js';
+import type { LinkGenerations } from '../../feeds/link-generations.js';
 import { INTEGRATION_STATUSES, type SyncScheduler } from '../../sync/sync-scheduler.js';
 import type { StoreHealth } from '../../state/state-bundle.js';
 import { secureEqual } from '../secure-equal.js';
@@ -13,6 +14,8 @@ export interface HealthRouteOptions {
   adminToken?: string | undefined;
   /** Where a shared store stands, under its name. Down, feeds serve on from memory and /readyz is unchanged. */
   storeHealth: StoreHealth | undefined;
+  /** Whether the revocations held here were confirmed with a shared store lately (shown only where there is one). */
+  revocations?: Pick<LinkGenerations, 'confirmed' | 'confirmedAtMs'>;
 }
 
 /**
@@ -26,6 +29,13 @@ export function healthRoutes(options: HealthRouteOptions): Router {
   const isAdmin = (req: Request) => {
     const match = options.adminToken ? /^Bearer\s+(.+)$/i.exec(req.headers.authorization?.trim() ?? '') : null;
     return match?.[1] !== undefined && secureEqual(match[1], options.adminToken!);
+  };
+
+  /** Shared revocations: whether they are confirmed (feeds answer 503 while not), and when they last were. */
+  const revocations = () => {
+    const at = options.revocations?.confirmedAtMs();
+    if (at === undefined) return {};
+    return { revocations: { confirmed: options.revocations!.confirmed(), confirmedAt: at > 0 ? new Date(at).toISOString() : null } };
   };
 
   router.get('/healthz', (req, res) => {
@@ -52,6 +62,7 @@ export function healthRoutes(options: HealthRouteOptions): Router {
       demo: options.demo,
       ready: options.sync.ready(),
       ...(options.storeHealth ? { [options.storeHealth.name]: options.storeHealth.health() } : {}),
+      ...revocations(),
       integrations: {
         total: integrations.length,
         byStatus,
