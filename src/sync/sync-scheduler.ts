@@ -34,8 +34,17 @@ export interface SyncScheduler {
   /** The sync status of the only integration (one-integration callers and tests). */
   status(): SyncStatus;
   add(id: string, source: IntegrationSource, info?: IntegrationPatch): Promise<{ integration: ServedIntegration; created: boolean }>;
-  /** Removes `id` for good and deletes everything held of it; false when it was not served. */
+  /**
+   * Removes `id` for good and deletes everything held of it; false when it is not served and nothing of it is left.
+   * Safe to repeat: asked again after a removal that failed half way (the registry saved, a delete not), on any
+   * process, it deletes what is left.
+   */
   remove(id: string): Promise<boolean>;
+  /**
+   * Deletes what is held of each of `stored` (integrations some store holds data of) that the registry does not serve,
+   * as read afresh: a removal that never finished, before a restart. Resolves with the ids swept.
+   */
+  sweep(stored: Iterable<string>): Promise<string[]>;
   /**
    * Stops walking `id` (Kombo says INACTIVE or INVALID); its feeds keep serving the last snapshot. With `updatedAtMs`
    * (Kombo's `updated_at`), only when newer than the last state change applied.
@@ -62,6 +71,8 @@ export interface SyncSchedulerOptions {
   createEngine: (id: string, slot: WalkSlot) => SyncEngine;
   /** Deletes everything held of a removed integration: its snapshot in memory and in the store, its cached feeds. */
   forget: (id: string) => Promise<void>;
+  /** Whether any store still holds something of `id` (a removal that failed half way left it). */
+  holds?: (id: string) => Promise<boolean>;
   /** Drops what this process holds of an integration another process removed (its snapshot and cached feeds). */
   forgetLocally?: (id: string) => void;
   /** Asks Kombo for the integration's tool and organisation (`GET /integrations/{id}`). */
@@ -183,10 +194,25 @@ export function createSyncScheduler(options: SyncSchedulerOptions): SyncSchedule
       const runner = served.get(id);
       const removed = await registry.remove(id);
       if (runner) await served.drop(runner);
-      if (!removed && !runner) return false;
+      // Removed before: done, unless that removal failed after the registry was saved; then what is left goes now.
+      if (!removed && !runner && !(registry.isRemoved(id) && (await options.holds?.(id)))) return false;
       await options.forget(id);
       logger.info({ integration: id }, 'integration removed; its snapshot and feeds are deleted');
       return true;
+    },
+    async sweep(stored) {
+      const ids = [...new Set(stored)];
+      const unserved = () => ids.filter((id) => registry.get(id) === undefined && served.get(id) === undefined);
+      if (unserved().length === 0) return [];
+      // Another process may have added one since this one read the registry: read it again first.
+      await registry.reload();
+      const swept: string[] = [];
+      for (const id of unserved()) {
+        await options.forget(id);
+        swept.push(id);
+        logger.warn({ integration: id }, 'deleted what was still held of an integration no longer served (a removal that did not finish)');
+      }
+      return swept;
     },
     pause: (id, state, updatedAtMs) => changeState(id, (runner) => runner.pause(state, updatedAtMs)),
     resume: (id, updatedAtMs) => changeState(id, (runner) => runner.resume(updatedAtMs)),

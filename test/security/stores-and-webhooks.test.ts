@@ -3,7 +3,7 @@
  * block each, numbered as in the issue, so none comes back. Embedded and Redis mode where the finding applies.
  */
 import { createHmac } from 'node:crypto';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +21,7 @@ import {
 import { MAX_WEBHOOK_BODIES_READING, WEBHOOK_BODY_LIMIT_BYTES } from '../../src/http/routes/webhook-routes.js';
 import { WEBHOOK_BODY_TIMEOUT_MS } from '../../src/http/read-webhook-body.js';
 import { start, type RunningService } from '../../src/server.js';
+import { StoreUnavailableError } from '../../src/storage/store-errors.js';
 import { createFileWebhookIds, RECENT_WEBHOOK_ID_TTL_MS, WEBHOOK_IDS_FILE } from '../../src/state/webhook-ids.js';
 import { interviewRecord, komboUser } from '../helpers/factories.js';
 import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
@@ -506,3 +507,103 @@ describe('finding 12: an embedded install never refuses feeds for it', () => {
     expect(later.confirmedAtMs()).toBeUndefined();
   });
 });
+
+for (const mode of MODES) {
+  mode.describe(`finding 11: a removed customer's data stayed (${mode.name})`, () => {
+    const OTHER = 'acme:2';
+    let fake: FakeKombo;
+    beforeEach(async () => {
+      fake = await startFakeKombo();
+      fake.setRecords([interviewRecord({ id: 'iv-1', users: [komboUser(ADA)] })]);
+      fake.addIntegration(OTHER).setRecords([interviewRecord({ id: 'x-1', title: 'Candidate Mallory', users: [komboUser(ADA)] })]);
+      await mode.setUp();
+      return async () => {
+        await mode.tearDown();
+        await fake.close();
+      };
+    });
+
+    /** A process serving OTHER too, with a revoked link of it, its fetch recorded and saved: data a removal must delete. */
+    async function withCustomer() {
+      const proc = await mode.open(fake);
+      await until(() => proc.sync.ready(), 'ready');
+      await adminOf(proc, 'post', '/admin/integrations').send({ id: OTHER }).expect(201);
+      await until(() => proc.feeds.snapshot(OTHER) !== undefined, 'the customer walked');
+      const next = (await adminOf(proc, 'post', '/admin/feed-url/revoke').send({ integration: OTHER, email: ADA }).expect(200)).body as { url: string };
+      const path = new URL(next.url).pathname;
+      await request(proc.app).get(path).set('User-Agent', 'Google-Calendar-Importer').expect(200);
+      await proc.fetches.flush();
+      expect(await proc.state.snapshots.load(OTHER)).toBeDefined();
+      return { proc, path };
+    }
+
+    /** Nothing of OTHER is left in `proc`'s stores but the one number that keeps its revoked links dead. */
+    async function nothingLeft(proc: Proc) {
+      expect(await proc.state.snapshots.load(OTHER)).toBeUndefined();
+      expect(Object.keys((await proc.state.links.load())?.generations[OTHER] ?? {})).toEqual(['#']);
+      expect(Object.keys((await proc.state.fetches.load())?.fetches ?? {})).not.toContain(OTHER);
+      expect(await proc.state.snapshots.list!()).not.toContain(OTHER);
+      expect(proc.links.integrations()).not.toContain(OTHER);
+      expect(proc.fetches.integrations()).not.toContain(OTHER);
+      if (mode.redis === undefined) expect(readdirSync(proc.config.dataDir).filter((name) => name.startsWith('snapshot-'))).toHaveLength(1);
+    }
+
+    it('finishes a removal that failed half way when it is asked again (204, not 404), deleting what was left', async () => {
+      const { proc, path } = await withCustomer();
+      if (mode.redis === undefined) {
+        // The store fails once, between saving the registry and deleting the snapshot.
+        const remove = proc.state.snapshots.delete.bind(proc.state.snapshots);
+        let failures = 1;
+        proc.state.snapshots.delete = async (id) => {
+          if (failures-- > 0) throw new StoreUnavailableError('Redis unavailable (delete a snapshot): the disk is away');
+          return remove(id);
+        };
+      } else {
+        // Redis stops answering just after the registry is saved.
+        const save = proc.state.registry.save.bind(proc.state.registry);
+        let paused = false;
+        proc.state.registry.save = async (data) => {
+          await save(data);
+          if (!paused && !data.integrations.some((entry) => entry.id === OTHER)) {
+            paused = true;
+            process.kill(mode.redis!.pid!, 'SIGSTOP');
+          }
+        };
+      }
+      await adminOf(proc, 'delete', `/admin/integrations/${OTHER}`).expect(503);
+      if (mode.redis !== undefined) process.kill(mode.redis.pid!, 'SIGCONT');
+      let status = 503;
+      for (let n = 0; n < 50 && status === 503; n++) {
+        status = (await adminOf(proc, 'delete', `/admin/integrations/${OTHER}`)).status;
+        if (status === 503) await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect(status).toBe(204);
+      await nothingLeft(proc);
+      await request(proc.app).get(path).expect(404);
+      // And again: nothing is left, so nothing to remove (404), and the number kept for its revoked links stays as it was.
+      const floor = (await proc.state.links.load())?.generations[OTHER]?.['#'];
+      expect(floor).toBe(2);
+      await adminOf(proc, 'delete', `/admin/integrations/${OTHER}`).expect(404);
+      expect((await proc.state.links.load())?.generations[OTHER]?.['#']).toBe(floor);
+      await adminOf(proc, 'delete', '/admin/integrations/never-served').expect(404);
+    }, 60_000);
+
+    it('deletes at the next start what a removal that failed (and was never asked again) left behind', async () => {
+      const { proc } = await withCustomer();
+      proc.state.snapshots.delete = async () => {
+        throw new StoreUnavailableError('Redis unavailable (delete a snapshot): did not answer');
+      };
+      await adminOf(proc, 'delete', `/admin/integrations/${OTHER}`).expect(503);
+      expect(proc.registry.isRemoved(OTHER)).toBe(true);
+      await proc.stop();
+
+      const next = await mode.open(fake);
+      await until(() => next.sync.ready(), 'ready');
+      expect(next.sync.get(OTHER)).toBeUndefined();
+      await nothingLeft(next);
+      expect(next.logs.lines.some((line) => line.integration === OTHER && String(line.msg).startsWith('deleted what was still held'))).toBe(true);
+      // The integration still served keeps everything.
+      expect(next.feeds.snapshot(fake.integrationId)).toBeDefined();
+    }, 60_000);
+  });
+}

@@ -175,6 +175,14 @@ for (const kind of KINDS) {
         expect(await other.snapshots.load('greenhouse:acme')).toBeUndefined();
         expect(await other.snapshots.load('lever:globex')).toEqual(snapshotData('lever:globex', 'B', 1_000));
       });
+
+      it('lists every integration it holds a snapshot of, for any other process; a deleted one is not listed', async () => {
+        const one = await backing.open();
+        for (const id of ['greenhouse:acme', 'lever:glob*[x]', ...PROTOTYPE_KEYS]) await one.snapshots.save(snapshotData(id, 'Held', 1_000));
+        await one.snapshots.delete('greenhouse:acme');
+        const listed = await (await backing.open()).snapshots.list!();
+        expect(listed.sort()).toEqual(['lever:glob*[x]', ...PROTOTYPE_KEYS].sort());
+      });
     });
 
     describe('walk coordination', () => {
