@@ -607,3 +607,97 @@ for (const mode of MODES) {
     }, 60_000);
   });
 }
+
+/** Text from outside (an admin, Kombo) that names an inherited member of a plain object. */
+const PROTOTYPE_KEYS = ['__proto__', 'constructor', 'toString', 'hasOwnProperty'] as const;
+
+for (const mode of MODES) {
+  mode.describe(`finding 13: integration and webhook ids named like Object.prototype members, through every route (${mode.name})`, () => {
+    let fake: FakeKombo;
+    beforeEach(async () => {
+      fake = await startFakeKombo();
+      fake.setRecords([interviewRecord({ id: 'iv-1', users: [komboUser(ADA)] })]);
+      for (const key of PROTOTYPE_KEYS) fake.addIntegration(key).setRecords([interviewRecord({ id: `iv-${key}`, title: `At ${key}`, users: [komboUser(ADA)] })]);
+      await mode.setUp();
+      return async () => {
+        await mode.tearDown();
+        await fake.close();
+      };
+    });
+
+    const feedOf = (proc: Proc, id: string) => `/feeds/${proc.tokens.encode({ integrationId: id, email: ADA })}.ics`;
+    const titleOf = async (proc: Proc, path: string) => {
+      const res = await request(proc.app).get(path).expect(200);
+      return /SUMMARY:([^\r\n]*)/.exec(res.text)?.[1];
+    };
+
+    it('adds, serves, pauses, refreshes, revokes and removes them as ordinary ids, and nothing lands on Object.prototype', async () => {
+      const prototypeBefore = Object.getOwnPropertyNames(Object.prototype).sort();
+      const { toString, hasOwnProperty } = Object.prototype;
+      const first = await mode.open(fake);
+      await until(() => first.sync.ready(), 'ready');
+
+      // Added: two by the admin API, two by Kombo's integration-created, whose event ids are such names too.
+      for (const [n, key] of PROTOTYPE_KEYS.entries()) {
+        if (n < 2) await adminOf(first, 'post', '/admin/integrations').send({ id: key }).expect(201);
+        else expect((await postSigned(first, event(key, 'integration-created', { id: key, category: 'ATS', tool: 'lever', end_user: { organization_name: `Org ${key}` } })).expect(200)).body).toEqual({ status: 'added', integration: key });
+      }
+      for (const key of PROTOTYPE_KEYS) await until(() => first.feeds.snapshot(key) !== undefined, `the first walk of ${key}`);
+      expect(first.sync.list().map((integration) => integration.id).sort()).toEqual([fake.integrationId, ...PROTOTYPE_KEYS].sort());
+
+      const revoked = new Map<string, { old: string; next: string }>();
+      for (const key of PROTOTYPE_KEYS) {
+        const query = `integration=${encodeURIComponent(key)}`;
+        // Served, listed and synced like any other.
+        expect(await titleOf(first, feedOf(first, key))).toBe(`At ${key}`);
+        const link = (await adminOf(first, 'get', `/admin/feed-url?${query}&email=${ADA}`).expect(200)).body as { url: string };
+        expect(new URL(link.url).pathname).toBe(feedOf(first, key));
+        expect((await adminOf(first, 'get', `/admin/links.csv?${query}`).expect(200)).text).toContain(ADA);
+        expect((await adminOf(first, 'post', `/admin/sync?${query}`).expect(200)).body).toMatchObject({ status: 'ok', integration: key });
+        // Kombo's webhooks name it: a change, a pause and a resume, under event ids named like it too.
+        const data = { integration_id: key, changed_models: [{ name: 'ats_interviews' }] };
+        expect((await postSigned(first, event(`${key}-changed`, 'data-changed', data)).expect(200)).body).toMatchObject({ status: 'refresh-started' });
+        const state = (id: string, value: string, at: string) => event(id, 'integration-state-changed', { integration_id: key, state: value, updated_at: at });
+        expect((await postSigned(first, state(`${key}-inactive`, 'INACTIVE', '2026-03-01T10:00:00.000Z')).expect(200)).body).toMatchObject({ status: 'paused' });
+        expect((await postSigned(first, state(`${key}-active`, 'ACTIVE', '2026-03-01T11:00:00.000Z')).expect(200)).body).toMatchObject({ status: 'resumed' });
+        // Revoked: the old link dies, the new one serves.
+        const next = (await adminOf(first, 'post', '/admin/feed-url/revoke').send({ integration: key, email: ADA }).expect(200)).body as { url: string };
+        revoked.set(key, { old: link.url, next: next.url });
+        await request(first.app).get(new URL(link.url).pathname).expect(404);
+        expect(await titleOf(first, new URL(next.url).pathname)).toBe(`At ${key}`);
+      }
+
+      // Another process (a restart, another replica) holds all of it: the registry, the snapshots, the revocations.
+      const second = await mode.open(fake);
+      await until(() => second.sync.ready(), 'ready');
+      for (const key of PROTOTYPE_KEYS) {
+        const { old, next } = revoked.get(key)!;
+        expect(second.registry.get(key)).toMatchObject({ id: key, pausedAtMs: null, stateUpdatedAtMs: Date.parse('2026-03-01T11:00:00.000Z') });
+        await request(second.app).get(new URL(old).pathname).expect(404);
+        expect(await titleOf(second, new URL(next).pathname)).toBe(`At ${key}`);
+        // A replay of the event that added it is a replay there too.
+        if (PROTOTYPE_KEYS.indexOf(key) >= 2) {
+          expect((await postSigned(second, event(key, 'integration-created', { id: key, category: 'ATS', tool: 'lever', end_user: { organization_name: `Org ${key}` } })).expect(200)).body).toEqual({ status: 'duplicate' });
+        }
+      }
+
+      // Removed: two by the admin API, two by Kombo's integration-deleted.
+      for (const [n, key] of PROTOTYPE_KEYS.entries()) {
+        if (n < 2) await adminOf(second, 'delete', `/admin/integrations/${encodeURIComponent(key)}`).expect(204);
+        else expect((await postSigned(second, event(`${key}-deleted`, 'integration-deleted', { id: key })).expect(200)).body).toEqual({ status: 'removed', integration: key });
+      }
+      for (const key of PROTOTYPE_KEYS) {
+        await request(second.app).get(new URL(revoked.get(key)!.next).pathname).expect(404);
+        expect(second.registry.isRemoved(key)).toBe(true);
+        expect(Object.keys((await second.state.links.load())?.generations[key] ?? {})).toEqual(['#']);
+      }
+      expect(await second.state.snapshots.list!()).toEqual([fake.integrationId]);
+      expect(second.sync.list().map((integration) => integration.id)).toEqual([fake.integrationId]);
+
+      expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(prototypeBefore);
+      expect(Object.prototype.toString).toBe(toString);
+      expect(Object.prototype.hasOwnProperty).toBe(hasOwnProperty);
+      expect(Object.getPrototypeOf({})).toBe(Object.prototype);
+    }, 60_000);
+  });
+}
