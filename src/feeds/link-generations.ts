@@ -1,4 +1,4 @@
-import { appendFile, readFile, rm } from 'node:fs/promises';
+import { appendFile, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ownRecord, ownTable } from '../storage/own-record.js';
@@ -182,7 +182,7 @@ export function createFileLinkGenerationStore(dir: string): LinkGenerationStore 
       applyGenerationChange(table, new Map([[parsed.k, parsed.g]]));
     }
     held = table;
-    tableBytes = read === undefined ? 0 : Buffer.byteLength(JSON.stringify(read.json));
+    tableBytes = read === undefined ? 0 : (await stat(path)).size;
     logBytes = Buffer.byteLength(log);
     return read === undefined && log === '' ? undefined : generationData(table);
   }
