@@ -185,6 +185,10 @@ export function createService(config: Config, logger: Logger, overrides: Service
       await links.forget(integrationId);
       await fetches.forget(integrationId);
     },
+    async holds(integrationId) {
+      if (links.integrations().includes(integrationId) || fetches.integrations().includes(integrationId)) return true;
+      return ((await state.snapshots.list?.()) ?? []).includes(integrationId);
+    },
     forgetLocally: (integrationId) => {
       feeds.remove(integrationId);
       fetches.forgetLocally(integrationId);
@@ -211,7 +215,15 @@ export function createService(config: Config, logger: Logger, overrides: Service
       // Recorded fetches are only informative: an unreadable file is logged and the record starts afresh.
       await links.restore();
       await fetches.restore().catch((error: unknown) => logger.warn({ err: error }, 'cannot read the recorded link fetches; starting afresh'));
-      return sync.restore();
+      const restored = await sync.restore();
+      // A removal that failed half way, and was never asked again, leaves a customer's data behind: it goes now.
+      try {
+        const stored = [...((await state.snapshots.list?.()) ?? []), ...links.integrations(), ...fetches.integrations()];
+        await sync.sweep(stored);
+      } catch (error) {
+        logger.warn({ err: error }, 'could not delete what is held of integrations no longer served; trying again at the next start');
+      }
+      return restored;
     },
   };
 }

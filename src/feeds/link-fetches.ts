@@ -111,6 +111,8 @@ export interface LinkFetches {
   forget(integrationId: string): Promise<void>;
   /** Forgets an integration's fetches here only (another replica removed it, and its store). */
   forgetLocally(integrationId: string): void;
+  /** The integrations with a fetch recorded (the start-up sweep forgets those no longer served). */
+  integrations(): string[];
 }
 
 interface Entry {
@@ -214,6 +216,11 @@ export function createLinkFetches(options: { store: LinkFetchStore; now?: () => 
     },
     flush,
     forgetLocally: (integrationId) => void drop(integrationId),
+    integrations() {
+      const ids = new Set<string>();
+      for (const key of entries.keys()) ids.add(key.slice(0, key.indexOf('\n')));
+      return [...ids];
+    },
     forget(integrationId) {
       const removed = drop(integrationId);
       const { store } = options;

@@ -1,3 +1,4 @@
+import { appendFile, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ownRecord, ownTable } from '../storage/own-record.js';
@@ -18,24 +19,61 @@ export interface LinkGenerationData {
 }
 
 /**
- * Where link generations outlive the process. Embedded: a JSON file under DATA_DIR; a Redis store implements the same
- * two calls.
+ * One revocation or removal as a store writes it: each key it changed (integration id "\n" subject key, see
+ * {@link subjectKey}) to its generation now, or null when the key is gone.
+ */
+export type LinkGenerationChange = ReadonlyMap<string, number | null>;
+
+/**
+ * Where link generations outlive the process. Embedded: files under DATA_DIR; replica mode: Redis.
  */
 export interface LinkGenerationStore {
   /** The saved generations, or undefined when none were ever saved. Throws when a file exists but cannot be read. */
   load(): Promise<LinkGenerationData | undefined>;
   /** Saves `data` whole: a reader sees the old data or the new, never a mix. */
   save(data: LinkGenerationData): Promise<void>;
+  /**
+   * Writes only what one change changed, over what this process last read or wrote here: a revocation writes one
+   * entry, not the whole table. A store shared with other processes throws {@link StoreConflictError} when another
+   * wrote since (read {@link changes} and make the change again). A store without it is saved whole every time.
+   */
+  write?(change: LinkGenerationChange): Promise<void>;
+  /**
+   * What other processes changed since this one last read or wrote here: each changed key's generation now (null:
+   * gone), read without the rest of the table. Undefined when only a whole `load` can say (the change is too old to
+   * be told apart, or the store lost its data).
+   */
+  changes?(): Promise<LinkGenerationChange | undefined>;
+  /**
+   * A store shared with other processes: when this process last confirmed with it that it holds every revocation it
+   * holds (ms since the epoch, by the real clock its timeouts run on). Absent: a store of this process alone, whose
+   * revocations are always its own.
+   */
+  confirmedAtMs?(): number;
 }
 
 /**
- * Revoked subjects remembered at most, over every integration: a few MB of JSON written whole on a revocation. Past
- * it a revocation is refused (409) rather than an older one forgotten, which would bring its dead link back.
+ * Revoked subjects remembered at most, over every integration (a few MB of JSON when written whole, which only start-up
+ * and compaction do). Past it a revocation is refused (409) rather than an older one forgotten, which would bring its
+ * dead link back.
  */
 export const MAX_REVOKED_LINKS = 50_000;
 
 /** The link generations file's name under DATA_DIR. */
 export const LINK_GENERATIONS_FILE = 'link-generations.json';
+/** The changes made since {@link LINK_GENERATIONS_FILE} was last written whole, one JSON line each, under DATA_DIR. */
+export const LINK_GENERATIONS_LOG_FILE = 'link-generations.log';
+/**
+ * A table smaller than this is written whole at every change (cheaper than a log of it); a larger one gets a line in
+ * the log instead, and is written whole again once the log is as large as the table.
+ */
+export const LINK_GENERATIONS_WHOLE_WRITE_BYTES = 64 * 1024;
+/**
+ * How long a process that shares its revocations with others serves feeds without confirming with the shared store
+ * that it holds every revocation: past it, feeds answer 503 (calendar clients keep their copy and retry) rather than
+ * serve a link that may have been revoked elsewhere meanwhile.
+ */
+export const REVOCATIONS_CONFIRM_WINDOW_MS = 10_000;
 
 /** A revocation the store cannot take. */
 export class LinkGenerationError extends Error {
@@ -65,18 +103,125 @@ export function createMemoryLinkGenerationStore(initial?: LinkGenerationData): L
   return store;
 }
 
+/** The flat table of `data`: integration id "\n" subject key → generation (integration ids hold no line break). */
+export function flattenGenerations(data: LinkGenerationData | undefined): Map<string, number> {
+  const table = new Map<string, number>();
+  for (const [integrationId, subjects] of Object.entries(data?.generations ?? {})) {
+    for (const [subject, generation] of Object.entries(subjects)) table.set(`${integrationId}\n${subject}`, generation);
+  }
+  return table;
+}
+
+/** A flat table (see {@link flattenGenerations}) as saved data, with `change` made on it when given. */
+export function generationData(table: ReadonlyMap<string, number>, change?: LinkGenerationChange): LinkGenerationData {
+  const generations = ownTable<Record<string, number>>();
+  const put = (key: string, generation: number) => {
+    const split = key.indexOf('\n');
+    (generations[key.slice(0, split)] ??= ownTable())[key.slice(split + 1)] = generation;
+  };
+  for (const [key, generation] of table) if (!change?.has(key)) put(key, generation);
+  for (const [key, generation] of change ?? []) if (generation !== null) put(key, generation);
+  return { format: 1, generations };
+}
+
+/** Makes `change` on `table`; answers how to undo it. */
+export function applyGenerationChange(table: Map<string, number>, change: LinkGenerationChange): LinkGenerationChange {
+  const undo = new Map<string, number | null>();
+  for (const [key, generation] of change) {
+    undo.set(key, table.get(key) ?? null);
+    if (generation === null) table.delete(key);
+    else table.set(key, generation);
+  }
+  return undo;
+}
+
+/** A line of the log: a key and its generation now (null: gone). */
+const logLineSchema = z.object({ k: z.string().includes('\n'), g: z.number().int().positive().nullable() });
+
 /**
- * Keeps link generations as `link-generations.json` under `dir`, written atomically. An unreadable file is fatal at
- * start-up: serving on without it would bring every revoked link back.
+ * Keeps link generations as `link-generations.json` under `dir`, written atomically, and the changes since in
+ * `link-generations.log`, one line each: a revocation appends a line of its one entry instead of writing 50,000. The
+ * table is written whole again (and the log emptied) while it is small, or once the log is as large as it. An
+ * unreadable file is fatal at start-up: serving on without it would bring every revoked link back. A last log line cut
+ * short was being written when a process died, before its revocation was answered: it is left out.
  */
 export function createFileLinkGenerationStore(dir: string): LinkGenerationStore {
   const path = join(dir, LINK_GENERATIONS_FILE);
+  const logPath = join(dir, LINK_GENERATIONS_LOG_FILE);
+  const fail = (message: string, cause?: unknown) => new LinkGenerationError(message, { cause });
+  /** What the files hold, as last read or written here. */
+  let held: Map<string, number> | undefined;
+  let tableBytes = 0;
+  let logBytes = 0;
+  let torn = false;
+
+  async function readLog(): Promise<string> {
+    try {
+      return await readFile(logPath, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
+      throw fail(`cannot read ${logPath}: ${(error as Error).message}`, error);
+    }
+  }
+
+  async function load(): Promise<LinkGenerationData | undefined> {
+    const read = await readJsonFile(path, linkGenerationDataSchema, 'a file of link generations', fail);
+    const log = await readLog();
+    const table = flattenGenerations(read?.data);
+    const lines = log.split('\n');
+    torn = lines.at(-1) !== '';
+    for (const [at, line] of lines.entries()) {
+      if (line === '') continue;
+      let parsed: z.infer<typeof logLineSchema> | undefined;
+      try {
+        parsed = logLineSchema.parse(JSON.parse(line));
+      } catch (error) {
+        if (at === lines.length - 1) break; // cut short by a crash
+        throw fail(`${logPath} line ${at + 1} is not a change of link generations`, error);
+      }
+      applyGenerationChange(table, new Map([[parsed.k, parsed.g]]));
+    }
+    held = table;
+    tableBytes = read === undefined ? 0 : (await stat(path)).size;
+    logBytes = Buffer.byteLength(log);
+    return read === undefined && log === '' ? undefined : generationData(table);
+  }
+
+  async function saveWhole(table: ReadonlyMap<string, number>): Promise<void> {
+    const json = JSON.stringify(generationData(table));
+    await writeFileAtomic(path, json);
+    // The table holds every change the log did: a crash before the log goes only makes them read twice.
+    await rm(logPath, { force: true });
+    tableBytes = Buffer.byteLength(json);
+    logBytes = 0;
+    torn = false;
+  }
+
   return {
-    async load() {
-      const read = await readJsonFile(path, linkGenerationDataSchema, 'a file of link generations', (message, cause) => new LinkGenerationError(message, { cause }));
-      return read?.data;
+    load,
+    async save(data) {
+      const table = flattenGenerations(data);
+      await saveWhole(table);
+      held = table;
     },
-    save: (data) => writeFileAtomic(path, JSON.stringify(data)),
+    async write(change) {
+      const table = held ?? (await load(), held!);
+      const undo = applyGenerationChange(table, change);
+      try {
+        const lines = [...change].map(([k, g]) => JSON.stringify({ k, g })).join('\n') + '\n';
+        const lineBytes = Buffer.byteLength(lines);
+        if (tableBytes + logBytes < LINK_GENERATIONS_WHOLE_WRITE_BYTES || logBytes + lineBytes > tableBytes) {
+          await saveWhole(table);
+        } else {
+          await appendFile(logPath, `${torn ? '\n' : ''}${lines}`, { mode: 0o600 });
+          torn = false;
+          logBytes += lineBytes;
+        }
+      } catch (error) {
+        applyGenerationChange(table, undo);
+        throw error;
+      }
+    },
   };
 }
 
@@ -91,28 +236,41 @@ export function subjectKey(subject: { readonly email?: string | undefined; reado
 export interface LinkGenerations {
   /** Loads the saved generations (start-up, before the first feed is served). */
   restore(): Promise<void>;
-  /** Reads the store again: another replica revoked a link (a change notice). */
+  /** Reads what another process changed in the store (a change notice): only what changed, where the store can tell. */
   reload(): Promise<void>;
   /** The current generation of a subject's link in an integration (0: never revoked). */
   current(integrationId: string, subject: string): number;
   /** Whether `identity`'s token is of its subject's current generation: the feed route's check, one Map lookup. */
   isCurrent(identity: FeedIdentity): boolean;
-  /** Revokes a subject's link: saves its next generation, then serves it; returns it. */
+  /** Revokes a subject's link: saves its next generation (that one entry), then serves it; returns it. */
   bump(integrationId: string, subject: string): Promise<number>;
-  /** Forgets every generation of an integration (it was removed). */
+  /** Forgets every generation of an integration (it was removed); again, it changes nothing. */
   forget(integrationId: string): Promise<void>;
+  /** The integrations whose people's revocations are held (a removed one keeps only its floor, and is not listed). */
+  integrations(): string[];
+  /**
+   * Whether this process may serve feeds: it holds every revocation, as confirmed with a shared store within
+   * {@link REVOCATIONS_CONFIRM_WINDOW_MS} (a store of its own process: always). One comparison on the feed path.
+   */
+  confirmed(): boolean;
+  /** When the revocations were last confirmed with a shared store (ms); undefined for a store of this process alone. */
+  confirmedAtMs(): number | undefined;
 }
 
 /** The subject key of an integration's floor: no real subject ("p:", "j:", "*") is spelled like it. */
 const FLOOR_SUBJECT = '#';
 
-/** Creates {@link LinkGenerations} over `store`; `maxEntries` defaults to {@link MAX_REVOKED_LINKS}. */
-export function createLinkGenerations(store: LinkGenerationStore, maxEntries = MAX_REVOKED_LINKS): LinkGenerations {
+/**
+ * Creates {@link LinkGenerations} over `store`; `maxEntries` defaults to {@link MAX_REVOKED_LINKS}. `clock` (the real
+ * one) measures how long ago a shared store confirmed the revocations held here.
+ */
+export function createLinkGenerations(store: LinkGenerationStore, maxEntries = MAX_REVOKED_LINKS, clock: () => number = Date.now): LinkGenerations {
   // Flat, keyed by integration id "\n" subject key (integration ids hold no line break): one lookup per feed request.
+  // Changed in place, once a change is saved: never a copy of 50,000 entries per revocation.
   let current = new Map<string, number>();
   // Changes are made one at a time, each saved before it is served: a revocation answered is on disk.
   let queue: Promise<unknown> = Promise.resolve();
-  // Another replica may have saved first (a conflict): read the store again and make the change once more on it.
+  // Another replica may have saved first (a conflict): take in what it changed and make the change once more on that.
   const serial = <T>(step: () => Promise<T>): Promise<T> => {
     const next = queue.then(async () => {
       for (let attempt = 1; ; attempt++) {
@@ -120,7 +278,7 @@ export function createLinkGenerations(store: LinkGenerationStore, maxEntries = M
           return await step();
         } catch (error) {
           if (!(error instanceof StoreConflictError) || attempt >= 10) throw error;
-          await restore();
+          await catchUp();
         }
       }
     });
@@ -128,38 +286,34 @@ export function createLinkGenerations(store: LinkGenerationStore, maxEntries = M
     return next;
   };
 
-  function toData(map: ReadonlyMap<string, number>): LinkGenerationData {
-    const generations = ownTable<Record<string, number>>();
-    for (const [key, generation] of map) {
-      const split = key.indexOf('\n');
-      (generations[key.slice(0, split)] ??= ownTable())[key.slice(split + 1)] = generation;
-    }
-    return { format: 1, generations };
-  }
-
   /** A subject's generation: its own, or the integration's floor (set when it was removed), whichever is higher. */
   function generationOf(integrationId: string, key: string): number {
     return Math.max(current.get(key) ?? 0, current.get(`${integrationId}\n${FLOOR_SUBJECT}`) ?? 0);
   }
 
-  async function commit(next: Map<string, number>): Promise<void> {
-    await store.save(toData(next));
-    current = next;
+  /** Saves `change` (only it, where the store can), then serves it. */
+  async function commit(change: LinkGenerationChange): Promise<void> {
+    if (store.write) await store.write(change);
+    else await store.save(generationData(current, change));
+    applyGenerationChange(current, change);
   }
 
   async function restore(): Promise<void> {
-    const data = await store.load();
-    const next = new Map<string, number>();
-    for (const [integrationId, subjects] of Object.entries(data?.generations ?? {})) {
-      for (const [subject, generation] of Object.entries(subjects)) next.set(`${integrationId}\n${subject}`, generation);
-    }
-    current = next;
+    current = flattenGenerations(await store.load());
   }
 
+  /** Takes in what other processes changed: only that, where the store can tell it, else everything again. */
+  async function catchUp(): Promise<void> {
+    const change = store.changes ? await store.changes() : undefined;
+    if (change === undefined) await restore();
+    else applyGenerationChange(current, change);
+  }
+
+  const confirmedAtMs = store.confirmedAtMs?.bind(store);
   return {
     restore,
     // Read between changes made here, never in the middle of one.
-    reload: () => serial(restore),
+    reload: () => serial(catchUp),
     current: (integrationId, subject) => generationOf(integrationId, `${integrationId}\n${subject}`),
     isCurrent(identity) {
       const bound = identity.generation ?? 0;
@@ -173,12 +327,10 @@ export function createLinkGenerations(store: LinkGenerationStore, maxEntries = M
       serial(async () => {
         const key = `${integrationId}\n${subject}`;
         const generation = generationOf(integrationId, key) + 1;
-        if (generation === 1 && current.size >= maxEntries) {
+        if (!current.has(key) && current.size >= maxEntries) {
           throw new LinkGenerationError(`cannot revoke more than ${maxEntries} links (MAX_REVOKED_LINKS)`);
         }
-        const next = new Map(current);
-        next.set(key, generation);
-        await commit(next);
+        await commit(new Map([[key, generation]]));
         return generation;
       }),
     forget: (integrationId) =>
@@ -186,17 +338,29 @@ export function createLinkGenerations(store: LinkGenerationStore, maxEntries = M
         // The people's generations go (they name people of a customer who left), but not what they protected: when
         // any link of the integration was revoked, one number for the whole integration stays, above every generation
         // it had, so no revoked link works again if the integration is added back (every earlier link of it then
-        // stays dead too: which were revoked is what was forgotten).
+        // stays dead too: which were revoked is what was forgotten). Only the floor left: forgotten already.
         const prefix = `${integrationId}\n`;
+        const floor = `${prefix}${FLOOR_SUBJECT}`;
         let highest = 0;
-        const next = new Map<string, number>();
+        const change = new Map<string, number | null>();
         for (const [key, generation] of current) {
-          if (key.startsWith(prefix)) highest = Math.max(highest, generation);
-          else next.set(key, generation);
+          if (!key.startsWith(prefix)) continue;
+          highest = Math.max(highest, generation);
+          if (key !== floor) change.set(key, null);
         }
-        if (highest === 0) return;
-        next.set(`${prefix}${FLOOR_SUBJECT}`, highest + 1);
-        await commit(next);
+        if (change.size === 0) return;
+        change.set(floor, highest + 1);
+        await commit(change);
       }),
+    integrations() {
+      const ids = new Set<string>();
+      for (const key of current.keys()) {
+        const split = key.indexOf('\n');
+        if (key.slice(split + 1) !== FLOOR_SUBJECT) ids.add(key.slice(0, split));
+      }
+      return [...ids];
+    },
+    confirmed: confirmedAtMs ? () => clock() - confirmedAtMs() <= REVOCATIONS_CONFIRM_WINDOW_MS : () => true,
+    confirmedAtMs: () => confirmedAtMs?.(),
   };
 }

@@ -72,6 +72,7 @@ export function createApp(deps: AppDeps): Express {
       tokens: deps.tokens,
       isServed: (integrationId) => deps.registry.get(integrationId) !== undefined,
       isCurrent: links.isCurrent,
+      revocationsConfirmed: links.confirmed,
       onFetch: fetches.record,
       defaultDetail,
       refreshMinutes: config.feedRefreshMinutes,
@@ -85,7 +86,7 @@ export function createApp(deps: AppDeps): Express {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     next();
   });
-  app.use(healthRoutes({ feeds: deps.feeds, sync: deps.sync, now, demo: config.demo, adminToken: config.adminToken, limiter, storeHealth: deps.state.health }));
+  app.use(healthRoutes({ feeds: deps.feeds, sync: deps.sync, now, demo: config.demo, adminToken: config.adminToken, limiter, storeHealth: deps.state.health, revocations: links }));
   if (config.kombo.webhookSecret) {
     app.use(
       webhookRoutes({

@@ -21,7 +21,7 @@ export class RegistryError extends Error {
 }
 
 /** What can change about an integration after it was added. */
-export type IntegrationPatch = Partial<Pick<IntegrationEntry, 'pausedAtMs' | 'pausedState' | 'tool' | 'organization'>>;
+export type IntegrationPatch = Partial<Pick<IntegrationEntry, 'pausedAtMs' | 'pausedState' | 'stateUpdatedAtMs' | 'tool' | 'organization'>>;
 
 /** Which integrations the service serves, and which were removed for good; every change is saved before it returns. */
 export interface IntegrationRegistry {
@@ -42,8 +42,16 @@ export interface IntegrationRegistry {
    * flight here first.
    */
   reload(): Promise<void>;
-  /** Changes what is known about `id`; undefined when it is not served. */
-  update(id: string, patch: IntegrationPatch): Promise<IntegrationEntry | undefined>;
+  /**
+   * Changes what is known about `id`; undefined when it is not served. `patch` may be a function of the entry as it is
+   * when the change is made (after any change in flight, and again after a conflict with another process): it answers
+   * undefined to change nothing.
+   */
+  update(id: string, patch: IntegrationPatch | ((entry: IntegrationEntry) => IntegrationPatch | undefined)): Promise<IntegrationEntry | undefined>;
+  /** Whether `id` was removed for good (and is not served again since). */
+  isRemoved(id: string): boolean;
+  /** The ids removed for good. */
+  removedIds(): string[];
   /**
    * Whether more than one integration is served now or ever was: a removed one counts (removals are kept), and so
    * does one dropped from the configuration after it had served calendars; once true it stays true, so neither
@@ -234,10 +242,14 @@ export function createIntegrationRegistry(options: RegistryOptions): Integration
         removed.set(id, now());
         return true;
       }),
-    update: (id, patch) =>
+    isRemoved: (id) => removed.has(id) && !entries.has(id),
+    removedIds: () => [...removed.keys()].filter((id) => !entries.has(id)),
+    update: (id, change) =>
       afterLoad(() => {
         const known = entries.get(id);
         if (!known) return undefined;
+        const patch = typeof change === 'function' ? change(known) : change;
+        if (patch === undefined) return known;
         const next = { ...known, ...patch };
         if (Object.keys(patch).every((key) => known[key as keyof IntegrationPatch] === next[key as keyof IntegrationPatch])) return known;
         entries.set(id, next);

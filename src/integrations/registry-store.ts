@@ -16,6 +16,11 @@ export interface IntegrationEntry {
   /** Set while Kombo says the integration is INACTIVE or INVALID: its feeds serve the last snapshot, nothing is walked. */
   readonly pausedAtMs: number | null;
   readonly pausedState: string | null;
+  /**
+   * The `updated_at` of the last state change Kombo sent that was applied (integration-state-changed): one sent
+   * earlier and delivered later (a retry) is older, and ignored. Absent in registries saved before it was kept.
+   */
+  readonly stateUpdatedAtMs?: number | null;
   /** From Kombo's `GET /integrations/{id}`: `tool.label` (or the webhook's `tool`). */
   readonly tool: string | null;
   /** From Kombo's `GET /integrations/{id}`: `end_user.organization_name`. */
@@ -65,6 +70,7 @@ export const registryDataSchema = z.object({
       source: z.enum(['config', 'api', 'webhook', 'demo']),
       pausedAtMs: z.number().nullable(),
       pausedState: text,
+      stateUpdatedAtMs: z.number().nullable().optional(),
       tool: text,
       organization: text,
     }),

@@ -1,4 +1,4 @@
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ownRecord } from '../storage/own-record.js';
@@ -17,6 +17,8 @@ export interface SnapshotStore {
   save(data: SnapshotData): Promise<void>;
   /** Deletes the saved snapshot of `integrationId` (a removed integration's data must not outlive it). */
   delete(integrationId: string): Promise<void>;
+  /** The integrations it holds a snapshot of (the start-up sweep deletes those no longer served). */
+  list?(): Promise<string[]>;
 }
 
 const interviewerSchema = z.object({ email: z.string().nullable(), name: z.string().nullable() });
@@ -84,12 +86,21 @@ export function createMemorySnapshotStore(): SnapshotStore & { saved: Map<string
     async delete(integrationId) {
       saved.delete(integrationId);
     },
+    list: async () => [...saved.keys()],
   };
 }
 
 /** A file name for an integration id that is safe on every file system and never collides. */
 function fileNameFor(integrationId: string): string {
   return `snapshot-${Buffer.from(integrationId, 'utf8').toString('base64url')}.json`;
+}
+
+/** The integration id a snapshot file is named after, or undefined when the name is no snapshot's. */
+function integrationOfFile(name: string): string | undefined {
+  const match = /^snapshot-([A-Za-z0-9_-]+)\.json$/.exec(name);
+  if (!match) return undefined;
+  const id = Buffer.from(match[1]!, 'base64url').toString('utf8');
+  return fileNameFor(id) === name ? id : undefined;
 }
 
 /**
@@ -127,6 +138,16 @@ export function createFileSnapshotStore(dir: string): SnapshotStore {
       const path = join(dir, fileNameFor(integrationId));
       await writing.get(path)?.catch(() => {});
       await rm(path, { force: true });
+    },
+    async list() {
+      let names: string[];
+      try {
+        names = await readdir(dir);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+        throw error;
+      }
+      return names.map(integrationOfFile).filter((id) => id !== undefined);
     },
   };
 }

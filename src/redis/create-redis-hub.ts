@@ -44,6 +44,8 @@ export interface RedisHub {
   retry(field: string): void;
   /** Called when Redis answers again after it did not. */
   onUp(listener: () => void): void;
+  /** Called every {@link CHANGE_POLL_INTERVAL_MS} once connected, until closed. */
+  onTick(listener: () => void): void;
   /**
    * Called when Redis is found to have lost what the replicas wrote (restarted without persistence): each listener
    * puts back what this replica holds. Listeners run one after another, and never twice at once.
@@ -84,6 +86,7 @@ export function createRedisHub(config: RedisConfig, logger: Logger): RedisHub {
   const client = new Redis(config.url, clientOptions(config, 'interview-feeds'));
   const subscriber = new Redis(config.url, clientOptions(config, 'interview-feeds-subscriber'));
   const upListeners: Array<() => void> = [];
+  const tickListeners: Array<() => void> = [];
   let isUp = false;
   let sinceMs = Date.now();
   let everUp = false;
@@ -165,7 +168,10 @@ export function createRedisHub(config: RedisConfig, logger: Logger): RedisHub {
     everUp = true;
     sinceMs = Date.now();
     log.info({ keyPrefix: prefix }, 'connected to Redis');
-    poll = setInterval(() => void watch.check(), CHANGE_POLL_INTERVAL_MS);
+    poll = setInterval(() => {
+      void watch.check();
+      for (const listener of tickListeners) listener();
+    }, CHANGE_POLL_INTERVAL_MS);
     poll.unref();
   }
 
@@ -181,6 +187,7 @@ export function createRedisHub(config: RedisConfig, logger: Logger): RedisHub {
     onNotice: watch.onNotice,
     retry: watch.retry,
     onUp: (listener) => void upListeners.push(listener),
+    onTick: (listener) => void tickListeners.push(listener),
     onLost: watch.onLost,
     run,
     script: (what, lua, field, keys, args) =>

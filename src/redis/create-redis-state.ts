@@ -10,6 +10,7 @@ import { createRedisAdminSessions } from './redis-admin-sessions.js';
 import { createRedisCounters } from './redis-counters.js';
 import { createRedisDocumentStore } from './redis-document-store.js';
 import { createRedisLinkFetchStore } from './redis-link-fetch-store.js';
+import { createRedisLinkGenerationStore } from './redis-link-generation-store.js';
 import { createRedisPendingSignIns } from './redis-pending-sign-ins.js';
 import { createRedisSnapshots } from './redis-snapshots.js';
 import { createReplicaWebhookIds } from './redis-webhook-ids.js';
@@ -38,7 +39,10 @@ export function createRedisState(options: RedisStateOptions): StateBundle {
   const hub = createRedisHub(config, logger);
   const snapshots = createRedisSnapshots({ hub, logger, leaseMs: config.leaseMs, seed: createFileSnapshotStore(dataDir) });
   const registry = createRedisDocumentStore(hub, 'registry', registryDataSchema, { seed: () => createFileRegistryStore(dataDir).load().catch(() => undefined) });
-  const links = createRedisDocumentStore(hub, 'links', linkGenerationDataSchema, { seed: () => createFileLinkGenerationStore(dataDir).load() });
+  // Seeded from what the release before kept (one document, read once), else from DATA_DIR.
+  const links = createRedisLinkGenerationStore(hub, {
+    seed: async () => (await createRedisDocumentStore(hub, 'links', linkGenerationDataSchema).load()) ?? createFileLinkGenerationStore(dataDir).load(),
+  });
   const signIns: SignInRedis = { client: hub.client, key: hub.key };
   options.metrics.observeRedis(hub.up);
   return {

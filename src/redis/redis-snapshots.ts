@@ -312,6 +312,23 @@ export function createRedisSnapshots(options: RedisSnapshotsOptions): { store: S
     async delete(id) {
       const { snap, fence, lease, deltas } = keys(id);
       await hub.script('delete a snapshot', DELETE_LUA, snapshotField(id), [snap, fence, lease, deltas], []);
+      // What an embedded install left under DATA_DIR goes too: it would only ever seed this integration again.
+      await options.seed?.delete(id);
+    },
+    async list() {
+      const prefix = hub.key('snap:');
+      // SCAN's MATCH is a glob: the deployment's prefix is matched literally.
+      const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+      const found = new Set(await (options.seed?.list?.() ?? Promise.resolve([])));
+      let cursor = '0';
+      do {
+        const [next, names] = await hub.run('find snapshots', () => hub.client.scan(cursor, 'MATCH', pattern, 'COUNT', 1_000));
+        cursor = next;
+        // A removed integration keeps its version (and no data): only those with data are held.
+        const held = await Promise.all(names.map((name) => hub.run('find snapshots', () => hub.client.hexists(name, 'data'))));
+        names.forEach((name, at) => held[at] === 1 && found.add(name.slice(prefix.length)));
+      } while (cursor !== '0');
+      return [...found];
     },
   };
 

@@ -3,11 +3,12 @@ import type { StateListeners } from '../state/state-bundle.js';
 import type { WalkCoordinator } from '../sync/walk-coordinator.js';
 import type { RedisHub } from './create-redis-hub.js';
 import type { RedisDocumentStore } from './redis-document-store.js';
+import type { RedisLinkGenerationStore } from './redis-link-generation-store.js';
 
 /** The Redis stores whose changes a replica follows and puts back. */
 export interface WatchedStores {
   registry: RedisDocumentStore<unknown>;
-  links: RedisDocumentStore<unknown>;
+  links: Pick<RedisLinkGenerationStore, 'field' | 'version' | 'putBack'>;
   coordinator: WalkCoordinator;
 }
 

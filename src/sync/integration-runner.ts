@@ -51,10 +51,13 @@ export interface IntegrationRunner extends ServedIntegration {
    * `catchUpInMs` when given; then a refresh at its phase of every interval.
    */
   begin(catchUpInMs?: number): void;
-  /** Stops walking it (Kombo says INACTIVE or INVALID, in `state`); its feeds keep serving the last snapshot. */
-  pause(state: string): Promise<void>;
-  /** Walks it again, starting with a refresh now. */
-  resume(): Promise<void>;
+  /**
+   * Stops walking it (Kombo says INACTIVE or INVALID, in `state`); its feeds keep serving the last snapshot. With
+   * `updatedAtMs` (Kombo's `updated_at`), only when newer than the last state applied: false when it was not.
+   */
+  pause(state: string, updatedAtMs?: number): Promise<boolean>;
+  /** Walks it again, starting with a refresh now; with `updatedAtMs`, only when newer than the last state applied. */
+  resume(updatedAtMs?: number): Promise<boolean>;
   /** Stops its timers and its walk in flight (removed, or shutdown); resolves once they have ended. */
   stop(reason: string): Promise<void>;
 }
@@ -146,6 +149,21 @@ export function createIntegrationRunner(options: IntegrationRunnerOptions): Inte
     });
   }
 
+  /**
+   * Applies a state change Kombo sent at `updatedAtMs` (when it says), unless one sent later was applied already: a
+   * retry of an older event delivered after a newer one changes nothing. True when applied.
+   */
+  async function applyState(updatedAtMs: number | undefined, patch: (known: IntegrationEntry) => IntegrationPatch): Promise<boolean> {
+    let applied = false;
+    await registry.update(id, (known) => {
+      const last = known.stateUpdatedAtMs ?? null;
+      applied = updatedAtMs === undefined || last === null || updatedAtMs > last;
+      if (!applied) return undefined;
+      return { ...patch(known), ...(updatedAtMs !== undefined ? { stateUpdatedAtMs: updatedAtMs } : {}) };
+    });
+    return applied;
+  }
+
   function begin(catchUpInMs?: number): void {
     if (!options.live()) return;
     if (!engine.hasSnapshot() && !paused()) startFirstWalk();
@@ -172,20 +190,21 @@ export function createIntegrationRunner(options: IntegrationRunnerOptions): Inte
     },
     walk,
     begin,
-    async pause(state) {
-      if (!paused()) {
-        await registry.update(id, { pausedAtMs: now(), pausedState: state });
-        logger.warn({ integration: id, state }, 'integration paused: its feeds serve the last snapshot, nothing is walked');
-      } else {
-        await registry.update(id, { pausedState: state });
-      }
-    },
-    async resume() {
+    async pause(state, updatedAtMs) {
       const wasPaused = paused();
-      await registry.update(id, { pausedAtMs: null, pausedState: null });
+      const applied = await applyState(updatedAtMs, (known) =>
+        known.pausedAtMs === null ? { pausedAtMs: now(), pausedState: state } : { pausedState: state },
+      );
+      if (applied && !wasPaused && paused()) logger.warn({ integration: id, state }, 'integration paused: its feeds serve the last snapshot, nothing is walked');
+      return applied;
+    },
+    async resume(updatedAtMs) {
+      const wasPaused = paused();
+      if (!(await applyState(updatedAtMs, () => ({ pausedAtMs: null, pausedState: null })))) return false;
       if (wasPaused) logger.info({ integration: id }, 'integration active again; refreshing');
       if (!engine.hasSnapshot()) begin();
       engine.requestRefresh();
+      return true;
     },
     async stop(reason) {
       timer.stop();

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { IntegrationPatch, IntegrationRegistry } from '../integrations/integration-registry.js';
 import type { IntegrationSource } from '../integrations/registry-store.js';
-import { createIntegrationRunner, type ServedIntegration } from './integration-runner.js';
+import { createIntegrationRunner, type IntegrationRunner, type ServedIntegration } from './integration-runner.js';
 import { createIntegrationSet } from './integration-set.js';
 import type { SyncEngine } from './sync-engine.js';
 import type { RefreshSummary, SyncStatus } from './sync-status.js';
@@ -9,6 +9,9 @@ import { createWalkSlot, type WalkSlot, type WalkSlots } from './walk-slots.js';
 
 export { INTEGRATION_STATUSES, PENDING_RETRY_MS, type IntegrationStatus, type ServedIntegration } from './integration-runner.js';
 export { delayToNextRefresh, refreshPhaseMs } from './refresh-timer.js';
+
+/** What a state change did: applied, ignored as older than the last one applied, or not of an integration served. */
+export type StateChangeOutcome = 'applied' | 'stale' | 'unknown';
 
 /** Runs every integration's walks: the first one, the periodic ones spread over the interval, and on demand. */
 export interface SyncScheduler {
@@ -31,12 +34,24 @@ export interface SyncScheduler {
   /** The sync status of the only integration (one-integration callers and tests). */
   status(): SyncStatus;
   add(id: string, source: IntegrationSource, info?: IntegrationPatch): Promise<{ integration: ServedIntegration; created: boolean }>;
-  /** Removes `id` for good and deletes everything held of it; false when it was not served. */
+  /**
+   * Removes `id` for good and deletes everything held of it; false when it is not served and nothing of it is left.
+   * Safe to repeat: asked again after a removal that failed half way (the registry saved, a delete not), on any
+   * process, it deletes what is left.
+   */
   remove(id: string): Promise<boolean>;
-  /** Stops walking `id` (Kombo says INACTIVE or INVALID); its feeds keep serving the last snapshot. */
-  pause(id: string, state: string): Promise<boolean>;
-  /** Walks `id` again, starting with a refresh now. */
-  resume(id: string): Promise<boolean>;
+  /**
+   * Deletes what is held of each of `stored` (integrations some store holds data of) that the registry does not serve,
+   * as read afresh: a removal that never finished, before a restart. Resolves with the ids swept.
+   */
+  sweep(stored: Iterable<string>): Promise<string[]>;
+  /**
+   * Stops walking `id` (Kombo says INACTIVE or INVALID); its feeds keep serving the last snapshot. With `updatedAtMs`
+   * (Kombo's `updated_at`), only when newer than the last state change applied.
+   */
+  pause(id: string, state: string, updatedAtMs?: number): Promise<StateChangeOutcome>;
+  /** Walks `id` again, starting with a refresh now; with `updatedAtMs`, only when newer than the last state applied. */
+  resume(id: string, updatedAtMs?: number): Promise<StateChangeOutcome>;
   /**
    * Reads the registry again (another process changed it) and follows it: starts the integrations added there (their
    * snapshot comes from the shared store), drops those removed there (their shared state is the remover's to delete).
@@ -59,6 +74,8 @@ export interface SyncSchedulerOptions {
   createEngine: (id: string, slot: WalkSlot) => SyncEngine;
   /** Deletes everything held of a removed integration: its snapshot in memory and in the store, its cached feeds. */
   forget: (id: string) => Promise<void>;
+  /** Whether any store still holds something of `id` (a removal that failed half way left it). */
+  holds?: (id: string) => Promise<boolean>;
   /** Drops what this process holds of an integration another process removed (its snapshot and cached feeds). */
   forgetLocally?: (id: string) => void;
   /** Asks Kombo for the integration's tool and organisation (`GET /integrations/{id}`). */
@@ -94,6 +111,12 @@ export function createSyncScheduler(options: SyncSchedulerOptions): SyncSchedule
     () => closed,
   );
   const listed = () => registry.list().map((entry) => entry.id);
+
+  async function changeState(id: string, change: (runner: IntegrationRunner) => Promise<boolean>): Promise<StateChangeOutcome> {
+    let outcome: StateChangeOutcome = 'unknown';
+    await served.with(id, async (runner) => void (outcome = (await change(runner)) ? 'applied' : 'stale'));
+    return outcome;
+  }
   for (const id of listed()) served.add(id);
 
   /** Follows the registry another process changed: drops the integrations removed there, starts those added. */
@@ -174,13 +197,28 @@ export function createSyncScheduler(options: SyncSchedulerOptions): SyncSchedule
       const runner = served.get(id);
       const removed = await registry.remove(id);
       if (runner) await served.drop(runner);
-      if (!removed && !runner) return false;
+      // Removed before: done, unless that removal failed after the registry was saved; then what is left goes now.
+      if (!removed && !runner && !(registry.isRemoved(id) && (await options.holds?.(id)))) return false;
       await options.forget(id);
       logger.info({ integration: id }, 'integration removed; its snapshot and feeds are deleted');
       return true;
     },
-    pause: (id, state) => served.with(id, (runner) => runner.pause(state)),
-    resume: (id) => served.with(id, (runner) => runner.resume()),
+    async sweep(stored) {
+      const ids = [...new Set(stored)];
+      const unserved = () => ids.filter((id) => registry.get(id) === undefined && served.get(id) === undefined);
+      if (unserved().length === 0) return [];
+      // Another process may have added one since this one read the registry: read it again first.
+      await registry.reload();
+      const swept: string[] = [];
+      for (const id of unserved()) {
+        await options.forget(id);
+        swept.push(id);
+        logger.warn({ integration: id }, 'deleted what was still held of an integration no longer served (a removal that did not finish)');
+      }
+      return swept;
+    },
+    pause: (id, state, updatedAtMs) => changeState(id, (runner) => runner.pause(state, updatedAtMs)),
+    resume: (id, updatedAtMs) => changeState(id, (runner) => runner.resume(updatedAtMs)),
     ready() {
       const all = served.list();
       return all.every((runner) => runner.settled()) && (all.length === 0 || all.some((runner) => runner.engine.hasSnapshot()));

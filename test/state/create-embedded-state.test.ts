@@ -6,6 +6,7 @@ import { LINK_FETCHES_FILE } from '../../src/feeds/link-fetches.js';
 import { LINK_GENERATIONS_FILE } from '../../src/feeds/link-generations.js';
 import { REGISTRY_FILE } from '../../src/integrations/registry-store.js';
 import { createEmbeddedState } from '../../src/state/create-embedded-state.js';
+import { WEBHOOK_IDS_FILE } from '../../src/state/webhook-ids.js';
 import { snapshotData } from '../helpers/factories.js';
 import { captureLogger } from '../helpers/test-service.js';
 
@@ -40,7 +41,7 @@ describe('the embedded state bundle', () => {
     expect(await restarted.fetches.load()).toEqual(fetches);
   });
 
-  it('keeps sessions, sign-ins in progress and webhook ids in memory: a restart forgets them', async () => {
+  it('keeps sessions and sign-ins in progress in memory: a restart forgets them; webhook ids seen outlive it (issue 20, finding 4)', async () => {
     const first = createEmbeddedState({ dataDir });
     const now = () => 0;
     const session = await first.sessions({ ttlMs: 60_000, now }).create();
@@ -48,12 +49,12 @@ describe('the embedded state bundle', () => {
     const ids = first.webhookIds({ now });
     expect(await ids.claim('evt-1')).toBe(false);
     expect(await ids.claim('evt-1')).toBe(true);
-    expect(await readdir(dataDir)).toEqual([]); // nothing of these reached the disk
+    expect(await readdir(dataDir)).toEqual([WEBHOOK_IDS_FILE]); // nothing of sessions or sign-ins reached the disk
 
     const restarted = createEmbeddedState({ dataDir });
     expect(await restarted.sessions({ ttlMs: 60_000, now }).get(session.id)).toBeUndefined();
     expect(await restarted.pendingSignIns().take('state-1')).toBeUndefined();
-    expect(await restarted.webhookIds({ now }).claim('evt-1')).toBe(false);
+    expect(await restarted.webhookIds({ now }).claim('evt-1')).toBe(true);
   });
 
   it('has nothing to connect to, no health to show, and never tells of changes elsewhere', async () => {

@@ -15,6 +15,7 @@ import { createMetrics } from '../../src/metrics.js';
 import { createRedisState } from '../../src/redis/create-redis-state.js';
 import { createEmbeddedState } from '../../src/state/create-embedded-state.js';
 import type { StateBundle } from '../../src/state/state-bundle.js';
+import { StoreConflictError } from '../../src/storage/store-errors.js';
 import { StaleLeaseError } from '../../src/sync/walk-coordinator.js';
 import { snapshotData } from '../helpers/factories.js';
 import { describeRedis, startRedis, type RedisServer } from '../helpers/redis-server.js';
@@ -179,6 +180,14 @@ for (const kind of KINDS) {
         expect(await other.snapshots.load('greenhouse:acme')).toBeUndefined();
         expect(await other.snapshots.load('lever:globex')).toEqual(snapshotData('lever:globex', 'B', 1_000));
       });
+
+      it('lists every integration it holds a snapshot of, for any other process; a deleted one is not listed', async () => {
+        const one = await backing.open();
+        for (const id of ['greenhouse:acme', 'lever:glob*[x]', ...PROTOTYPE_KEYS]) await one.snapshots.save(snapshotData(id, 'Held', 1_000));
+        await one.snapshots.delete('greenhouse:acme');
+        const listed = await (await backing.open()).snapshots.list!();
+        expect(listed.sort()).toEqual(['lever:glob*[x]', ...PROTOTYPE_KEYS].sort());
+      });
     });
 
     describe('walk coordination', () => {
@@ -224,6 +233,49 @@ for (const kind of KINDS) {
         expect(await other.links.load()).toBeUndefined();
         await one.links.save(generations([['greenhouse:acme', 'p:ada@example.com', 1]]));
         expect(plain(await other.links.load())).toEqual(plain(generations([['greenhouse:acme', 'p:ada@example.com', 1]])));
+      });
+
+      it('writes one change over what it holds (a key set or gone), and every other process reads the table with it', async () => {
+        const one = await backing.open();
+        await one.links.save(generations([['greenhouse:acme', 'p:ada@example.com', 1], ['greenhouse:acme', 'p:grace@example.com', 3]]));
+        await one.links.write!(new Map([['greenhouse:acme\np:ada@example.com', 2]]));
+        await one.links.write!(new Map<string, number | null>([['greenhouse:acme\np:grace@example.com', null], ['greenhouse:acme\n#', 4]]));
+        for (const key of PROTOTYPE_KEYS) await one.links.write!(new Map([[`${key}\np:${key}`, 7]]));
+        const expected = generations([
+          ['greenhouse:acme', 'p:ada@example.com', 2],
+          ['greenhouse:acme', '#', 4],
+          ...PROTOTYPE_KEYS.map((key) => [key, `p:${key}`, 7] as [string, string, number]),
+        ]);
+        expect(plain(await (await backing.open()).links.load())).toEqual(plain(expected));
+        expect(Object.prototype).not.toHaveProperty('p:toString');
+      });
+
+      it('tells another process sharing it only what changed, refuses a write over a change unseen, and says when it confirmed', async () => {
+        const one = await backing.open();
+        const other = await backing.open();
+        if (one.links.changes === undefined) {
+          // A store of its own process: nothing changes elsewhere, and its revocations are always confirmed.
+          expect(one.links.confirmedAtMs).toBeUndefined();
+          return;
+        }
+        const table = new Map(PROTOTYPE_KEYS.map((key, n) => [`greenhouse:acme\np:${key}`, n + 1]));
+        await one.links.save(generations([...table].map(([key, generation]) => ['greenhouse:acme', key.split('\n')[1]!, generation])));
+        await other.links.load();
+        const before = Date.now();
+        expect(await other.links.changes!()).toEqual(new Map());
+        expect(other.links.confirmedAtMs!()).toBeGreaterThanOrEqual(before);
+        await one.links.write!(new Map([['greenhouse:acme\np:__proto__', 9]]));
+        await one.links.write!(new Map<string, number | null>([['greenhouse:acme\np:toString', null]]));
+        // The other holds the version before those: its write is refused, and it learns only the two keys.
+        await expect(other.links.write!(new Map([['greenhouse:acme\np:new@example.com', 1]]))).rejects.toThrow(StoreConflictError);
+        expect(await other.links.changes!()).toEqual(
+          new Map<string, number | null>([
+            ['greenhouse:acme\np:__proto__', 9],
+            ['greenhouse:acme\np:toString', null],
+          ]),
+        );
+        await other.links.write!(new Map([['greenhouse:acme\np:new@example.com', 1]]));
+        expect(await one.links.changes!()).toEqual(new Map([['greenhouse:acme\np:new@example.com', 1]]));
       });
 
       it('keeps revocations of integrations and subjects named like Object.prototype members', async () => {
@@ -381,6 +433,17 @@ for (const kind of KINDS) {
         }
         await ids.release('evt-1');
         expect(await ids.claim('evt-1')).toBe(false);
+      });
+
+      it('remembers a claim in another process on the same store (a restart, another replica), but not a released one', async () => {
+        const one = (await backing.open()).webhookIds({ now: () => 1_000_000 });
+        for (const id of ['evt-kept', ...PROTOTYPE_KEYS]) expect(await one.claim(id)).toBe(false);
+        expect(await one.claim('evt-given-up')).toBe(false);
+        await one.release('evt-given-up');
+        const other = (await backing.open()).webhookIds({ now: () => 1_000_000 });
+        for (const id of ['evt-kept', ...PROTOTYPE_KEYS]) expect([id, await other.claim(id)]).toEqual([id, true]);
+        expect(await other.claim('evt-given-up')).toBe(false);
+        expect(Object.prototype).not.toHaveProperty('evt-kept');
       });
     });
   });

@@ -13,6 +13,11 @@ export interface FeedRouteOptions {
   isServed: (integrationId: string) => boolean;
   /** Whether a token is of its link's current generation: a revoked link is an unknown token (no I/O, at most one Map lookup). */
   isCurrent: (identity: FeedIdentity) => boolean;
+  /**
+   * Whether the revocations held here are known to be all there are (a shared store confirmed them lately): while not,
+   * no link is served, since any may have been revoked elsewhere (one comparison).
+   */
+  revocationsConfirmed: () => boolean;
   /** Records that a person's current link was fetched, and with which User-Agent (in memory only). */
   onFetch: (integrationId: string, email: string, userAgent: string | undefined) => void;
   /** FEED_DEFAULT_DETAIL: what a link without a level of its own shows. */
@@ -81,6 +86,9 @@ export function isNotModified(req: Request, feed: RenderedFeed): boolean {
   return !Number.isNaN(since) && feed.lastModifiedMs <= since;
 }
 
+const UNCONFIRMED_HEADERS = { 'X-Content-Type-Options': 'nosniff', 'Retry-After': '30' } as const;
+const UNCONFIRMED_BODY = { error: 'unavailable', message: 'Feeds cannot be served right now; try again shortly' } as const;
+
 const NOT_MODIFIED = { 'X-Content-Type-Options': 'nosniff', Vary: 'Accept-Encoding' } as const;
 
 /**
@@ -137,7 +145,14 @@ export function feedRoutes(options: FeedRouteOptions, app: Pick<Express, 'get'>)
     if (!file.endsWith('.ics')) return notFound(res);
     const identity = options.tokens.decode(file.slice(0, -4));
     // A revoked link answers exactly as a token never issued: nothing tells the holder it once worked.
-    if (identity === undefined || !options.isServed(identity.integrationId) || !options.isCurrent(identity)) return notFound(res);
+    if (identity === undefined || !options.isServed(identity.integrationId)) return notFound(res);
+    if (!options.revocationsConfirmed()) {
+      // Cut off from the shared store, this process cannot tell whether the link was revoked elsewhere. Clients keep
+      // the copy they have and ask again: nothing is lost, and a revoked link is not served meanwhile.
+      res.status(503).set(UNCONFIRMED_HEADERS).json(UNCONFIRMED_BODY);
+      return file;
+    }
+    if (!options.isCurrent(identity)) return notFound(res);
     // A link without a level (every link made before levels existed) shows the service's default.
     const detail = identity.detail ?? options.defaultDetail;
     const target = identity.email !== undefined ? { email: identity.email } : identity.team !== undefined ? { team: identity.team } : undefined;

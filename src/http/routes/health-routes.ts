@@ -1,5 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import type { FeedService } from '../../feeds/feed-service.js';
+import type { LinkGenerations } from '../../feeds/link-generations.js';
 import { INTEGRATION_STATUSES, type SyncScheduler } from '../../sync/sync-scheduler.js';
 import type { StoreHealth } from '../../state/state-bundle.js';
 import { integrationProblem, type IntegrationProblem } from '../../sync/integration-problem.js';
@@ -18,6 +19,8 @@ export interface HealthRouteOptions {
   limiter: SecretLimiter;
   /** Where a shared store stands, under its name. Down, feeds serve on from memory and /readyz is unchanged. */
   storeHealth: StoreHealth | undefined;
+  /** Whether the revocations held here were confirmed with a shared store lately (shown only where there is one). */
+  revocations?: Pick<LinkGenerations, 'confirmed' | 'confirmedAtMs'>;
 }
 
 /** Integrations /healthz names among its problems (admin token); past this it counts them only, so the answer stays small. */
@@ -50,6 +53,13 @@ export function healthRoutes(options: HealthRouteOptions): Router {
     return undefined;
   }
 
+  /** Shared revocations: whether they are confirmed (feeds answer 503 while not), and when they last were. */
+  const revocations = () => {
+    const at = options.revocations?.confirmedAtMs();
+    if (at === undefined) return {};
+    return { revocations: { confirmed: options.revocations!.confirmed(), confirmedAt: at > 0 ? new Date(at).toISOString() : null } };
+  };
+
   router.get('/healthz', async (req, res) => {
     const admin = await isAdmin(req, res);
     if (admin === undefined) return;
@@ -80,6 +90,7 @@ export function healthRoutes(options: HealthRouteOptions): Router {
       demo: options.demo,
       ready: options.sync.ready(),
       ...(options.storeHealth ? { [options.storeHealth.name]: options.storeHealth.health() } : {}),
+      ...revocations(),
       integrations: {
         total: integrations.length,
         byStatus,

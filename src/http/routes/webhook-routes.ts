@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { Router, type Request } from 'express';
+import { Router } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Metrics } from '../../metrics.js';
@@ -7,6 +7,7 @@ import { RegistryError } from '../../integrations/integration-registry.js';
 import type { WebhookIds } from '../../state/webhook-ids.js';
 import type { SyncScheduler } from '../../sync/sync-scheduler.js';
 import { HttpError } from '../http-error.js';
+import { CLOSE, readWebhookBody, WEBHOOK_BODY_TIMEOUT_MS } from '../read-webhook-body.js';
 import { secureEqual } from '../secure-equal.js';
 
 /** Models whose changes can change a feed: interviews, who sits on them, users, candidates, applications, jobs. */
@@ -45,51 +46,21 @@ const integrationCreatedSchema = z.object({
   end_user: z.object({ organization_name: z.string().nullish() }).nullish(),
 });
 const integrationDeletedSchema = z.object({ id: z.string() });
-const integrationStateSchema = z.object({ integration_id: z.string(), state: z.string() });
+const integrationStateSchema = z.object({
+  integration_id: z.string(),
+  state: z.string(),
+  // When Kombo changed the state: events arrive out of order (a retry of an older one after a newer one).
+  updated_at: z
+    .string()
+    .refine((value) => !Number.isNaN(Date.parse(value)))
+    .optional(),
+});
 
 /** Kombo's signature: base64url, without padding, of HMAC-SHA256 over the raw body. */
 export function signWebhook(body: Buffer | string, secret: string): string {
   return createHmac('sha256', secret).update(body).digest('base64url');
 }
 
-/**
- * Reads a request body of at most `limit` bytes; rejects with 413 as soon as it goes past that, and with 400 when
- * the client goes away before the end.
- */
-function readBody(req: Request, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const done = () => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('close', onClose);
-      req.off('error', onClose);
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limit) return void chunks.push(chunk);
-      done();
-      req.pause();
-      reject(new HttpError(413, TOO_LARGE, CLOSE));
-    };
-    const onEnd = () => {
-      done();
-      resolve(Buffer.concat(chunks, size));
-    };
-    const onClose = () => {
-      done();
-      reject(new HttpError(400, 'Webhook body ended early'));
-    };
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('close', onClose);
-    req.on('error', onClose); // a client gone mid-body; without a listener Node would not emit it at all
-  });
-}
-
-/** Refusals answered before the whole body is read also close the connection, so the rest is never read. */
-const CLOSE = { Connection: 'close' } as const;
 const TOO_LARGE = `Webhook body is larger than ${WEBHOOK_BODY_LIMIT_BYTES} bytes`;
 
 /**
@@ -131,7 +102,7 @@ export function webhookRoutes(options: {
     let body: Buffer;
     reading++;
     try {
-      body = await readBody(req, WEBHOOK_BODY_LIMIT_BYTES);
+      body = await readWebhookBody(req, { limit: WEBHOOK_BODY_LIMIT_BYTES, timeoutMs: WEBHOOK_BODY_TIMEOUT_MS, tooLarge: TOO_LARGE });
     } catch (error) {
       options.metrics.webhooks.inc({ outcome: 'rejected' });
       throw error;
@@ -210,11 +181,14 @@ export function webhookRoutes(options: {
           const data = integrationStateSchema.safeParse(payload.data);
           if (!data.success) throw malformed('integration_id and state');
           const { integration_id: id, state } = data.data;
-          const done = PAUSING_STATES.has(state) ? await options.sync.pause(id, state) : state === 'ACTIVE' ? await options.sync.resume(id) : undefined;
-          if (done === undefined) return ignore(`state ${state}`);
-          if (!done) return ignore('another integration');
-          options.metrics.webhooks.inc({ outcome: PAUSING_STATES.has(state) ? 'paused' : 'resumed' });
-          return void res.json({ status: PAUSING_STATES.has(state) ? 'paused' : 'resumed', integration: id });
+          const updatedAtMs = data.data.updated_at === undefined ? undefined : Date.parse(data.data.updated_at);
+          const pausing = PAUSING_STATES.has(state);
+          if (!pausing && state !== 'ACTIVE') return ignore(`state ${state}`);
+          const outcome = pausing ? await options.sync.pause(id, state, updatedAtMs) : await options.sync.resume(id, updatedAtMs);
+          if (outcome === 'unknown') return ignore('another integration');
+          if (outcome === 'stale') return ignore('a later state change was applied already');
+          options.metrics.webhooks.inc({ outcome: pausing ? 'paused' : 'resumed' });
+          return void res.json({ status: pausing ? 'paused' : 'resumed', integration: id });
         }
         default:
           return ignore(`event type ${payload.type}`);
