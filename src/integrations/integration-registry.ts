@@ -77,6 +77,44 @@ export interface RegistryOptions {
   onChange?: (entries: readonly IntegrationEntry[]) => void;
 }
 
+/** `known` with `change` applied (a patch, or a function of the entry giving one), or `known` itself when nothing changes. */
+function patched(known: IntegrationEntry, change: IntegrationPatch | ((entry: IntegrationEntry) => IntegrationPatch | undefined)): IntegrationEntry {
+  const patch = typeof change === 'function' ? change(known) : change;
+  if (patch === undefined) return known;
+  const next = { ...known, ...patch };
+  return Object.keys(patch).every((key) => known[key as keyof IntegrationPatch] === next[key as keyof IntegrationPatch]) ? known : next;
+}
+
+/** Logs each integration the configuration names that was removed for good: it stays removed. */
+function warnRemovedButConfigured(saved: RegistryData | undefined, configured: readonly string[], logger: Logger): void {
+  const removed = new Set(saved?.removed.map((gone) => gone.id));
+  for (const id of configured) {
+    if (removed.has(id)) logger.warn({ integration: id }, 'the configuration names an integration that was removed; it stays removed (POST /admin/integrations brings it back)');
+  }
+}
+
+/**
+ * Drops from `entries` what an earlier configuration declared and this one no longer names (a mistyped id, since
+ * fixed, or demo mode's companies in a live install), logging each; says how many went, and how many of those had
+ * served real calendars (Kombo described them after a walk that succeeded; demo ones never count).
+ */
+function dropUndeclared(entries: Map<string, IntegrationEntry>, configured: readonly string[], logger: Logger): { dropped: number; served: number } {
+  const declared = new Set(configured);
+  let dropped = 0;
+  let served = 0;
+  for (const known of [...entries.values()]) {
+    if ((known.source !== 'config' && known.source !== 'demo') || declared.has(known.id)) continue;
+    entries.delete(known.id);
+    dropped++;
+    if (known.source === 'config' && (known.organization !== null || known.tool !== null)) served++;
+    logger.warn(
+      { integration: known.id, source: known.source },
+      'the configuration no longer names this integration, which it had added: it is no longer served (its feeds answer 404); name it again in KOMBO_INTEGRATION_IDS, or POST /admin/integrations, to bring it back',
+    );
+  }
+  return { dropped, served };
+}
+
 /**
  * Creates the registry. On load, a configured integration that was removed through the admin API or a webhook stays
  * removed even while the configuration still names it: that is logged once, then. One the configuration added and no
@@ -158,41 +196,16 @@ export function createIntegrationRegistry(options: RegistryOptions): Integration
     return next;
   }
 
-  /**
-   * Drops what an earlier configuration declared and this one no longer names (a mistyped id, since fixed, or demo
-   * mode's companies in a live install); true when any went. Only at load: replicas started with another
-   * configuration (a rolling deploy) never drop each other's on a reload.
-   */
-  function dropUndeclared(): boolean {
-    const declared = new Set(options.configured);
-    let dropped = 0;
-    let droppedServed = 0;
-    for (const known of [...entries.values()]) {
-      if ((known.source !== 'config' && known.source !== 'demo') || declared.has(known.id)) continue;
-      entries.delete(known.id);
-      dropped++;
-      // Kombo described it after a walk that succeeded, so it served real calendars (demo ones never count).
-      if (known.source === 'config' && (known.organization !== null || known.tool !== null)) droppedServed++;
-      logger.warn(
-        { integration: known.id, source: known.source },
-        'the configuration no longer names this integration, which it had added: it is no longer served (its feeds answer 404); name it again in KOMBO_INTEGRATION_IDS, or POST /admin/integrations, to bring it back',
-      );
-    }
-    if (droppedServed > 0 && entries.size + removed.size + droppedServed > 1) droppedServing = true;
-    return dropped > 0;
-  }
-
   let loading: Promise<void> | undefined;
   const load = () =>
     (loading ??= (async () => {
       const saved = await store.load();
-      for (const id of options.configured) {
-        if (saved?.removed.some((gone) => gone.id === id)) {
-          logger.warn({ integration: id }, 'the configuration names an integration that was removed; it stays removed (POST /admin/integrations brings it back)');
-        }
-      }
+      warnRemovedButConfigured(saved, options.configured, logger);
       const added = adopt(saved);
-      if (dropUndeclared() || added) {
+      // Only at load: replicas started with another configuration (a rolling deploy) never drop each other's on a reload.
+      const { dropped, served } = dropUndeclared(entries, options.configured, logger);
+      if (served > 0 && entries.size + removed.size + served > 1) droppedServing = true;
+      if (dropped > 0 || added) {
         try {
           await store.save(data());
         } catch (error) {
@@ -248,11 +261,8 @@ export function createIntegrationRegistry(options: RegistryOptions): Integration
       afterLoad(() => {
         const known = entries.get(id);
         if (!known) return undefined;
-        const patch = typeof change === 'function' ? change(known) : change;
-        if (patch === undefined) return known;
-        const next = { ...known, ...patch };
-        if (Object.keys(patch).every((key) => known[key as keyof IntegrationPatch] === next[key as keyof IntegrationPatch])) return known;
-        entries.set(id, next);
+        const next = patched(known, change);
+        if (next !== known) entries.set(id, next);
         return next;
       }),
   };
