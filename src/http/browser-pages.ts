@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { Eta } from 'eta';
 import type { Request, Response } from 'express';
-import helmet from 'helmet';
+import { pageHeaders } from './page-headers.js';
 import { subscribeLinks } from '../calendar/subscribe-links.js';
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
@@ -64,23 +64,7 @@ export function createBrowserPages(options: {
   const secure = options.publicUrl.startsWith('https:');
   // The admin page's headers, but no-referrer: a page about a secret feed URL links to Google and Microsoft, and
   // must never send them its own address. The page has no form, so nothing needs the Origin that policy withholds.
-  const headers = helmet({
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'none'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'"],
-        imgSrc: ["'self'"],
-        baseUri: ["'none'"],
-        formAction: ["'none'"],
-        frameAncestors: ["'none'"],
-      },
-    },
-    frameguard: { action: 'deny' },
-    referrerPolicy: { policy: 'no-referrer' },
-    strictTransportSecurity: secure,
-  });
+  const headers = pageHeaders({ secure, forms: 'none' });
   const base = { home: '/', assets: '/assets', selfService: options.selfService, adminPage: options.adminPage, csrf: null };
 
   function render(req: Request, res: Response, status: number, view: string, data: Record<string, unknown>): void {

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Eta } from 'eta';
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
-import helmet from 'helmet';
+import { pageHeaders } from '../page-headers.js';
 import { secureEqual } from '../secure-equal.js';
 import { SignInStoreError } from '../../storage/store-errors.js';
 import type { AdminSession, PageSessions, SessionIdentity } from '../../state/page-sessions.js';
@@ -156,26 +156,7 @@ export function createPages(options: {
     sessions,
     grants,
     secure,
-    headers: helmet({
-      contentSecurityPolicy: {
-        useDefaults: false,
-        directives: {
-          defaultSrc: ["'none'"],
-          scriptSrc: ["'self'"],
-          styleSrc: ["'self'"],
-          imgSrc: ["'self'"],
-          connectSrc: ["'self'"],
-          formAction: ["'self'"],
-          baseUri: ["'none'"],
-          frameAncestors: ["'none'"],
-        },
-      },
-      frameguard: { action: 'deny' },
-      // Not helmet's no-referrer: with it Chromium sends `Origin: null` on the page's own forms, which the cross-site
-      // check must refuse. same-origin still keeps feed URLs in the page from leaking to Google or Outlook.
-      referrerPolicy: { policy: 'same-origin' },
-      strictTransportSecurity: secure,
-    }),
+    headers: pageHeaders({ secure, forms: 'self' }),
     form,
     render,
     refuse,
