@@ -140,6 +140,13 @@ export async function start(
     logger.warn({ adminPage }, `demo mode: open ${adminPage} in a browser on this machine (no KOMBO_API_KEY is set, so bundled demo interviews are served)`);
   }
   logger.info({ host: config.host, port, restored }, 'listening');
+  // Nothing to serve yet says how something arrives (the admin page's empty list says it too).
+  if (!config.demo && service.sync.list().length === 0) {
+    logger.info(
+      { integrations: 0, webhooks: config.kombo.webhookSecret !== undefined },
+      'no integration is served yet: name one in KOMBO_INTEGRATION_IDS and restart, POST /admin/integrations {"id": "…"} with the admin token, or let Kombo\'s integration-created webhook add it (KOMBO_WEBHOOK_SECRET)',
+    );
+  }
   // A feature that is off says so once, with the setting that turns it on (the page at /admin says it too).
   if (!config.demo && config.adminToken === undefined) {
     const byOidc = (config.oidc?.adminEmails.length ?? 0) > 0;

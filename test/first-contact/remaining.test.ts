@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { start } from '../../src/server.js';
 import { MassRemovalHeldError } from '../../src/sync/mass-removal-guard.js';
 import { FAILURES_BEFORE_DEGRADED } from '../../src/sync/integration-problem.js';
 import { csrfIn, pageRecords, signIn } from '../admin-page/page-fixtures.js';
@@ -15,7 +17,7 @@ import { interviewRecord, komboUser, manyRecords } from '../helpers/factories.js
 import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
 import { admin as adminApi, until } from '../helpers/integrations.js';
 import { freePort } from '../helpers/loopback.js';
-import { ADMIN_TOKEN, buildTestService, FEED_SECRET, feedPath } from '../helpers/test-service.js';
+import { ADMIN_TOKEN, buildTestService, captureLogger, FEED_SECRET, feedPath } from '../helpers/test-service.js';
 
 /* What operators meet first tells the truth and says what to do (issue 24): findings 3, 4, 7, 8 and 9. The browser
    halves are in test/browser/first-contact.test.ts. */
@@ -346,6 +348,24 @@ describe('8. features that are off say so', () => {
     expect(page).toContain('https://feeds.example.com/admin/integrations');
     expect(page).toContain('integration-created');
     expect(page).toContain('https://feeds.example.com/webhooks/kombo');
+  });
+
+  it('start-up with no integration logs one line saying how to add one', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'interview-feeds-empty-'));
+    const { logger, logs } = captureLogger('info');
+    const config = loadConfig({ KOMBO_API_KEY: fake.apiKey, KOMBO_BASE_URL: fake.baseUrl, FEED_SECRET, PUBLIC_URL: 'https://feeds.example.com', ADMIN_TOKEN, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir });
+    const running = await start(config, logger);
+    try {
+      const lines = logs.lines.filter((line) => /no integration is served yet/.test(String(line.msg)));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({ level: 'info', integrations: 0 });
+      for (const way of ['KOMBO_INTEGRATION_IDS', 'POST /admin/integrations', 'integration-created']) expect(String(lines[0]!.msg)).toContain(way);
+      // ADMIN_TOKEN is set: nothing says the admin page is off.
+      expect(logs.lines.filter((line) => /ADMIN_TOKEN is unset/.test(String(line.msg)))).toEqual([]);
+    } finally {
+      await running.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('start-up without ADMIN_TOKEN logs one line saying the admin page and API are off, and how to turn them on', { timeout: 60_000 }, async () => {
