@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { LinkGenerationData } from '../../src/feeds/link-generations.js';
+import { flattenGenerations, type LinkGenerationData } from '../../src/feeds/link-generations.js';
 import type { RegistryData } from '../../src/integrations/registry-store.js';
 import type { SnapshotData } from '../../src/interviews/snapshot.js';
 import { createMetrics } from '../../src/metrics.js';
@@ -241,7 +241,10 @@ for (const kind of KINDS) {
           ['greenhouse:acme', '#', 4],
           ...PROTOTYPE_KEYS.map((key) => [key, `p:${key}`, 7] as [string, string, number]),
         ]);
-        expect(plain(await (await backing.open()).links.load())).toEqual(plain(expected));
+        const other = await backing.open();
+        expect(plain(await other.links.load())).toEqual(plain(expected));
+        // Read as one flat table, the same entries.
+        if (other.links.loadTable) expect(await other.links.loadTable()).toEqual(flattenGenerations(expected));
         expect(Object.prototype).not.toHaveProperty('p:toString');
       });
 
