@@ -221,7 +221,7 @@ export function createService(config: Config, logger: Logger, overrides: Service
         const stored = [...((await state.snapshots.list?.()) ?? []), ...links.integrations(), ...fetches.integrations()];
         await sync.sweep(stored);
       } catch (error) {
-        logger.warn({ err: error }, 'could not delete what is held of integrations no longer served; trying again at the next start');
+        logger.warn({ err: error }, 'could not delete what is held of integrations removed earlier; trying again at the next start');
       }
       return restored;
     },

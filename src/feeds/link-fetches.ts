@@ -111,7 +111,7 @@ export interface LinkFetches {
   forget(integrationId: string): Promise<void>;
   /** Forgets an integration's fetches here only (another replica removed it, and its store). */
   forgetLocally(integrationId: string): void;
-  /** The integrations with a fetch recorded (the start-up sweep forgets those no longer served). */
+  /** The integrations with a fetch recorded (the start-up sweep forgets those removed). */
   integrations(): string[];
 }
 

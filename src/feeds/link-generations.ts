@@ -30,6 +30,11 @@ export type LinkGenerationChange = ReadonlyMap<string, number | null>;
 export interface LinkGenerationStore {
   /** The saved generations, or undefined when none were ever saved. Throws when a file exists but cannot be read. */
   load(): Promise<LinkGenerationData | undefined>;
+  /**
+   * What `load` reads, as one flat table (see {@link flattenGenerations}) the caller may keep: 50,000 entries read
+   * without building a nested object of each integration's (which costs far more than the read).
+   */
+  loadTable?(): Promise<Map<string, number> | undefined>;
   /** Saves `data` whole: a reader sees the old data or the new, never a mix. */
   save(data: LinkGenerationData): Promise<void>;
   /**
@@ -164,7 +169,7 @@ export function createFileLinkGenerationStore(dir: string): LinkGenerationStore 
     }
   }
 
-  async function load(): Promise<LinkGenerationData | undefined> {
+  async function loadTable(): Promise<Map<string, number> | undefined> {
     const read = await readJsonFile(path, linkGenerationDataSchema, 'a file of link generations', fail);
     const log = await readLog();
     const table = flattenGenerations(read?.data);
@@ -184,7 +189,7 @@ export function createFileLinkGenerationStore(dir: string): LinkGenerationStore 
     held = table;
     tableBytes = read === undefined ? 0 : (await stat(path)).size;
     logBytes = Buffer.byteLength(log);
-    return read === undefined && log === '' ? undefined : generationData(table);
+    return read === undefined && log === '' ? undefined : new Map(table);
   }
 
   async function saveWhole(table: ReadonlyMap<string, number>): Promise<void> {
@@ -198,14 +203,18 @@ export function createFileLinkGenerationStore(dir: string): LinkGenerationStore 
   }
 
   return {
-    load,
+    async load() {
+      const table = await loadTable();
+      return table === undefined ? undefined : generationData(table);
+    },
+    loadTable,
     async save(data) {
       const table = flattenGenerations(data);
       await saveWhole(table);
       held = table;
     },
     async write(change) {
-      const table = held ?? (await load(), held!);
+      const table = held ?? (await loadTable(), held!);
       const undo = applyGenerationChange(table, change);
       try {
         const lines = [...change].map(([k, g]) => JSON.stringify({ k, g })).join('\n') + '\n';
@@ -299,7 +308,7 @@ export function createLinkGenerations(store: LinkGenerationStore, maxEntries = M
   }
 
   async function restore(): Promise<void> {
-    current = flattenGenerations(await store.load());
+    current = store.loadTable ? ((await store.loadTable()) ?? new Map()) : flattenGenerations(await store.load());
   }
 
   /** Takes in what other processes changed: only that, where the store can tell it, else everything again. */

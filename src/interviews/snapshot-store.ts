@@ -17,7 +17,7 @@ export interface SnapshotStore {
   save(data: SnapshotData): Promise<void>;
   /** Deletes the saved snapshot of `integrationId` (a removed integration's data must not outlive it). */
   delete(integrationId: string): Promise<void>;
-  /** The integrations it holds a snapshot of (the start-up sweep deletes those no longer served). */
+  /** The integrations it holds a snapshot of (the start-up sweep deletes those removed). */
   list?(): Promise<string[]>;
 }
 

@@ -65,11 +65,9 @@ for _, entry in ipairs(redis.call('LRANGE', KEYS[4], count - (v - held), -1)) do
 end
 return reply`;
 
-// {v, key, generation, ...}: the table whole, with its version.
+// {v, {field, generation, ...}}: the table whole, with its version.
 const LOAD_LUA = `${NOTICE_LUA}
-local reply = {tonumber(redis.call('GET', KEYS[5]) or '0')}
-for _, item in ipairs(redis.call('HGETALL', KEYS[3])) do reply[#reply + 1] = item end
-return reply`;
+return {tonumber(redis.call('GET', KEYS[5]) or '0'), redis.call('HGETALL', KEYS[3])}`;
 
 // ARGV[3] the version, ARGV[4] 1 to write over any version (a whole save) or 0 to write only over an older one (a
 // put-back after Redis lost its data, or a seed), ARGV[5] the version the writer holds (a whole save: -1 when another
@@ -85,7 +83,15 @@ elseif v >= version then
   return v
 end
 redis.call('DEL', KEYS[3], KEYS[4])
-for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]) end
+local batch = {}
+for i = 6, #ARGV do
+  batch[#batch + 1] = ARGV[i]
+  if #batch == 1000 then
+    redis.call('HSET', KEYS[3], unpack(batch))
+    batch = {}
+  end
+end
+if #batch > 0 then redis.call('HSET', KEYS[3], unpack(batch)) end
 redis.call('SET', KEYS[5], version)
 notice(version)
 return version`;
@@ -148,36 +154,37 @@ export function createRedisLinkGenerationStore(hub: RedisHub, options: { seed?: 
 
   async function putBack(): Promise<void> {
     if (!held || version === 0) return;
+    // Usually another replica put it back first: then the table need not be sent at all.
+    if (Number((await hub.run('read the revoked links version', () => hub.client.get(keys[2]!))) ?? 0) >= version) return;
     const stored = await replace(held, version, 'put back');
     // Another replica put back a newer one first: read it whole next time.
     if (stored !== version) version = 0;
   }
 
-  async function load(attempt = 0): Promise<LinkGenerationData | undefined> {
+  async function loadTable(attempt = 0): Promise<Map<string, number> | undefined> {
     const sentAtMs = Date.now();
-    const reply = (await script('read revoked links', LOAD_LUA, [])) as string[];
-    const stored = Number(reply[0]);
+    const [stored, flat] = (await script('read revoked links', LOAD_LUA, [])) as [number, string[]];
     if (stored === 0) {
       // Redis lost what it held: put back what this replica holds.
       if (held && version > 0 && attempt < 3) {
         await putBack();
-        return load(attempt + 1);
+        return loadTable(attempt + 1);
       }
       const seeded = await options.seed?.();
       if (seeded !== undefined && attempt < 3) {
         await replace(flattenGenerations(seeded), 1, 'put back');
-        return load(attempt + 1);
+        return loadTable(attempt + 1);
       }
     }
     const table = new Map<string, number>();
-    for (let at = 1; at < reply.length; at += 2) {
-      const [key, generation] = entryOf(reply[at]!, reply[at + 1]!);
+    for (let at = 0; at < flat.length; at += 2) {
+      const [key, generation] = entryOf(flat[at]!, flat[at + 1]!);
       if (generation !== null) table.set(key, generation);
     }
-    version = stored;
+    version = Number(stored);
     held = table;
     confirmedAtMs = sentAtMs;
-    return stored === 0 ? undefined : generationData(table);
+    return stored === 0 ? undefined : new Map(table);
   }
 
   async function changes(): Promise<LinkGenerationChange | undefined> {
@@ -224,7 +231,11 @@ export function createRedisLinkGenerationStore(hub: RedisHub, options: { seed?: 
     version: () => version,
     confirmedAtMs: () => confirmedAtMs,
     putBack,
-    load: () => load(),
+    async load() {
+      const table = await loadTable();
+      return table === undefined ? undefined : generationData(table);
+    },
+    loadTable: () => loadTable(),
     changes,
     async save(data) {
       const table = flattenGenerations(data);
@@ -234,7 +245,7 @@ export function createRedisLinkGenerationStore(hub: RedisHub, options: { seed?: 
       held = table;
     },
     async write(change) {
-      const table = held ?? (await load(), held!);
+      const table = held ?? (await loadTable(), held!);
       const flat: string[] = [];
       for (const [key, generation] of change) flat.push(fieldOf(key), generation === null ? '' : String(generation));
       const sentAtMs = Date.now();

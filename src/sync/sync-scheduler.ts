@@ -41,8 +41,10 @@ export interface SyncScheduler {
    */
   remove(id: string): Promise<boolean>;
   /**
-   * Deletes what is held of each of `stored` (integrations some store holds data of) that the registry does not serve,
-   * as read afresh: a removal that never finished, before a restart. Resolves with the ids swept.
+   * Deletes what is held of each of `stored` (integrations some store holds data of) that the registry, read afresh,
+   * lists as removed: a removal that never finished, before a restart. An integration the registry does not know at
+   * all is left alone (a registry lost or replaced is no reason to delete a customer's revocations). Resolves with the
+   * ids swept.
    */
   sweep(stored: Iterable<string>): Promise<string[]>;
   /**
@@ -205,7 +207,7 @@ export function createSyncScheduler(options: SyncSchedulerOptions): SyncSchedule
     },
     async sweep(stored) {
       const ids = [...new Set(stored)];
-      const unserved = () => ids.filter((id) => registry.get(id) === undefined && served.get(id) === undefined);
+      const unserved = () => ids.filter((id) => registry.isRemoved(id) && served.get(id) === undefined);
       if (unserved().length === 0) return [];
       // Another process may have added one since this one read the registry: read it again first.
       await registry.reload();
@@ -213,7 +215,7 @@ export function createSyncScheduler(options: SyncSchedulerOptions): SyncSchedule
       for (const id of unserved()) {
         await options.forget(id);
         swept.push(id);
-        logger.warn({ integration: id }, 'deleted what was still held of an integration no longer served (a removal that did not finish)');
+        logger.warn({ integration: id }, 'deleted what was still held of an integration removed earlier (a removal that did not finish)');
       }
       return swept;
     },

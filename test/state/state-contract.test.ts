@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { LinkGenerationData } from '../../src/feeds/link-generations.js';
+import { flattenGenerations, type LinkGenerationData } from '../../src/feeds/link-generations.js';
 import type { RegistryData } from '../../src/integrations/registry-store.js';
 import type { SnapshotData } from '../../src/interviews/snapshot.js';
 import { SESSIONS_PER_EMAIL_MAX, type AdminGrant } from '../../src/state/page-sessions.js';
@@ -246,7 +246,10 @@ for (const kind of KINDS) {
           ['greenhouse:acme', '#', 4],
           ...PROTOTYPE_KEYS.map((key) => [key, `p:${key}`, 7] as [string, string, number]),
         ]);
-        expect(plain(await (await backing.open()).links.load())).toEqual(plain(expected));
+        const other = await backing.open();
+        expect(plain(await other.links.load())).toEqual(plain(expected));
+        // Read as one flat table, the same entries.
+        if (other.links.loadTable) expect(await other.links.loadTable()).toEqual(flattenGenerations(expected));
         expect(Object.prototype).not.toHaveProperty('p:toString');
       });
 
