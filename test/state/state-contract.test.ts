@@ -220,6 +220,23 @@ for (const kind of KINDS) {
       });
     });
 
+    describe('link fetches', () => {
+      it('keeps who fetched which link, for integrations and emails named like Object.prototype members', async () => {
+        const one = await backing.open();
+        const fetches = Object.create(null) as Record<string, Record<string, { atMs: number; client: 'google' }>>;
+        for (const id of PROTOTYPE_KEYS) {
+          const people = Object.create(null) as Record<string, { atMs: number; client: 'google' }>;
+          people['constructor'] = { atMs: 1_000, client: 'google' };
+          people['__proto__'] = { atMs: 2_000, client: 'google' };
+          fetches[id] = people;
+        }
+        await one.fetches.save({ format: 1, fetches });
+        const read = await (await backing.open()).fetches.load();
+        expect(plain(read)).toEqual(plain({ format: 1, fetches }));
+        expect(Object.hasOwn(read!.fetches, 'toString') && Object.hasOwn(read!.fetches['toString']!, '__proto__')).toBe(true);
+      });
+    });
+
     describe('revocations', () => {
       const generations = (entries: Array<[string, string, number]>): LinkGenerationData => {
         const data: Record<string, Record<string, number>> = Object.create(null);
