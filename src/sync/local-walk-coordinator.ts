@@ -13,8 +13,6 @@ export interface LocalWalkCoordinatorOptions {
 /** One walker, so one line of versions. */
 const LINEAGE = 'local';
 
-/** Nobody else can take a local lease: its signal never aborts. */
-const NEVER_LOST = new AbortController().signal;
 
 /**
  * The coordinator of a single process: every lease is granted at once, a published snapshot is served while it is
@@ -52,7 +50,9 @@ export function createLocalWalkCoordinator(options: LocalWalkCoordinatorOptions)
     const lease: WalkLease = {
       token: mine,
       grantedAtMs,
-      signal: NEVER_LOST,
+      // Nobody else can take a local lease: its signal never aborts. One of its own per lease, so the walks waiting for
+      // a slot (a thousand integrations at start-up) do not pile their listeners onto one shared signal.
+      signal: new AbortController().signal,
       async publish(data, walk): Promise<Published> {
         if (newest.get(id) !== mine) throw new StaleLeaseError(id, mine);
         // An incremental walk that changed nothing only moved its sync time: not worth writing the whole snapshot.

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { SnapshotData } from '../../src/interviews/snapshot.js';
 import { createMemorySnapshotStore, SnapshotFileError, type SnapshotStore } from '../../src/interviews/snapshot-store.js';
 import { createLocalWalkCoordinator } from '../../src/sync/local-walk-coordinator.js';
+import { linkSignals } from '../../src/sync/walk-lease.js';
 import { domainInterview } from '../helpers/factories.js';
 import { captureLogger } from '../helpers/test-service.js';
 
@@ -137,5 +138,24 @@ describe('createLocalWalkCoordinator', () => {
     const { coordinator, store } = local();
     await coordinator.putBack(A, { data: data(A), version: 3 });
     expect((store as ReturnType<typeof createMemorySnapshotStore>).saved.size).toBe(0);
+  });
+
+  it('gives each lease a signal of its own: a thousand walks waiting at start-up pile no listeners onto one signal', async () => {
+    const coordinator = createLocalWalkCoordinator({ store: createMemorySnapshotStore(), logger: captureLogger().logger });
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => void warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const links = [];
+      for (let n = 0; n < 20; n++) {
+        const { lease } = await coordinator.acquire(`integration-${n}`);
+        links.push(linkSignals(new AbortController().signal, lease!.signal));
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+      for (const link of links) link.dispose();
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((warning) => warning.name === 'MaxListenersExceededWarning')).toEqual([]);
   });
 });
