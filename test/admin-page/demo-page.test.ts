@@ -43,7 +43,7 @@ describe('demo mode’s admin page', () => {
       }
     } finally {
       await running.stop();
-      rmSync(dataDir, { recursive: true, force: true });
+      rmSync(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }); // a demo walk's save may still be landing
     }
   });
 
