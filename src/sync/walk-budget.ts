@@ -2,6 +2,12 @@ import type { WalkBudget } from '../kombo/paginate-interviews.js';
 
 const MiB = 1024 * 1024;
 
+/**
+ * 12,345 as `toLocaleString('en')` writes it, without Intl: every walk words its budget, and a process's first
+ * `toLocaleString` loads ICU's number data (about 30 ms, paid by the first unchanged refresh after a start).
+ */
+const grouped = (value: number): string => String(value).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+
 /** The most any walk may read, whatever came before it (KOMBO_WALK_MAX_RECORDS and KOMBO_WALK_MAX_MB). */
 export interface WalkCeiling {
   readonly records: number;
@@ -39,11 +45,11 @@ export function walkBudget(last: WalkSize | undefined, ceiling: WalkCeiling = DE
   }
   const records = derive(last.records, WALK_BUDGET_FLOOR.records, ceiling.records);
   const bytes = derive(last.bytes, WALK_BUDGET_FLOOR.bytes, ceiling.bytes);
-  const size = `${last.records.toLocaleString('en')} records${last.bytes === undefined ? '' : `, ${last.bytes.toLocaleString('en')} bytes`}`;
+  const size = `${grouped(last.records)} records${last.bytes === undefined ? '' : `, ${grouped(last.bytes)} bytes`}`;
   return {
     records,
     bytes,
-    basis: `the budget is ${WALK_BUDGET_HEADROOM} × ${last.source} (${size}), at least ${WALK_BUDGET_FLOOR.records.toLocaleString('en')} records and ${WALK_BUDGET_FLOOR.bytes / MiB} MiB, at most KOMBO_WALK_MAX_RECORDS and KOMBO_WALK_MAX_MB`,
+    basis: `the budget is ${WALK_BUDGET_HEADROOM} × ${last.source} (${size}), at least ${grouped(WALK_BUDGET_FLOOR.records)} records and ${WALK_BUDGET_FLOOR.bytes / MiB} MiB, at most KOMBO_WALK_MAX_RECORDS and KOMBO_WALK_MAX_MB`,
   };
 }
 
