@@ -178,7 +178,7 @@ export function createService(config: Config, logger: Logger, overrides: Service
         ...(coordinator.shared ? { periodicFreshMs: config.syncIntervalMs / 2 } : {}),
         ...(overrides.maxPages !== undefined ? { maxPages: overrides.maxPages } : {}),
       }),
-    describe: (integrationId, slot) => slot.run(() => getIntegration(clientFor(integrationId, slot), integrationId)),
+    describe: (integrationId, slot, signal) => slot.run(() => getIntegration(clientFor(integrationId, slot), integrationId, signal)),
     async forget(integrationId) {
       feeds.remove(integrationId);
       await state.snapshots.delete(integrationId);

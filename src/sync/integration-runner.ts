@@ -37,7 +37,7 @@ export interface IntegrationRunnerOptions {
   /** Sleeps between tries of the first walk. */
   backoffSleep: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Asks Kombo for the integration's tool and organisation (`GET /integrations/{id}`). */
-  describe?: (() => Promise<IntegrationPatch | undefined>) | undefined;
+  describe?: ((signal: AbortSignal) => Promise<IntegrationPatch | undefined>) | undefined;
   /** Whether walks may start on their own (the scheduler started, and is not closed). */
   live: () => boolean;
 }
@@ -70,10 +70,17 @@ export function integrationStatus(paused: boolean, sync: SyncStatus): Integratio
 }
 
 /** Names the integration in the registry from Kombo's answer; a failure leaves its name unknown for now. */
-async function describeIntegration(id: string, ask: () => Promise<IntegrationPatch | undefined>, registry: IntegrationRegistry, logger: Logger): Promise<void> {
+async function describeIntegration(
+  id: string,
+  ask: (signal: AbortSignal) => Promise<IntegrationPatch | undefined>,
+  registry: IntegrationRegistry,
+  logger: Logger,
+  signal: AbortSignal,
+): Promise<void> {
   try {
-    const info = await ask();
-    if (info && registry.get(id)) await registry.update(id, info);
+    const info = await ask(signal);
+    // A runner stopped meanwhile writes nothing: its DATA_DIR may be gone (or taken over) once stop() has returned.
+    if (info && registry.get(id) && !signal.aborted) await registry.update(id, info);
   } catch (error) {
     logger.debug({ integration: id, err: error }, 'could not read the integration from Kombo; its name stays unknown for now');
   }
@@ -87,6 +94,8 @@ export function createIntegrationRunner(options: IntegrationRunnerOptions): Inte
   let gaveUp = false;
   let pendingLogged = false;
   let described = false;
+  /** The one `GET /integrations/{id}` in flight, awaited by stop() so nothing is written after it. */
+  let describing: Promise<void> | undefined;
   const entry = () => registry.get(id) ?? { id, seq: 0, addedAtMs: 0, source: 'config', pausedAtMs: null, pausedState: null, tool: null, organization: null };
   const paused = () => entry().pausedAtMs !== null;
   const status = () => integrationStatus(paused(), engine.status());
@@ -108,7 +117,7 @@ export function createIntegrationRunner(options: IntegrationRunnerOptions): Inte
       const known = entry();
       if (!described && options.describe && !stopping.signal.aborted && known.tool === null && known.organization === null) {
         described = true;
-        void describeIntegration(id, options.describe, registry, logger);
+        describing = describeIntegration(id, options.describe, registry, logger, stopping.signal);
       }
       return summary;
     } catch (error) {
@@ -211,6 +220,7 @@ export function createIntegrationRunner(options: IntegrationRunnerOptions): Inte
       stopping.abort(new Error(reason));
       await engine.close();
       await firstWalk;
+      await describing;
     },
   };
 }

@@ -81,7 +81,7 @@ export interface SyncSchedulerOptions {
   /** Drops what this process holds of an integration another process removed (its snapshot and cached feeds). */
   forgetLocally?: (id: string) => void;
   /** Asks Kombo for the integration's tool and organisation (`GET /integrations/{id}`). */
-  describe?: (id: string, slot: WalkSlot) => Promise<IntegrationPatch | undefined>;
+  describe?: (id: string, slot: WalkSlot, signal: AbortSignal) => Promise<IntegrationPatch | undefined>;
   intervalMs: number;
   logger: Logger;
   now?: () => number;
@@ -107,7 +107,7 @@ export function createSyncScheduler(options: SyncSchedulerOptions): SyncSchedule
         now: options.now ?? Date.now,
         random: options.random ?? Math.random,
         backoffSleep: (ms, signal) => backoffSleep(ms, signal),
-        describe: describe && (() => describe(id, createWalkSlot(options.slots, options.sleep))),
+        describe: describe && ((signal) => describe(id, createWalkSlot(options.slots, options.sleep), signal)),
         live: () => started && !closed,
       }),
     () => closed,

@@ -115,6 +115,24 @@ describe('createIntegrationRunner', () => {
     expect(registry.get(ID)).toMatchObject({ tool: 'Greenhouse', organization: 'Acme' });
   });
 
+  it('stops only once the naming request in flight is over, and writes nothing it answered after the stop', async () => {
+    const stub = stubEngine();
+    let seen: AbortSignal | undefined;
+    let answer: (patch: { tool: string; organization: string }) => void = () => {};
+    const { runner, registry } = await runnerWith(stub, {
+      describe: (signal) => ((seen = signal), new Promise((resolve) => (answer = resolve))),
+    });
+    await runner.walk();
+    let stopped = false;
+    const stopping = runner.stop('shutting down').then(() => (stopped = true));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(seen?.aborted).toBe(true);
+    expect(stopped).toBe(false);
+    answer({ tool: 'Greenhouse', organization: 'Acme' });
+    await stopping;
+    expect(registry.get(ID)).toMatchObject({ tool: null, organization: null });
+  });
+
   it('begins with a first walk, retried with backoff, when nothing is served', async () => {
     const stub = stubEngine([new KomboError('down', { kind: 'http', status: 503 }), new KomboError('down', { kind: 'http', status: 503 })]);
     const { runner, slept } = await runnerWith(stub);
