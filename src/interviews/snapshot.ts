@@ -165,6 +165,11 @@ export class Snapshot {
     return new Snapshot(data, { byId: snapshot.byId, byEmail: snapshot.byEmail, names: index });
   }
 
+  /** `snapshot` as of a later walk that changed nothing: only its sync time moves; its indexes are shared. */
+  static resynced(snapshot: Snapshot, syncedAtMs: number): Snapshot {
+    return new Snapshot({ ...snapshot.data, syncedAtMs }, { byId: snapshot.byId, byEmail: snapshot.byEmail, names: snapshot.names });
+  }
+
   /** Indexes the data of a full walk, whose interviews by id the walk built already. */
   static fromWalk(data: SnapshotData, byId: ReadonlyMap<string, Interview>): Snapshot {
     return new Snapshot(data, indexAll(data, byId));

@@ -60,12 +60,22 @@ export function createSnapshotFollower(options: SnapshotFollowerOptions): Snapsh
 
   async function takeIn(): Promise<SharedUpdate | undefined> {
     const update = await coordinator.newer(integrationId, held);
-    if (update === undefined || update.version <= held.version) return undefined;
+    if (update === undefined) return undefined;
     const before = feeds.snapshot();
+    if (update.version <= held.version) {
+      // Another walker walked the version held and found nothing new: only the sync time moves, no feed changes.
+      if (before === undefined || update.version !== held.version || update.syncedAtMs === undefined || update.syncedAtMs <= before.data.syncedAtMs) return undefined;
+      const snapshot = Snapshot.resynced(before, update.syncedAtMs);
+      feeds.replace(snapshot, new Set());
+      walkedAtMs = Math.max(walkedAtMs, update.walkedAtMs);
+      options.onTakenIn?.(snapshot, update);
+      return update;
+    }
     // Deltas apply to the very snapshot they were made on: the one held, or the whole one read with them.
     let snapshot = update.kind === 'whole' ? Snapshot.fromData(update.data) : before;
     if (snapshot === undefined) return undefined;
     for (const delta of update.deltas) snapshot = Snapshot.patched(snapshot, delta);
+    if (update.syncedAtMs !== undefined && update.syncedAtMs > snapshot.data.syncedAtMs) snapshot = Snapshot.resynced(snapshot, update.syncedAtMs);
     feeds.replace(snapshot, changedBetween(before, snapshot));
     held = { version: update.version, lineage: update.lineage };
     walkedAtMs = update.walkedAtMs;
