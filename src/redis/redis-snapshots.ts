@@ -325,7 +325,16 @@ export function createRedisSnapshots(options: RedisSnapshotsOptions): { store: S
       if (held.version === 0) return undefined; // removed: no data, only its version stays
       return { kind: 'deltas', deltas: parsed, version, lineage, ...idle };
     }
-    return { kind: 'whole', data: await decode(id, whole, sum as Buffer | null), deltas: parsed, version, lineage, ...idle };
+    let data: SnapshotData;
+    try {
+      data = await decode(id, whole, sum as Buffer | null);
+    } catch (error) {
+      // Not whole, or not a snapshot this service wrote: as if there were none. The walk that follows publishes over
+      // it; a replica serving a snapshot keeps serving it meanwhile, and one without serves 503, never an empty feed.
+      options.logger.warn({ integration: id, err: error }, 'ignored an unreadable shared snapshot; walking instead');
+      return undefined;
+    }
+    return { kind: 'whole', data, deltas: parsed, version, lineage, ...idle };
   }
 
   /** An embedded install's snapshot, written to Redis as version 1 (unless a replica was first). */

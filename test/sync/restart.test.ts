@@ -1,5 +1,6 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import * as fs from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
@@ -163,6 +164,25 @@ describe('a snapshot that survives restarts (file store under DATA_DIR)', () => 
       // Changed with format 2: a cut file is told by its checksum, before any JSON is read.
       ['truncated mid-write', async (file) => writeFile(file, (await readFile(file, 'utf8')).slice(0, 200)), /is not whole/],
       ['JSON of another shape', (file) => writeFile(file, JSON.stringify({ format: 2, interviews: 'many' })), /is not a snapshot/],
+      [
+        'one byte changed, its length the same',
+        async (file) => {
+          const bytes = await readFile(file);
+          const at = bytes.length - 10;
+          bytes[at] = bytes[at]! ^ 0x01;
+          await writeFile(file, bytes);
+        },
+        /is not whole/,
+      ],
+      [
+        "another integration's, its sum intact",
+        async (file) => {
+          const text = (await readFile(file, 'utf8')).replaceAll(fake.integrationId, 'another:integration');
+          const json = Buffer.from(text.slice(text.indexOf('\n') + 1), 'utf8');
+          await writeFile(file, `interview-feeds snapshot 2 sha256=${createHash('sha256').update(json).digest('hex')} bytes=${json.length}\n${json.toString('utf8')}`);
+        },
+        /belongs to another integration/,
+      ],
       ['empty', (file) => writeFile(file, ''), /is not valid JSON/],
       [
         'unreadable (a directory where the file should be)',
