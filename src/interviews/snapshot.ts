@@ -283,6 +283,23 @@ export class Snapshot {
     return ownEntry(this.data.feedChangedAtMs, email) ?? Math.max(this.data.firstSyncedAtMs, this.data.prunedChangedAtMs ?? 0);
   }
 
+  #teams: Map<string | null, readonly Interview[]> | undefined;
+  /**
+   * Every interview (`null`), or those of one job, sorted as feeds list them: sorted once per snapshot and team, so a
+   * team feed's render does not copy and sort the organisation each time.
+   */
+  teamInterviews(jobId: string | null): readonly Interview[] {
+    this.#teams ??= new Map();
+    let list = this.#teams.get(jobId);
+    if (list === undefined) {
+      const all = this.data.interviews;
+      list = (jobId === null ? [...all] : all.filter((interview) => interview.jobId === jobId)).sort(compareInterviews);
+      // Only jobs that have interviews are kept: a request for any other id costs a pass, not a table entry.
+      if (jobId === null || list.length > 0) this.#teams.set(jobId, list);
+    }
+    return list;
+  }
+
   #lastChangedAt: number | undefined;
   /** When any interviewer's feed last changed (a team feed's Last-Modified): computed once per snapshot. */
   lastChangedAt(): number {
