@@ -63,10 +63,13 @@ export function createSnapshotFollower(options: SnapshotFollowerOptions): Snapsh
     if (update === undefined) return undefined;
     const before = feeds.snapshot();
     if (update.version <= held.version) {
-      // Another walker walked the version held and found nothing new: only the sync time moves, no feed changes.
-      if (before === undefined || update.version !== held.version || update.syncedAtMs === undefined || update.syncedAtMs <= before.data.syncedAtMs) return undefined;
-      const snapshot = Snapshot.resynced(before, update.syncedAtMs);
-      feeds.replace(snapshot, new Set());
+      // Another walker walked the version held and found nothing new: only the sync time moves, no feed changes. Its
+      // lease time still tells a walk asked for before it that it is done.
+      if (before === undefined || update.version !== held.version || update.syncedAtMs === undefined) return undefined;
+      const later = update.syncedAtMs > before.data.syncedAtMs;
+      if (!later && update.walkedAtMs <= walkedAtMs) return undefined;
+      const snapshot = later ? Snapshot.resynced(before, update.syncedAtMs) : before;
+      if (later) feeds.replace(snapshot, new Set());
       walkedAtMs = Math.max(walkedAtMs, update.walkedAtMs);
       options.onTakenIn?.(snapshot, update);
       return update;

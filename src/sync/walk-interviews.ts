@@ -102,7 +102,7 @@ export async function walkInterviews(client: KomboClient, options: WalkOptions):
     }
     if (windowed && budget !== undefined && records.length > budget.records) {
       throw new KomboError(
-        `Kombo walk passed its budget of ${budget.records.toLocaleString('en')} records held at page ${pages} (${budget.basis})`,
+        `Kombo walk passed its budget of ${budget.records.toLocaleString("en")} records at page ${pages} (${budget.basis})`,
         { kind: 'over_budget' },
       );
     }
