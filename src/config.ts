@@ -89,7 +89,7 @@ const envSchema = z.object({
   // A page is a few hundred KB; the defaults and their reasons are in src/kombo and src/sync (walk-budget.ts).
   KOMBO_MAX_RESPONSE_MB: integer('KOMBO_MAX_RESPONSE_MB', 1, 256, 32, 'a number of MiB'),
   KOMBO_WALK_MAX_RECORDS: integer('KOMBO_WALK_MAX_RECORDS', 1_000, 2_500_000, 250_000, 'a number of records'),
-  KOMBO_WALK_MAX_MB: integer('KOMBO_WALK_MAX_MB', 16, 16_384, 1_024, 'a number of MiB'),
+  KOMBO_WALK_MAX_MB: integer('KOMBO_WALK_MAX_MB', 16, 16_384, 8_192, 'a number of MiB'),
   FEED_SECRET: optionalString,
   ADMIN_TOKEN: optionalString,
   PUBLIC_URL: z.preprocess(text, httpUrl('PUBLIC_URL', 'https://feeds.example.com').optional()),

@@ -173,6 +173,7 @@ export function createService(config: Config, logger: Logger, overrides: Service
         walkCeiling: { records: config.komboLimits.walkMaxRecords, bytes: config.komboLimits.walkMaxBytes },
         webhookIntervalMs: config.webhookWalkIntervalMs,
         formerInterviewerRetentionMs: formerInterviewerRetentionMs(config.feedPastDays),
+        feedPastDays: config.feedPastDays,
         massRemovalHoldMs: config.massRemovalHoldMs,
         // Walkers that share their walks refresh at the rate of one: a periodic walk just after another's is skipped.
         ...(coordinator.shared ? { periodicFreshMs: config.syncIntervalMs / 2 } : {}),

@@ -33,7 +33,8 @@ describe('loadConfig', () => {
     expect(loadConfig({})).toEqual({
       demo: true,
       kombo: { apiKey: '', integrationIds: [DEMO_INTEGRATION_ID, 'demo-globex'], baseUrl: 'https://api.kombo.dev/v1', timeoutMs: 30_000, webhookSecret: undefined },
-      komboLimits: { maxResponseBytes: 32 * MiB, walkMaxRecords: 250_000, walkMaxBytes: 1024 * MiB },
+      // 8 GiB since history streams through a walk unheld: a million records with remote_data fit (issue 23).
+      komboLimits: { maxResponseBytes: 32 * MiB, walkMaxRecords: 250_000, walkMaxBytes: 8192 * MiB },
       feedSecret: DEMO_FEED_SECRET,
       adminToken: undefined,
       sessionMs: 8 * 3_600_000,

@@ -4,7 +4,7 @@ import { LRUCache } from 'lru-cache';
 import { eventEndMs } from '../calendar/interview-event.js';
 import { renderFeed } from '../calendar/render-feed.js';
 import type { Interview } from '../interviews/interview.js';
-import { compareInterviews, type Snapshot } from '../interviews/snapshot.js';
+import type { Snapshot } from '../interviews/snapshot.js';
 import type { FeedDetail } from '../config.js';
 import type { FeedTeam } from './feed-token.js';
 import { subjectKey } from './link-generations.js';
@@ -134,9 +134,8 @@ function leftWindowAt(interviews: readonly Interview[], notEndedBeforeMs: number
 }
 
 /** A team feed's interviews: every one of a job (by `application.job.id`), or of the integration, by start. */
-function teamInterviews(snapshot: Snapshot, team: FeedTeam): Interview[] {
-  const all = team === 'all' ? [...snapshot.data.interviews] : snapshot.data.interviews.filter((interview) => interview.jobId === team.job);
-  return all.sort(compareInterviews);
+function teamInterviews(snapshot: Snapshot, team: FeedTeam): readonly Interview[] {
+  return snapshot.teamInterviews(team === 'all' ? null : team.job);
 }
 
 /** What an interviewer's feed holds at `nowMs` without rendering it (see {@link FeedService.summary}). */

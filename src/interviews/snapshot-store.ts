@@ -1,9 +1,11 @@
-import { readdir, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { ownRecord } from '../storage/own-record.js';
-import { readJsonFile } from '../storage/read-json-file.js';
+import { ownRecord, ownTable } from '../storage/own-record.js';
 import { writeFileAtomic } from '../storage/write-file-atomic.js';
+import { createRecordInterner } from './interview-schema.js';
+import type { Interview } from './interview.js';
 import type { SnapshotData, SnapshotDelta } from './snapshot.js';
 
 /**
@@ -64,6 +66,93 @@ export const snapshotDeltaSchema = z.object({
   prunedChangedAtMs: z.number().optional(),
 }) satisfies z.ZodType<SnapshotDelta>;
 
+/**
+ * The first bytes of a snapshot file this service wrote in format 2: the format, then the SHA-256 and length of the
+ * JSON that follows the line. Format 1 (bare JSON, as releases before it wrote) is read the old way, every record
+ * validated; a format-2 file whose sum and length match is ours and whole, and is read back as it was written.
+ */
+export const SNAPSHOT_FILE_MAGIC = 'interview-feeds snapshot 2';
+
+/** The bytes of a format-2 snapshot: its header line, then `data` as JSON. Whatever fields `data` has travel whole. */
+export function encodeSnapshotFile(data: SnapshotData): Buffer {
+  const json = Buffer.from(JSON.stringify(data), 'utf8');
+  const header = `${SNAPSHOT_FILE_MAGIC} sha256=${createHash('sha256').update(json).digest('hex')} bytes=${json.length}\n`;
+  return Buffer.concat([Buffer.from(header, 'ascii'), json]);
+}
+
+const HEADER = /^interview-feeds snapshot 2 sha256=([0-9a-f]{64}) bytes=(\d{1,12})$/;
+
+/**
+ * Reads a snapshot file's bytes: format 2 checked by its sum and read without validating each record, format 1
+ * validated record by record. Throws {@link SnapshotFileError} for anything else, a sum or length that does not match,
+ * or a snapshot of another integration: the caller then walks, and never serves an empty feed.
+ */
+export function decodeSnapshotFile(bytes: Buffer, integrationId: string, where: string): SnapshotData {
+  const fail = (message: string, cause?: unknown) => new SnapshotFileError(`${where} ${message}`, cause === undefined ? undefined : { cause });
+  if (bytes.subarray(0, SNAPSHOT_FILE_MAGIC.length).toString('latin1') === SNAPSHOT_FILE_MAGIC) {
+    const end = bytes.indexOf(0x0a);
+    const header = HEADER.exec(end < 0 ? '' : bytes.subarray(0, end).toString('latin1'));
+    if (!header) throw fail('has a damaged header');
+    const json = bytes.subarray(end + 1);
+    if (json.length !== Number(header[2]) || createHash('sha256').update(json).digest('hex') !== header[1]) {
+      throw fail('is not whole: its length or checksum does not match its header');
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(json.toString('utf8'));
+    } catch (cause) {
+      throw fail('is not valid JSON', cause);
+    }
+    return ownSnapshotData(parsed, integrationId, fail);
+  }
+  // Format 1: bare JSON, as releases before format 2 wrote it.
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bytes.toString('utf8'));
+  } catch (cause) {
+    throw fail('is not valid JSON (nor a snapshot of format 2)', cause);
+  }
+  const result = snapshotDataSchema.safeParse(parsed);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw fail(`is not a snapshot (${issue?.path.join('.')}: ${issue?.message})`);
+  }
+  if (result.data.integrationId !== integrationId) throw fail('belongs to another integration');
+  // Saved before interviews carried their job id: ask for a full walk next, which brings every job id in.
+  const lacksJobIds = (parsed as { interviews: Record<string, unknown>[] }).interviews.some((interview) => !('jobId' in interview));
+  return lacksJobIds ? { ...result.data, fullSyncedAtMs: 0 } : result.data;
+}
+
+/**
+ * A snapshot this service wrote (its checksum matched), read back without validating each record: only its outline
+ * is checked, its side tables get no prototype (their keys are the ATS's text), and people and repeated texts are
+ * shared among interviews again, as a walk shares them, so a restored snapshot costs the heap what a walked one does.
+ */
+export function ownSnapshotData(parsed: unknown, integrationId: string, fail: (message: string) => Error): SnapshotData {
+  const data = parsed as Partial<SnapshotData> | null;
+  if (typeof data !== 'object' || data === null || data.format !== 1 || !Array.isArray(data.interviews) || typeof data.syncedAtMs !== 'number') {
+    throw fail('is not a snapshot of this release');
+  }
+  if (data.integrationId !== integrationId) throw fail('belongs to another integration');
+  const intern = createRecordInterner();
+  const interviews = (data.interviews as readonly Interview[]).map(
+    (interview): Interview => ({
+      ...interview,
+      title: intern.text(interview.title),
+      address: intern.text(interview.address),
+      jobName: intern.text(interview.jobName),
+      jobId: intern.text(interview.jobId),
+      interviewers: interview.interviewers.map((person) => intern.person(person.email, person.name)),
+    }),
+  );
+  return {
+    ...(data as SnapshotData),
+    interviews,
+    feedChangedAtMs: Object.assign(ownTable<number>(), data.feedChangedAtMs),
+    ...(data.formerNames !== undefined ? { formerNames: Object.assign(ownTable<string>(), data.formerNames) } : {}),
+  };
+}
+
 /** A snapshot file that is there but cannot be used: logged and ignored by the caller, never fatal. */
 export class SnapshotFileError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -114,19 +203,18 @@ export function createFileSnapshotStore(dir: string): SnapshotStore {
   return {
     async load(integrationId) {
       const path = join(dir, fileNameFor(integrationId));
-      const read = await readJsonFile(path, snapshotDataSchema, 'a snapshot', (message, cause) => new SnapshotFileError(message, { cause }));
-      if (read === undefined) return undefined;
-      const { data, json } = read;
-      if (data.integrationId !== integrationId) {
-        throw new SnapshotFileError(`${path} belongs to another integration`);
+      let bytes: Buffer;
+      try {
+        bytes = await readFile(path);
+      } catch (cause) {
+        if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw new SnapshotFileError(`cannot read ${path}: ${(cause as Error).message}`, { cause });
       }
-      // Saved before interviews carried their job id: ask for a full walk next, which brings every job id in.
-      const lacksJobIds = (json as { interviews: Record<string, unknown>[] }).interviews.some((interview) => !('jobId' in interview));
-      return lacksJobIds ? { ...data, fullSyncedAtMs: 0 } : data;
+      return decodeSnapshotFile(bytes, integrationId, path);
     },
     async save(data) {
       const path = join(dir, fileNameFor(data.integrationId));
-      const write = (writing.get(path) ?? Promise.resolve()).catch(() => {}).then(() => writeFileAtomic(path, JSON.stringify(data)));
+      const write = (writing.get(path) ?? Promise.resolve()).catch(() => {}).then(() => writeFileAtomic(path, encodeSnapshotFile(data)));
       writing.set(path, write);
       try {
         await write;

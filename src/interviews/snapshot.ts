@@ -16,6 +16,26 @@ export function formerInterviewerRetentionMs(feedPastDays: number): number {
   return (feedPastDays + FORMER_INTERVIEWER_MARGIN_DAYS) * DAY_MS;
 }
 
+/**
+ * Days past the feed window an ended interview is still held: a feed's window moves a day at a time, from the clock of
+ * whoever renders it, and an interview without an end lasts DEFAULT_DURATION_MINUTES (a day at most); two days cover
+ * both, so no clock tick between two walks ever shows a gap.
+ */
+export const HELD_MARGIN_DAYS = 2;
+
+/**
+ * The start of what a walk at `nowMs` holds: interviews that ended (or, without an end, started) before it are not
+ * kept, indexed, saved or replicated, as no feed can show them.
+ */
+export function heldFromMs(nowMs: number, feedPastDays: number): number {
+  return Math.floor(nowMs / DAY_MS) * DAY_MS - (feedPastDays + HELD_MARGIN_DAYS) * DAY_MS;
+}
+
+/** Whether `interview` ended before `fromMs` (see {@link heldFromMs}): no feed shows it any more. */
+export function endedBefore(interview: Pick<Interview, 'startMs' | 'endMs'>, fromMs: number): boolean {
+  return (interview.endMs ?? interview.startMs) < fromMs;
+}
+
 /** What a snapshot is made of: plain data, so a store can write it to disk (or Redis) and read it back. */
 export interface SnapshotData {
   readonly format: 1;
@@ -44,12 +64,19 @@ export interface SnapshotData {
    * a pruned interviewer must not get 304). Absent, as 0, in snapshots saved before pruning existed.
    */
   readonly prunedChangedAtMs?: number;
+  /**
+   * What the walk held (see {@link heldFromMs}): interviews that ended before this are not in `interviews`. Absent in
+   * snapshots saved before the window was held, and where nothing is windowed (tests).
+   */
+  readonly heldFromMs?: number;
 }
 
 /**
  * What an incremental walk changed, for replicas that hold the snapshot it started from: the interviews it added or
- * changed, the ids it removed, the interviewers whose lists it touched, and the side tables and times as they ended
- * (whole: a few hundred KB at most, and nothing to get wrong).
+ * changed, the ids it removed, the interviewers whose lists it touched, the times, and the side-table entries of the
+ * touched interviewers only (an entry absent for a touched email is one the walk deleted). An incremental walk writes
+ * the side tables of the interviewers it touched and no others, so this is all a replica needs, and a delta costs what
+ * changed, not the organisation's tables. (Deltas written whole by earlier releases read the same way.)
  */
 export interface SnapshotDelta {
   readonly updated: readonly Interview[];
@@ -61,6 +88,7 @@ export interface SnapshotDelta {
   readonly feedChangedAtMs: Readonly<Record<string, number>>;
   readonly formerNames?: Readonly<Record<string, string>>;
   readonly prunedChangedAtMs?: number;
+  readonly heldFromMs?: number;
 }
 
 /**
@@ -75,17 +103,24 @@ export function snapshotDelta(before: Snapshot, after: Snapshot, touchedEmails: 
     for (const [id, interview] of after.byId) if (before.byId.get(id) !== interview) updated.push(interview);
     for (const id of before.byId.keys()) if (!after.byId.has(id)) removed.push(id);
   }
-  const { syncedAtMs, fullSyncedAtMs, firstSyncedAtMs, feedChangedAtMs, formerNames, prunedChangedAtMs } = after.data;
+  const { feedChangedAtMs, formerNames = {} } = after.data;
+  const changedAt = sideTable<number>();
+  const names = sideTable<string>();
+  for (const email of touchedEmails) {
+    const at = ownEntry(feedChangedAtMs, email);
+    if (at !== undefined) changedAt[email] = at;
+    const name = ownEntry(formerNames, email);
+    if (name !== undefined) names[email] = name;
+  }
+  // Whatever else a walk adds to the data (an optional field of its own) travels as the data carries it.
+  const { interviews: _interviews, format: _format, integrationId: _integrationId, ...rest } = after.data;
   return {
+    ...rest,
     updated,
     removed,
     touchedEmails: [...touchedEmails],
-    syncedAtMs,
-    fullSyncedAtMs,
-    firstSyncedAtMs,
-    feedChangedAtMs,
-    ...(formerNames !== undefined ? { formerNames } : {}),
-    ...(prunedChangedAtMs !== undefined ? { prunedChangedAtMs } : {}),
+    feedChangedAtMs: changedAt,
+    formerNames: names,
   };
 }
 
@@ -128,6 +163,11 @@ export class Snapshot {
     for (const [email, name] of snapshot.names) if (!emails.has(email)) index.set(email, name);
     const data = { ...snapshot.data, feedChangedAtMs: Object.freeze(changedAt), formerNames: Object.freeze(names), prunedChangedAtMs: floor };
     return new Snapshot(data, { byId: snapshot.byId, byEmail: snapshot.byEmail, names: index });
+  }
+
+  /** `snapshot` as of a later walk that changed nothing: only its sync time moves; its indexes are shared. */
+  static resynced(snapshot: Snapshot, syncedAtMs: number): Snapshot {
+    return new Snapshot({ ...snapshot.data, syncedAtMs }, { byId: snapshot.byId, byEmail: snapshot.byEmail, names: snapshot.names });
   }
 
   /** Indexes the data of a full walk, whose interviews by id the walk built already. */
@@ -197,16 +237,27 @@ export class Snapshot {
       byId = next;
       interviews = [...next.values()];
     }
+    // The touched interviewers' entries as the walk left them (absent: deleted); everyone else's stay.
+    const changedAt = sideTable(previous.data.feedChangedAtMs);
+    const names = sideTable(previous.data.formerNames);
+    const deltaNames = delta.formerNames ?? {};
+    for (const email of delta.touchedEmails) {
+      const at = ownEntry(delta.feedChangedAtMs, email);
+      if (at === undefined) delete changedAt[email];
+      else changedAt[email] = at;
+      const name = ownEntry(deltaNames, email);
+      if (name === undefined) delete names[email];
+      else names[email] = name;
+    }
+    const { updated: _updated, removed: _removed, touchedEmails: _touched, ...fields } = delta;
     const data: SnapshotData = {
+      ...previous.data,
+      ...fields,
       format: 1,
       integrationId: previous.integrationId,
-      syncedAtMs: delta.syncedAtMs,
-      fullSyncedAtMs: delta.fullSyncedAtMs,
-      firstSyncedAtMs: delta.firstSyncedAtMs,
       interviews,
-      feedChangedAtMs: delta.feedChangedAtMs,
-      formerNames: delta.formerNames,
-      prunedChangedAtMs: delta.prunedChangedAtMs,
+      feedChangedAtMs: Object.freeze(changedAt),
+      formerNames: Object.freeze(names),
     };
     return Snapshot.derive(previous, data, byId, touchedIds, new Set(delta.touchedEmails));
   }
@@ -230,6 +281,23 @@ export class Snapshot {
    */
   feedChangedAt(email: string): number {
     return ownEntry(this.data.feedChangedAtMs, email) ?? Math.max(this.data.firstSyncedAtMs, this.data.prunedChangedAtMs ?? 0);
+  }
+
+  #teams: Map<string | null, readonly Interview[]> | undefined;
+  /**
+   * Every interview (`null`), or those of one job, sorted as feeds list them: sorted once per snapshot and team, so a
+   * team feed's render does not copy and sort the organisation each time.
+   */
+  teamInterviews(jobId: string | null): readonly Interview[] {
+    this.#teams ??= new Map();
+    let list = this.#teams.get(jobId);
+    if (list === undefined) {
+      const all = this.data.interviews;
+      list = (jobId === null ? [...all] : all.filter((interview) => interview.jobId === jobId)).sort(compareInterviews);
+      // Only jobs that have interviews are kept: a request for any other id costs a pass, not a table entry.
+      if (jobId === null || list.length > 0) this.#teams.set(jobId, list);
+    }
+    return list;
   }
 
   #lastChangedAt: number | undefined;
@@ -312,6 +380,13 @@ export interface AppliedWalk {
   readonly changedEmails: ReadonlySet<string>;
   /** Interviews added, changed or removed. */
   readonly changes: number;
+  /**
+   * Interviews a feed showed that the walk removed (no longer listed, canceled, deleted): what the mass-removal guard
+   * counts. Interviews that aged out of the window, or that an edit moved before it, are no removal.
+   */
+  readonly removals: number;
+  /** Interviews that left because they ended before the held window (aged out, or moved there by an edit). */
+  readonly agedOut: number;
 }
 
 function emailsOf(interview: Interview | undefined, into: Set<string>): void {
@@ -341,7 +416,8 @@ function feedsOf(interview: Interview | undefined, into: Set<string>): void {
  */
 export function applyWalk(previous: Snapshot | undefined, walk: Walk, options: ApplyOptions = {}): AppliedWalk {
   const before = previous?.integrationId === walk.integrationId ? previous : undefined;
-  const applied = walk.kind === 'incremental' && before ? applyIncremental(before, walk) : applyFull(before, walk);
+  const fromMs = options.heldFromMs;
+  const applied = walk.kind === 'incremental' && before ? applyIncremental(before, walk, fromMs) : applyFull(before, walk, fromMs);
   const retainMs = options.formerInterviewerRetentionMs;
   return walk.kind === 'full' && retainMs !== undefined ? pruneFormerInterviewers(applied, walk.startedAtMs - retainMs) : applied;
 }
@@ -353,6 +429,11 @@ export interface ApplyOptions {
    * ago than this (see {@link formerInterviewerRetentionMs}); unset, nobody is dropped.
    */
   formerInterviewerRetentionMs?: number;
+  /**
+   * Interviews that ended before this (see {@link heldFromMs}) are not kept: those the walk lists are dropped, and
+   * held ones leave, without counting as removals. Unset, every dated interview is kept.
+   */
+  heldFromMs?: number;
 }
 
 /**
@@ -457,7 +538,13 @@ function lateFields(before: Snapshot | undefined): LateFields {
   return new LateFields(before);
 }
 
-function finish(snapshot: Snapshot, late: LateFields, changed: Set<string>, changes: number, startedAtMs: number): AppliedWalk {
+function finish(
+  snapshot: Snapshot,
+  late: LateFields,
+  changed: Set<string>,
+  counts: Pick<AppliedWalk, 'changes' | 'removals' | 'agedOut'>,
+  startedAtMs: number,
+): AppliedWalk {
   for (const email of changed) {
     late.changed(email, startedAtMs);
     const name = snapshot.names.get(email);
@@ -470,7 +557,7 @@ function finish(snapshot: Snapshot, late: LateFields, changed: Set<string>, chan
   // The data was built (by this walk, and not yet published) before the tables were written to: it takes the
   // tables as they ended.
   Object.assign(snapshot.data, tables);
-  return { snapshot, changedEmails: changed, changes };
+  return { snapshot, changedEmails: changed, ...counts };
 }
 
 /** Whether one of `email`'s live interviews gives their name. */
@@ -478,8 +565,9 @@ function namedByLiveInterview(snapshot: Snapshot, email: string): boolean {
   return snapshot.interviewsOf(email).some((interview) => interview.interviewers.some((person) => person.email === email && person.name !== null));
 }
 
-function dataOf(before: Snapshot | undefined, walk: Walk, interviews: readonly Interview[], late: LateFields): SnapshotData {
+function dataOf(before: Snapshot | undefined, walk: Walk, interviews: readonly Interview[], late: LateFields, fromMs: number | undefined): SnapshotData {
   return {
+    ...before?.data,
     format: 1,
     integrationId: walk.integrationId,
     syncedAtMs: walk.startedAtMs,
@@ -489,14 +577,31 @@ function dataOf(before: Snapshot | undefined, walk: Walk, interviews: readonly I
     feedChangedAtMs: late.feedChangedAtMs,
     formerNames: late.formerNames,
     prunedChangedAtMs: late.prunedChangedAtMs,
+    ...(fromMs !== undefined ? { heldFromMs: fromMs } : {}),
   };
 }
 
-function applyFull(before: Snapshot | undefined, walk: Walk): AppliedWalk {
+/** Whether an interview is outside the held window `fromMs` (undefined: nothing is). */
+function outside(interview: Interview, fromMs: number | undefined): boolean {
+  return fromMs !== undefined && endedBefore(interview, fromMs);
+}
+
+function applyFull(before: Snapshot | undefined, walk: Walk, fromMs: number | undefined): AppliedWalk {
   const next = new Map<string, Interview>();
+  // Ids the walk lists as ended before the window: they leave without being removals.
+  const past = new Set<string>();
   for (const record of walk.records) {
-    if (record.interview === null) next.delete(record.id);
-    else next.set(record.id, record.interview);
+    if (record.interview === null) {
+      next.delete(record.id);
+      if (record.reason === 'past') past.add(record.id);
+      else past.delete(record.id);
+    } else if (outside(record.interview, fromMs)) {
+      next.delete(record.id);
+      past.add(record.id);
+    } else {
+      next.set(record.id, record.interview);
+      past.delete(record.id);
+    }
   }
   if (before && walk.rejectedIds && walk.rejectedIds.length > 0) {
     // An invalid record is no news about its interview: it keeps its last good version, as an incremental walk does.
@@ -504,7 +609,7 @@ function applyFull(before: Snapshot | undefined, walk: Walk): AppliedWalk {
     for (const record of walk.records) unanswered.delete(record.id);
     for (const id of unanswered) {
       const old = before.byId.get(id);
-      if (old) next.set(id, old);
+      if (old && !outside(old, fromMs)) next.set(id, old);
     }
   }
   const changed = new Set<string>();
@@ -521,10 +626,14 @@ function applyFull(before: Snapshot | undefined, walk: Walk): AppliedWalk {
     feedsOf(kept, changed);
     next.set(id, kept);
   }
+  let removals = 0;
+  let agedOut = 0;
   for (const [id, old] of before?.byId ?? []) {
     if (!next.has(id)) {
       changes++;
       feedsOf(old, changed);
+      if (past.has(id) || outside(old, fromMs)) agedOut++;
+      else removals++;
     }
   }
   const late = lateFields(before);
@@ -533,25 +642,40 @@ function applyFull(before: Snapshot | undefined, walk: Walk): AppliedWalk {
   for (const interview of next.values()) emailsOf(interview, live);
   for (const email of live) late.dropFormerName(email);
   for (const [email, name] of before?.names ?? []) if (!live.has(email)) late.setFormerName(email, name);
-  const snapshot = Snapshot.fromWalk(dataOf(before, walk, [...next.values()], late), next);
+  const snapshot = Snapshot.fromWalk(dataOf(before, walk, [...next.values()], late, fromMs), next);
   // A renamed interviewer changes their calendar's name even when no event of theirs changed.
   for (const [email, name] of snapshot.names) if (before?.names.get(email) !== name) changed.add(email);
-  return finish(snapshot, late, changed, changes, walk.startedAtMs);
+  return finish(snapshot, late, changed, { changes, removals, agedOut }, walk.startedAtMs);
 }
 
-function applyIncremental(before: Snapshot, walk: Walk): AppliedWalk {
+function applyIncremental(before: Snapshot, walk: Walk, fromMs: number | undefined): AppliedWalk {
   // The last record for an id wins, as it would on Kombo's side.
-  const latest = new Map<string, Interview | null>();
-  for (const record of walk.records) latest.set(record.id, record.interview);
+  const latest = new Map<string, ParsedRecord>();
+  for (const record of walk.records) latest.set(record.id, record);
   const updates = new Map<string, Interview | null>();
   const changed = new Set<string>();
-  for (const [id, fresh] of latest) {
+  let removals = 0;
+  let agedOut = 0;
+  for (const [id, record] of latest) {
     const old = before.byId.get(id);
+    const fresh = record.interview !== null && outside(record.interview, fromMs) ? null : record.interview;
     const kept = fresh === null ? (old === undefined ? undefined : null) : settle(old, fresh);
     if (kept === undefined) continue;
     updates.set(id, kept);
     feedsOf(old, changed);
     if (kept) feedsOf(kept, changed);
+    else if (record.interview !== null || record.reason === 'past' || outside(old!, fromMs)) agedOut++;
+    else removals++;
+  }
+  // The window moved on (a new day) since the snapshot was held: what ended before it leaves now, one pass a day.
+  if (fromMs !== undefined && !(before.data.heldFromMs !== undefined && before.data.heldFromMs >= fromMs)) {
+    for (const [id, old] of before.byId) {
+      if (!updates.has(id) && endedBefore(old, fromMs)) {
+        updates.set(id, null);
+        feedsOf(old, changed);
+        agedOut++;
+      }
+    }
   }
   const late = lateFields(before);
   // Nothing moved (the common refresh): the same index serves on, and only the walk's time is new.
@@ -566,6 +690,6 @@ function applyIncremental(before: Snapshot, walk: Walk): AppliedWalk {
     byId = next;
     interviews = [...next.values()];
   }
-  const snapshot = Snapshot.derive(before, dataOf(before, walk, interviews, late), byId, new Set(updates.keys()), changed);
-  return finish(snapshot, late, changed, updates.size, walk.startedAtMs);
+  const snapshot = Snapshot.derive(before, dataOf(before, walk, interviews, late, fromMs ?? before.data.heldFromMs), byId, new Set(updates.keys()), changed);
+  return finish(snapshot, late, changed, { changes: updates.size, removals, agedOut }, walk.startedAtMs);
 }

@@ -1,9 +1,9 @@
 import { promisify } from 'node:util';
 import { constants, gunzip as gunzipCallback, gzip as gzipCallback } from 'node:zlib';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Snapshot, type SnapshotData } from '../interviews/snapshot.js';
-import { snapshotDataSchema, snapshotDeltaSchema, type SnapshotStore } from '../interviews/snapshot-store.js';
+import { ownSnapshotData, snapshotDataSchema, snapshotDeltaSchema, type SnapshotStore } from '../interviews/snapshot-store.js';
 import { StaleLeaseError, type LeaseAnswer, type SharedUpdate, type SharedVersion, type WalkCoordinator, type WalkLease } from '../sync/walk-coordinator.js';
 import { NOTICE_LUA, type RedisHub } from './create-redis-hub.js';
 
@@ -15,6 +15,11 @@ const gunzip = promisify(gunzipCallback);
  * most KOMBO_WALK_MAX_RECORDS records. A larger or endless value is refused, never buffered whole.
  */
 export const MAX_SNAPSHOT_JSON_BYTES = 1024 * 1024 * 1024;
+
+/** The sum stored beside a snapshot: SHA-256 of its bytes as stored (gzipped). */
+function checksum(stored: Buffer): string {
+  return createHash('sha256').update(stored).digest('hex');
+}
 
 /** The change-notice field of an integration's snapshot. */
 export function snapshotField(integrationId: string): string {
@@ -37,9 +42,15 @@ if redis.call('GET', KEYS[3]) ~= ARGV[3] then return 0 end
 redis.call('PEXPIRE', KEYS[3], ARGV[4])
 return 1`;
 
-// KEYS[3] lease. ARGV[3] the holder's value.
+// KEYS[3] lease, KEYS[4] snapshot. ARGV[3] the holder's value; with ARGV[4]: a walk under this lease changed nothing
+// on version ARGV[4] of lineage ARGV[5]; ARGV[6] its syncedAtMs, ARGV[7] when its lease was granted. That is noted
+// beside the snapshot, with no new version and no notice: a replica that next reads it moves its sync time on (and a
+// periodic refresh of its own is skipped), and no replica is woken for a walk that changed nothing.
 const RELEASE_LUA = `${NOTICE_LUA}
 if redis.call('GET', KEYS[3]) == ARGV[3] then redis.call('DEL', KEYS[3]) end
+if ARGV[4] and redis.call('HGET', KEYS[4], 'v') == ARGV[4] and redis.call('HGET', KEYS[4], 'lineage') == ARGV[5] then
+  redis.call('HSET', KEYS[4], 'idleSyncedAtMs', ARGV[6], 'idleWalkedAtMs', ARGV[7])
+end
 return 1`;
 
 /**
@@ -54,8 +65,11 @@ export const MAX_DELTA_SHARE = 0.1;
 // Replicas of two releases run side by side during a rolling deploy: a change to what these keys hold must come under
 // new key names (snap2:, say), never as a new reading of the old ones.
 // The snapshot hash: v (version), lineage (a new random one at every whole write: deltas apply only within one),
-// data (gzipped JSON, whole), token, syncedAtMs, walkedAtMs (when the lease of its last walk was granted). The list
-// KEYS[deltas]: gzipped JSON deltas since `data`, oldest first, each one version.
+// data (gzipped JSON, whole), sum (SHA-256 of `data` as stored: a reader whose sum matches knows the snapshot is ours
+// and whole, and reads it without validating each record; earlier releases write no sum, and their data is validated),
+// token, syncedAtMs, walkedAtMs (when the lease of its last walk was granted), idleSyncedAtMs and idleWalkedAtMs (the
+// last walk on this version that changed nothing, see RELEASE_LUA). The list KEYS[deltas]: gzipped JSON deltas since
+// `data`, oldest first, each one version.
 
 // KEYS[3] snapshot, KEYS[4] fence, KEYS[5] lease, KEYS[6] deltas. ARGV[3] token, ARGV[4] gzipped JSON, ARGV[5]
 // syncedAtMs, ARGV[6] the lease's value, ARGV[7] when it was granted (Redis's clock), ARGV[8] a new lineage. The fencing
@@ -66,7 +80,8 @@ const PUBLISH_LUA = `${NOTICE_LUA}
 local fence = tonumber(redis.call('GET', KEYS[4]) or '0')
 if tonumber(ARGV[3]) < fence or redis.call('GET', KEYS[5]) ~= ARGV[6] then return -1 end
 local v = tonumber(redis.call('HGET', KEYS[3], 'v') or '0') + 1
-redis.call('HSET', KEYS[3], 'v', v, 'lineage', ARGV[8], 'token', ARGV[3], 'data', ARGV[4], 'syncedAtMs', ARGV[5], 'walkedAtMs', ARGV[7])
+redis.call('HSET', KEYS[3], 'v', v, 'lineage', ARGV[8], 'token', ARGV[3], 'data', ARGV[4], 'sum', ARGV[9], 'syncedAtMs', ARGV[5], 'walkedAtMs', ARGV[7])
+redis.call('HDEL', KEYS[3], 'idleSyncedAtMs', 'idleWalkedAtMs')
 redis.call('DEL', KEYS[6])
 notice(v)
 return v`;
@@ -81,32 +96,39 @@ if v ~= tonumber(ARGV[8]) or redis.call('HGET', KEYS[3], 'lineage') ~= ARGV[9] o
 v = v + 1
 redis.call('RPUSH', KEYS[6], ARGV[4])
 redis.call('HSET', KEYS[3], 'v', v, 'token', ARGV[3], 'syncedAtMs', ARGV[5], 'walkedAtMs', ARGV[7])
+redis.call('HDEL', KEYS[3], 'idleSyncedAtMs', 'idleWalkedAtMs')
 notice(v)
 return v`;
 
 // KEYS[3] snapshot, KEYS[6] deltas (KEYS[4], KEYS[5] unused). ARGV[3] the version held, ARGV[4] its lineage.
-// {v, lineage, walkedAtMs, data or false, deltas...}: only {v} when nothing is newer; the deltas after the held version
-// alone when they reach back to it within its lineage, else the whole snapshot and every delta.
+// {v, lineage, walkedAtMs, idleSyncedAtMs, idleWalkedAtMs, data or false, sum or false, deltas...}: only {v, idle
+// times} when nothing is newer; the deltas after the held version alone when they reach back to it within its
+// lineage, else the whole snapshot and every delta.
 const READ_LUA = `${NOTICE_LUA}
 local v = tonumber(redis.call('HGET', KEYS[3], 'v') or '0')
 local held = tonumber(ARGV[3])
-if v <= held then return {v} end
-local fields = redis.call('HMGET', KEYS[3], 'lineage', 'walkedAtMs')
+local fields = redis.call('HMGET', KEYS[3], 'lineage', 'walkedAtMs', 'idleSyncedAtMs', 'idleWalkedAtMs')
+local idleSynced = fields[3] or '0'
+local idleWalked = fields[4] or '0'
+if v <= held then return {v, idleSynced, idleWalked, fields[1] or ''} end
 local lineage = fields[1] or ''
 local walkedAt = fields[2] or '0'
 local count = redis.call('LLEN', KEYS[6])
-local reply = {v, lineage, walkedAt}
+local reply = {v, lineage, walkedAt, idleSynced, idleWalked}
 if held > 0 and lineage == ARGV[4] and v - held <= count then
-  reply[4] = false
+  reply[6] = false
+  reply[7] = false
   for _, delta in ipairs(redis.call('LRANGE', KEYS[6], count - (v - held), -1)) do reply[#reply + 1] = delta end
   return reply
 end
-reply[4] = redis.call('HGET', KEYS[3], 'data')
+local stored = redis.call('HMGET', KEYS[3], 'data', 'sum')
+reply[6] = stored[1]
+reply[7] = stored[2]
 for _, delta in ipairs(redis.call('LRANGE', KEYS[6], 0, -1)) do reply[#reply + 1] = delta end
 return reply`;
 
 // KEYS[3] snapshot, KEYS[4] fence, KEYS[6] deltas. ARGV[3] version, ARGV[4] gzipped JSON, ARGV[5] syncedAtMs, ARGV[6]
-// token, ARGV[7] a new lineage. Puts a snapshot back after Redis lost its data. The later walk wins, whichever replica
+// token, ARGV[7] a new lineage, ARGV[8] the sum of ARGV[4]. Puts a snapshot back after Redis lost its data. The later walk wins, whichever replica
 // holds it: what is there stays when it was walked no earlier (a walk since Redis came back), else this one is written
 // whole. Either way the version ends above the one put back and the lineage is new, so every replica (each holding a
 // version up to it) reads the survivor whole. The fence is raised to the token, so no lease granted before Redis lost
@@ -127,7 +149,8 @@ if stored and storedSynced >= tonumber(ARGV[5]) then
   return mine + 1
 end
 if v >= mine then mine = v + 1 end
-redis.call('HSET', KEYS[3], 'v', mine, 'lineage', ARGV[7], 'token', ARGV[6], 'data', ARGV[4], 'syncedAtMs', ARGV[5], 'walkedAtMs', '0')
+redis.call('HSET', KEYS[3], 'v', mine, 'lineage', ARGV[7], 'token', ARGV[6], 'data', ARGV[4], 'sum', ARGV[8], 'syncedAtMs', ARGV[5], 'walkedAtMs', '0')
+redis.call('HDEL', KEYS[3], 'idleSyncedAtMs', 'idleWalkedAtMs')
 redis.call('DEL', KEYS[6])
 notice(mine)
 return mine`;
@@ -135,7 +158,7 @@ return mine`;
 // KEYS[3] snapshot, KEYS[4] fence, KEYS[5] lease, KEYS[6] deltas. A removed integration's walk in flight anywhere is
 // fenced off. Its version stays: added back, its next snapshot is numbered after every one a replica may still hold.
 const DELETE_LUA = `${NOTICE_LUA}
-redis.call('HDEL', KEYS[3], 'lineage', 'token', 'data', 'syncedAtMs', 'walkedAtMs')
+redis.call('HDEL', KEYS[3], 'lineage', 'token', 'data', 'sum', 'syncedAtMs', 'walkedAtMs', 'idleSyncedAtMs', 'idleWalkedAtMs')
 redis.call('DEL', KEYS[5], KEYS[6])
 redis.call('INCR', KEYS[4])
 redis.call('HDEL', KEYS[1], ARGV[2])
@@ -173,6 +196,8 @@ function holdLease(context: LeaseContext, id: string, value: string, token: numb
   const lost = new AbortController();
   let renewedAtMs = Date.now();
   let released = false;
+  /** A walk under this lease that changed nothing, noted when the lease is given back. */
+  let idle: { on: SharedVersion; syncedAtMs: number } | undefined;
   const renewal = setInterval(async () => {
     try {
       const renewed = Number(await hub.script('renew a walk lease', RENEW_LUA, snapshotField(id), [lease], [value, leaseMs]));
@@ -190,7 +215,15 @@ function holdLease(context: LeaseContext, id: string, value: string, token: numb
     const lineage = newLineage();
     const encoded = await encode(data);
     const version = Number(
-      await hub.script('publish a snapshot', PUBLISH_LUA, snapshotField(id), [snap, fence, lease, deltas], [token, encoded, data.syncedAtMs, value, nowMs, lineage]),
+      await hub.script('publish a snapshot', PUBLISH_LUA, snapshotField(id), [snap, fence, lease, deltas], [
+        token,
+        encoded,
+        data.syncedAtMs,
+        value,
+        nowMs,
+        lineage,
+        checksum(encoded),
+      ]),
     );
     if (version < 0) throw new StaleLeaseError(id, token);
     return { version, lineage };
@@ -201,6 +234,12 @@ function holdLease(context: LeaseContext, id: string, value: string, token: numb
     grantedAtMs: nowMs,
     signal: lost.signal,
     async publish(data, walk) {
+      // Nothing changed but the time: no write, no notice (the time is noted at release, for the next reader).
+      if (walk !== undefined && !walk.full && walk.changes === 0 && walk.change !== undefined && walk.change.on.version > 0) {
+        idle = { on: walk.change.on, syncedAtMs: data.syncedAtMs };
+        return { version: walk.change.on.version, lineage: walk.change.on.lineage };
+      }
+      idle = undefined;
       const change = walk?.change && { on: walk.change.on, delta: walk.change.delta() };
       const small = change && change.delta.updated.length + change.delta.removed.length <= Math.max(100, data.interviews.length * MAX_DELTA_SHARE);
       if (!change || !small || change.on.version === 0) return publishWhole(data);
@@ -224,7 +263,8 @@ function holdLease(context: LeaseContext, id: string, value: string, token: numb
       if (released) return;
       released = true;
       clearInterval(renewal);
-      await hub.script('release a walk lease', RELEASE_LUA, snapshotField(id), [lease], [value]).catch(() => {});
+      const noted = idle === undefined ? [] : [idle.on.version, idle.on.lineage, idle.syncedAtMs, nowMs];
+      await hub.script('release a walk lease', RELEASE_LUA, snapshotField(id), [lease, snap], [value, ...noted]).catch(() => {});
     },
   };
 }
@@ -247,7 +287,14 @@ export function createRedisSnapshots(options: RedisSnapshotsOptions): { store: S
     return JSON.parse((await gunzip(buffer, { maxOutputLength: MAX_SNAPSHOT_JSON_BYTES })).toString('utf8'));
   }
 
-  async function decode(id: string, buffer: Buffer): Promise<SnapshotData> {
+  /**
+   * A stored snapshot: read as written when its sum says this release wrote it whole, else (an earlier release wrote
+   * it, or it is damaged) validated record by record; what fails either way is thrown, and the caller walks instead.
+   */
+  async function decode(id: string, buffer: Buffer, sum: Buffer | null | undefined): Promise<SnapshotData> {
+    if (sum !== null && sum !== undefined && sum.toString('latin1') === checksum(buffer)) {
+      return ownSnapshotData(await json(buffer), id, (message) => new Error(`the snapshot stored for ${id} ${message}`));
+    }
     const data = snapshotDataSchema.parse(await json(buffer));
     if (data.integrationId !== id) throw new Error(`the snapshot stored for ${id} belongs to ${data.integrationId}`);
     return data;
@@ -260,16 +307,34 @@ export function createRedisSnapshots(options: RedisSnapshotsOptions): { store: S
     )) as Array<Buffer | number | null>;
     const version = Number(reply[0]);
     if (version === 0 && held.version === 0 && options.seed) return seeded(id);
-    if (version <= held.version || reply.length < 4) return undefined;
+    if (version <= held.version) {
+      // A walk on the version held that changed nothing: its time, so this replica need not walk again soon.
+      const syncedAtMs = Number(String(reply[1] ?? '0'));
+      if (version !== held.version || syncedAtMs === 0 || String(reply[3] ?? '') !== held.lineage) return undefined;
+      return { kind: 'deltas', deltas: [], version, lineage: held.lineage, walkedAtMs: Number(String(reply[2])), syncedAtMs };
+    }
+    if (reply.length < 7) return undefined;
     const lineage = String(reply[1]);
     const walkedAtMs = Number(String(reply[2]));
-    const whole = reply[3];
-    const parsed = await Promise.all(reply.slice(4).map(async (raw) => snapshotDeltaSchema.parse(await json(raw as Buffer))));
+    const idleSyncedAtMs = Number(String(reply[3]));
+    const idle = idleSyncedAtMs > 0 ? { syncedAtMs: idleSyncedAtMs, walkedAtMs: Math.max(walkedAtMs, Number(String(reply[4]))) } : { walkedAtMs };
+    const whole = reply[5];
+    const sum = reply[6];
+    const parsed = await Promise.all(reply.slice(7).map(async (raw) => snapshotDeltaSchema.parse(await json(raw as Buffer))));
     if (whole === null || whole === undefined || typeof whole === 'number') {
       if (held.version === 0) return undefined; // removed: no data, only its version stays
-      return { kind: 'deltas', deltas: parsed, version, lineage, walkedAtMs };
+      return { kind: 'deltas', deltas: parsed, version, lineage, ...idle };
     }
-    return { kind: 'whole', data: await decode(id, whole), deltas: parsed, version, lineage, walkedAtMs };
+    let data: SnapshotData;
+    try {
+      data = await decode(id, whole, sum as Buffer | null);
+    } catch (error) {
+      // Not whole, or not a snapshot this service wrote: as if there were none. The walk that follows publishes over
+      // it; a replica serving a snapshot keeps serving it meanwhile, and one without serves 503, never an empty feed.
+      options.logger.warn({ integration: id, err: error }, 'ignored an unreadable shared snapshot; walking instead');
+      return undefined;
+    }
+    return { kind: 'whole', data, deltas: parsed, version, lineage, ...idle };
   }
 
   /** An embedded install's snapshot, written to Redis as version 1 (unless a replica was first). */
@@ -283,7 +348,14 @@ export function createRedisSnapshots(options: RedisSnapshotsOptions): { store: S
   async function putBack(id: string, snapshot: { data: SnapshotData; version: number }, token: number): Promise<void> {
     const { snap, fence, lease, deltas } = keys(id);
     const data = await encode(snapshot.data);
-    await hub.script('put back a snapshot', PUT_BACK_LUA, snapshotField(id), [snap, fence, lease, deltas], [snapshot.version, data, snapshot.data.syncedAtMs, token, newLineage()]);
+    await hub.script('put back a snapshot', PUT_BACK_LUA, snapshotField(id), [snap, fence, lease, deltas], [
+      snapshot.version,
+      data,
+      snapshot.data.syncedAtMs,
+      token,
+      newLineage(),
+      checksum(data),
+    ]);
   }
 
   async function acquire(id: string): Promise<LeaseAnswer> {

@@ -7,7 +7,7 @@ let sequence = 0;
  * Writes `text` to `path` through a temporary file renamed over it, readable by the owner only: a crash mid-write
  * leaves the previous file whole, and a reader sees the old content or the new, never a mix.
  */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
+export async function writeFileAtomic(path: string, text: string | Uint8Array): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const temporary = `${path}.${process.pid}.${++sequence}.tmp`;
   try {

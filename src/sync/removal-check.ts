@@ -21,6 +21,11 @@ export interface CheckedWalk {
   readonly next: Snapshot;
   /** An operator confirmed this walk's removals, whatever they are. */
   readonly confirmed: boolean;
+  /**
+   * The interviews feeds showed that the walk removes (see `AppliedWalk.removals`); unset, every interview of `base`
+   * that `next` lacks.
+   */
+  readonly removals?: number;
 }
 
 /** One integration's mass-removal guard, with what it says told to the log and the metrics. */
@@ -39,8 +44,8 @@ export function createRemovalCheck(options: RemovalCheckOptions): RemovalCheck {
   const { logger, metrics } = options;
   const guard = createMassRemovalGuard({ holdMs: options.holdMs });
   return {
-    check({ kind, startedAtMs, base, next, confirmed }) {
-      const removals = countRemovals(base, next);
+    check({ kind, startedAtMs, base, next, confirmed, removals: counted }) {
+      const removals = counted ?? countRemovals(base, next);
       const of = base?.size ?? 0;
       const decision = guard.judge({ kind, startedAtMs, removals, of, confirmed });
       if (decision.action === 'hold') {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { SnapshotHolder } from '../feeds/feed-service.js';
 import type { RejectedRecord } from '../interviews/interview-schema.js';
-import { applyWalk, type AppliedWalk, type Snapshot } from '../interviews/snapshot.js';
+import { applyWalk, heldFromMs, type AppliedWalk, type Snapshot } from '../interviews/snapshot.js';
 import type { KomboClient } from '../kombo/create-kombo-client.js';
 import { KomboError } from '../kombo/kombo-error.js';
 import type { Metrics } from '../metrics.js';
@@ -28,6 +28,11 @@ export interface SnapshotBuilderOptions {
   maxPages?: number | undefined;
   walkCeiling?: WalkCeiling | undefined;
   formerInterviewerRetentionMs?: number | undefined;
+  /**
+   * FEED_PAST_DAYS: interviews that ended before the feed window (less a margin, see `heldFromMs`) are not held, and
+   * history is dropped as a walk reads it. Unset, every dated interview is held.
+   */
+  feedPastDays?: number | undefined;
   massRemovalHoldMs: number;
   /** A record failed validation; `kept` when its interview keeps its last good version. */
   onRejected(record: RejectedRecord, kept: boolean): void;
@@ -82,6 +87,7 @@ export function createSnapshotBuilder(options: SnapshotBuilderOptions): Snapshot
 
   async function build({ ask, previous, startedAtMs, full, kind }: WalkPlan, signals: { signal: AbortSignal; slotSignal: AbortSignal }): Promise<BuiltSnapshot> {
     const budget = budgets.next(previous);
+    const fromMs = options.feedPastDays === undefined ? undefined : heldFromMs(startedAtMs, options.feedPastDays);
     const walkOnce = () =>
       walkInterviews(client, {
         kind,
@@ -90,6 +96,7 @@ export function createSnapshotBuilder(options: SnapshotBuilderOptions): Snapshot
         ...(full ? {} : { updatedAfterMs: previous!.data.syncedAtMs - (options.overlapMs ?? 60_000) }),
         ...(options.maxPages !== undefined ? { maxPages: options.maxPages } : {}),
         budget,
+        ...(fromMs !== undefined ? { heldFromMs: fromMs, held: (id: string) => feeds.snapshot()?.byId.has(id) === true } : {}),
         // One policy for full and incremental walks: an invalid record's interview keeps its last good version.
         onRejected: (record) => options.onRejected(record, record.id !== null && previous?.byId.has(record.id) === true),
       });
@@ -102,9 +109,13 @@ export function createSnapshotBuilder(options: SnapshotBuilderOptions): Snapshot
     }
     // Nothing is applied until every page has been read: a walk that fails halfway changes no feed.
     const base = feeds.snapshot();
-    const applied = applyWalk(base, result.walk, { formerInterviewerRetentionMs: options.formerInterviewerRetentionMs });
-    removals.check({ kind, startedAtMs, base, next: applied.snapshot, confirmed: ask.confirmRemovals });
-    if (full) budgets.walkedFull(result.size);
+    const applied = applyWalk(base, result.walk, {
+      formerInterviewerRetentionMs: options.formerInterviewerRetentionMs,
+      ...(fromMs !== undefined ? { heldFromMs: fromMs } : {}),
+    });
+    // What feeds showed and the walk removed: interviews ageing out of the window are never a mass removal.
+    removals.check({ kind, startedAtMs, base, next: applied.snapshot, confirmed: ask.confirmRemovals, removals: applied.removals });
+    if (full) budgets.walkedFull(fromMs === undefined ? result.size : { records: result.size.held, bytes: result.size.bytes });
     return { result, base, applied };
   }
 

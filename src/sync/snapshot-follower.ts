@@ -60,12 +60,25 @@ export function createSnapshotFollower(options: SnapshotFollowerOptions): Snapsh
 
   async function takeIn(): Promise<SharedUpdate | undefined> {
     const update = await coordinator.newer(integrationId, held);
-    if (update === undefined || update.version <= held.version) return undefined;
+    if (update === undefined) return undefined;
     const before = feeds.snapshot();
+    if (update.version <= held.version) {
+      // Another walker walked the version held and found nothing new: only the sync time moves, no feed changes. Its
+      // lease time still tells a walk asked for before it that it is done.
+      if (before === undefined || update.version !== held.version || update.syncedAtMs === undefined) return undefined;
+      const later = update.syncedAtMs > before.data.syncedAtMs;
+      if (!later && update.walkedAtMs <= walkedAtMs) return undefined;
+      const snapshot = later ? Snapshot.resynced(before, update.syncedAtMs) : before;
+      if (later) feeds.replace(snapshot, new Set());
+      walkedAtMs = Math.max(walkedAtMs, update.walkedAtMs);
+      options.onTakenIn?.(snapshot, update);
+      return update;
+    }
     // Deltas apply to the very snapshot they were made on: the one held, or the whole one read with them.
     let snapshot = update.kind === 'whole' ? Snapshot.fromData(update.data) : before;
     if (snapshot === undefined) return undefined;
     for (const delta of update.deltas) snapshot = Snapshot.patched(snapshot, delta);
+    if (update.syncedAtMs !== undefined && update.syncedAtMs > snapshot.data.syncedAtMs) snapshot = Snapshot.resynced(snapshot, update.syncedAtMs);
     feeds.replace(snapshot, changedBetween(before, snapshot));
     held = { version: update.version, lineage: update.lineage };
     walkedAtMs = update.walkedAtMs;

@@ -82,6 +82,8 @@ export interface SyncEngineOptions {
   webhookIntervalMs?: number;
   /** How long an interviewer with no live interview stays in the snapshot's side tables; unset, for good. */
   formerInterviewerRetentionMs?: number;
+  /** FEED_PAST_DAYS: what ended before the feed window is not held (see `SnapshotBuilderOptions.feedPastDays`). */
+  feedPastDays?: number;
   /** How long full walks must keep agreeing on a held mass removal before it applies unconfirmed. */
   massRemovalHoldMs: number;
   /**

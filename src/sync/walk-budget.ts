@@ -15,11 +15,13 @@ export interface WalkCeiling {
 }
 
 /**
- * The default ceiling: 250,000 records is five times the 50,000-interview benchmark organisation (1,000 pages), and
- * 1 GiB of JSON allows 4 KiB a record there (the benchmark's records with `remote_data` are about 3 KB). An upstream
- * that never stops answering is cut off there, far below the 3.8 GB heap at which such a walk used to crash.
+ * The default ceiling. Records count what a walk holds (interviews a feed can show, and news of held ones), not the
+ * history it streams past: 250,000 is five times the 50,000-interview benchmark organisation's. Bytes count everything
+ * read, history included, but cost no heap (each page is dropped once read): 8 GiB lets a first walk read a million
+ * records of history with `remote_data` (about 3 KB each) and still cuts off an upstream that never stops answering;
+ * the page cap (10,000 pages, 2.5 million records) bounds it too.
  */
-export const DEFAULT_WALK_CEILING: WalkCeiling = { records: 250_000, bytes: 1024 * MiB };
+export const DEFAULT_WALK_CEILING: WalkCeiling = { records: 250_000, bytes: 8192 * MiB };
 /** A walk may read this many times what the last full walk read: an organisation grows, but not fourfold at once. */
 export const WALK_BUDGET_HEADROOM = 4;
 /** However small the last walk, a budget allows this much, so a small organisation can import its history. */

@@ -62,6 +62,11 @@ export type SharedUpdate = (
     /** When the lease of the walk that made it was granted, by the coordinator's clock (0: unknown, put back). */
     readonly walkedAtMs: number;
     /**
+     * A later walk on this version changed nothing but the time: the snapshot's `syncedAtMs` is this now. With no
+     * deltas and the version held, that is all there is to take in (nothing was republished, nobody was woken).
+     */
+    readonly syncedAtMs?: number;
+    /**
      * What an earlier process left in storage, not a walk shared now: taking it in says nothing of how the integration
      * fares today (it is no last success).
      */

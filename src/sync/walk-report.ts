@@ -34,7 +34,9 @@ export function createWalkReport(options: { logger: Logger; metrics?: Metrics | 
       metrics?.refreshes.inc({ kind, outcome: 'success' });
       metrics?.refreshDuration.observe({ kind, outcome: 'success' }, durationMs / 1000);
       metrics?.rejectedRecords.inc(summary.rejectedRecords);
-      logger.info({ refresh: { ...summary, outcome: 'success' } }, 'refresh succeeded');
+      // A walk that changed nothing is the common case, every few minutes per integration: it is no news at info.
+      if (summary.changes === 0 && summary.changedFeeds === 0) logger.debug({ refresh: { ...summary, outcome: 'success' } }, 'refresh succeeded');
+      else logger.info({ refresh: { ...summary, outcome: 'success' } }, 'refresh succeeded');
     },
     rejected(record, kept) {
       const outcome = kept ? 'kept its last good version' : record.id === null ? 'skipped, no readable id' : 'skipped, no earlier version';

@@ -10,6 +10,7 @@ import { interviewRecord, komboUser } from '../helpers/factories.js';
 import { startFakeKombo, type FakeKombo } from '../helpers/fake-kombo.js';
 import { parseIcs } from '../helpers/ics.js';
 import { admin, postWebhook, rawGet, until } from '../helpers/integrations.js';
+import { readSnapshotJson } from '../helpers/snapshot-file.js';
 import { buildTestService, feedPath } from '../helpers/test-service.js';
 
 const A = 'greenhouse:acme';
@@ -128,7 +129,7 @@ describe('the registry of integrations', () => {
 
     const files = await snapshotFiles();
     expect(files).toHaveLength(1);
-    for (const file of files) expect(JSON.parse(await readFile(join(dataDir, file), 'utf8')).integrationId).toBe(A);
+    for (const file of files) expect((await readSnapshotJson(join(dataDir, file))).integrationId).toBe(A);
     const everything = (await Promise.all((await readdir(dataDir)).map((file) => readFile(join(dataDir, file), 'utf8')))).join('\n');
     expect(everything).not.toContain('Globex pairing');
     expect(service.feeds.snapshot(B)).toBeUndefined();

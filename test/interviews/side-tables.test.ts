@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import {
   type Walk,
 } from '../../src/interviews/snapshot.js';
 import { createFileSnapshotStore } from '../../src/interviews/snapshot-store.js';
+import { readSnapshotJson } from '../helpers/snapshot-file.js';
 import { domainInterview } from '../helpers/factories.js';
 
 const T0 = Date.UTC(2026, 10, 1, 12);
@@ -153,7 +154,7 @@ describe('the side tables (feedChangedAtMs, formerNames)', () => {
 
     // The same file as an older version wrote it: no prunedChangedAtMs.
     const path = join(dir, (await readdir(dir))[0]!);
-    const { prunedChangedAtMs: _floor, ...old } = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+    const { prunedChangedAtMs: _floor, ...old } = await readSnapshotJson(path);
     await writeFile(path, JSON.stringify(old));
     const fromOld = Snapshot.fromData((await store.load('int'))!);
     expect(fromOld.feedChangedAt('grace@example.com')).toBe(T0);

@@ -22,7 +22,8 @@ function served(snapshot: Snapshot) {
   return {
     data: snapshot.data,
     byEmail: [...snapshot.byEmail].map(([email, list]) => [email, list.map((interview) => interview.id)]),
-    names: [...snapshot.names],
+    // Map order is no part of a feed: by email.
+    names: [...snapshot.names].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
   };
 }
 
@@ -52,6 +53,39 @@ describe('snapshot deltas (what a replica that did not walk applies)', () => {
     });
     expect(replica.data.interviews.map((interview) => interview.id)).toEqual(['iv-2', 'iv-3']);
     expect(replica.names.get('alan@example.com')).toBe('Alan M. Turing');
+  });
+
+  it('cost what changed, not the side tables: the same one-interview change weighs the same beside 10 or 2,000 interviewers', () => {
+    const sizes = [10, 2_000].map((people) => {
+      const others = Array.from({ length: people }, (_, n) =>
+        interviewRecord({ id: `o-${n}`, users: [komboUser(`person-${n}@example.com`, 'Person', String(n))], starting_at: '2026-12-05T10:00:00.000Z', ending_at: '2026-12-05T11:00:00.000Z' }),
+      );
+      const base = applyWalk(undefined, walk('full', T0, [interviewRecord({ id: 'iv-1', users: [ADA] }), ...others])).snapshot;
+      // Every one of them stays in the side tables, and most leave the index: former interviewers.
+      const gone = applyWalk(base, walk('incremental', T0 + 60_000, others.slice(1).map((record) => ({ ...record, canceled: true })))).snapshot;
+      const replica = Snapshot.fromData(JSON.parse(JSON.stringify(gone.data)));
+      const changed = applyWalk(gone, walk('incremental', T0 + 120_000, [interviewRecord({ id: 'iv-1', title: 'Moved', users: [ADA], changed_at: '2026-11-02T09:00:00.000Z' })]));
+      const delta = snapshotDelta(gone, changed.snapshot, changed.changedEmails);
+      expect(Object.keys(gone.data.feedChangedAtMs)).toHaveLength(people + 1);
+      expect(served(Snapshot.patched(replica, JSON.parse(JSON.stringify(delta)) as SnapshotDelta))).toEqual(served(changed.snapshot));
+      return JSON.stringify(delta).length;
+    });
+    expect(sizes[1]).toBe(sizes[0]);
+  });
+
+  it('carry interviews ageing out of the held window, so a replica holds what the walker holds', () => {
+    const heldFrom = T0 - 92 * 86_400_000;
+    const walker = applyWalk(undefined, walk('full', T0, [
+      interviewRecord({ id: 'iv-1', users: [ADA], starting_at: '2026-11-02T10:00:00.000Z', ending_at: '2026-11-02T11:00:00.000Z' }),
+      interviewRecord({ id: 'iv-2', users: [ADA, GRACE] }),
+    ]), { heldFromMs: heldFrom }).snapshot;
+    const replica = Snapshot.fromData(JSON.parse(JSON.stringify(walker.data)));
+    // Three months on the window has passed iv-1: the incremental walk lists nothing, yet iv-1 leaves.
+    const later = applyWalk(walker, walk('incremental', T0 + 95 * 86_400_000, []), { heldFromMs: heldFrom + 95 * 86_400_000 });
+    expect(later).toMatchObject({ changes: 1, removals: 0, agedOut: 1 });
+    const delta = snapshotDelta(walker, later.snapshot, later.changedEmails);
+    expect(delta.removed).toEqual(['iv-1']);
+    expect(served(Snapshot.patched(replica, JSON.parse(JSON.stringify(delta)) as SnapshotDelta))).toEqual(served(later.snapshot));
   });
 
   it('carry only what changed: an unchanged walk carries no interview', () => {

@@ -1,11 +1,13 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import * as fs from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Service } from '../../src/create-service.js';
 import { createFileSnapshotStore } from '../../src/interviews/snapshot-store.js';
+import { readSnapshotJson } from '../helpers/snapshot-file.js';
 import { createMemoryState } from '../../src/state/create-memory-state.js';
 import { start, type RunningService } from '../../src/server.js';
 import { interviewRecord, komboUser } from '../helpers/factories.js';
@@ -159,8 +161,28 @@ describe('a snapshot that survives restarts (file store under DATA_DIR)', () => 
   describe('logs and ignores a snapshot file it cannot use, never failing start-up', () => {
     it.each<[string, (file: string) => Promise<void>, RegExp]>([
       ['not JSON', (file) => writeFile(file, 'this is not json {'), /is not valid JSON/],
-      ['truncated mid-write', async (file) => writeFile(file, (await readFile(file, 'utf8')).slice(0, 200)), /is not valid JSON/],
+      // Changed with format 2: a cut file is told by its checksum, before any JSON is read.
+      ['truncated mid-write', async (file) => writeFile(file, (await readFile(file, 'utf8')).slice(0, 200)), /is not whole/],
       ['JSON of another shape', (file) => writeFile(file, JSON.stringify({ format: 2, interviews: 'many' })), /is not a snapshot/],
+      [
+        'one byte changed, its length the same',
+        async (file) => {
+          const bytes = await readFile(file);
+          const at = bytes.length - 10;
+          bytes[at] = bytes[at]! ^ 0x01;
+          await writeFile(file, bytes);
+        },
+        /is not whole/,
+      ],
+      [
+        "another integration's, its sum intact",
+        async (file) => {
+          const text = (await readFile(file, 'utf8')).replaceAll(fake.integrationId, 'another:integration');
+          const json = Buffer.from(text.slice(text.indexOf('\n') + 1), 'utf8');
+          await writeFile(file, `interview-feeds snapshot 2 sha256=${createHash('sha256').update(json).digest('hex')} bytes=${json.length}\n${json.toString('utf8')}`);
+        },
+        /belongs to another integration/,
+      ],
       ['empty', (file) => writeFile(file, ''), /is not valid JSON/],
       [
         'unreadable (a directory where the file should be)',
@@ -202,7 +224,7 @@ describe('a snapshot that survives restarts (file store under DATA_DIR)', () => 
     expect(writes[0]!.startsWith(dataDir)).toBe(true);
     expect(renames).toEqual([[writes[0], file]]);
     expect(await readdir(dataDir)).toEqual([file.slice(dataDir.length + 1)]);
-    const saved = JSON.parse(await readFile(file, 'utf8')) as { interviews: unknown[] };
+    const saved = (await readSnapshotJson(file)) as { interviews: unknown[] };
     expect(saved.interviews).toHaveLength(3);
   });
 

@@ -36,6 +36,13 @@ describe('createWalkReport', () => {
     expect(text).toMatch(/interview_feeds_refresh_duration_seconds_sum\{kind="incremental",outcome="success"\} 1\.5/);
   });
 
+  it('logs a walk that changed nothing at debug, so an idle organisation adds no info line per refresh', async () => {
+    const { report: r, logs, exposition } = report();
+    r.succeeded({ ...summary, changes: 0, changedFeeds: 0 });
+    expect(logs.lines).toEqual([expect.objectContaining({ level: 'debug', msg: 'refresh succeeded', refresh: expect.objectContaining({ changes: 0 }) })]);
+    expect(await exposition()).toMatch(/interview_feeds_refreshes_total\{kind="incremental",outcome="success"\} 1/);
+  });
+
   it('says what became of an invalid record', () => {
     const { report: r, logs } = report();
     r.rejected({ id: 'iv-1', path: 'starting_at', message: 'Invalid date' }, true);

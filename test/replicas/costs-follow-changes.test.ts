@@ -1,0 +1,97 @@
+import { gzipSync } from 'node:zlib';
+import { createHash } from 'node:crypto';
+import { beforeEach, expect, it } from 'vitest';
+import { interviewRecord, komboUser } from '../helpers/factories.js';
+import type { FakeKombo } from '../helpers/fake-kombo.js';
+import { parseIcs } from '../helpers/ics.js';
+import { until } from '../helpers/integrations.js';
+import { describeRedis, type RedisServer } from '../helpers/redis-server.js';
+import { inspectRedis, replicaGet, startInProcessReplica, useReplicaCluster, type InProcessReplica } from '../helpers/replicas.js';
+import { feedPath } from '../helpers/test-service.js';
+
+/** Calls per command since the server started, from INFO commandstats (commands run by scripts included). */
+async function commandCounts(replica: InProcessReplica): Promise<Map<string, number>> {
+  const text = await inspectRedis(replica).client.info('commandstats');
+  const counts = new Map<string, number>();
+  for (const match of text.matchAll(/^cmdstat_([a-z|_-]+):calls=(\d+)/gm)) counts.set(match[1]!, Number(match[2]));
+  return counts;
+}
+
+describeRedis('replica mode: costs follow what changed', () => {
+  const cluster = useReplicaCluster(() => [
+    interviewRecord({ id: 'iv-1', title: 'First', users: [komboUser('ada@example.com')] }),
+    interviewRecord({ id: 'iv-2', title: 'Second', starting_at: '2026-12-02T10:00:00Z', ending_at: '2026-12-02T11:00:00Z', users: [komboUser('grace@example.com', 'Grace', 'Hopper')] }),
+  ]);
+  const { replicas } = cluster;
+  let redis: RedisServer;
+  let fake: FakeKombo;
+  beforeEach(() => {
+    ({ redis, fake } = cluster);
+  });
+
+  const feed = (replica: InProcessReplica, email = 'ada@example.com') => replicaGet(replica, feedPath(replica, email));
+
+  it('an unchanged refresh writes no snapshot, no delta and no notice; the next replica to look takes in its time', async () => {
+    const a = await startInProcessReplica(fake, redis.url);
+    replicas.push(a);
+    await until(() => a.sync.ready(), 'first replica ready');
+    const b = await startInProcessReplica(fake, redis.url);
+    replicas.push(b);
+    const inspect = inspectRedis(a);
+    const snap = inspect.key(`snap:${fake.integrationId}`);
+    const before = await inspect.client.hgetall(snap);
+    const counts = await commandCounts(a);
+
+    fake.clock += 60_000;
+    const walkedAt = fake.clock;
+    const requests = fake.requests.length;
+    expect(await a.sync.refresh()).toMatchObject({ kind: 'incremental', changes: 0 });
+    expect(fake.requests.length).toBe(requests + 1);
+
+    const after = await commandCounts(a);
+    const calls = (name: string) => (after.get(name) ?? 0) - (counts.get(name) ?? 0);
+    // No notice woke anyone, nothing was appended, and the snapshot is the same version and bytes.
+    expect(calls('publish')).toBe(0);
+    expect(calls('rpush')).toBe(0);
+    const now = await inspect.client.hgetall(snap);
+    expect(now.v).toBe(before.v);
+    expect(now.data).toBe(before.data);
+    expect(await inspect.client.llen(inspect.key(`snapdeltas:${fake.integrationId}`))).toBe(0);
+    // The lease (taken, read, given back with the walk's time noted): three scripts, whatever the organisation's size.
+    expect(calls('eval') + calls('evalsha')).toBeLessThanOrEqual(3);
+
+    // The other replica's next walk asks Kombo for what changed since that walk, not since the last published one.
+    fake.clock += 60_000;
+    await b.sync.refresh();
+    expect(fake.requests.at(-1)?.query.updated_after).toBe(new Date(walkedAt - 60_000).toISOString());
+    expect((await feed(b)).body.equals((await feed(a)).body)).toBe(true);
+  });
+
+  it.each<[string, (data: Buffer) => { data: Buffer; sum?: string }]>([
+    ['not whole (a byte of the stored data changed)', (data: Buffer) => ({ data: Buffer.concat([data.subarray(0, 20), Buffer.from([data[20]! ^ 0xff]), data.subarray(21)]) })],
+    ['not ours (gzipped JSON of another shape, with a matching sum)', () => {
+      const data = gzipSync(JSON.stringify({ format: 1, hello: 'world' }));
+      return { data, sum: createHash('sha256').update(data).digest('hex') };
+    }],
+  ])('a stored snapshot %s is never served: a replica walks instead, and never serves an empty feed', async (_name, spoil) => {
+    const a = await startInProcessReplica(fake, redis.url);
+    replicas.push(a);
+    await until(() => a.sync.ready(), 'first replica ready');
+    const good = await feed(a);
+    const inspect = inspectRedis(a);
+    const snap = inspect.key(`snap:${fake.integrationId}`);
+    const stored = (await inspect.client.hgetallBuffer(snap)) as Record<string, Buffer>;
+    const spoilt = spoil(stored.data!);
+    await inspect.client.hset(snap, 'data', spoilt.data, ...(spoilt.sum !== undefined ? ['sum', spoilt.sum] : []));
+
+    const requests = fake.requests.length;
+    const late = await startInProcessReplica(fake, redis.url);
+    replicas.push(late);
+    await until(() => late.sync.ready(), 'the late replica walked');
+    expect(fake.requests.length).toBeGreaterThan(requests);
+    const served = await feed(late);
+    expect(served.status).toBe(200);
+    expect(parseIcs(served.body).events.map((event) => event.summary)).toEqual(['First']);
+    expect(served.body.equals(good.body)).toBe(true);
+  });
+});
