@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ownRecord } from '../storage/own-record.js';
 import { readJsonFile } from '../storage/read-json-file.js';
 import { writeFileAtomic } from '../storage/write-file-atomic.js';
+import { linkedDataSchema, linkedDeltaSchema } from './linked-records.js';
 import type { SnapshotData, SnapshotDelta } from './snapshot.js';
 
 /**
@@ -21,7 +22,7 @@ export interface SnapshotStore {
   list?(): Promise<string[]>;
 }
 
-const interviewerSchema = z.object({ email: z.string().nullable(), name: z.string().nullable() });
+const interviewerSchema = z.object({ email: z.string().nullable(), name: z.string().nullable(), userId: z.string().nullable().optional() });
 /** The wire shape of a saved snapshot, checked wherever one is read back (a file, Redis). */
 export const snapshotDataSchema = z.object({
   format: z.literal(1),
@@ -42,6 +43,10 @@ export const snapshotDataSchema = z.object({
       // Snapshots saved before team feeds have no job ids: read as null, and the next walk is a full one (below).
       jobId: z.string().nullable().default(null),
       interviewers: z.array(interviewerSchema),
+      applicationId: z.string().nullable().optional(),
+      candidateId: z.string().nullable().optional(),
+      atsUrl: z.string().nullable().optional(),
+      confidential: z.enum(['job', 'candidate']).nullable().optional(),
       revisionMs: z.number(),
     }),
   ),
@@ -49,6 +54,7 @@ export const snapshotDataSchema = z.object({
   formerNames: ownRecord(z.string()).optional(),
   // Absent in files written before the side tables were pruned: read as 0.
   prunedChangedAtMs: z.number().optional(),
+  linked: linkedDataSchema.optional(),
 }) satisfies z.ZodType<SnapshotData>;
 
 /** The wire shape of a snapshot delta (replica mode), checked wherever one is read back. */
@@ -62,6 +68,7 @@ export const snapshotDeltaSchema = z.object({
   feedChangedAtMs: ownRecord(z.number()),
   formerNames: ownRecord(z.string()).optional(),
   prunedChangedAtMs: z.number().optional(),
+  linked: linkedDeltaSchema.optional(),
 }) satisfies z.ZodType<SnapshotDelta>;
 
 /** A snapshot file that is there but cannot be used: logged and ignored by the caller, never fatal. */

@@ -1,6 +1,7 @@
-import { sameContent, type Interview } from './interview.js';
+import { sameContent, sameLinks, type Interview } from './interview.js';
 import type { ParsedRecord } from './interview-schema.js';
 import { ownTable } from '../storage/own-record.js';
+import { linkedDelta, patchLinked, type LinkedData, type LinkedDelta } from './linked-records.js';
 
 const DAY_MS = 86_400_000;
 
@@ -44,6 +45,11 @@ export interface SnapshotData {
    * a pruned interviewer must not get 304). Absent, as 0, in snapshots saved before pruning existed.
    */
   readonly prunedChangedAtMs?: number;
+  /**
+   * The ATS records interviews link to (users, jobs, candidates, applications), kept so a refresh can apply their
+   * changes. Absent in snapshots saved before they were kept: the next walk fetches them.
+   */
+  readonly linked?: LinkedData;
 }
 
 /**
@@ -61,6 +67,8 @@ export interface SnapshotDelta {
   readonly feedChangedAtMs: Readonly<Record<string, number>>;
   readonly formerNames?: Readonly<Record<string, string>>;
   readonly prunedChangedAtMs?: number;
+  /** What the walk changed of the linked records; absent when it changed none. */
+  readonly linked?: LinkedDelta;
 }
 
 /**
@@ -86,6 +94,7 @@ export function snapshotDelta(before: Snapshot, after: Snapshot, touchedEmails: 
     feedChangedAtMs,
     ...(formerNames !== undefined ? { formerNames } : {}),
     ...(prunedChangedAtMs !== undefined ? { prunedChangedAtMs } : {}),
+    ...(after.data.linked !== undefined && after.data.linked !== before.data.linked ? { linked: linkedDelta(before.data.linked, after.data.linked) } : {}),
   };
 }
 
@@ -207,6 +216,7 @@ export class Snapshot {
       feedChangedAtMs: delta.feedChangedAtMs,
       formerNames: delta.formerNames,
       prunedChangedAtMs: delta.prunedChangedAtMs,
+      ...(delta.linked !== undefined ? { linked: patchLinked(previous.data.linked, delta.linked) } : previous.data.linked !== undefined ? { linked: previous.data.linked } : {}),
     };
     return Snapshot.derive(previous, data, byId, touchedIds, new Set(delta.touchedEmails));
   }
@@ -304,6 +314,8 @@ export interface Walk {
    * an incremental one, unless the walk also read a valid record for the id.
    */
   readonly rejectedIds?: readonly string[];
+  /** The linked records as the walk left them; absent: those of the snapshot it applies to stay. */
+  readonly linked?: LinkedData;
 }
 
 /** What a walk changed: the new snapshot and whose feeds must be rendered again. */
@@ -377,8 +389,9 @@ function settle(old: Interview | undefined, fresh: Interview): Interview | undef
   if (old === fresh) return undefined;
   if (sameContent(old, fresh)) {
     // Only the job id moved (or arrived: snapshots saved before team feeds had none): a job's team feed changes, an
-    // interviewer's event does not, so its revision and SEQUENCE stay.
-    return old.jobId === fresh.jobId ? undefined : { ...fresh, revisionMs: old.revisionMs };
+    // interviewer's event does not, so its revision and SEQUENCE stay. Likewise the ids of linked ATS records,
+    // which later changes of those records are applied by.
+    return old.jobId === fresh.jobId && sameLinks(old, fresh) ? undefined : { ...fresh, revisionMs: old.revisionMs };
   }
   return fresh.revisionMs > old.revisionMs ? fresh : { ...fresh, revisionMs: old.revisionMs + 1000 };
 }
@@ -489,6 +502,7 @@ function dataOf(before: Snapshot | undefined, walk: Walk, interviews: readonly I
     feedChangedAtMs: late.feedChangedAtMs,
     formerNames: late.formerNames,
     prunedChangedAtMs: late.prunedChangedAtMs,
+    ...((walk.linked ?? before?.data.linked) !== undefined ? { linked: walk.linked ?? before?.data.linked } : {}),
   };
 }
 

@@ -11,6 +11,8 @@ export interface WalkResult {
   readonly rejected: readonly RejectedRecord[];
   /** Records read, rejected ones included, and the bytes of the pages once decoded: what the next budget is set by. */
   readonly size: { readonly records: number; readonly bytes: number };
+  /** What reading the linked models cost (absent when they were not read): requests per model, models that failed. */
+  readonly linked?: { readonly requests: Readonly<Record<string, number>>; readonly failed: readonly string[]; readonly rejected: number };
 }
 
 /** What to walk. */
