@@ -1,4 +1,9 @@
 import { createHmac } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createFileSnapshotStore } from '../../src/interviews/snapshot-store.js';
+import { createMemoryState } from '../../src/state/create-memory-state.js';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Service } from '../../src/create-service.js';
@@ -443,6 +448,39 @@ describe('linked models: requests stay frugal', () => {
     } finally {
       await service.sync.close();
       await fake.close();
+    }
+  });
+});
+
+describe('linked models: saved with the snapshot', () => {
+  it('a restart restores them: an offboarded interviewer stays offboarded, and the next refresh asks only what changed', async () => {
+    const fake = await startFakeKombo();
+    const dataDir = await mkdtemp(join(tmpdir(), 'linked-restart-'));
+    seed(fake);
+    fake.upsertLinked('users', user(GRACE, 'Grace', 'Hopper', { status: 'INACTIVE' }));
+    fake.clock += 10 * MINUTE;
+    const build = () => buildTestService(fake, { overrides: { timeoutMs: 10_000, state: createMemoryState({ snapshots: createFileSnapshotStore(dataDir) }) } });
+    const first = build();
+    try {
+      await first.sync.refresh();
+      await first.sync.close();
+      const second = build();
+      try {
+        expect(await second.restore()).toBe(true);
+        await request(second.app).get(personPath(second, GRACE)).expect(404);
+        expect(descriptions(await calendar(second, personPath(second, ADA)))[0]).toContain('Open in ATS: https://ats.example.com/applications/app-1');
+        const asked = fake.linkedRequests.length;
+        fake.clock += 10 * MINUTE;
+        expect(await second.sync.refresh()).toMatchObject({ kind: 'incremental' });
+        const linked = fake.linkedRequests.slice(asked);
+        expect(linked).toHaveLength(4);
+        for (const r of linked) expect(r.query).not.toHaveProperty('ids');
+      } finally {
+        await second.sync.close();
+      }
+    } finally {
+      await fake.close();
+      await rm(dataDir, { recursive: true, force: true });
     }
   });
 });
