@@ -166,6 +166,19 @@ function summarize(snapshot: Snapshot, email: string, nowMs: number, options: Fe
   return { events, nextStartMs };
 }
 
+/** Whose feed `email`'s link serves in `snapshot` (see {@link FeedService.personFeed}). */
+function personFeedIn(snapshot: Snapshot | undefined, email: string): string | null {
+  const person = personOf(snapshot?.data.linked, email);
+  if (person === undefined) return email;
+  return person.active ? person.email : null;
+}
+
+/** Every address of the person `email` belongs to in `snapshot` (see {@link FeedService.addressesOf}). */
+function addressesIn(snapshot: Snapshot | undefined, email: string): string[] {
+  const person = personOf(snapshot?.data.linked, email);
+  return person === undefined ? [email] : [person.email, ...person.formerEmails];
+}
+
 /** Creates a {@link FeedService}. */
 export function createFeedService(options: FeedServiceOptions): FeedService {
   const now = options.now ?? Date.now;
@@ -200,11 +213,6 @@ export function createFeedService(options: FeedServiceOptions): FeedService {
     }
   }
 
-  /** What calendars may show of `interviews`: confidential searches without their names, unless told otherwise. */
-  function shown(interviews: readonly Interview[]): readonly Interview[] {
-    return shownInterviews(interviews, options.showConfidentialNames === true);
-  }
-
   function render(integrationId: string, snapshot: Snapshot, target: FeedTarget, detail: FeedDetail, key: string, windowDay: number): RenderedFeed {
     const started = performance.now();
     const label = labels.get(integrationId);
@@ -212,11 +220,12 @@ export function createFeedService(options: FeedServiceOptions): FeedService {
     let calendarName: string;
     let changedAtMs: number;
     if ('email' in target) {
-      interviews = shown(snapshot.interviewsOf(target.email));
+      interviews = shownInterviews(snapshot.interviewsOf(target.email), options.showConfidentialNames === true);
       calendarName = personCalendarName(snapshot.names.get(target.email), target.email, label, detail);
       changedAtMs = snapshot.feedChangedAt(target.email);
     } else {
-      interviews = shown(teamInterviews(snapshot, target.team));
+      // Confidential searches without their names, unless SHOW_CONFIDENTIAL_NAMES says otherwise.
+      interviews = shownInterviews(teamInterviews(snapshot, target.team), options.showConfidentialNames === true);
       const jobName = target.team === 'all' ? undefined : interviews.find((interview) => interview.jobName !== null)?.jobName;
       calendarName = teamCalendarName(target.team, jobName, label, detail);
       // Whatever changed last in the integration: an interview leaving a team feed moves no time of its own.
@@ -303,15 +312,8 @@ export function createFeedService(options: FeedServiceOptions): FeedService {
       return snapshot === undefined ? undefined : summarize(snapshot, email, now(), options);
     },
     personCalendarName: (integrationId, email) => personCalendarName(current.get(integrationId)?.names.get(email), email, labels.get(integrationId)),
-    personFeed(integrationId, email) {
-      const person = personOf(current.get(integrationId)?.data.linked, email);
-      if (person === undefined) return email;
-      return person.active ? person.email : null;
-    },
-    addressesOf(integrationId, email) {
-      const person = personOf(current.get(integrationId)?.data.linked, email);
-      return person === undefined ? [email] : [person.email, ...person.formerEmails];
-    },
+    personFeed: (integrationId, email) => personFeedIn(current.get(integrationId), email),
+    addressesOf: (integrationId, email) => addressesIn(current.get(integrationId), email),
     showsConfidentialNames: options.showConfidentialNames === true,
     cachedFeeds: () => cache.size,
     cachedBytes: () => cache.calculatedSize,

@@ -71,9 +71,11 @@ export async function walkLinked(client: KomboClient, options: LinkedWalkOptions
   let heldRefs: LinkedRefs | undefined;
   const held = () => (heldRefs ??= refsOf(previous?.byId.values() ?? []));
 
+  // What the walk's interviews reference; again once the applications are read, which name candidates and jobs.
+  let walkRefs = refsOf(fresh);
+
   async function read(model: LinkedModel): Promise<void> {
-    const walkRefs = refsOf(fresh)[model];
-    const wanted = (id: string) => walkRefs.has(id);
+    const wanted = (id: string) => walkRefs[model].has(id);
     const apply = (raw: unknown) => {
       const parsed = parseLinkedRecord(model, raw);
       if (isRejectedLinked(parsed)) {
@@ -90,17 +92,16 @@ export async function walkLinked(client: KomboClient, options: LinkedWalkOptions
     try {
       const lastRead = before?.syncedAtMs[model];
       if (kind === 'full' || lastRead === undefined) {
-        const ids = new Set(walkRefs);
+        const ids = new Set(walkRefs[model]);
         if (kind === 'incremental') for (const id of held()[model]) ids.add(id);
-        const everyId = ids;
-        await ask({ ids: [...everyId] });
+        await ask({ ids: [...ids] });
         builder.synced(model, startedAtMs);
         return;
       }
       await ask({ updatedAfter: new Date(lastRead - options.overlapMs) });
       // New interviews may reference records never held (nothing about them changed lately): asked for once.
       const table = builder.current[model];
-      const missing = [...walkRefs].filter((id) => !Object.hasOwn(table, id));
+      const missing = [...walkRefs[model]].filter((id) => !Object.hasOwn(table, id));
       if (missing.length > 0) await ask({ ids: missing });
       builder.synced(model, startedAtMs);
     } catch (error) {
@@ -111,8 +112,14 @@ export async function walkLinked(client: KomboClient, options: LinkedWalkOptions
   }
 
   // Applications first: they name candidates and jobs that interviews may not embed.
-  await Promise.all([read('users'), read('applications').then(() => Promise.all([read('jobs'), read('candidates')]))]);
-  if (kind === 'full') builder.retain(refsOf(fresh));
+  await Promise.all([
+    read('users'),
+    read('applications').then(() => {
+      walkRefs = refsOf(fresh);
+      return Promise.all([read('jobs'), read('candidates')]);
+    }),
+  ]);
+  if (kind === 'full') builder.retain(walkRefs);
   const linked = builder.finish();
 
   const records: ParsedRecord[] = options.records.map((record) =>
