@@ -74,7 +74,10 @@ export async function walkLinked(client: KomboClient, options: LinkedWalkOptions
   // What the walk's interviews reference; again once the applications are read, which name candidates and jobs.
   let walkRefs = refsOf(fresh);
 
-  async function read(model: LinkedModel): Promise<void> {
+  // The ids each model was asked for by `ids`: a record not returned is not asked for twice in one walk.
+  const asked = emptyRefs();
+
+  function reader(model: LinkedModel) {
     const wanted = (id: string) => walkRefs[model].has(id);
     const apply = (raw: unknown) => {
       const parsed = parseLinkedRecord(model, raw);
@@ -86,9 +89,20 @@ export async function walkLinked(client: KomboClient, options: LinkedWalkOptions
       }
     };
     const ask = async (what: LinkedAsk) => {
+      if ('ids' in what) for (const id of what.ids) asked[model].add(id);
       const cost = await fetchLinkedRecords(client, model, what, apply, { signal: options.signal, budget: options.budget, maxPages: options.maxPages });
       requests[model] += cost.requests;
     };
+    const failure = (error: unknown) => {
+      if (options.signal?.aborted) throw error;
+      failed.push(model);
+      options.logger.warn({ model, err: error }, `Kombo ${model} could not be read; their records stay as they were until the next refresh`);
+    };
+    return { ask, failure };
+  }
+
+  async function read(model: LinkedModel): Promise<void> {
+    const { ask, failure } = reader(model);
     try {
       const lastRead = before?.syncedAtMs[model];
       if (kind === 'full' || lastRead === undefined) {
@@ -105,20 +119,25 @@ export async function walkLinked(client: KomboClient, options: LinkedWalkOptions
       if (missing.length > 0) await ask({ ids: missing });
       builder.synced(model, startedAtMs);
     } catch (error) {
-      if (options.signal?.aborted) throw error;
-      failed.push(model);
-      options.logger.warn({ model, err: error }, `Kombo ${model} could not be read; their records stay as they were until the next refresh`);
+      failure(error);
     }
   }
 
-  // Applications first: they name candidates and jobs that interviews may not embed.
-  await Promise.all([
-    read('users'),
-    read('applications').then(() => {
-      walkRefs = refsOf(fresh);
-      return Promise.all([read('jobs'), read('candidates')]);
-    }),
-  ]);
+  /** The candidates and jobs only the applications name (interviews embed them as a rule): asked for by ids. */
+  async function readNamedByApplications(model: 'jobs' | 'candidates'): Promise<void> {
+    if (failed.includes(model)) return;
+    const table = builder.current[model];
+    const missing = [...walkRefs[model]].filter((id) => !Object.hasOwn(table, id) && !asked[model].has(id));
+    if (missing.length === 0) return;
+    const { ask, failure } = reader(model);
+    await ask({ ids: missing }).catch(failure);
+  }
+
+  // Every model at once (a full walk of 50,000 interviews asks for about 250 batches of applications, as many of
+  // candidates); then what only the applications named.
+  await Promise.all(LINKED_MODELS.map(read));
+  walkRefs = refsOf(fresh);
+  await Promise.all([readNamedByApplications('jobs'), readNamedByApplications('candidates')]);
   if (kind === 'full') builder.retain(walkRefs);
   const linked = builder.finish();
 

@@ -157,7 +157,8 @@ export function feedRoutes(options: FeedRouteOptions, app: Pick<Express, 'get'>)
     const detail = identity.detail ?? options.defaultDetail;
     const target = targetOf(identity);
     if (target === undefined) return notFound(res);
-    if (identity.email !== undefined) options.onFetch(identity.integrationId, identity.email, req.headers['user-agent']);
+    // Under the address the person has now: the admin page lists them there (a link for a former one follows them).
+    if ('email' in target) options.onFetch(identity.integrationId, target.email, req.headers['user-agent']);
     const feed = options.feeds.feed(identity.integrationId, target, detail);
     if (feed === undefined) {
       // Never an empty calendar before the first snapshot: clients would delete every event they hold.
