@@ -47,10 +47,11 @@ export interface LinkedWalk {
 }
 
 /**
- * Reads what feeds need of the linked models and applies it. A full walk asks for the records its interviews
- * reference, by ids in batches (every application and candidate of the organisation would be many times more); an
- * incremental one asks each model what changed since its last read (`updated_after`, deletions included), one
- * request when nothing did, plus the records of new interviews not held yet. A model whose read fails keeps what it
+ * Reads what feeds need of the linked models and applies it. The first walk asks for the records its interviews
+ * reference, by ids in batches (every application and candidate of the organisation would be many times more); every
+ * later one, full or incremental, asks each model what changed since its last read (`updated_after`, deletions
+ * included), one request when nothing did, plus the records of interviews it has not seen, by ids. A full walk
+ * then keeps only what its interviews reference. A model whose read fails keeps what it
  * had: names then stay as the interviews embed them, and the walk goes on (an ATS without a users endpoint must not
  * stop interviews from arriving).
  */
@@ -105,7 +106,10 @@ export async function walkLinked(client: KomboClient, options: LinkedWalkOptions
     const { ask, failure } = reader(model);
     try {
       const lastRead = before?.syncedAtMs[model];
-      if (kind === 'full' || lastRead === undefined) {
+      // Never read (the first walk, or a snapshot saved before linked records were kept): every referenced record,
+      // by ids. After that the records held are kept current by `updated_after`, full walks included: a full walk
+      // then asks only for what changed and for the records of interviews it had not seen.
+      if (lastRead === undefined) {
         const ids = new Set(walkRefs[model]);
         if (kind === 'incremental') for (const id of held()[model]) ids.add(id);
         await ask({ ids: [...ids] });

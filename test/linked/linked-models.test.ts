@@ -445,6 +445,12 @@ describe('linked models: requests stay frugal', () => {
       expect(changed.map((event) => event.uid)).toEqual(['iv-1234']);
       expect(changed[0]!.summary).toBe('Interview: Renamed Candidate (Job 2)');
       expect(changed[0]!.sequence).toBeGreaterThan(before.events.find((event) => event.uid === 'iv-1234')!.sequence!);
+
+      // A later full walk asks what changed, not every id again: one request per linked model.
+      const beforeFull = counts();
+      fake.clock += 10 * MINUTE;
+      expect(await service.sync.refresh({ full: true })).toMatchObject({ kind: 'full', changes: 0 });
+      expect(counts().map((count, i) => count - beforeFull[i]!)).toEqual([8, 1, 1, 1, 1]);
     } finally {
       await service.sync.close();
       await fake.close();
