@@ -3,7 +3,9 @@
  * bare walker) for the same event loop. Full-walk pages are serialised once and cached, so the fake's own cost is
  * small and the same for every walker; `updated_after` queries are answered from the live records. A control route
  * (`/_bench/...`) lets the benchmark change one interviewer's interview, as an ATS user would, and read what the
- * fake counted: interview and `GET /integrations/{id}` requests apart, and requests per wall-clock second.
+ * fake counted: interview and `GET /integrations/{id}` requests apart, and requests per wall-clock second. The linked
+ * models (`/ats/users`, `/ats/jobs`, `/ats/candidates`, `/ats/applications`) are served too, by `ids`, `updated_after`
+ * and cursor, and counted per model.
  *
  * Usage (by bench/run.ts): fork with argv [count, options as JSON]; it sends { type: 'ready', baseUrl, ... } over
  * IPC. Options: `remoteData: false` serves records without the `remote_data` blob; `integrations: N` serves N
@@ -32,7 +34,11 @@ interface Served {
   pageCache: Map<number, Buffer>;
   /** Each interviewer's live interviews, for the change control route; a change moves round-robin through them. */
   liveByEmail: Map<string, Entry[]>;
+  /** The linked models' records, by model and id. */
+  linked: Map<string, Map<string, KomboRecord>>;
 }
+
+const LINKED_MODELS = ['users', 'jobs', 'candidates', 'applications'] as const;
 
 const count = Number(process.argv[2] ?? 50_000);
 const settings = JSON.parse(process.argv[3] ?? '{}') as { remoteData?: boolean; integrations?: number };
@@ -55,11 +61,14 @@ for (const [n, id] of ids.entries()) {
       list.push(entry);
     }
   }
-  served.set(id, { id, organization: `Bench Company ${n}`, interviewers: org.interviewers, entries, listed, listedIndex: new Map(listed.map((entry, i) => [entry, i])), pageCache: new Map(), liveByEmail });
+  const linked = new Map(LINKED_MODELS.map((model) => [model as string, new Map(org.linked[model].map((record) => [record.id, record]))]));
+  served.set(id, { id, organization: `Bench Company ${n}`, interviewers: org.interviewers, entries, listed, listedIndex: new Map(listed.map((entry, i) => [entry, i])), pageCache: new Map(), liveByEmail, linked });
 }
 const first = served.values().next().value!;
 let interviewRequests = 0;
 let describeRequests = 0;
+/** Requests to each linked model's endpoint. */
+const linkedRequests: Record<string, number> = { users: 0, jobs: 0, candidates: 0, applications: 0 };
 let bytesServed = 0;
 /** Requests (interviews and integrations) per wall-clock second, keyed by the second since the epoch. */
 const perSecond = new Map<number, number>();
@@ -91,7 +100,7 @@ let changes = 0;
 function control(url: URL, res: ServerResponse): void {
   if (url.pathname === '/_bench/stats') {
     const requests = interviewRequests + describeRequests;
-    return send(res, 200, JSON.stringify({ requests, interviewRequests, describeRequests, bytesServed, records: first.entries.length, listed: first.listed.length }));
+    return send(res, 200, JSON.stringify({ requests, interviewRequests, describeRequests, linkedRequests, bytesServed, records: first.entries.length, listed: first.listed.length }));
   }
   if (url.pathname === '/_bench/seconds') {
     // Requests in each whole second from `from` up to (not including) `to`, both in seconds since the epoch.
@@ -126,7 +135,9 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
   const second = Math.floor(Date.now() / 1000);
   perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
   const describing = url.pathname.startsWith('/v1/integrations/');
+  const model = /^\/v1\/ats\/(users|jobs|candidates|applications)$/.exec(url.pathname)?.[1];
   if (describing) describeRequests++;
+  else if (model !== undefined) linkedRequests[model]!++;
   else interviewRequests++;
   const integration = served.get(String(req.headers['x-integration-id']));
   if (req.headers.authorization !== `Bearer ${BENCH_API_KEY}` || integration === undefined) {
@@ -136,6 +147,7 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     const data = { id: integration.id, tool: { id: 'greenhouse', label: 'Greenhouse' }, category: 'ATS', status: 'ACTIVE', setup_status: 'COMPLETED', end_user: { organization_name: integration.organization, creator_email: null, origin_id: null } };
     return send(res, 200, JSON.stringify({ status: 'success', data }));
   }
+  if (model !== undefined) return sendLinked(res, url, integration.linked.get(model)!);
   if (url.pathname !== '/v1/ats/interviews') return send(res, 404, '{"status":"error","error":{"code":null,"message":"not found"}}');
   const cursor = url.searchParams.get('cursor');
   const offset = cursor === null ? 0 : decodeCursor(cursor);
@@ -152,6 +164,21 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
   const includeDeleted = url.searchParams.get('include_deleted') === 'true';
   const matching = integration.entries.filter((entry) => entry.updatedAt > since && (includeDeleted || entry.record.remote_deleted_at == null));
   send(res, 200, pageBody(matching, offset, size));
+}
+
+/** A page of a linked model: the records of `ids`, or those changed after `updated_after` (none change here). */
+function sendLinked(res: ServerResponse, url: URL, records: Map<string, KomboRecord>): void {
+  const ids = url.searchParams.get('ids');
+  const updatedAfter = url.searchParams.get('updated_after');
+  const since = updatedAfter === null ? -Infinity : Date.parse(updatedAfter);
+  const matching = (ids === null ? [...records.values()] : ids.split(',').flatMap((id) => records.get(id) ?? [])).filter((record) => Date.parse(String(record.changed_at)) > since);
+  const cursor = url.searchParams.get('cursor');
+  const offset = cursor === null ? 0 : decodeCursor(cursor);
+  if (offset === undefined) return send(res, 400, '{"status":"error","error":{"code":"PLATFORM.INPUT_INVALID","message":"bad cursor"}}');
+  const size = Math.min(PAGE_SIZE, Number(url.searchParams.get('page_size') ?? 100));
+  const results = matching.slice(offset, offset + size);
+  const next = offset + size < matching.length ? encodeCursor(offset + size) : null;
+  send(res, 200, JSON.stringify({ status: 'success', data: { next, results } }));
 }
 
 // Serialise every full-walk page up front, so the first walker measured does not pay for it.

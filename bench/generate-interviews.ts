@@ -20,7 +20,12 @@ export interface GeneratedInterviewer {
 export interface GeneratedOrg {
   records: KomboRecord[];
   interviewers: GeneratedInterviewer[];
+  /** The records interviews link to, as `/ats/users`, `/ats/jobs`, `/ats/candidates` and `/ats/applications` list them. */
+  linked: Record<'users' | 'jobs' | 'candidates' | 'applications', KomboRecord[]>;
 }
+
+/** A job's Kombo id, the same for every interview of it (ten jobs in all). */
+const jobIdOf = (name: string) => `bench-job-${JOBS.indexOf(name)}`;
 
 const DAY_MS = 86_400_000;
 
@@ -181,7 +186,8 @@ export function generateInterviews(count: number, options: { nowMs: number; seed
           last_name: candidate.last,
           email_addresses: [{ email_address: `${candidate.first.toLowerCase()}@candidates.example`, type: 'PERSONAL' }],
         },
-        job: { id: komboId(), remote_id: String(5_000 + JOBS.indexOf(job)), name: job },
+        // The draw is kept, so the rest of the organisation stays what it was before jobs had one id each.
+        job: { id: (komboId(), jobIdOf(job)), remote_id: String(5_000 + JOBS.indexOf(job)), name: job },
       },
     };
     // What Greenhouse's scheduled-interview object looks like, notes included: about 1–3 KB per record. Drawn
@@ -214,5 +220,21 @@ export function generateInterviews(count: number, options: { nowMs: number; seed
     if (options.remoteData !== false) record.remote_data = remoteData;
     records.push(record);
   }
-  return { records, interviewers: interviewers.map(({ email, firstName, lastName }) => ({ email, firstName, lastName })) };
+  return { records, interviewers: interviewers.map(({ email, firstName, lastName }) => ({ email, firstName, lastName })), linked: linkedRecords(records, interviewers, iso(options.nowMs - 2 * DAY_MS)) };
+}
+
+/** The linked records of `records`, drawn from them (no random draw: the interviews stay the same), changed at `changedAt`. */
+function linkedRecords(records: readonly KomboRecord[], interviewers: readonly (GeneratedInterviewer & { id: string; spelled: string })[], changedAt: string): GeneratedOrg['linked'] {
+  const common = { remote_deleted_at: null, changed_at: changedAt, remote_data: null };
+  const users = interviewers.map((person, i) => ({ id: person.id, remote_id: String(4_000_000 + i), first_name: person.firstName, last_name: person.lastName, email: person.spelled, status: 'ACTIVE', ...common }));
+  const jobs = JOBS.map((name, i) => ({ id: jobIdOf(name), remote_id: String(5_000 + i), name, confidential: false, visibility: i === 6 ? 'CONFIDENTIAL' : 'PUBLIC', ...common }));
+  const candidates: KomboRecord[] = [];
+  const applications: KomboRecord[] = [];
+  for (const record of records) {
+    const application = record.application as { id: string; remote_id: string; candidate: { id: string; remote_id: string; first_name: string; last_name: string }; job: { id: string } };
+    const { candidate } = application;
+    candidates.push({ id: candidate.id, remote_id: candidate.remote_id, first_name: candidate.first_name, last_name: candidate.last_name, confidential: false, remote_url: `https://ats.example.com/people/${candidate.remote_id}`, ...common });
+    applications.push({ id: application.id, remote_id: application.remote_id, candidate_id: candidate.id, job_id: application.job.id, remote_url: `https://ats.example.com/people/${candidate.remote_id}/applications/${application.remote_id}`, ...common });
+  }
+  return { users, jobs, candidates, applications };
 }

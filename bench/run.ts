@@ -4,7 +4,7 @@
  *
  *   npm run bench                        50,000 interviews (and 5,000 for the scaling row); writes BENCHMARKS.md
  *   npm run bench -- --interviews 5000   a quick run (and 500 for scaling); prints only, unless --write is given
- *   npm run bench -- --only many         one part (feeds, light, many or replicas); prints only
+ *   npm run bench -- --only many         one part (feeds, light, many, replicas or linked); prints only
  *   npm run bench -- --only replicas --write   rows 9 (replicas on Redis) alone, rewritten in BENCHMARKS.md
  *   npm run bench -- --profile DIR       also writes a CPU profile of each service process into DIR
  *
@@ -327,6 +327,60 @@ async function runMany(count: number, perIntegration: number): Promise<ManyResul
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// The linked models
+
+interface LinkedResult {
+  interviews: number;
+  fake: FakeReady;
+  readyMs: number[];
+  bareMs: number[];
+  /** Requests of the first (full) walk: to /ats/interviews, and to each linked model. */
+  walk: { interviews: number; linked: Record<string, number> };
+  /** Requests of an unchanged incremental refresh. */
+  unchanged: { interviews: number; linked: Record<string, number> };
+  unchangedMs: number[];
+}
+
+/**
+ * The full walk with the linked models (users, jobs, candidates, applications, asked by ids for what the interviews
+ * reference) against the bare walker of the interviews alone, in fresh processes, `WALK_PAIRS` times; the requests
+ * each model took, for the walk and for an unchanged refresh.
+ */
+async function runLinked(n: number): Promise<LinkedResult> {
+  log(`${n} interviews with linked models: generating and serving them from the fake Kombo`);
+  const { child: fakeChild, ready: fake } = await startChild<FakeReady>('./fake-kombo-child.ts', [String(n), JSON.stringify({ remoteData: true })]);
+  type Stats = { interviewRequests: number; linkedRequests: Record<string, number> };
+  const stats = () => getJson<Stats>(`${fake.controlUrl}/stats`);
+  const spent = (before: Stats, after: Stats) => ({
+    interviews: after.interviewRequests - before.interviewRequests,
+    linked: Object.fromEntries(Object.keys(after.linkedRequests).map((model) => [model, after.linkedRequests[model]! - (before.linkedRequests[model] ?? 0)])),
+  });
+  const result: LinkedResult = { interviews: n, fake, readyMs: [], bareMs: [], walk: { interviews: 0, linked: {} }, unchanged: { interviews: 0, linked: {} }, unchangedMs: [] };
+  for (let i = 0; i < WALK_PAIRS; i++) {
+    const { child: bare } = await startChild<{ type: string }>('./bare-walker-child.ts');
+    const full = await call<{ ms: number; records: number }>(bare, 'walk', { baseUrl: fake.baseUrl });
+    if (full.records !== fake.listed) throw new Error(`bare walker read ${full.records} of ${fake.listed} records`);
+    result.bareMs.push(full.ms);
+    await stopChild(bare);
+    const service = await startService(fake, `linked-${n}-${i}`);
+    const before = await stats();
+    const started = await call<{ readyMs: number }>(service, 'start');
+    const afterWalk = await stats();
+    result.readyMs.push(started.readyMs);
+    result.walk = spent(before, afterWalk);
+    const unchanged = await call<{ ms: number; summary: Summary }>(service, 'refresh');
+    if (unchanged.summary.kind !== 'incremental' || unchanged.summary.changes !== 0) throw new Error('the unchanged refresh changed something');
+    result.unchangedMs.push(unchanged.ms);
+    result.unchanged = spent(afterWalk, await stats());
+    await call(service, 'stop');
+    await stopChild(service);
+    log(`  walk ${i + 1}/${WALK_PAIRS}: service ready in ${started.readyMs.toFixed(0)} ms, bare walker ${full.ms.toFixed(0)} ms`);
+  }
+  await stopChild(fakeChild);
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // The table
 
 const f = (value: number, digits = 0) => value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
@@ -348,6 +402,31 @@ function smallRecordRows(light: ScaleResult): string[][] {
       ratio(walkRatio),
       '≤ 1.5 (aim 1.2)',
       met(walkRatio <= 1.5, walkRatio <= 1.2),
+    ],
+  ];
+}
+
+/** Row 10: the full walk with the linked models. */
+function linkedRows(linked: LinkedResult): string[][] {
+  const walkRatio = median(linked.readyMs) / median(linked.bareMs);
+  const requests = (spent: LinkedResult['walk']) =>
+    `${f(spent.interviews)} interviews + ${['users', 'jobs', 'candidates', 'applications'].map((model) => `${f(spent.linked[model] ?? 0)} ${model}`).join(' + ')}`;
+  return [
+    [
+      `10. Full walk with linked models at ${f(linked.interviews)} interviews: time to ready (requests)`,
+      `${f(median(linked.readyMs))} ms (${requests(linked.walk)})`,
+      `${f(median(linked.bareMs))} ms: bare fetch + JSON.parse of the interviews alone (${f(Math.ceil(linked.fake.listed / 250))} pages)`,
+      ratio(walkRatio),
+      'report',
+      '—',
+    ],
+    [
+      '10. Unchanged refresh with linked models: requests',
+      `${requests(linked.unchanged)} in ${f(median(linked.unchangedMs), 1)} ms`,
+      'one per model',
+      '—',
+      '≤ 5',
+      met(linked.unchanged.interviews + Object.values(linked.unchanged.linked).reduce((a, b) => a + b, 0) <= 5),
     ],
   ];
 }
@@ -527,7 +606,7 @@ const f2 = (value: number) => value.toFixed(1);
 // ---------------------------------------------------------------------------------------------------------------
 
 const small = Math.max(500, Math.round(interviews / 10));
-/** `--only feeds|light|many|replicas`: one part of the run, printed only (for working on that part). */
+/** `--only feeds|light|many|replicas|linked`: one part of the run, printed only (for working on that part). */
 const only = option('only');
 const runs = (part: string) => only === undefined || only === part;
 /** Rows 9 sit between these markers inside the bench block, so `--only replicas --write` can rewrite them alone. */
@@ -538,9 +617,13 @@ try {
   const smaller = runs('feeds') ? await runScale(small, { walks: false, servers: ['service', 'express'] }) : undefined;
   const light = runs('light') ? await runScale(interviews, { walks: true, servers: [], remoteData: false }) : undefined;
   const many = runs('many') ? await runMany(manyIntegrations, MANY_PER_INTEGRATION) : undefined;
+  const linked = runs('linked') ? await runLinked(interviews) : undefined;
   const replicas = runs('replicas') ? await runReplicas(work, interviews, small) : undefined;
   const seconds = (Date.now() - began) / 1000;
-  const markdown = [main && smaller ? table(main, smaller) : '', light || many ? markdownTable([...(light ? smallRecordRows(light) : []), ...(many ? manyRows(many) : [])]) : '']
+  const markdown = [
+    main && smaller ? table(main, smaller) : '',
+    light || many || linked ? markdownTable([...(light ? smallRecordRows(light) : []), ...(many ? manyRows(many) : []), ...(linked ? linkedRows(linked) : [])]) : '',
+  ]
     .filter(Boolean)
     .join('\n\n');
   const loadTool = WRK ? `wrk ${spawnSync(WRK, ['--version'], { encoding: 'utf8' }).stdout.split(' ')[1] ?? ''} -t1 -c${WARM_CONNECTIONS}` : `autocannon -c${WARM_CONNECTIONS}`;

@@ -114,6 +114,10 @@ const envSchema = z.object({
     (value) => String(text(value) ?? 'full').toLowerCase(),
     z.enum(FEED_DETAILS, { error: `FEED_DEFAULT_DETAIL must be one of ${FEED_DETAILS.join(', ')}` }),
   ),
+  SHOW_CONFIDENTIAL_NAMES: z.preprocess(
+    (value) => String(text(value) ?? 'false').toLowerCase(),
+    z.enum(['true', 'false'], { error: 'SHOW_CONFIDENTIAL_NAMES must be true or false' }).transform((value) => value === 'true'),
+  ),
   FEED_REFRESH_MINUTES: integer('FEED_REFRESH_MINUTES', 5, 10_080, 60, 'a number of minutes'),
   WEBHOOK_WALK_INTERVAL_SECONDS: integer('WEBHOOK_WALK_INTERVAL_SECONDS', 1, 3_600, 5, 'a number of seconds'),
   TRUST_PROXY: integer('TRUST_PROXY', 0, 10, 0, 'a number of reverse proxies'),
@@ -192,6 +196,11 @@ export interface Config {
   maxConnections: number;
   /** What a link shows that was issued without a level of its own (every link made before levels existed). */
   feedDefaultDetail: FeedDetail;
+  /**
+   * SHOW_CONFIDENTIAL_NAMES: calendars name the candidate and job of confidential searches too. Off by default: an
+   * interview of a confidential job names neither, one of a confidential candidate not the candidate.
+   */
+  showConfidentialNames: boolean;
   /** Bytes the rendered-feed cache may hold (bodies, gzipped bodies and per-entry overhead). */
   feedCacheMaxBytes: number;
   /** How long full walks must keep agreeing on a held mass removal before it applies unconfirmed. */
@@ -362,6 +371,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy: e.TRUST_PROXY,
     maxConnections: e.MAX_CONNECTIONS,
     feedDefaultDetail: e.FEED_DEFAULT_DETAIL,
+    showConfidentialNames: e.SHOW_CONFIDENTIAL_NAMES,
     feedCacheMaxBytes: e.FEED_CACHE_MAX_MB * 1_048_576,
     massRemovalHoldMs: e.MASS_REMOVAL_HOLD_HOURS * 3_600_000,
     dataDir: e.DATA_DIR,

@@ -129,6 +129,7 @@ export function createService(config: Config, logger: Logger, overrides: Service
     defaultDurationMinutes: config.defaultDurationMinutes,
     refreshMinutes: config.feedRefreshMinutes,
     cacheMaxBytes: overrides.feedCacheMaxBytes ?? config.feedCacheMaxBytes,
+    showConfidentialNames: config.showConfidentialNames,
     now,
     onRender: ({ durationMs }) => {
       metrics.feedRenders.inc();

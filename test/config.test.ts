@@ -52,6 +52,7 @@ describe('loadConfig', () => {
       trustProxy: 0,
       maxConnections: 10_000,
       feedDefaultDetail: 'full',
+      showConfidentialNames: false,
       feedCacheMaxBytes: 256 * 1_048_576,
       massRemovalHoldMs: 24 * 3_600_000,
       dataDir: './data',
@@ -118,6 +119,7 @@ describe('loadConfig', () => {
       REDIS_TIMEOUT_SECONDS: '5',
       SYNC_LEASE_SECONDS: '45',
       FEED_DEFAULT_DETAIL: 'Busy',
+      SHOW_CONFIDENTIAL_NAMES: 'TRUE',
       FEED_CACHE_MAX_MB: '64',
       MASS_REMOVAL_HOLD_HOURS: '48',
       DATA_DIR: '/var/lib/interview-feeds',
@@ -151,6 +153,7 @@ describe('loadConfig', () => {
       trustProxy: 2,
       maxConnections: 20_000,
       feedDefaultDetail: 'busy',
+      showConfidentialNames: true,
       feedCacheMaxBytes: 64 * 1_048_576,
       massRemovalHoldMs: 48 * 3_600_000,
       dataDir: '/var/lib/interview-feeds',
@@ -344,6 +347,7 @@ describe('loadConfig', () => {
       expect(allowed).toMatchObject({ publicUrl: 'http://feeds.internal:3000', allowHttpPublicUrl: true });
       expect(problems({ ...LIVE, PUBLIC_URL: 'http://feeds.internal', ALLOW_HTTP_PUBLIC_URL: 'false' })).toEqual([plain]);
       expect(problems({ ...LIVE, ALLOW_HTTP_PUBLIC_URL: 'yes' })).toEqual(['ALLOW_HTTP_PUBLIC_URL must be true or false']);
+      expect(problems({ ...LIVE, SHOW_CONFIDENTIAL_NAMES: 'maybe' })).toEqual(['SHOW_CONFIDENTIAL_NAMES must be true or false']);
       // Demo mode serves bundled interviews only: any PUBLIC_URL goes.
       expect(loadConfig({ PUBLIC_URL: 'http://demo.example.com' }).publicUrl).toBe('http://demo.example.com');
     });

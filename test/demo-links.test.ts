@@ -25,7 +25,12 @@ describe('demo mode’s logged links', () => {
         expect(String(line.msg)).toContain(` at ${company}: `);
         const feed = await fetch(new URL(new URL(String(line.url)).pathname, running.url));
         expect(feed.status).toBe(200);
-        expect(parseIcs(await feed.text()).name).toBe(line.calendarName);
+        const calendar = parseIcs(await feed.text());
+        expect(calendar.name).toBe(line.calendarName);
+        // The demo serves the linked models too: every event links into its (made-up) ATS.
+        expect(calendar.events.length).toBeGreaterThan(0);
+        for (const event of calendar.events) expect(event.description).toMatch(/\nOpen in ATS: https:\/\/ats\.demo\.example\/\w+\/applications\/\d+/);
+        expect(logs.lines.filter((l) => String(l.msg).includes('could not be read'))).toEqual([]);
       }
     } finally {
       await running.stop();

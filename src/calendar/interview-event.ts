@@ -12,6 +12,9 @@ const MAX_SEQUENCE = 2 ** 31 - 1;
  */
 export const MAX_OTHER_INTERVIEWERS_NAMED = 30;
 
+/** The label of the description line that links into the ATS. */
+export const ATS_LINK_LABEL = 'Open in ATS:';
+
 /** The summary of every event at the `busy` level. */
 export const BUSY_SUMMARY = 'Busy';
 
@@ -76,8 +79,8 @@ export function summaryOf(interview: Interview, detail: FeedDetail = 'full'): st
 }
 
 /**
- * The event description: the join link first (Google shows no URL property), then who and what; null when empty
- * (always at `busy`). At `private` the candidate is left out.
+ * The event description: the join link first (Google shows no URL property), then who and what, then the link into
+ * the ATS; null when empty (always at `busy`). At `private` the candidate is left out.
  */
 export function descriptionOf(interview: Interview, ownerEmail: string | null, detail: FeedDetail = 'full'): string | null {
   if (detail === 'busy') return null;
@@ -85,6 +88,9 @@ export function descriptionOf(interview: Interview, ownerEmail: string | null, d
   if (interview.conferencingUrl !== null) lines.push(interview.conferencingUrl);
   if (interview.candidateName !== null && detail === 'full') lines.push(`Candidate: ${interview.candidateName}`);
   if (interview.jobName !== null) lines.push(`Job: ${interview.jobName}`);
+  // The link interviewers ask for most: the candidate in the ATS (scorecard, CV, interview kit). Full and private only.
+  const atsLink = asLink(interview.atsUrl ?? null);
+  if (atsLink !== null) lines.push(`${ATS_LINK_LABEL} ${atsLink}`);
   const named: string[] = [];
   let unnamed = 0;
   for (const person of interview.interviewers) {

@@ -82,7 +82,42 @@ export function demoRecords(nowMs: number, integrationId = 'demo'): Record<strin
 }
 
 /**
- * A `fetch` that answers `GET …/ats/interviews` with the demo company's records (by `X-Integration-Id`), a few to a
+ * The records demo interviews link to, by model (`users`, `jobs`, `candidates`, `applications`), as Kombo's list
+ * endpoints return them: every interviewer active, each application with a deep link into a (made-up) ATS.
+ */
+export function demoLinkedRecords(nowMs: number, integrationId: string, model: string): Record<string, unknown>[] {
+  const company = DEMO_COMPANIES[integrationId];
+  if (company === undefined) return [];
+  const changed = new Date(Math.floor(nowMs / 86_400_000) * 86_400_000).toISOString();
+  const common = { remote_deleted_at: null, changed_at: changed };
+  const interviews = demoRecords(nowMs, integrationId);
+  const ats = `https://ats.demo.example/${company.prefix}`;
+  switch (model) {
+    case 'users':
+      return company.panel.map((user) => ({ ...user, remote_id: user.id, status: 'ACTIVE', ...common }));
+    case 'jobs':
+      return JOBS.map((name, n) => ({ id: `demo-job-${n}`, remote_id: String(n), name, confidential: false, visibility: 'PUBLIC', ...common }));
+    case 'candidates':
+      return interviews.map((_, n) => {
+        const [first, last] = CANDIDATES[n % CANDIDATES.length]!;
+        return { id: `demo-candidate-${n}`, remote_id: String(n), first_name: first, last_name: last, confidential: false, remote_url: `${ats}/candidates/${n}`, ...common };
+      });
+    case 'applications':
+      return interviews.map((_, n) => ({
+        id: `demo-application-${n}`,
+        remote_id: String(n),
+        candidate_id: `demo-candidate-${n}`,
+        job_id: `demo-job-${n % JOBS.length}`,
+        remote_url: `${ats}/applications/${n}`,
+        ...common,
+      }));
+    default:
+      return [];
+  }
+}
+
+/**
+ * A `fetch` that answers `GET …/ats/interviews` (and the linked models' lists) with the demo company's records (by `X-Integration-Id`), a few to a
  * page, cursors and all, and `GET …/integrations/{id}` with its tool and organisation.
  */
 export function createDemoFetch(now: () => number = Date.now): typeof globalThis.fetch {
@@ -97,9 +132,12 @@ export function createDemoFetch(now: () => number = Date.now): typeof globalThis
       return Response.json({ status: 'success', data: { id, tool: { label: company.tool }, category: 'ATS', end_user: { organization_name: company.organization } } });
     }
     const integrationId = new Headers(init?.headers).get('x-integration-id') ?? '';
-    if (!url.pathname.endsWith('/ats/interviews') || !DEMO_COMPANIES[integrationId]) return notFound();
+    const model = /\/ats\/(interviews|users|jobs|candidates|applications)$/.exec(url.pathname)?.[1];
+    if (model === undefined || !DEMO_COMPANIES[integrationId]) return notFound();
     const updatedAfter = url.searchParams.get('updated_after');
-    const all = demoRecords(now(), integrationId).filter((r) => updatedAfter === null || String(r.changed_at) > updatedAfter);
+    const ids = url.searchParams.get('ids')?.split(',');
+    const records = model === 'interviews' ? demoRecords(now(), integrationId) : demoLinkedRecords(now(), integrationId, model);
+    const all = records.filter((r) => (updatedAfter === null || String(r.changed_at) > updatedAfter) && (ids === undefined || ids.includes(String(r.id))));
     const offset = Number(url.searchParams.get('cursor') ?? '0');
     const results = all.slice(offset, offset + DEMO_PAGE_SIZE);
     const next = offset + DEMO_PAGE_SIZE < all.length ? String(offset + DEMO_PAGE_SIZE) : null;

@@ -4,6 +4,7 @@ import { LRUCache } from 'lru-cache';
 import { eventEndMs } from '../calendar/interview-event.js';
 import { renderFeed } from '../calendar/render-feed.js';
 import type { Interview } from '../interviews/interview.js';
+import { personOf, shownInterviews } from '../interviews/linked-records.js';
 import type { Snapshot } from '../interviews/snapshot.js';
 import type { FeedDetail } from '../config.js';
 import type { FeedTeam } from './feed-token.js';
@@ -62,6 +63,8 @@ export interface FeedServiceOptions extends FeedServiceEvents {
   cacheMaxBytes: number;
   /** How long an unrequested feed stays cached (default {@link FEED_CACHE_TTL_SECONDS}). */
   cacheTtlSeconds?: number;
+  /** SHOW_CONFIDENTIAL_NAMES: feeds name the candidates and jobs of confidential searches too (default: they do not). */
+  showConfidentialNames?: boolean;
 }
 
 /** Whose calendar a feed is: one interviewer's, or a team's (one job's interviews, or every interview). */
@@ -105,6 +108,16 @@ export interface FeedService {
   summary(integrationId: string, email: string): { events: number; nextStartMs: number | null } | undefined;
   /** The calendar name of a person's feed, as the feed carries it. */
   personCalendarName(integrationId: string, email: string): string;
+  /**
+   * Whose feed a person's link serves: the address the ATS gives the person now (a link made for a former address
+   * follows them), or null while the ATS has them INACTIVE or deleted (their links answer as revoked ones do). An
+   * address no ATS user has is served as it is.
+   */
+  personFeed(integrationId: string, email: string): string | null;
+  /** Every address of the person `email` belongs to (their current one first, then former ones): a revocation revokes all. */
+  addressesOf(integrationId: string, email: string): string[];
+  /** Whether interviews of confidential searches show their names (SHOW_CONFIDENTIAL_NAMES). */
+  readonly showsConfidentialNames: boolean;
   /** How many rendered feeds are cached. */
   cachedFeeds(): number;
   /** What the cached feeds count for against `cacheMaxBytes`. */
@@ -152,6 +165,19 @@ function summarize(snapshot: Snapshot, email: string, nowMs: number, options: Fe
   return { events, nextStartMs };
 }
 
+/** Whose feed `email`'s link serves in `snapshot` (see {@link FeedService.personFeed}). */
+function personFeedIn(snapshot: Snapshot | undefined, email: string): string | null {
+  const person = personOf(snapshot?.data.linked, email);
+  if (person === undefined) return email;
+  return person.active ? person.email : null;
+}
+
+/** Every address of the person `email` belongs to in `snapshot` (see {@link FeedService.addressesOf}). */
+function addressesIn(snapshot: Snapshot | undefined, email: string): string[] {
+  const person = personOf(snapshot?.data.linked, email);
+  return person === undefined ? [email] : [person.email, ...person.formerEmails];
+}
+
 /** Creates a {@link FeedService}. */
 export function createFeedService(options: FeedServiceOptions): FeedService {
   const now = options.now ?? Date.now;
@@ -193,11 +219,12 @@ export function createFeedService(options: FeedServiceOptions): FeedService {
     let calendarName: string;
     let changedAtMs: number;
     if ('email' in target) {
-      interviews = snapshot.interviewsOf(target.email);
+      interviews = shownInterviews(snapshot.interviewsOf(target.email), options.showConfidentialNames === true);
       calendarName = personCalendarName(snapshot.names.get(target.email), target.email, label, detail);
       changedAtMs = snapshot.feedChangedAt(target.email);
     } else {
-      interviews = teamInterviews(snapshot, target.team);
+      // Confidential searches without their names, unless SHOW_CONFIDENTIAL_NAMES says otherwise.
+      interviews = shownInterviews(teamInterviews(snapshot, target.team), options.showConfidentialNames === true);
       const jobName = target.team === 'all' ? undefined : interviews.find((interview) => interview.jobName !== null)?.jobName;
       calendarName = teamCalendarName(target.team, jobName, label, detail);
       // Whatever changed last in the integration: an interview leaving a team feed moves no time of its own.
@@ -284,6 +311,9 @@ export function createFeedService(options: FeedServiceOptions): FeedService {
       return snapshot === undefined ? undefined : summarize(snapshot, email, now(), options);
     },
     personCalendarName: (integrationId, email) => personCalendarName(current.get(integrationId)?.names.get(email), email, labels.get(integrationId)),
+    personFeed: (integrationId, email) => personFeedIn(current.get(integrationId), email),
+    addressesOf: (integrationId, email) => addressesIn(current.get(integrationId), email),
+    showsConfidentialNames: options.showConfidentialNames === true,
     cachedFeeds: () => cache.size,
     cachedBytes: () => cache.calculatedSize,
   };

@@ -165,7 +165,7 @@ const textSchema = z.string().nullish().catch(undefined);
 /** A date-time a feed can do without: anything but a string reads as absent (and so does an unreadable one, later). */
 const optionalDateTimeSchema = z.string().nullish().catch(null);
 
-const userSchema = z.object({ first_name: textSchema, last_name: textSchema, email: textSchema });
+const userSchema = z.object({ id: textSchema, first_name: textSchema, last_name: textSchema, email: textSchema });
 
 const locationSchema = z
   .object({
@@ -180,10 +180,10 @@ const locationSchema = z
   .nullish()
   .catch(null);
 
-const nameSchema = z.object({ first_name: textSchema, last_name: textSchema }).nullish().catch(null);
+const nameSchema = z.object({ id: textSchema, first_name: textSchema, last_name: textSchema }).nullish().catch(null);
 
 const applicationSchema = z
-  .object({ candidate: nameSchema, job: z.object({ id: textSchema, name: textSchema }).nullish().catch(null) })
+  .object({ id: textSchema, candidate: nameSchema, job: z.object({ id: textSchema, name: textSchema }).nullish().catch(null) })
   .nullish()
   .catch(null);
 
@@ -202,6 +202,7 @@ export const interviewRecordSchema = z.object({
   // An entry that is not a person (null, a bare string) is skipped alone: the others still get the interview.
   users: z.array(userSchema.nullable().catch(null)).nullish(),
   application: applicationSchema,
+  application_id: textSchema,
 });
 
 /** A record after type checks, before it becomes a domain {@link Interview}. */
@@ -271,20 +272,22 @@ export function formatAddress(location: InterviewRecord['location']): string | n
  * listing, which keeps it small and cheap for the garbage collector to walk.
  */
 export interface RecordInterner {
-  person(email: string | null, name: string | null): Interviewer;
+  person(email: string | null, name: string | null, userId?: string | null): Interviewer;
   text(value: string | null): string | null;
 }
 
 /** A {@link RecordInterner} for one walk (it holds what it has seen until then). */
 export function createRecordInterner(): RecordInterner {
-  const people = new Map<string | null, Map<string | null, Interviewer>>();
+  const people = new Map<string | null, Map<string | null, Map<string | null, Interviewer>>>();
   const texts = new Map<string, string>();
   return {
-    person(email, name) {
+    person(email, name, userId = null) {
       let byName = people.get(email);
       if (byName === undefined) people.set(email, (byName = new Map()));
-      let person = byName.get(name);
-      if (person === undefined) byName.set(name, (person = Object.freeze({ email, name })));
+      let byUser = byName.get(name);
+      if (byUser === undefined) byName.set(name, (byUser = new Map()));
+      let person = byUser.get(userId);
+      if (person === undefined) byUser.set(userId, (person = Object.freeze(userId === null ? { email, name } : { email, name, userId })));
       return person;
     },
     text(value) {
@@ -297,7 +300,10 @@ export function createRecordInterner(): RecordInterner {
   };
 }
 
-const NO_INTERNING: RecordInterner = { person: (email, name) => ({ email, name }), text: (value) => value };
+const NO_INTERNING: RecordInterner = {
+  person: (email, name, userId = null) => (userId === null ? { email, name } : { email, name, userId }),
+  text: (value) => value,
+};
 
 /** Turns a type-checked record into a live {@link Interview}, says why it is not one, or rejects it. */
 export function toInterview(record: InterviewRecord, intern: RecordInterner = NO_INTERNING): ParsedRecord | RejectedRecord {
@@ -328,10 +334,13 @@ export function toInterview(record: InterviewRecord, intern: RecordInterner = NO
       if (seen.has(email)) continue; // the same person listed twice would double their event
       seen.add(email);
     }
-    interviewers.push(intern.person(email, joinName(user.first_name, user.last_name)));
+    interviewers.push(intern.person(email, joinName(user.first_name, user.last_name), intern.text(readId(user.id) ?? null)));
   }
 
   const candidate = record.application?.candidate;
+  // The embedded application is the one the interview belongs to; `application_id` is the older, flat way to say it.
+  const applicationId = readId(record.application?.id) ?? readId(record.application_id) ?? null;
+  const candidateId = readId(candidate?.id) ?? null;
   return {
     id,
     interview: {
@@ -345,6 +354,8 @@ export function toInterview(record: InterviewRecord, intern: RecordInterner = NO
       jobName: intern.text(text(record.application?.job?.name, MAX_TITLE_CHARS)),
       jobId: intern.text(readId(record.application?.job?.id) ?? null),
       interviewers,
+      ...(applicationId !== null ? { applicationId } : {}),
+      ...(candidateId !== null ? { candidateId } : {}),
       revisionMs: Math.max(parseDateTime(record.changed_at) ?? 0, parseDateTime(record.remote_updated_at) ?? 0),
     },
   };
@@ -387,3 +398,12 @@ export function pastRecordId(raw: unknown, fromMs: number): string | undefined {
 export function isRejected(result: ParsedRecord | RejectedRecord): result is RejectedRecord {
   return 'path' in result;
 }
+
+/** A Kombo record id as {@link toInterview} reads one (linked records are matched by it); undefined when it is none. */
+export const readRecordId = readId;
+/** A person's name from its two parts, within {@link MAX_NAME_CHARS}; null when neither is given. */
+export const personName = joinName;
+/** A display text trimmed and cut to `max`; null when blank or no string. */
+export const displayText = text;
+/** A string that means nothing when cut (a link, an email): trimmed, and null over `max`. */
+export const wholeText = whole;

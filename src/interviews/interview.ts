@@ -4,7 +4,12 @@ export interface Interviewer {
   readonly email: string | null;
   /** First and last name joined, within `MAX_NAME_CHARS`; null when the ATS has neither. */
   readonly name: string | null;
+  /** Kombo's user id: what follows the person through a change of email (absent in snapshots saved before it). */
+  readonly userId?: string | null;
 }
+
+/** Why an interview's names are kept out of calendars: its job's search is confidential, or its candidate is. */
+export type Confidentiality = 'job' | 'candidate';
 
 /**
  * A live interview, reduced to what a calendar event needs. Canceled, deleted and unscheduled interviews never
@@ -26,6 +31,14 @@ export interface Interview {
   /** Kombo's id of the application's job (`application.job.id`): what a job's team feed selects by. */
   readonly jobId: string | null;
   readonly interviewers: readonly Interviewer[];
+  /** Kombo's id of the interview's application (its embedded `application.id`, else `application_id`). */
+  readonly applicationId?: string | null;
+  /** Kombo's id of the application's candidate (`application.candidate.id`, else the application's `candidate_id`). */
+  readonly candidateId?: string | null;
+  /** The deep link into the ATS: the application's `remote_url`, else the candidate's; absent when neither has one. */
+  readonly atsUrl?: string | null;
+  /** Set when the job or the candidate is confidential in the ATS: calendars then name neither (see redactConfidential). */
+  readonly confidential?: Confidentiality | null;
   /**
    * When this interview last changed, in ms: the later of `changed_at` and `remote_updated_at`, moved forward by
    * the sync when the content changed without either moving (a renamed candidate, say). Drives SEQUENCE,
@@ -45,9 +58,20 @@ export function sameContent(a: Interview, b: Interview): boolean {
     a.conferencingUrl !== b.conferencingUrl ||
     a.candidateName !== b.candidateName ||
     a.jobName !== b.jobName ||
+    (a.atsUrl ?? null) !== (b.atsUrl ?? null) ||
+    (a.confidential ?? null) !== (b.confidential ?? null) ||
     a.interviewers.length !== b.interviewers.length
   ) {
     return false;
   }
   return a.interviewers.every((person, i) => person.email === b.interviewers[i]?.email && person.name === b.interviewers[i]?.name);
+}
+
+/** Whether two interviews link the same ATS records (ids a feed does not show, but a later change is applied by). */
+export function sameLinks(a: Interview, b: Interview): boolean {
+  return (
+    (a.applicationId ?? null) === (b.applicationId ?? null) &&
+    (a.candidateId ?? null) === (b.candidateId ?? null) &&
+    a.interviewers.every((person, i) => (person.userId ?? null) === (b.interviewers[i]?.userId ?? null))
+  );
 }

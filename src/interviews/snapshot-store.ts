@@ -6,6 +6,7 @@ import { ownRecord, ownTable } from '../storage/own-record.js';
 import { writeFileAtomic } from '../storage/write-file-atomic.js';
 import { createRecordInterner } from './interview-schema.js';
 import type { Interview } from './interview.js';
+import { linkedDataSchema, linkedDeltaSchema, ownLinkedData } from './linked-records.js';
 import type { SnapshotData, SnapshotDelta } from './snapshot.js';
 
 /**
@@ -23,7 +24,7 @@ export interface SnapshotStore {
   list?(): Promise<string[]>;
 }
 
-const interviewerSchema = z.object({ email: z.string().nullable(), name: z.string().nullable() });
+const interviewerSchema = z.object({ email: z.string().nullable(), name: z.string().nullable(), userId: z.string().nullable().optional() });
 /** The wire shape of a saved snapshot, checked wherever one is read back (a file, Redis). */
 export const snapshotDataSchema = z.object({
   format: z.literal(1),
@@ -44,6 +45,10 @@ export const snapshotDataSchema = z.object({
       // Snapshots saved before team feeds have no job ids: read as null, and the next walk is a full one (below).
       jobId: z.string().nullable().default(null),
       interviewers: z.array(interviewerSchema),
+      applicationId: z.string().nullable().optional(),
+      candidateId: z.string().nullable().optional(),
+      atsUrl: z.string().nullable().optional(),
+      confidential: z.enum(['job', 'candidate']).nullable().optional(),
       revisionMs: z.number(),
     }),
   ),
@@ -51,6 +56,7 @@ export const snapshotDataSchema = z.object({
   formerNames: ownRecord(z.string()).optional(),
   // Absent in files written before the side tables were pruned: read as 0.
   prunedChangedAtMs: z.number().optional(),
+  linked: linkedDataSchema.optional(),
 }) satisfies z.ZodType<SnapshotData>;
 
 /** The wire shape of a snapshot delta (replica mode), checked wherever one is read back. */
@@ -64,6 +70,7 @@ export const snapshotDeltaSchema = z.object({
   feedChangedAtMs: ownRecord(z.number()),
   formerNames: ownRecord(z.string()).optional(),
   prunedChangedAtMs: z.number().optional(),
+  linked: linkedDeltaSchema.optional(),
 }) satisfies z.ZodType<SnapshotDelta>;
 
 /**
@@ -142,7 +149,7 @@ export function ownSnapshotData(parsed: unknown, integrationId: string, fail: (m
       address: intern.text(interview.address),
       jobName: intern.text(interview.jobName),
       jobId: intern.text(interview.jobId),
-      interviewers: interview.interviewers.map((person) => intern.person(person.email, person.name)),
+      interviewers: interview.interviewers.map((person) => intern.person(person.email, person.name, intern.text(person.userId ?? null))),
     }),
   );
   return {
@@ -150,6 +157,7 @@ export function ownSnapshotData(parsed: unknown, integrationId: string, fail: (m
     interviews,
     feedChangedAtMs: Object.assign(ownTable<number>(), data.feedChangedAtMs),
     ...(data.formerNames !== undefined ? { formerNames: Object.assign(ownTable<string>(), data.formerNames) } : {}),
+    ...(data.linked !== undefined ? { linked: ownLinkedData(data.linked) } : {}),
   };
 }
 

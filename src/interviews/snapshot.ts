@@ -1,6 +1,7 @@
-import { sameContent, type Interview } from './interview.js';
+import { sameContent, sameLinks, type Interview } from './interview.js';
 import type { ParsedRecord } from './interview-schema.js';
 import { ownTable } from '../storage/own-record.js';
+import { linkedDelta, patchLinked, type LinkedData, type LinkedDelta } from './linked-records.js';
 
 const DAY_MS = 86_400_000;
 
@@ -69,6 +70,11 @@ export interface SnapshotData {
    * snapshots saved before the window was held, and where nothing is windowed (tests).
    */
   readonly heldFromMs?: number;
+  /**
+   * The ATS records interviews link to (users, jobs, candidates, applications), kept so a refresh can apply their
+   * changes. Absent in snapshots saved before they were kept: the next walk fetches them.
+   */
+  readonly linked?: LinkedData;
 }
 
 /**
@@ -89,6 +95,8 @@ export interface SnapshotDelta {
   readonly formerNames?: Readonly<Record<string, string>>;
   readonly prunedChangedAtMs?: number;
   readonly heldFromMs?: number;
+  /** What the walk changed of the linked records; absent when it changed none. */
+  readonly linked?: LinkedDelta;
 }
 
 /**
@@ -113,7 +121,7 @@ export function snapshotDelta(before: Snapshot, after: Snapshot, touchedEmails: 
     if (name !== undefined) names[email] = name;
   }
   // Whatever else a walk adds to the data (an optional field of its own) travels as the data carries it.
-  const { interviews: _interviews, format: _format, integrationId: _integrationId, ...rest } = after.data;
+  const { interviews: _interviews, format: _format, integrationId: _integrationId, linked, ...rest } = after.data;
   return {
     ...rest,
     updated,
@@ -121,6 +129,8 @@ export function snapshotDelta(before: Snapshot, after: Snapshot, touchedEmails: 
     touchedEmails: [...touchedEmails],
     feedChangedAtMs: changedAt,
     formerNames: names,
+    // The linked records travel as what changed of them, never as the whole tables.
+    ...(linked !== undefined && linked !== before.data.linked ? { linked: linkedDelta(before.data.linked, linked) } : {}),
   };
 }
 
@@ -249,7 +259,7 @@ export class Snapshot {
       if (name === undefined) delete names[email];
       else names[email] = name;
     }
-    const { updated: _updated, removed: _removed, touchedEmails: _touched, ...fields } = delta;
+    const { updated: _updated, removed: _removed, touchedEmails: _touched, linked: _linked, ...fields } = delta;
     const data: SnapshotData = {
       ...previous.data,
       ...fields,
@@ -258,6 +268,7 @@ export class Snapshot {
       interviews,
       feedChangedAtMs: Object.freeze(changedAt),
       formerNames: Object.freeze(names),
+      ...(delta.linked !== undefined ? { linked: patchLinked(previous.data.linked, delta.linked) } : previous.data.linked !== undefined ? { linked: previous.data.linked } : {}),
     };
     return Snapshot.derive(previous, data, byId, touchedIds, new Set(delta.touchedEmails));
   }
@@ -372,6 +383,8 @@ export interface Walk {
    * an incremental one, unless the walk also read a valid record for the id.
    */
   readonly rejectedIds?: readonly string[];
+  /** The linked records as the walk left them; absent: those of the snapshot it applies to stay. */
+  readonly linked?: LinkedData;
 }
 
 /** What a walk changed: the new snapshot and whose feeds must be rendered again. */
@@ -458,8 +471,9 @@ function settle(old: Interview | undefined, fresh: Interview): Interview | undef
   if (old === fresh) return undefined;
   if (sameContent(old, fresh)) {
     // Only the job id moved (or arrived: snapshots saved before team feeds had none): a job's team feed changes, an
-    // interviewer's event does not, so its revision and SEQUENCE stay.
-    return old.jobId === fresh.jobId ? undefined : { ...fresh, revisionMs: old.revisionMs };
+    // interviewer's event does not, so its revision and SEQUENCE stay. Likewise the ids of linked ATS records,
+    // which later changes of those records are applied by.
+    return old.jobId === fresh.jobId && sameLinks(old, fresh) ? undefined : { ...fresh, revisionMs: old.revisionMs };
   }
   return fresh.revisionMs > old.revisionMs ? fresh : { ...fresh, revisionMs: old.revisionMs + 1000 };
 }
@@ -578,6 +592,7 @@ function dataOf(before: Snapshot | undefined, walk: Walk, interviews: readonly I
     formerNames: late.formerNames,
     prunedChangedAtMs: late.prunedChangedAtMs,
     ...(fromMs !== undefined ? { heldFromMs: fromMs } : {}),
+    ...((walk.linked ?? before?.data.linked) !== undefined ? { linked: walk.linked ?? before?.data.linked } : {}),
   };
 }
 

@@ -45,6 +45,10 @@ export interface InterviewQuery {
   /** No budget: only the page cap bounds the walk. */
   budget?: WalkBudget;
   signal?: AbortSignal;
+  /** Another list endpoint walked the same way (`/ats/users`, say); `/ats/interviews` when absent. */
+  path?: string;
+  /** More query parameters (`ids`), sent on every page. */
+  params?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -55,7 +59,8 @@ export interface InterviewQuery {
  */
 export async function* paginateInterviews(client: KomboClient, query: InterviewQuery = {}): AsyncGenerator<InterviewPage> {
   const maxPages = query.maxPages ?? DEFAULT_MAX_PAGES;
-  const base: Record<string, string> = { page_size: String(PAGE_SIZE) };
+  const path = query.path ?? '/ats/interviews';
+  const base: Record<string, string> = { page_size: String(PAGE_SIZE), ...query.params };
   if (query.updatedAfter) {
     // Kombo wants UTC with a Z; toISOString gives exactly YYYY-MM-DDTHH:mm:ss.sssZ.
     base.updated_after = query.updatedAfter.toISOString();
@@ -63,7 +68,7 @@ export async function* paginateInterviews(client: KomboClient, query: InterviewQ
   }
   const seen = new Set<string>();
   const request = (cursor: string | undefined) => {
-    const pending = client.get('/ats/interviews', cursor === undefined ? base : { ...base, cursor }, query.signal);
+    const pending = client.get(path, cursor === undefined ? base : { ...base, cursor }, query.signal);
     pending.catch(() => {}); // awaited below; this only keeps a walk abandoned early from an unhandled rejection
     return pending;
   };

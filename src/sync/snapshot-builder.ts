@@ -10,6 +10,7 @@ import { createRemovalCheck } from './removal-check.js';
 import type { WalkAsk } from './single-flight.js';
 import { createWalkBudgets, type WalkCeiling } from './walk-budget.js';
 import { walkInterviews, type WalkResult } from './walk-interviews.js';
+import { walkLinked } from './walk-linked.js';
 import type { WalkSlot } from './walk-slots.js';
 
 /** What {@link createSnapshotBuilder} needs. */
@@ -34,6 +35,8 @@ export interface SnapshotBuilderOptions {
    */
   feedPastDays?: number | undefined;
   massRemovalHoldMs: number;
+  /** Whether walks also read the linked models (users, jobs, candidates, applications); default true. */
+  linkedModels?: boolean | undefined;
   /** A record failed validation; `kept` when its interview keeps its last good version. */
   onRejected(record: RejectedRecord, kept: boolean): void;
 }
@@ -88,18 +91,35 @@ export function createSnapshotBuilder(options: SnapshotBuilderOptions): Snapshot
   async function build({ ask, previous, startedAtMs, full, kind }: WalkPlan, signals: { signal: AbortSignal; slotSignal: AbortSignal }): Promise<BuiltSnapshot> {
     const budget = budgets.next(previous);
     const fromMs = options.feedPastDays === undefined ? undefined : heldFromMs(startedAtMs, options.feedPastDays);
-    const walkOnce = () =>
+    const overlapMs = options.overlapMs ?? 60_000;
+    const walkInterviewsOnce = () =>
       walkInterviews(client, {
         kind,
         startedAtMs,
         signal: signals.signal,
-        ...(full ? {} : { updatedAfterMs: previous!.data.syncedAtMs - (options.overlapMs ?? 60_000) }),
+        ...(full ? {} : { updatedAfterMs: previous!.data.syncedAtMs - overlapMs }),
         ...(options.maxPages !== undefined ? { maxPages: options.maxPages } : {}),
         budget,
         ...(fromMs !== undefined ? { heldFromMs: fromMs, held: (id: string) => feeds.snapshot()?.byId.has(id) === true } : {}),
         // One policy for full and incremental walks: an invalid record's interview keeps its last good version.
         onRejected: (record) => options.onRejected(record, record.id !== null && previous?.byId.has(record.id) === true),
       });
+    const walkOnce = async (): Promise<WalkResult> => {
+      const read = await walkInterviewsOnce();
+      if (options.linkedModels === false) return read;
+      const linked = await walkLinked(client, {
+        kind,
+        startedAtMs,
+        previous,
+        records: read.walk.records,
+        overlapMs,
+        signal: signals.signal,
+        budget,
+        maxPages: options.maxPages,
+        logger: options.logger,
+      });
+      return { ...read, walk: { ...read.walk, records: linked.records, linked: linked.linked }, linked: { requests: linked.requests, failed: linked.failed, rejected: linked.rejected } };
+    };
     let result: WalkResult;
     try {
       result = await (options.walkSlot ? options.walkSlot.run(walkOnce, signals.slotSignal) : walkOnce());

@@ -22,6 +22,8 @@ export interface WalkResult {
    * (history no feed shows left out): what the next budget is set by.
    */
   readonly size: { readonly records: number; readonly bytes: number; readonly held: number };
+  /** What reading the linked models cost (absent when they were not read): requests per model, models that failed. */
+  readonly linked?: { readonly requests: Readonly<Record<string, number>>; readonly failed: readonly string[]; readonly rejected: number };
 }
 
 /** What to walk. */

@@ -62,6 +62,7 @@ const cases: GoldenCase[] = [
         startMs: Date.parse('2026-12-01T11:30:00+01:00'),
         endMs: Date.parse('2026-12-01T12:45:00+01:00'),
         address: 'Lohmühlenstraße 65, 12435 Berlin, DE',
+        atsUrl: 'https://ats.example.com/applications/app-1',
       }),
     ],
     check: ({ events }, text) => {
@@ -74,7 +75,7 @@ const cases: GoldenCase[] = [
         location: 'Lohmühlenstraße 65, 12435 Berlin, DE',
         url: null,
       });
-      expect(events[0]!.description!.split('\n')).toEqual(['Candidate: Marie Curie', 'Job: Backend Engineer']);
+      expect(events[0]!.description!.split('\n')).toEqual(['Candidate: Marie Curie', 'Job: Backend Engineer', 'Open in ATS: https://ats.example.com/applications/app-1']);
       expect(text).toContain('\r\nDTSTART:20261201T103000Z\r\n');
       expect(text).toContain('\r\nLOCATION:Lohmühlenstraße 65\\, 12435 Berlin\\, DE\r\n');
     },
@@ -90,6 +91,33 @@ const cases: GoldenCase[] = [
         url: 'https://meet.example.com/abc-defg-hij?pwd=Xy12',
       });
       expect(events[0]!.description!.split('\n')[0]).toBe('https://meet.example.com/abc-defg-hij?pwd=Xy12');
+    },
+  },
+  {
+    name: 'ats-link',
+    interviews: [
+      interview({
+        id: 'iv-ats',
+        title: 'Technical interview',
+        conferencingUrl: 'https://meet.example.com/abc-defg-hij',
+        // A deep link with the characters TEXT escapes: percent-encoded, so every client opens the same address.
+        atsUrl: 'https://ats.example.com/people/42?tab=scorecard,kit;v=2',
+        interviewers: [
+          { email: OWNER, name: 'Ada Lovelace' },
+          { email: 'grace@example.com', name: 'Grace Hopper' },
+        ],
+      }),
+    ],
+    check: ({ events }) => {
+      expect(events[0]!.description!.split('\n')).toEqual([
+        'https://meet.example.com/abc-defg-hij',
+        'Candidate: Marie Curie',
+        'Job: Backend Engineer',
+        'Open in ATS: https://ats.example.com/people/42?tab=scorecard%2Ckit%3Bv=2',
+        'Other interviewers: Grace Hopper',
+      ]);
+      // URL stays the join link (Apple opens it): the ATS link is for the description.
+      expect(events[0]!.url).toBe('https://meet.example.com/abc-defg-hij');
     },
   },
   {

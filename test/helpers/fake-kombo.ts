@@ -47,7 +47,15 @@ export interface FakeIntegration {
   setRecords(records: Record<string, unknown>[]): void;
   upsert(record: Record<string, unknown>): void;
   records(): Record<string, unknown>[];
+  /** Replaces the records of a linked model (`/ats/users`, ...); each is stamped as updated now. */
+  setLinked(model: LinkedModelName, records: Record<string, unknown>[]): void;
+  /** Adds or replaces one linked record, stamped as updated now; no interview's `changed_at` moves. */
+  upsertLinked(model: LinkedModelName, record: Record<string, unknown>): void;
 }
+
+/** The linked models the fake serves, by their path under /ats/. */
+export type LinkedModelName = 'users' | 'jobs' | 'candidates' | 'applications';
+const LINKED_MODEL_NAMES: readonly LinkedModelName[] = ['users', 'jobs', 'candidates', 'applications'];
 
 /** A Kombo stand-in over real HTTP on loopback: paginated interviews, filters, and scheduled faults. */
 export interface FakeKombo {
@@ -57,6 +65,14 @@ export interface FakeKombo {
   readonly integrationId: string;
   /** The interview requests (`GET /ats/interviews`) the fake received, of every integration. */
   readonly requests: RecordedRequest[];
+  /** The requests to the linked models (`/ats/users`, `/ats/jobs`, `/ats/candidates`, `/ats/applications`). */
+  readonly linkedRequests: RecordedRequest[];
+  /** How many requests reached `path` (`/ats/interviews`, `/ats/users`, ...), of every integration. */
+  requestsTo(path: string): number;
+  /** The default integration's {@link FakeIntegration.setLinked}. */
+  setLinked(model: LinkedModelName, records: Record<string, unknown>[]): void;
+  /** The default integration's {@link FakeIntegration.upsertLinked}. */
+  upsertLinked(model: LinkedModelName, record: Record<string, unknown>): void;
   /** The `GET /integrations/{id}` requests it received. */
   readonly describeRequests: RecordedRequest[];
   /** Serves one more integration (or returns the one it serves already). */
@@ -72,7 +88,7 @@ export interface FakeKombo {
   upsert(record: Record<string, unknown>): void;
   /** The records the fake holds. */
   records(): Record<string, unknown>[];
-  /** Makes the next `times` matching requests fail with `fault`. */
+  /** Makes the next `times` matching requests fail with `fault` (without `when`: interview requests only). */
   fail(fault: Fault, options?: { times?: number; when?: (request: RecordedRequest) => boolean }): void;
   clearFaults(): void;
   /** The fake's notion of now for `updated_after`, in ms; tests move it. */
@@ -101,15 +117,23 @@ export async function startFakeKombo(options: { apiKey?: string; integrationId?:
   const integrationId = options.integrationId ?? 'greenhouse:test-integration';
   const requests: RecordedRequest[] = [];
   const describeRequests: RecordedRequest[] = [];
+  const linkedRequests: RecordedRequest[] = [];
   let faults: ScheduledFault[] = [];
   // Each integration's records, each with the moment the fake last saw it change, which is what `updated_after` filters on.
   type Store = Map<string, { record: Record<string, unknown>; updatedAt: number }>;
-  const integrations = new Map<string, FakeIntegration & { store: Store }>();
+  const integrations = new Map<string, FakeIntegration & { store: Store; linked: Map<LinkedModelName, Store> }>();
   function addIntegration(id: string, info: { tool?: string; organization?: string } = {}) {
     const known = integrations.get(id);
     if (known) return known;
-    const integration: FakeIntegration & { store: Store } = {
+    const integration: FakeIntegration & { store: Store; linked: Map<LinkedModelName, Store> } = {
       id,
+      linked: new Map(LINKED_MODEL_NAMES.map((model) => [model, new Map()])),
+      setLinked(model, records) {
+        integration.linked.set(model, new Map(records.map((record) => [keyOf(record), { record, updatedAt: fake.clock }])));
+      },
+      upsertLinked(model, record) {
+        integration.linked.get(model)!.set(keyOf(record), { record, updatedAt: fake.clock });
+      },
       tool: info.tool ?? 'Greenhouse',
       organization: info.organization ?? `Organisation of ${id}`,
       errorCode: null,
@@ -135,6 +159,10 @@ export async function startFakeKombo(options: { apiKey?: string; integrationId?:
     integrationId,
     requests,
     describeRequests,
+    linkedRequests,
+    requestsTo: (path) => [...requests, ...linkedRequests].filter((request) => request.path === `/v1${path}`).length,
+    setLinked: (model, records) => addIntegration(integrationId).setLinked(model, records),
+    upsertLinked: (model, record) => addIntegration(integrationId).upsertLinked(model, record),
     addIntegration,
     removeIntegration: (id) => void integrations.delete(id),
     integration: (id) => integrations.get(id),
@@ -195,9 +223,12 @@ export async function startFakeKombo(options: { apiKey?: string; integrationId?:
       authorization: req.headers.authorization,
       integrationId: req.headers['x-integration-id'] as string | undefined,
     };
-    (url.pathname.startsWith('/v1/integrations/') ? describeRequests : requests).push(request);
+    const linkedModel = LINKED_MODEL_NAMES.find((model) => url.pathname === `/v1/ats/${model}`);
+    (url.pathname.startsWith('/v1/integrations/') ? describeRequests : linkedModel !== undefined ? linkedRequests : requests).push(request);
 
-    const scheduled = faults.find((f) => f.times > 0 && (!f.when || f.when(request)));
+    // A fault without a condition hits interview requests only: the tests written before linked models were read
+    // count on the interview request failing, whatever else a walk asks.
+    const scheduled = faults.find((f) => f.times > 0 && (f.when ? f.when(request) : url.pathname === '/v1/ats/interviews'));
     let repeatCursor = false;
     let answer: Fault | undefined;
     if (scheduled) {
@@ -239,18 +270,25 @@ export async function startFakeKombo(options: { apiKey?: string; integrationId?:
     }
     const integration = integrations.get(request.integrationId ?? '');
     if (!integration) return notFound();
+    if (linkedModel !== undefined) return sendList(res, url, integration.linked.get(linkedModel)!, answer, repeatCursor);
     if (url.pathname !== '/v1/ats/interviews') return send(res, 404, { status: 'error', error: { code: null, message: 'not found' } });
     if (integration.errorCode !== null) {
       return send(res, 400, { status: 'error', error: { code: integration.errorCode, title: null, message: 'integration not ready', log_url: null } });
     }
-    const store = integration.store;
+    sendList(res, url, integration.store, answer, repeatCursor);
+  }
 
+  /** One page of a list endpoint: `updated_after`, `include_deleted`, `ids`, cursors and page sizes as Kombo reads them. */
+  function sendList(res: ServerResponse, url: URL, store: Store, answer: Fault | undefined, repeatCursor: boolean): void {
+    const ids = url.searchParams.get('ids');
+    const only = ids === null ? undefined : new Set(ids.split(','));
     const updatedAfter = url.searchParams.get('updated_after');
     const includeDeleted = url.searchParams.get('include_deleted') === 'true';
     const since = updatedAfter === null ? undefined : Date.parse(updatedAfter);
     const all = [...store.values()]
       .filter((entry) => since === undefined || entry.updatedAt > since)
       .filter((entry) => includeDeleted || entry.record.remote_deleted_at == null)
+      .filter((entry) => only === undefined || only.has(entry.record.id as string))
       .map((entry) => entry.record);
     const cursor = url.searchParams.get('cursor');
     const offset = cursor === null ? 0 : decodeCursor(cursor);

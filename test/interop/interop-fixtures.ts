@@ -88,9 +88,15 @@ export function expectedEvents(): ExpectedEvent[] {
   ];
 }
 
+/** The linked records of {@link hostileRecords}: the application's deep link into the ATS holds what TEXT escapes. */
+function setHostileLinked(fake: FakeKombo): void {
+  fake.setLinked('applications', [{ id: 'app-1', candidate_id: 'cand-1', job_id: 'job-1', remote_url: 'https://ats.example.com/a?x=1,2;y=\\z&n=Ñandú', remote_deleted_at: null }]);
+}
+
 /** The feed bytes {@link OWNER} gets from the real service (fake Kombo on loopback, real HTTP app). */
 export async function fetchHostileFeed(fake: FakeKombo): Promise<string> {
   fake.setRecords(hostileRecords());
+  setHostileLinked(fake);
   const service = buildTestService(fake);
   await service.sync.refresh();
   const res = await request(service.app).get(feedPath(service, OWNER.email)).expect(200);
@@ -104,6 +110,7 @@ export async function fetchHostileFeed(fake: FakeKombo): Promise<string> {
  */
 export async function fetchEveryFeed(fake: FakeKombo): Promise<Record<string, string>> {
   fake.setRecords(hostileRecords());
+  setHostileLinked(fake);
   const service = buildTestService(fake);
   await service.sync.refresh();
   const integrationId = fake.integrationId;

@@ -51,7 +51,10 @@ describe('parseInterviewRecord', () => {
       candidateName: 'Marie Curie',
       jobName: 'Backend Engineer',
       jobId: 'job-1',
-      interviewers: [{ email: 'ada@example.com', name: 'Ada Lovelace' }],
+      // The ids of the linked ATS records, which later changes of those records are applied by.
+      interviewers: [{ email: 'ada@example.com', name: 'Ada Lovelace', userId: 'user-ada@example.com' }],
+      applicationId: 'app-1',
+      candidateId: 'cand-1',
       revisionMs: Date.UTC(2026, 9, 1, 9),
     });
   });
@@ -65,7 +68,7 @@ describe('parseInterviewRecord', () => {
     });
     expect(interview.candidateName).toBe('Marie Curie');
     expect(interview.jobName).toBe('Chemist');
-    expect(interview.interviewers).toEqual([{ email: 'ada@example.com', name: 'Ada Lovelace' }]);
+    expect(interview.interviewers).toEqual([{ email: 'ada@example.com', name: 'Ada Lovelace', userId: 'user-ada@example.com' }]);
   });
 
   it('trims and lower-cases interviewer emails', () => {
@@ -75,9 +78,9 @@ describe('parseInterviewRecord', () => {
   it('keeps an interviewer with a null or blank email (named to the others) without indexing them', () => {
     const { interviewers } = live({ users: [komboUser('ada@example.com'), komboUser(null, 'Grace', 'Hopper'), komboUser('   ', 'Alan', 'Turing')] });
     expect(interviewers).toEqual([
-      { email: 'ada@example.com', name: 'Ada Lovelace' },
-      { email: null, name: 'Grace Hopper' },
-      { email: null, name: 'Alan Turing' },
+      { email: 'ada@example.com', name: 'Ada Lovelace', userId: 'user-ada@example.com' },
+      { email: null, name: 'Grace Hopper', userId: 'user-none' },
+      { email: null, name: 'Alan Turing', userId: 'user-   ' },
     ]);
   });
 

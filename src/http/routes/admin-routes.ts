@@ -151,7 +151,7 @@ export function adminRoutes(options: AdminRouteOptions): Router {
     const request = linkRequestOf(fields);
     const integration = integrationOf(options.sync, fields.integration);
     const link = linkable(request, options.feeds, integration.id);
-    const revocation = await revokeLink(options.links, integration.id, link.subject);
+    const revocation = await revokeLink(options.links, integration.id, link.subject, options.feeds);
     if (!revocation.revoked) throw new HttpError(409, revocation.reason);
     res.set('Cache-Control', 'no-store').json(linkAnswer(integration, link));
   });

@@ -1,5 +1,5 @@
 import type { Express, Request, Response } from 'express';
-import type { FeedService, RenderedFeed } from '../../feeds/feed-service.js';
+import type { FeedService, FeedTarget, RenderedFeed } from '../../feeds/feed-service.js';
 import type { FeedIdentity, FeedTokens } from '../../feeds/feed-token.js';
 import type { FeedDetail } from '../../config.js';
 import { createBrowserPages, opensInBrowser, type BrowserPages } from '../browser-pages.js';
@@ -129,14 +129,14 @@ export function feedRoutes(options: FeedRouteOptions, app: Pick<Express, 'get'>)
   /** A browser at a feed link: the subscribe page of a link that works, the same "no longer works" page for any other. */
   function page(pages: BrowserPages, req: Request, res: Response, file: string): string | undefined {
     const identity = file.endsWith('.ics') ? options.tokens.decode(file.slice(0, -4)) : undefined;
-    const target = identity?.email !== undefined ? { email: identity.email } : identity?.team !== undefined ? { team: identity.team } : undefined;
+    const target = identity === undefined ? undefined : targetOf(identity);
     if (identity === undefined || target === undefined || !options.isServed(identity.integrationId) || !options.isCurrent(identity)) {
       pages.gone(req, res);
       return undefined;
     }
     // Not recorded as a fetch: a person reading this page has subscribed to nothing yet.
     const feed = options.feeds.feed(identity.integrationId, target, identity.detail ?? options.defaultDetail);
-    const calendarName = feed?.calendarName ?? (identity.email !== undefined ? options.feeds.personCalendarName(identity.integrationId, identity.email) : 'Interviews');
+    const calendarName = feed?.calendarName ?? ('email' in target ? options.feeds.personCalendarName(identity.integrationId, target.email) : 'Interviews');
     pages.feed(req, res, { calendarName, path: `${FEEDS_PREFIX}${file}` });
     return file;
   }
@@ -155,9 +155,10 @@ export function feedRoutes(options: FeedRouteOptions, app: Pick<Express, 'get'>)
     if (!options.isCurrent(identity)) return notFound(res);
     // A link without a level (every link made before levels existed) shows the service's default.
     const detail = identity.detail ?? options.defaultDetail;
-    const target = identity.email !== undefined ? { email: identity.email } : identity.team !== undefined ? { team: identity.team } : undefined;
+    const target = targetOf(identity);
     if (target === undefined) return notFound(res);
-    if (identity.email !== undefined) options.onFetch(identity.integrationId, identity.email, req.headers['user-agent']);
+    // Under the address the person has now: the admin page lists them there (a link for a former one follows them).
+    if ('email' in target) options.onFetch(identity.integrationId, target.email, req.headers['user-agent']);
     const feed = options.feeds.feed(identity.integrationId, target, detail);
     if (feed === undefined) {
       // Never an empty calendar before the first snapshot: clients would delete every event they hold.
@@ -172,6 +173,17 @@ export function feedRoutes(options: FeedRouteOptions, app: Pick<Express, 'get'>)
     if (isNotModified(req, feed)) res.writeHead(304, gzip ? headers.notModifiedGzip : headers.notModified).end();
     else res.writeHead(200, gzip ? headers.gzip : headers.plain).end(gzip ? feed.gzipped : feed.body);
     return file;
+  }
+
+  /**
+   * The feed a link serves: a team's, or the person's under the address the ATS gives them now; none while the ATS
+   * has them INACTIVE or deleted (a suspension: the same link works again once they are ACTIVE).
+   */
+  function targetOf(identity: FeedIdentity): FeedTarget | undefined {
+    if (identity.team !== undefined) return { team: identity.team };
+    if (identity.email === undefined) return undefined;
+    const email = options.feeds.personFeed(identity.integrationId, identity.email);
+    return email === null ? undefined : { email };
   }
 
   function notFound(res: Response): undefined {

@@ -143,7 +143,7 @@ export function meRoutes(options: MeRouteOptions): Router {
       res.set('Retry-After', String(retryAfterSeconds(waitMs)));
       return refuse(res, 429, `You have reset your links ${LINK_RESETS_PER_WINDOW} times this hour. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}; your current link keeps working meanwhile.`, session);
     }
-    const revocation = await revokeLink(options.links, id, { email });
+    const revocation = await revokeLink(options.links, id, { email }, options.feeds);
     if (!revocation.revoked) return refuse(res, 409, revocation.reason, session);
     res.redirect(303, '/me?notice=reset');
   });

@@ -6,6 +6,7 @@ import { feedLinksAtLevel, isLinkableEmail } from '../../../feeds/feed-links.js'
 import { searchInterviewers } from '../../../feeds/interviewer-list.js';
 import { revokeLink } from '../../../feeds/revoke-link.js';
 import { describeIntegration } from '../../../sync/describe-integration.js';
+import { personOf } from '../../../interviews/linked-records.js';
 import { normalizeEmail } from '../../../interviews/normalize-email.js';
 import type { AdminSession } from '../../../state/page-sessions.js';
 import { single } from '../../admin-page/create-pages.js';
@@ -29,7 +30,7 @@ export function interviewerRoutes(context: AdminPageContext): Router {
     const session = res.locals.session as AdminSession;
     const email = single((req.body as Record<string, unknown>).email);
     if (email === undefined || !isLinkableEmail(email, options.feeds.snapshot(integration.id)?.byEmail)) return refuse(res, 400, 'No such interviewer.', session);
-    const revocation = await revokeLink(options.links, integration.id, { email });
+    const revocation = await revokeLink(options.links, integration.id, { email }, options.feeds);
     if (!revocation.revoked) return refuse(res, 409, revocation.reason, session);
     res.redirect(303, `/admin/i/${encodeURIComponent(integration.id)}?notice=revoked&q=${encodeURIComponent(normalizeEmail(email))}`);
   });
@@ -52,9 +53,13 @@ export function interviewerRoutes(context: AdminPageContext): Router {
     const rows = interviewers.map(({ email, name }) => {
       const interviews = snapshot!.interviewsOf(email);
       const fetched = options.fetches.get(integration.id, email);
+      const person = personOf(snapshot!.data.linked, email);
       return {
         email,
         name,
+        // The ATS has them INACTIVE or deleted: a suspension, not a revocation (their link works again once ACTIVE).
+        inactive: person !== undefined && !person.active,
+        formerEmails: person?.email === email ? person.formerEmails : [],
         interviews: interviews.length,
         next: pageTime(interviews.find((interview) => interview.startMs >= nowMs)?.startMs),
         links: FEED_DETAILS.map((detail) => ({ detail, label: detailLabel(detail), ...feedLinksAtLevel(options, integration.id, { email }, detail, personCalendarName(name, email, label, detail)) })),

@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { shownInterviews } from '../../../interviews/linked-records.js';
 import { FEED_DETAILS, isValidIntegrationId, type FeedDetail } from '../../../config.js';
 import { feedLinksAtLevel } from '../../../feeds/feed-links.js';
 import { FEED_SIZE_WARNING_BYTES, isFeedTooLarge } from '../../../feeds/feed-size.js';
@@ -39,7 +40,7 @@ export function teamRoutes(context: AdminPageContext): Router {
     const snapshot = options.feeds.snapshot(integration.id);
     const asked = single(req.query.detail);
     const detail = FEED_DETAILS.includes(asked as FeedDetail) ? (asked as FeedDetail) : options.defaultDetail;
-    const { jobs, total } = listJobs(snapshot?.data.interviews ?? [], ADMIN_PAGE_ROWS);
+    const { jobs, total } = listJobs(shownInterviews(snapshot?.data.interviews ?? [], options.feeds.showsConfidentialNames), ADMIN_PAGE_ROWS);
     const team = (target: FeedTeam, title: string) => {
       const feed = options.feeds.feed(integration.id, { team: target }, detail);
       const bytes = feed?.body.length ?? 0;
