@@ -4,7 +4,8 @@
  *
  *   npm run bench                        50,000 interviews (and 5,000 for the scaling row); writes BENCHMARKS.md
  *   npm run bench -- --interviews 5000   a quick run (and 500 for scaling); prints only, unless --write is given
- *   npm run bench -- --only many         one part (feeds, light, many or replicas); prints only
+ *   npm run bench -- --only many         one part (feeds, light, many, replicas, history or million); prints only
+ *   npm run bench -- --only history --history-interviews 20000   rows 10 at another size (100,000 by default)
  *   npm run bench -- --only replicas --write   rows 9 (replicas on Redis) alone, rewritten in BENCHMARKS.md
  *   npm run bench -- --profile DIR       also writes a CPU profile of each service process into DIR
  *
@@ -19,6 +20,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { benchIntegrationIds, benchServiceEnv, call, startChild, stopChild } from './ipc.js';
+import { historyContext, historyRows, millionRows, runHistory, runMillion } from './history.js';
 import { replicaContext, replicaRows, runReplicas } from './replicas.js';
 import { began, get, getJson, load, LOAD_CPU, log, median, pinToServerCore, SERVER_CPU, TASKSET, WARM_CONNECTIONS, WRK } from './measure.js';
 
@@ -47,6 +49,9 @@ const MANY_CONCURRENCY = 4;
 /** SYNC_INTERVAL_SECONDS in the steady-state run, and how many of its intervals are watched. */
 const STEADY_INTERVAL_SECONDS = 20;
 const STEADY_INTERVALS = 2;
+/** Rows 10: the organisation with history; row 11: the records of the first walk with default settings. */
+const historyInterviews = Number(option('history-interviews') ?? 100_000);
+const millionRecords = Number(option('million-records') ?? 1_000_000);
 const work = mkdtempSync(join(tmpdir(), 'interview-feeds-bench-'));
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -527,7 +532,7 @@ const f2 = (value: number) => value.toFixed(1);
 // ---------------------------------------------------------------------------------------------------------------
 
 const small = Math.max(500, Math.round(interviews / 10));
-/** `--only feeds|light|many|replicas`: one part of the run, printed only (for working on that part). */
+/** `--only feeds|light|many|replicas|history|million`: one part of the run, printed only (for working on that part). */
 const only = option('only');
 const runs = (part: string) => only === undefined || only === part;
 /** Rows 9 sit between these markers inside the bench block, so `--only replicas --write` can rewrite them alone. */
@@ -539,8 +544,14 @@ try {
   const light = runs('light') ? await runScale(interviews, { walks: true, servers: [], remoteData: false }) : undefined;
   const many = runs('many') ? await runMany(manyIntegrations, MANY_PER_INTEGRATION) : undefined;
   const replicas = runs('replicas') ? await runReplicas(work, interviews, small) : undefined;
+  const history = runs('history') ? await runHistory(work, historyInterviews) : undefined;
+  const million = runs('million') ? await runMillion(work, millionRecords) : undefined;
   const seconds = (Date.now() - began) / 1000;
-  const markdown = [main && smaller ? table(main, smaller) : '', light || many ? markdownTable([...(light ? smallRecordRows(light) : []), ...(many ? manyRows(many) : [])]) : '']
+  const markdown = [
+    main && smaller ? table(main, smaller) : '',
+    light || many ? markdownTable([...(light ? smallRecordRows(light) : []), ...(many ? manyRows(many) : [])]) : '',
+    history || million ? `${historyContext(history, million)}\n\n${markdownTable([...(history ? historyRows(history) : []), ...(million ? millionRows(million) : [])])}` : '',
+  ]
     .filter(Boolean)
     .join('\n\n');
   const loadTool = WRK ? `wrk ${spawnSync(WRK, ['--version'], { encoding: 'utf8' }).stdout.split(' ')[1] ?? ''} -t1 -c${WARM_CONNECTIONS}` : `autocannon -c${WARM_CONNECTIONS}`;
