@@ -19,7 +19,8 @@
  * process, parsed with ical.js and checked against the stand-in's records: every interview of that person in the
  * window, nothing else, at the right times. Prints a markdown block for BENCHMARKS.md. A script, not a test.
  */
-import { closeSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -190,6 +191,27 @@ function differences(body: Buffer, expected: Map<string, ExpectedEvent>): string
   return problems.slice(0, 3);
 }
 
+/** The messages that took the most bytes of the logs, with their share of all bytes. */
+async function logShares(files: readonly string[]): Promise<[string, number][]> {
+  const bytes = new Map<string, number>();
+  let total = 0;
+  for (const file of files) {
+    for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
+      const size = Buffer.byteLength(line) + 1;
+      total += size;
+      let message = '(not JSON)';
+      try {
+        const parsed = JSON.parse(line) as { msg?: unknown };
+        message = typeof parsed.msg === 'string' ? parsed.msg : '(no msg)';
+      } catch {
+        // counted as not JSON
+      }
+      bytes.set(message, (bytes.get(message) ?? 0) + size);
+    }
+  }
+  return [...bytes].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([message, size]) => [message, total === 0 ? 0 : size / total]);
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // One soak
 
@@ -211,6 +233,8 @@ interface SoakResult {
   changes: { made: number; webhooksOk: number };
   quiet: { seconds: number; walks: number; commands: number } | undefined;
   topCommands: [string, number][];
+  /** The log messages that took the most bytes, with their share. */
+  topLogs: [string, number][];
   checked: number;
   exact: number;
   problems: string[];
@@ -403,7 +427,8 @@ async function soak(mode: 'embedded' | 'replica'): Promise<SoakResult> {
     log(`  ${exact} of ${checked} feeds exact`);
 
     await Promise.all(processes.map((child) => call(child, 'stop').catch(() => {})));
-    return { mode, processes: labels, samples, mainEndIndex, feedRequests, changes, quiet, topCommands, checked, exact, problems, redisVersion };
+    const topLogs = await logShares(logFiles);
+    return { mode, processes: labels, samples, mainEndIndex, feedRequests, changes, quiet, topCommands, topLogs, checked, exact, problems, redisVersion };
   } finally {
     await Promise.all(children.map((child) => stopChild(child)));
     if (redis) {
@@ -478,7 +503,7 @@ function report(result: SoakResult): string {
     rows.push(['Redis `used_memory`', `${f(used[0]! / 2 ** 20, 1)} → ${f(used.at(-1)! / 2 ** 20, 1)} MB (max ${f(Math.max(...used) / 2 ** 20, 1)} MB)`, '—', '—']);
   }
   const logBytes = last.logBytes - first.logBytes;
-  rows.push([`Log bytes per hour at LOG_LEVEL=info (all ${result.processes.length} process${result.processes.length > 1 ? 'es' : ''})`, `${f(logBytes / 2 ** 20 / hours, 1)} MB/h`, '—', '—']);
+  rows.push([`Log bytes per hour at LOG_LEVEL=info (all ${result.processes.length} process${result.processes.length > 1 ? 'es' : ''})`, `${f(logBytes / 2 ** 20 / hours, 1)} MB/h (most bytes: ${result.topLogs.map(([message, share]) => `"${message.replace(/\|/g, '\\|')}" ${f(share * 100)} %`).join(', ')})`, '—', '—']);
   const fr = result.feedRequests;
   rows.push([
     'Feed requests',
