@@ -231,7 +231,8 @@ interface SoakResult {
   mainEndIndex: number;
   feedRequests: { sent: number; ok: number; notModified: number; failed: number; seconds: number };
   changes: { made: number; webhooksOk: number };
-  quiet: { seconds: number; walks: number; commands: number } | undefined;
+  /** The quiet phase: its walks, Redis commands, and the commands it used most. */
+  quiet: { seconds: number; walks: number; commands: number; top: [string, number][] } | undefined;
   topCommands: [string, number][];
   /** The log messages that took the most bytes, with their share. */
   topLogs: [string, number][];
@@ -244,6 +245,120 @@ interface SoakResult {
 interface FakeReady {
   baseUrl: string;
   controlUrl: string;
+}
+
+/** What the load counts and where it sends requests. */
+interface LoadTargets {
+  feeds: readonly { integrationId: string; email: string; path: string }[];
+  urls: readonly string[];
+  ids: readonly string[];
+  controlUrl: string;
+  feedRequests: { sent: number; ok: number; notModified: number; failed: number };
+  changes: { made: number; webhooksOk: number };
+  problems: string[];
+}
+
+/**
+ * Starts the load: feed requests at `--rate` (half revalidating), and a change with its webhook every
+ * `--change-every` seconds. `stop` ends both and waits for what is in flight; `requested` holds the feeds asked for.
+ */
+function startLoad(targets: LoadTargets): { requested: Set<number>; stop: () => Promise<void> } {
+  const { feeds, urls, ids, feedRequests, changes, problems } = targets;
+  const requested = new Set<number>();
+  const etags = new Map<string, string>();
+  const inFlight = new Set<Promise<unknown>>();
+  const track = (promise: Promise<unknown>) => {
+    inFlight.add(promise);
+    void promise.finally(() => inFlight.delete(promise));
+  };
+  const problem = (text: string) => {
+    if (problems.length < 20) problems.push(text);
+  };
+  const askFeed = () => {
+    const index = Math.floor(Math.random() * feeds.length);
+    const target = Math.floor(Math.random() * urls.length);
+    const key = `${target}:${index}`;
+    const etag = etags.get(key);
+    const headers: Record<string, string> = { 'Accept-Encoding': 'gzip' };
+    if (etag !== undefined && Math.random() < 0.5) headers['If-None-Match'] = etag;
+    requested.add(index);
+    feedRequests.sent++;
+    track(
+      send(urls[target]! + feeds[index]!.path, { headers }).then(
+        (answer) => {
+          if (answer.status === 200) {
+            feedRequests.ok++;
+            if (answer.headers.etag) etags.set(key, answer.headers.etag);
+          } else if (answer.status === 304) feedRequests.notModified++;
+          else {
+            feedRequests.failed++;
+            problem(`a feed answered ${answer.status}`);
+          }
+        },
+        (error: unknown) => {
+          feedRequests.failed++;
+          problem(`a feed request failed: ${String(error)}`);
+        },
+      ),
+    );
+  };
+  const kinds = ['add', 'move', 'cancel'];
+  const change = () => {
+    const id = ids[Math.floor(Math.random() * ids.length)]!;
+    const kind = kinds[changes.made % kinds.length]!;
+    changes.made++;
+    track(
+      getJson(`${targets.controlUrl}/mutate?integration=${encodeURIComponent(id)}&kind=${kind}`)
+        .then(() => postWebhook(urls[Math.floor(Math.random() * urls.length)]!, id))
+        .then(
+          (answer) => (answer.status === 200 ? changes.webhooksOk++ : problem(`a webhook answered ${answer.status}`)),
+          (error: unknown) => problem(`a change failed: ${String(error)}`),
+        ),
+    );
+  };
+  const feedTimer = settings.rate > 0 ? setInterval(askFeed, 1000 / settings.rate) : undefined;
+  const changeTimer = setInterval(change, settings.changeEverySeconds * 1000);
+  return {
+    requested,
+    async stop() {
+      clearInterval(feedTimer);
+      clearInterval(changeTimer);
+      await Promise.all(inFlight);
+    },
+  };
+}
+
+/**
+ * Fetches each of `chosen` (up to `--checked`, at random) from every process and checks it against the stand-in's
+ * records; counts the exact ones, and notes what was wrong with the others.
+ */
+async function checkFeeds(options: {
+  feeds: readonly { integrationId: string; email: string; path: string }[];
+  chosen: number[];
+  urls: readonly string[];
+  labels: readonly string[];
+  controlUrl: string;
+  problems: string[];
+}): Promise<{ checked: number; exact: number }> {
+  const chosen = options.chosen.sort(() => Math.random() - 0.5).slice(0, settings.checked);
+  const records = new Map<string, KomboRecord[]>();
+  let checked = 0;
+  let exact = 0;
+  const nowMs = Date.now();
+  for (const index of chosen) {
+    const feed = options.feeds[index]!;
+    let list = records.get(feed.integrationId);
+    if (!list) records.set(feed.integrationId, (list = await getJson<KomboRecord[]>(`${options.controlUrl}/records?integration=${encodeURIComponent(feed.integrationId)}`)));
+    const expected = expectedEvents(list, feed.email, nowMs);
+    for (const [i, url] of options.urls.entries()) {
+      checked++;
+      const answer = await send(url + feed.path);
+      const found = answer.status === 200 ? differences(answer.body, expected) : [`answered ${answer.status}`];
+      if (found.length === 0) exact++;
+      else if (options.problems.length < 20) options.problems.push(`${options.labels[i]}: ${feed.integrationId} ${feed.email}: ${found.join('; ')}`);
+    }
+  }
+  return { checked, exact };
 }
 
 async function soak(mode: 'embedded' | 'replica'): Promise<SoakResult> {
@@ -296,8 +411,6 @@ async function soak(mode: 'embedded' | 'replica'): Promise<SoakResult> {
         feeds.push({ integrationId: id, email: person.email, path: `/feeds/${tokens.encode({ integrationId: id, email: person.email })}.ics` });
       }
     }
-    const requested = new Set<number>();
-    const etags = new Map<string, string>();
     const feedRequests = { sent: 0, ok: 0, notModified: 0, failed: 0, seconds: 0 };
     const changes = { made: 0, webhooksOk: 0 };
     const problems: string[] = [];
@@ -321,71 +434,14 @@ async function soak(mode: 'embedded' | 'replica'): Promise<SoakResult> {
     await takeSample();
     const startedAt = Date.now();
     const endAt = startedAt + settings.minutes * 60_000;
-    const inFlight = new Set<Promise<unknown>>();
-    const track = (promise: Promise<unknown>) => {
-      inFlight.add(promise);
-      void promise.finally(() => inFlight.delete(promise));
-    };
-    const feedTimer =
-      settings.rate > 0
-        ? setInterval(() => {
-            const index = Math.floor(Math.random() * feeds.length);
-            const feed = feeds[index]!;
-            const target = Math.floor(Math.random() * urls.length);
-            const key = `${target}:${index}`;
-            const etag = etags.get(key);
-            const headers: Record<string, string> = { 'Accept-Encoding': 'gzip' };
-            if (etag !== undefined && Math.random() < 0.5) headers['If-None-Match'] = etag;
-            requested.add(index);
-            feedRequests.sent++;
-            track(
-              send(urls[target]! + feed.path, { headers }).then(
-                (answer) => {
-                  if (answer.status === 200) {
-                    feedRequests.ok++;
-                    if (answer.headers.etag) etags.set(key, answer.headers.etag);
-                  } else if (answer.status === 304) feedRequests.notModified++;
-                  else {
-                    feedRequests.failed++;
-                    if (problems.length < 20) problems.push(`a feed answered ${answer.status}`);
-                  }
-                },
-                (error: unknown) => {
-                  feedRequests.failed++;
-                  if (problems.length < 20) problems.push(`a feed request failed: ${String(error)}`);
-                },
-              ),
-            );
-          }, 1000 / settings.rate)
-        : undefined;
-    const kinds = ['add', 'move', 'cancel'];
-    const changeTimer = setInterval(() => {
-      const id = ids[Math.floor(Math.random() * ids.length)]!;
-      const kind = kinds[changes.made % kinds.length]!;
-      changes.made++;
-      track(
-        getJson(`${fake.ready.controlUrl}/mutate?integration=${encodeURIComponent(id)}&kind=${kind}`)
-          .then(() => postWebhook(urls[Math.floor(Math.random() * urls.length)]!, id))
-          .then(
-            (answer) => {
-              if (answer.status === 200) changes.webhooksOk++;
-              else if (problems.length < 20) problems.push(`a webhook answered ${answer.status}`);
-            },
-            (error: unknown) => {
-              if (problems.length < 20) problems.push(`a change failed: ${String(error)}`);
-            },
-          ),
-      );
-    }, settings.changeEverySeconds * 1000);
+    const load = startLoad({ feeds, urls, ids, controlUrl: fake.ready.controlUrl, feedRequests, changes, problems });
     while (Date.now() < endAt) {
       await sleep(Math.min(settings.sampleEverySeconds * 1000, endAt - Date.now()));
       await takeSample();
       const last = samples.at(-1)!;
       log(`  ${((last.atMs - startedAt) / 60_000).toFixed(1)} min: heap ${last.heapMb.map((mb) => mb.toFixed(1)).join(' / ')} MB, ${feedRequests.sent} feed requests, ${changes.made} changes`);
     }
-    clearInterval(feedTimer);
-    clearInterval(changeTimer);
-    await Promise.all(inFlight);
+    await load.stop();
     feedRequests.seconds = (Date.now() - startedAt) / 1000;
     const mainEndIndex = samples.length - 1;
 
@@ -394,36 +450,23 @@ async function soak(mode: 'embedded' | 'replica'): Promise<SoakResult> {
     if (settings.quietSeconds > 0) {
       log(`  quiet for ${settings.quietSeconds} s`);
       const from = samples.at(-1)!;
+      const callsBefore = redis ? await commandStats(redis.admin) : new Map<string, number>();
       await sleep(settings.quietSeconds * 1000);
+      const callsAfter = redis ? await commandStats(redis.admin) : new Map<string, number>();
       await takeSample();
       const to = samples.at(-1)!;
+      const top = [...callsAfter].map(([name, calls]): [string, number] => [name, calls - (callsBefore.get(name) ?? 0)]).filter(([, calls]) => calls > 0);
       quiet = {
         seconds: (to.atMs - from.atMs) / 1000,
         walks: to.interviewRequests - from.interviewRequests,
-        commands: from.redis && to.redis ? to.redis.commands - from.redis.commands - INFO_CALLS_PER_SAMPLE : 0,
+        // This script's own INFO calls: the sample's two, and the commandstats pair around the sleep.
+        commands: from.redis && to.redis ? to.redis.commands - from.redis.commands - INFO_CALLS_PER_SAMPLE - 2 : 0,
+        top: top.sort((a, b) => b[1] - a[1]).slice(0, 6),
       };
     }
     const topCommands = redis ? [...(await commandStats(redis.admin))].sort((a, b) => b[1] - a[1]).slice(0, 6) : [];
 
-    // The check: every feed requested (up to --checked), from every process, against the stand-in's records.
-    const chosen = [...requested].sort(() => Math.random() - 0.5).slice(0, settings.checked);
-    const records = new Map<string, KomboRecord[]>();
-    let checked = 0;
-    let exact = 0;
-    const nowMs = Date.now();
-    for (const index of chosen) {
-      const feed = feeds[index]!;
-      let list = records.get(feed.integrationId);
-      if (!list) records.set(feed.integrationId, (list = await getJson<KomboRecord[]>(`${fake.ready.controlUrl}/records?integration=${encodeURIComponent(feed.integrationId)}`)));
-      const expected = expectedEvents(list, feed.email, nowMs);
-      for (const [i, url] of urls.entries()) {
-        checked++;
-        const answer = await send(url + feed.path);
-        const found = answer.status === 200 ? differences(answer.body, expected) : [`answered ${answer.status}`];
-        if (found.length === 0) exact++;
-        else if (problems.length < 20) problems.push(`${labels[i]}: ${feed.integrationId} ${feed.email}: ${found.join('; ')}`);
-      }
-    }
+    const { checked, exact } = await checkFeeds({ feeds, chosen: [...load.requested], urls, labels, controlUrl: fake.ready.controlUrl, problems });
     log(`  ${exact} of ${checked} feeds exact`);
 
     await Promise.all(processes.map((child) => call(child, 'stop').catch(() => {})));
@@ -494,7 +537,7 @@ function report(result: SoakResult): string {
     if (result.quiet) {
       rows.push([
         `Redis commands per walk of an idle organisation (${f(result.quiet.seconds)} s without changes or feed requests)`,
-        `**${f(result.quiet.commands / Math.max(1, result.quiet.walks), 1)}** (${f(result.quiet.commands)} commands, ${f(result.quiet.walks)} walks; ${f(result.quiet.commands / result.quiet.seconds, 1)}/s)`,
+        `**${f(result.quiet.commands / Math.max(1, result.quiet.walks), 1)}** (${f(result.quiet.commands)} commands, ${f(result.quiet.walks)} walks; ${f(result.quiet.commands / result.quiet.seconds, 1)}/s; top: ${result.quiet.top.map(([name, calls]) => `${name} ${f(calls)}`).join(', ')})`,
         'about 1',
         result.quiet.walks > 0 ? (result.quiet.commands / result.quiet.walks <= 1.5 ? 'yes' : '**no**') : '—',
       ]);
