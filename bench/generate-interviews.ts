@@ -22,10 +22,28 @@ export interface GeneratedOrg {
   interviewers: GeneratedInterviewer[];
   /** The records interviews link to, as `/ats/users`, `/ats/jobs`, `/ats/candidates` and `/ats/applications` list them. */
   linked: Record<'users' | 'jobs' | 'candidates' | 'applications', KomboRecord[]>;
+  /** Whether each record (same index) is history: it ended long before any feed's window. */
+  history: boolean[];
 }
 
 /** A job's Kombo id, the same for every interview of it (ten jobs in all). */
 const jobIdOf = (name: string) => `bench-job-${JOBS.indexOf(name)}`;
+
+/** How a generated organisation's history is drawn (see {@link generateInterviews}). */
+export interface HistoryOptions {
+  /** The share of records (0–1) that ended months to years ago: between HISTORY_MIN_DAYS and HISTORY_MAX_DAYS before now. */
+  share: number;
+  /**
+   * The share of interviewers (0–1) still interviewing: in-window records are theirs alone, history is everyone's
+   * (people who left the company keep their past interviews in the ATS). 1 when absent.
+   */
+  activeShare?: number;
+}
+
+/** History ends at least this many days ago: past FEED_PAST_DAYS's default (90) and its margin. */
+export const HISTORY_MIN_DAYS = 120;
+/** History reaches back five years. */
+export const HISTORY_MAX_DAYS = 5 * 365;
 
 const DAY_MS = 86_400_000;
 
@@ -80,10 +98,15 @@ const WORDS = 'the candidate will present a recent project and walk through trad
 const ID_ALPHABET = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
 
 /**
- * Generates `count` interviews over `count / 100` interviewers (each on 100–150 of them), times around `nowMs`.
- * `remoteData: false` leaves out the `remote_data` blob: about 1.3 KB of JSON per record instead of about 3 KB.
+ * Generates `count` interviews over `count / 100` interviewers (each on 100–150 of them; `interviewers` sets another
+ * number), times around `nowMs`. `remoteData: false` leaves out the `remote_data` blob: about 1.3 KB of JSON per
+ * record instead of about 3 KB. `history` makes a share of them history (see {@link HistoryOptions}); `firstIndex`
+ * numbers the records' remote ids from there (pages of one large organisation generated apart).
  */
-export function generateInterviews(count: number, options: { nowMs: number; seed?: number; remoteData?: boolean }): GeneratedOrg {
+export function generateInterviews(
+  count: number,
+  options: { nowMs: number; seed?: number; remoteData?: boolean; history?: HistoryOptions; interviewers?: number; firstIndex?: number },
+): GeneratedOrg {
   const random = prng(options.seed ?? 20_261_101);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
   const chance = (p: number) => random() < p;
@@ -92,7 +115,10 @@ export function generateInterviews(count: number, options: { nowMs: number; seed
   const iso = (ms: number) => new Date(ms).toISOString();
   const dayStart = Math.floor(options.nowMs / DAY_MS) * DAY_MS;
 
-  const interviewerCount = Math.max(1, Math.round(count / 100));
+  const interviewerCount = Math.max(1, options.interviewers ?? Math.round(count / 100));
+  const historyShare = options.history?.share ?? 0;
+  const activeCount = Math.max(1, Math.round(interviewerCount * (options.history?.activeShare ?? 1)));
+  const base = options.firstIndex ?? 0;
   const interviewers: (GeneratedInterviewer & { id: string; spelled: string })[] = [];
   for (let i = 0; i < interviewerCount; i++) {
     const firstName = FIRST[i % FIRST.length]!;
@@ -103,6 +129,7 @@ export function generateInterviews(count: number, options: { nowMs: number; seed
     const spelled = i % 10 === 3 ? `${local}.${i}@Example.COM` : email;
     interviewers.push({ id: komboId(), email, firstName, lastName, spelled });
   }
+  const active = interviewers.slice(0, activeCount);
   const user = (person: (typeof interviewers)[number]) => ({
     id: person.id,
     remote_id: String(4_000_000 + interviewers.indexOf(person)),
@@ -112,20 +139,26 @@ export function generateInterviews(count: number, options: { nowMs: number; seed
   });
 
   const records: KomboRecord[] = [];
-  for (let n = 0; n < count; n++) {
-    const startMs = dayStart + (Math.floor(random() * 200) - 80) * DAY_MS + (7 + Math.floor(random() * 10)) * 3_600_000 + pick([0, 15, 30, 45]) * 60_000;
+  const history: boolean[] = [];
+  for (let i = 0; i < count; i++) {
+    const n = base + i;
+    // Drawn only when asked for, so an organisation without history is the very one it always was.
+    const past = historyShare > 0 && random() < historyShare;
+    const day = past ? -(HISTORY_MIN_DAYS + Math.floor(random() * (HISTORY_MAX_DAYS - HISTORY_MIN_DAYS))) : Math.floor(random() * 200) - 80;
+    const startMs = dayStart + day * DAY_MS + (7 + Math.floor(random() * 10)) * 3_600_000 + pick([0, 15, 30, 45]) * 60_000;
     const durationMs = pick([30, 45, 60, 60, 90]) * 60_000;
     const endRoll = random();
     const endingAt = endRoll < 0.1 ? null : endRoll < 0.11 ? iso(startMs - 3_600_000) : iso(startMs + durationMs);
     const createdMs = startMs - (3 + Math.floor(random() * 20)) * DAY_MS;
     const updatedMs = Math.min(options.nowMs - 2 * DAY_MS, createdMs + Math.floor(random() * 2 * DAY_MS));
 
-    const primary = interviewers[n % interviewerCount]!;
+    const pool = past ? interviewers : active;
+    const primary = pool[n % pool.length]!;
     const panel = [primary];
     const extras = chance(0.05) ? 2 : chance(0.16) ? 1 : 0;
-    for (let k = 0; k < extras && interviewerCount > panel.length; k++) {
-      let other = pick(interviewers);
-      while (panel.includes(other)) other = pick(interviewers);
+    for (let k = 0; k < extras && pool.length > panel.length; k++) {
+      let other = pick(pool);
+      while (panel.includes(other)) other = pick(pool);
       panel.push(other);
     }
     const users: Record<string, unknown>[] = panel.map(user);
@@ -219,8 +252,14 @@ export function generateInterviews(count: number, options: { nowMs: number; seed
     };
     if (options.remoteData !== false) record.remote_data = remoteData;
     records.push(record);
+    history.push(past);
   }
-  return { records, interviewers: interviewers.map(({ email, firstName, lastName }) => ({ email, firstName, lastName })), linked: linkedRecords(records, interviewers, iso(options.nowMs - 2 * DAY_MS)) };
+  return {
+    records,
+    interviewers: interviewers.map(({ email, firstName, lastName }) => ({ email, firstName, lastName })),
+    history,
+    linked: linkedRecords(records, interviewers, iso(options.nowMs - 2 * DAY_MS)),
+  };
 }
 
 /** The linked records of `records`, drawn from them (no random draw: the interviews stay the same), changed at `changedAt`. */

@@ -56,7 +56,7 @@ export const REPLICA_COLD_TARGET_MS = 30;
 /** Gzip levels compared for the large snapshot: the fastest, and the snapshot store's default. */
 export const GZIP_LEVELS = [1, 6] as const;
 /** REDIS_KEY_PREFIX's default, so the keys read are the ones a deployment has. */
-const KEY_PREFIX = 'interview-feeds:';
+export const KEY_PREFIX = 'interview-feeds:';
 const REDIS_SERVER = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((path) => existsSync(path)) ?? 'redis-server';
 const REDIS_START_TIMEOUT_MS = 10_000;
 const GZIP = { 'Accept-Encoding': 'gzip' };
@@ -140,7 +140,7 @@ async function freePort(): Promise<number> {
 }
 
 /** Starts redis-server on a free loopback port without persistence; resolves once it answers PING. */
-async function startRedis(dir: string): Promise<{ url: string; child: ChildProcess; admin: Redis }> {
+export async function startRedis(dir: string): Promise<{ url: string; child: ChildProcess; admin: Redis }> {
   const port = await freePort();
   const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'], {
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -180,7 +180,8 @@ async function startRedis(dir: string): Promise<{ url: string; child: ChildProce
   }
 }
 
-async function stopRedis(child: ChildProcess): Promise<void> {
+/** Stops a redis-server started by {@link startRedis}. */
+export async function stopRedis(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill('SIGKILL');
@@ -191,12 +192,13 @@ async function stopRedis(child: ChildProcess): Promise<void> {
  * From INFO memory: what Redis's allocator holds, and Lua's heap, which used_memory leaves out (a script keeps its
  * last arguments, a whole gzipped snapshot for the publish script, until Lua collects them).
  */
-interface RedisMemory {
+export interface RedisMemory {
   usedMemory: number;
   lua: number;
 }
 
-async function redisMemory(admin: Redis): Promise<RedisMemory> {
+/** Redis's memory now (INFO memory). */
+export async function redisMemory(admin: Redis): Promise<RedisMemory> {
   const info = `\n${await admin.info('memory')}`;
   const field = (name: string) => Number(new RegExp(`\\n${name}:(\\d+)`).exec(info)?.[1] ?? Number.NaN);
   return { usedMemory: field('used_memory'), lua: field('used_memory_lua') };

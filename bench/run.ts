@@ -4,7 +4,8 @@
  *
  *   npm run bench                        50,000 interviews (and 5,000 for the scaling row); writes BENCHMARKS.md
  *   npm run bench -- --interviews 5000   a quick run (and 500 for scaling); prints only, unless --write is given
- *   npm run bench -- --only many         one part (feeds, light, many, replicas or linked); prints only
+ *   npm run bench -- --only many         one part (feeds, light, many, replicas, history, million or linked); prints only
+ *   npm run bench -- --only history --history-interviews 20000   rows 10 at another size (100,000 by default)
  *   npm run bench -- --only replicas --write   rows 9 (replicas on Redis) alone, rewritten in BENCHMARKS.md
  *   npm run bench -- --profile DIR       also writes a CPU profile of each service process into DIR
  *
@@ -19,6 +20,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { benchIntegrationIds, benchServiceEnv, call, startChild, stopChild } from './ipc.js';
+import { historyContext, historyRows, millionRows, runHistory, runMillion } from './history.js';
 import { replicaContext, replicaRows, runReplicas } from './replicas.js';
 import { began, get, getJson, load, LOAD_CPU, log, median, pinToServerCore, SERVER_CPU, TASKSET, WARM_CONNECTIONS, WRK } from './measure.js';
 
@@ -47,6 +49,9 @@ const MANY_CONCURRENCY = 4;
 /** SYNC_INTERVAL_SECONDS in the steady-state run, and how many of its intervals are watched. */
 const STEADY_INTERVAL_SECONDS = 20;
 const STEADY_INTERVALS = 2;
+/** Rows 10: the organisation with history; row 11: the records of the first walk with default settings. */
+const historyInterviews = Number(option('history-interviews') ?? 100_000);
+const millionRecords = Number(option('million-records') ?? 1_000_000);
 const work = mkdtempSync(join(tmpdir(), 'interview-feeds-bench-'));
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -406,14 +411,14 @@ function smallRecordRows(light: ScaleResult): string[][] {
   ];
 }
 
-/** Row 10: the full walk with the linked models. */
+/** Rows 12: the full walk with the linked models. */
 function linkedRows(linked: LinkedResult): string[][] {
   const walkRatio = median(linked.readyMs) / median(linked.bareMs);
   const requests = (spent: LinkedResult['walk']) =>
     `${f(spent.interviews)} interviews + ${['users', 'jobs', 'candidates', 'applications'].map((model) => `${f(spent.linked[model] ?? 0)} ${model}`).join(' + ')}`;
   return [
     [
-      `10. Full walk with linked models at ${f(linked.interviews)} interviews: time to ready (requests)`,
+      `12. Full walk with linked models at ${f(linked.interviews)} interviews: time to ready (requests)`,
       `${f(median(linked.readyMs))} ms (${requests(linked.walk)})`,
       `${f(median(linked.bareMs))} ms: bare fetch + JSON.parse of the interviews alone (${f(Math.ceil(linked.fake.listed / 250))} pages)`,
       ratio(walkRatio),
@@ -421,7 +426,7 @@ function linkedRows(linked: LinkedResult): string[][] {
       '—',
     ],
     [
-      '10. Unchanged refresh with linked models: requests',
+      '12. Unchanged refresh with linked models: requests',
       `${requests(linked.unchanged)} in ${f(median(linked.unchangedMs), 1)} ms`,
       'one per model',
       '—',
@@ -606,7 +611,7 @@ const f2 = (value: number) => value.toFixed(1);
 // ---------------------------------------------------------------------------------------------------------------
 
 const small = Math.max(500, Math.round(interviews / 10));
-/** `--only feeds|light|many|replicas|linked`: one part of the run, printed only (for working on that part). */
+/** `--only feeds|light|many|replicas|history|million|linked`: one part of the run, printed only (for working on that part). */
 const only = option('only');
 const runs = (part: string) => only === undefined || only === part;
 /** Rows 9 sit between these markers inside the bench block, so `--only replicas --write` can rewrite them alone. */
@@ -619,10 +624,13 @@ try {
   const many = runs('many') ? await runMany(manyIntegrations, MANY_PER_INTEGRATION) : undefined;
   const linked = runs('linked') ? await runLinked(interviews) : undefined;
   const replicas = runs('replicas') ? await runReplicas(work, interviews, small) : undefined;
+  const history = runs('history') ? await runHistory(work, historyInterviews) : undefined;
+  const million = runs('million') ? await runMillion(work, millionRecords) : undefined;
   const seconds = (Date.now() - began) / 1000;
   const markdown = [
     main && smaller ? table(main, smaller) : '',
     light || many || linked ? markdownTable([...(light ? smallRecordRows(light) : []), ...(many ? manyRows(many) : []), ...(linked ? linkedRows(linked) : [])]) : '',
+    history || million ? `${historyContext(history, million)}\n\n${markdownTable([...(history ? historyRows(history) : []), ...(million ? millionRows(million) : [])])}` : '',
   ]
     .filter(Boolean)
     .join('\n\n');

@@ -50,6 +50,28 @@ serveCommands({
     while (service.registry.list().some((entry) => entry.organization === null)) await new Promise((resolve) => setTimeout(resolve, 20));
     return { ms: performance.now() - started };
   },
+  /**
+   * Starts and waits for the first walk, which may fail (the million-record row): whether it succeeded, how long it
+   * took, and this process's peak RSS so far.
+   */
+  async walkOnce() {
+    const started = performance.now();
+    running = await start(config, logger, service);
+    try {
+      const summary = await service.sync.refresh();
+      return { ok: true, ms: performance.now() - started, summary, maxRssMb: process.resourceUsage().maxRSS / 1024 };
+    } catch (error) {
+      return { ok: false, ms: performance.now() - started, error: error instanceof Error ? error.message : String(error), maxRssMb: process.resourceUsage().maxRSS / 1024 };
+    }
+  },
+  /** Restores what DATA_DIR holds (as start() does first), without walking: how long that took, and memory after. */
+  async restore() {
+    await service.state.connect(10_000);
+    const started = performance.now();
+    const restored = await service.restore();
+    const ms = performance.now() - started;
+    return { restored, ms, memory: memoryAfterGc() };
+  },
   async refresh() {
     const started = performance.now();
     const summary = await service.sync.refresh();
