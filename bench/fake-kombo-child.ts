@@ -185,6 +185,12 @@ function control(url: URL, res: ServerResponse): void {
     return send(res, 200, JSON.stringify(integration.interviewers.map((person) => ({ ...person, live: integration.liveByEmail.get(person.email)?.length ?? 0 }))));
   }
   if (url.pathname === '/_bench/records') return send(res, 200, JSON.stringify(integration.entries.map((entry) => entry.record)));
+  // The ids of the confidential jobs and candidates: their interviews' feeds name neither (see the soak's checks).
+  if (url.pathname === '/_bench/confidential') {
+    const confidential = (model: string) =>
+      [...(integration.linked.get(model)?.values() ?? [])].filter((record) => record.confidential === true || record.visibility === 'CONFIDENTIAL').map((record) => record.id);
+    return send(res, 200, JSON.stringify({ jobs: confidential('jobs'), candidates: confidential('candidates') }));
+  }
   if (url.pathname === '/_bench/mutate') return send(res, 200, JSON.stringify(mutate(integration, url.searchParams.get('kind') ?? 'move')));
   if (url.pathname === '/_bench/change') {
     // Moves one of this interviewer's interviews by 30 minutes and renames it, stamped as changed now.

@@ -142,9 +142,14 @@ interface ExpectedEvent {
   title: string | null;
 }
 type KomboRecord = Record<string, unknown> & { id: string };
+/** The ids of an integration's confidential jobs and candidates, as the stand-in serves them. */
+interface Confidential {
+  jobs: ReadonlySet<string>;
+  candidates: ReadonlySet<string>;
+}
 
 /** What `email`'s feed must hold, read straight from the stand-in's records: the service's rules, written again. */
-function expectedEvents(records: readonly KomboRecord[], email: string, nowMs: number): Map<string, ExpectedEvent> {
+function expectedEvents(records: readonly KomboRecord[], email: string, nowMs: number, confidential: Confidential): Map<string, ExpectedEvent> {
   const notEndedBeforeMs = Math.floor(nowMs / DAY_MS) * DAY_MS - FEED_PAST_DAYS * DAY_MS;
   const events = new Map<string, ExpectedEvent>();
   for (const record of records) {
@@ -157,7 +162,10 @@ function expectedEvents(records: readonly KomboRecord[], email: string, nowMs: n
     const endMs = endAt > startMs ? endAt : startMs + DEFAULT_DURATION_MINUTES * 60_000;
     if (endMs < notEndedBeforeMs) continue;
     const title = typeof record.title === 'string' && record.title.trim() === record.title && record.title.length > 0 && record.title.length < 200 ? record.title : null;
-    events.set(record.id, { startMs, endMs, title });
+    // A confidential search (or candidate) is named nowhere: its events are titled "Interview" (SHOW_CONFIDENTIAL_NAMES unset).
+    const application = record.application as { candidate?: { id?: string }; job?: { id?: string } } | null | undefined;
+    const hidden = confidential.jobs.has(application?.job?.id ?? '') || confidential.candidates.has(application?.candidate?.id ?? '');
+    events.set(record.id, { startMs, endMs, title: hidden ? 'Interview' : title });
   }
   return events;
 }
@@ -342,6 +350,7 @@ async function checkFeeds(options: {
 }): Promise<{ checked: number; exact: number }> {
   const chosen = options.chosen.sort(() => Math.random() - 0.5).slice(0, settings.checked);
   const records = new Map<string, KomboRecord[]>();
+  const hidden = new Map<string, Confidential>();
   let checked = 0;
   let exact = 0;
   const nowMs = Date.now();
@@ -349,7 +358,12 @@ async function checkFeeds(options: {
     const feed = options.feeds[index]!;
     let list = records.get(feed.integrationId);
     if (!list) records.set(feed.integrationId, (list = await getJson<KomboRecord[]>(`${options.controlUrl}/records?integration=${encodeURIComponent(feed.integrationId)}`)));
-    const expected = expectedEvents(list, feed.email, nowMs);
+    let confidential = hidden.get(feed.integrationId);
+    if (!confidential) {
+      const ids = await getJson<{ jobs: string[]; candidates: string[] }>(`${options.controlUrl}/confidential?integration=${encodeURIComponent(feed.integrationId)}`);
+      hidden.set(feed.integrationId, (confidential = { jobs: new Set(ids.jobs), candidates: new Set(ids.candidates) }));
+    }
+    const expected = expectedEvents(list, feed.email, nowMs, confidential);
     for (const [i, url] of options.urls.entries()) {
       checked++;
       const answer = await send(url + feed.path);
