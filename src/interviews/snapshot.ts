@@ -1,6 +1,7 @@
 import { sameContent, sameLinks, type Interview } from './interview.js';
 import type { ParsedRecord } from './interview-schema.js';
 import { ownTable } from '../storage/own-record.js';
+import { LayeredMap } from './layered-map.js';
 import { linkedDelta, patchLinked, type LinkedData, type LinkedDelta } from './linked-records.js';
 
 const DAY_MS = 86_400_000;
@@ -107,9 +108,22 @@ export function snapshotDelta(before: Snapshot, after: Snapshot, touchedEmails: 
   const updated: Interview[] = [];
   const removed: string[] = [];
   if (after.byId !== before.byId) {
-    // Objects an incremental walk kept are the very same: identity tells what it changed.
-    for (const [id, interview] of after.byId) if (before.byId.get(id) !== interview) updated.push(interview);
-    for (const id of before.byId.keys()) if (!after.byId.has(id)) removed.push(id);
+    // Objects an incremental walk kept are the very same: identity tells what it changed. Two versions of one base
+    // differ only in their layers' keys; anything else is compared whole.
+    const changed = LayeredMap.over(after.byId).keysChangedSince(before.byId);
+    if (changed !== undefined) {
+      for (const id of changed) {
+        const interview = after.byId.get(id);
+        if (interview === undefined) {
+          if (before.byId.has(id)) removed.push(id);
+        } else if (before.byId.get(id) !== interview) {
+          updated.push(interview);
+        }
+      }
+    } else {
+      for (const [id, interview] of after.byId) if (before.byId.get(id) !== interview) updated.push(interview);
+      for (const id of before.byId.keys()) if (!after.byId.has(id)) removed.push(id);
+    }
   }
   const { feedChangedAtMs, formerNames = {} } = after.data;
   const changedAt = sideTable<number>();
@@ -121,7 +135,7 @@ export function snapshotDelta(before: Snapshot, after: Snapshot, touchedEmails: 
     if (name !== undefined) names[email] = name;
   }
   // Whatever else a walk adds to the data (an optional field of its own) travels as the data carries it.
-  const { interviews: _interviews, format: _format, integrationId: _integrationId, linked, ...rest } = after.data;
+  const { format: _format, integrationId: _integrationId, linked, ...rest } = fieldsOf(after.data);
   return {
     ...rest,
     updated,
@@ -171,13 +185,13 @@ export class Snapshot {
     for (const email of Object.keys(formerNames)) if (!emails.has(email)) names[email] = formerNames[email]!;
     const index = new Map<string, string>();
     for (const [email, name] of snapshot.names) if (!emails.has(email)) index.set(email, name);
-    const data = { ...snapshot.data, feedChangedAtMs: Object.freeze(changedAt), formerNames: Object.freeze(names), prunedChangedAtMs: floor };
+    const data = copyData(snapshot.data, { feedChangedAtMs: Object.freeze(changedAt), formerNames: Object.freeze(names), prunedChangedAtMs: floor });
     return new Snapshot(data, { byId: snapshot.byId, byEmail: snapshot.byEmail, names: index });
   }
 
   /** `snapshot` as of a later walk that changed nothing: only its sync time moves; its indexes are shared. */
   static resynced(snapshot: Snapshot, syncedAtMs: number): Snapshot {
-    return new Snapshot({ ...snapshot.data, syncedAtMs }, { byId: snapshot.byId, byEmail: snapshot.byEmail, names: snapshot.names });
+    return new Snapshot(copyData(snapshot.data, { syncedAtMs }), { byId: snapshot.byId, byEmail: snapshot.byEmail, names: snapshot.names });
   }
 
   /** Indexes the data of a full walk, whose interviews by id the walk built already. */
@@ -198,7 +212,9 @@ export class Snapshot {
   ): Snapshot {
     // Nobody's list changed (the common refresh): the same indexes serve on, copied for no one.
     if (touchedEmails.size === 0) return new Snapshot(data, { byId, byEmail: previous.byEmail, names: previous.names });
-    const byEmail = new Map(previous.byEmail);
+    // Only the touched interviewers' lists are new: every other one is shared with `previous`, and so is the map of
+    // them. (Names, one short string per person, are copied: a Map is what readers compare and list.)
+    const byEmail = new Map<string, readonly Interview[] | undefined>();
     const names = new Map(previous.names);
     // What the walk added to each touched interviewer's list, in one pass over the touched interviews: a panel of n
     // interviewers then costs n, not n² (each of them scanning every touched interview for their email).
@@ -217,13 +233,12 @@ export class Snapshot {
       const list = (previous.byEmail.get(email) ?? []).filter((interview) => !touchedIds.has(interview.id));
       list.push(...(added.get(email) ?? []));
       list.sort(compareInterviews);
-      if (list.length > 0) byEmail.set(email, list);
-      else byEmail.delete(email);
+      byEmail.set(email, list.length > 0 ? list : undefined);
       for (const interview of list) listed.add(interview);
     }
     // Their names, from their lists (else their last known name stays).
     for (const [email, name] of namesIn(listed, touchedEmails)) names.set(email, name);
-    return new Snapshot(data, { byId, byEmail, names });
+    return new Snapshot(data, { byId, byEmail: LayeredMap.over(previous.byEmail).with(byEmail), names });
   }
 
   /**
@@ -232,20 +247,13 @@ export class Snapshot {
    */
   static patched(previous: Snapshot, delta: SnapshotDelta): Snapshot {
     let byId = previous.byId;
-    let interviews = previous.data.interviews;
     const touchedIds = new Set<string>();
     if (delta.updated.length > 0 || delta.removed.length > 0) {
-      const next = new Map(previous.byId);
-      for (const id of delta.removed) {
-        next.delete(id);
-        touchedIds.add(id);
-      }
-      for (const interview of delta.updated) {
-        next.set(interview.id, interview);
-        touchedIds.add(interview.id);
-      }
-      byId = next;
-      interviews = [...next.values()];
+      const changes = new Map<string, Interview | undefined>();
+      for (const id of delta.removed) changes.set(id, undefined);
+      for (const interview of delta.updated) changes.set(interview.id, interview);
+      for (const id of changes.keys()) touchedIds.add(id);
+      byId = LayeredMap.over(previous.byId).with(changes);
     }
     // The touched interviewers' entries as the walk left them (absent: deleted); everyone else's stay.
     const changedAt = sideTable(previous.data.feedChangedAtMs);
@@ -259,17 +267,21 @@ export class Snapshot {
       if (name === undefined) delete names[email];
       else names[email] = name;
     }
-    const { updated: _updated, removed: _removed, touchedEmails: _touched, linked: _linked, ...fields } = delta;
-    const data: SnapshotData = {
-      ...previous.data,
-      ...fields,
-      format: 1,
-      integrationId: previous.integrationId,
-      interviews,
-      feedChangedAtMs: Object.freeze(changedAt),
-      formerNames: Object.freeze(names),
-      ...(delta.linked !== undefined ? { linked: patchLinked(previous.data.linked, delta.linked) } : previous.data.linked !== undefined ? { linked: previous.data.linked } : {}),
-    };
+    const { updated: _updated, removed: _removed, touchedEmails: _touched, linked: linkedChange, ...fields } = delta;
+    const { linked: linkedBefore, ...kept } = fieldsOf(previous.data);
+    const linked = linkedChange !== undefined ? patchLinked(linkedBefore, linkedChange) : linkedBefore;
+    const data = withInterviews(
+      {
+        ...kept,
+        ...fields,
+        format: 1,
+        integrationId: previous.integrationId,
+        feedChangedAtMs: Object.freeze(changedAt),
+        formerNames: Object.freeze(names),
+        ...(linked !== undefined ? { linked } : {}),
+      },
+      byId,
+    );
     return Snapshot.derive(previous, data, byId, touchedIds, new Set(delta.touchedEmails));
   }
 
@@ -278,7 +290,7 @@ export class Snapshot {
   }
 
   get size(): number {
-    return this.data.interviews.length;
+    return this.byId.size;
   }
 
   /** An interviewer's interviews, sorted; empty for an email with none. */
@@ -579,21 +591,65 @@ function namedByLiveInterview(snapshot: Snapshot, email: string): boolean {
   return snapshot.interviewsOf(email).some((interview) => interview.interviewers.some((person) => person.email === email && person.name !== null));
 }
 
-function dataOf(before: Snapshot | undefined, walk: Walk, interviews: readonly Interview[], late: LateFields, fromMs: number | undefined): SnapshotData {
-  return {
-    ...before?.data,
-    format: 1,
+function dataOf(
+  before: Snapshot | undefined,
+  walk: Walk,
+  interviews: PropertyDescriptor,
+  late: LateFields,
+  fromMs: number | undefined,
+): SnapshotData {
+  const { interviews: _interviews, ...kept } = before?.data ?? {};
+  const fields = {
+    ...kept,
+    format: 1 as const,
     integrationId: walk.integrationId,
     syncedAtMs: walk.startedAtMs,
     fullSyncedAtMs: walk.kind === 'full' ? walk.startedAtMs : (before?.data.fullSyncedAtMs ?? walk.startedAtMs),
     firstSyncedAtMs: before?.data.firstSyncedAtMs ?? walk.startedAtMs,
-    interviews,
     feedChangedAtMs: late.feedChangedAtMs,
     formerNames: late.formerNames,
     prunedChangedAtMs: late.prunedChangedAtMs,
     ...(fromMs !== undefined ? { heldFromMs: fromMs } : {}),
     ...((walk.linked ?? before?.data.linked) !== undefined ? { linked: walk.linked ?? before?.data.linked } : {}),
   };
+  return Object.defineProperty(fields, 'interviews', interviews) as SnapshotData;
+}
+
+/** `data.interviews` as a property of another snapshot's data: a list made when first read is shared, not made. */
+function interviewsOf(data: SnapshotData): PropertyDescriptor {
+  return Object.getOwnPropertyDescriptor(data, 'interviews') ?? { value: data.interviews, enumerable: true };
+}
+
+/** `interviews` as a plain property. */
+function listed(interviews: readonly Interview[]): PropertyDescriptor {
+  return { value: interviews, enumerable: true, writable: true };
+}
+
+/**
+ * An `interviews` list made from `byId` when first read: an incremental walk that changed a few interviews does not
+ * copy the others into a new list; a save or a team feed makes it once per snapshot, when it needs it.
+ */
+function lazyInterviews(byId: ReadonlyMap<string, Interview>): PropertyDescriptor {
+  let list: readonly Interview[] | undefined;
+  return { enumerable: true, get: () => (list ??= Object.freeze([...byId.values()])) };
+}
+
+/**
+ * `fields` with an `interviews` list made from `byId` when first read (see {@link lazyInterviews}).
+ */
+function withInterviews(fields: Omit<SnapshotData, 'interviews'>, byId: ReadonlyMap<string, Interview>): SnapshotData {
+  return Object.defineProperty({ ...fields }, 'interviews', lazyInterviews(byId)) as SnapshotData;
+}
+
+/** A copy of `data` with `changes`, its `interviews` (made when first read) shared, not made. */
+/** Every field of `data` but its interviews, without building the list (it may be made on first read). */
+function fieldsOf(data: SnapshotData): Omit<SnapshotData, 'interviews'> {
+  const fields: Record<string, unknown> = {};
+  for (const key of Object.keys(data)) if (key !== 'interviews') fields[key] = (data as unknown as Record<string, unknown>)[key];
+  return fields as unknown as Omit<SnapshotData, 'interviews'>;
+}
+function copyData(data: SnapshotData, changes: Partial<Omit<SnapshotData, 'interviews'>>): SnapshotData {
+  return Object.assign(Object.defineProperties({}, Object.getOwnPropertyDescriptors(data)), changes) as SnapshotData;
 }
 
 /** Whether an interview is outside the held window `fromMs` (undefined: nothing is). */
@@ -657,7 +713,7 @@ function applyFull(before: Snapshot | undefined, walk: Walk, fromMs: number | un
   for (const interview of next.values()) emailsOf(interview, live);
   for (const email of live) late.dropFormerName(email);
   for (const [email, name] of before?.names ?? []) if (!live.has(email)) late.setFormerName(email, name);
-  const snapshot = Snapshot.fromWalk(dataOf(before, walk, [...next.values()], late, fromMs), next);
+  const snapshot = Snapshot.fromWalk(dataOf(before, walk, listed([...next.values()]), late, fromMs), next);
   // A renamed interviewer changes their calendar's name even when no event of theirs changed.
   for (const [email, name] of snapshot.names) if (before?.names.get(email) !== name) changed.add(email);
   return finish(snapshot, late, changed, { changes, removals, agedOut }, walk.startedAtMs);
@@ -694,17 +750,14 @@ function applyIncremental(before: Snapshot, walk: Walk, fromMs: number | undefin
   }
   const late = lateFields(before);
   // Nothing moved (the common refresh): the same index serves on, and only the walk's time is new.
-  let byId = before.byId;
-  let interviews = before.data.interviews;
-  if (updates.size > 0) {
-    const next = new Map(before.byId);
-    for (const [id, kept] of updates) {
-      if (kept === null) next.delete(id);
-      else next.set(id, kept);
-    }
-    byId = next;
-    interviews = [...next.values()];
-  }
-  const snapshot = Snapshot.derive(before, dataOf(before, walk, interviews, late, fromMs ?? before.data.heldFromMs), byId, new Set(updates.keys()), changed);
+  const byId = updates.size === 0 ? before.byId : LayeredMap.over(before.byId).with([...updates].map(([id, kept]) => [id, kept ?? undefined] as const));
+  const interviews = updates.size === 0 ? interviewsOf(before.data) : lazyInterviews(byId);
+  const snapshot = Snapshot.derive(
+    before,
+    dataOf(before, walk, interviews, late, fromMs ?? before.data.heldFromMs),
+    byId,
+    new Set(updates.keys()),
+    changed,
+  );
   return finish(snapshot, late, changed, { changes: updates.size, removals, agedOut }, walk.startedAtMs);
 }

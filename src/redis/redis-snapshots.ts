@@ -70,8 +70,16 @@ export const MAX_DELTA_SHARE = 0.1;
 // token, syncedAtMs, walkedAtMs (when the lease of its last walk was granted), idleSyncedAtMs and idleWalkedAtMs (the
 // last walk on this version that changed nothing, see RELEASE_LUA). The list KEYS[deltas]: gzipped JSON deltas since
 // `data`, oldest first, each one version.
+//
+// Deltas carry the side-table entries of the interviewers they touched only; a release before that (at 934562e) read a
+// delta's tables as whole and would drop every other entry. So they go in a list of a new name (snapdeltas2:), and the
+// list under the old name (KEYS[7], which only such a replica writes to) is told apart: every publish of ours empties
+// it, so an earlier replica behind finds no delta of ours and reads `data` whole, without ours (behind, never wrong,
+// until a whole publish or its own walk, which asks Kombo for everything since that data); a delta it appends in turn
+// was made on that data, so while its list is not empty our deltas are passed over (`data` and its deltas are a
+// whole snapshot, its walk having read everything since), and we publish whole, which empties both lists.
 
-// KEYS[3] snapshot, KEYS[4] fence, KEYS[5] lease, KEYS[6] deltas. ARGV[3] token, ARGV[4] gzipped JSON, ARGV[5]
+// KEYS[3] snapshot, KEYS[4] fence, KEYS[5] lease, KEYS[6] deltas, KEYS[7] earlier deltas. ARGV[3] token, ARGV[4] gzipped JSON, ARGV[5]
 // syncedAtMs, ARGV[6] the lease's value, ARGV[7] when it was granted (Redis's clock), ARGV[8] a new lineage. The fencing
 // rule: refused (-1) unless the lease is still this one and no newer token was granted, whether or not its holder
 // still believes it holds the lease (a lease that ran out, or a Redis that restarted empty and granted low tokens
@@ -82,7 +90,7 @@ if tonumber(ARGV[3]) < fence or redis.call('GET', KEYS[5]) ~= ARGV[6] then retur
 local v = tonumber(redis.call('HGET', KEYS[3], 'v') or '0') + 1
 redis.call('HSET', KEYS[3], 'v', v, 'lineage', ARGV[8], 'token', ARGV[3], 'data', ARGV[4], 'sum', ARGV[9], 'syncedAtMs', ARGV[5], 'walkedAtMs', ARGV[7])
 redis.call('HDEL', KEYS[3], 'idleSyncedAtMs', 'idleWalkedAtMs')
-redis.call('DEL', KEYS[6])
+redis.call('DEL', KEYS[6], KEYS[7])
 notice(v)
 return v`;
 
@@ -93,6 +101,7 @@ local fence = tonumber(redis.call('GET', KEYS[4]) or '0')
 if tonumber(ARGV[3]) < fence or redis.call('GET', KEYS[5]) ~= ARGV[6] then return -1 end
 local v = tonumber(redis.call('HGET', KEYS[3], 'v') or '0')
 if v ~= tonumber(ARGV[8]) or redis.call('HGET', KEYS[3], 'lineage') ~= ARGV[9] or redis.call('LLEN', KEYS[6]) >= ${MAX_DELTAS} then return -2 end
+if redis.call('LLEN', KEYS[7]) > 0 then return -2 end
 v = v + 1
 redis.call('RPUSH', KEYS[6], ARGV[4])
 redis.call('HSET', KEYS[3], 'v', v, 'token', ARGV[3], 'syncedAtMs', ARGV[5], 'walkedAtMs', ARGV[7])
@@ -100,7 +109,7 @@ redis.call('HDEL', KEYS[3], 'idleSyncedAtMs', 'idleWalkedAtMs')
 notice(v)
 return v`;
 
-// KEYS[3] snapshot, KEYS[6] deltas (KEYS[4], KEYS[5] unused). ARGV[3] the version held, ARGV[4] its lineage.
+// KEYS[3] snapshot, KEYS[6] deltas, KEYS[7] earlier deltas (KEYS[4], KEYS[5] unused). ARGV[3] the version held, ARGV[4] its lineage.
 // {v, lineage, walkedAtMs, idleSyncedAtMs, idleWalkedAtMs, data or false, sum or false, deltas...}: only {v, idle
 // times} when nothing is newer; the deltas after the held version alone when they reach back to it within its
 // lineage, else the whole snapshot and every delta.
@@ -114,8 +123,9 @@ if v <= held then return {v, idleSynced, idleWalked, fields[1] or ''} end
 local lineage = fields[1] or ''
 local walkedAt = fields[2] or '0'
 local count = redis.call('LLEN', KEYS[6])
+local earlier = redis.call('LLEN', KEYS[7])
 local reply = {v, lineage, walkedAt, idleSynced, idleWalked}
-if held > 0 and lineage == ARGV[4] and v - held <= count then
+if held > 0 and lineage == ARGV[4] and v - held <= count and earlier == 0 then
   reply[6] = false
   reply[7] = false
   for _, delta in ipairs(redis.call('LRANGE', KEYS[6], count - (v - held), -1)) do reply[#reply + 1] = delta end
@@ -124,10 +134,10 @@ end
 local stored = redis.call('HMGET', KEYS[3], 'data', 'sum')
 reply[6] = stored[1]
 reply[7] = stored[2]
-for _, delta in ipairs(redis.call('LRANGE', KEYS[6], 0, -1)) do reply[#reply + 1] = delta end
+for _, delta in ipairs(redis.call('LRANGE', earlier > 0 and KEYS[7] or KEYS[6], 0, -1)) do reply[#reply + 1] = delta end
 return reply`;
 
-// KEYS[3] snapshot, KEYS[4] fence, KEYS[6] deltas. ARGV[3] version, ARGV[4] gzipped JSON, ARGV[5] syncedAtMs, ARGV[6]
+// KEYS[3] snapshot, KEYS[4] fence, KEYS[6] deltas, KEYS[7] earlier deltas. ARGV[3] version, ARGV[4] gzipped JSON, ARGV[5] syncedAtMs, ARGV[6]
 // token, ARGV[7] a new lineage, ARGV[8] the sum of ARGV[4]. Puts a snapshot back after Redis lost its data. The later walk wins, whichever replica
 // holds it: what is there stays when it was walked no earlier (a walk since Redis came back), else this one is written
 // whole. Either way the version ends above the one put back and the lineage is new, so every replica (each holding a
@@ -151,15 +161,15 @@ end
 if v >= mine then mine = v + 1 end
 redis.call('HSET', KEYS[3], 'v', mine, 'lineage', ARGV[7], 'token', ARGV[6], 'data', ARGV[4], 'sum', ARGV[8], 'syncedAtMs', ARGV[5], 'walkedAtMs', '0')
 redis.call('HDEL', KEYS[3], 'idleSyncedAtMs', 'idleWalkedAtMs')
-redis.call('DEL', KEYS[6])
+redis.call('DEL', KEYS[6], KEYS[7])
 notice(mine)
 return mine`;
 
-// KEYS[3] snapshot, KEYS[4] fence, KEYS[5] lease, KEYS[6] deltas. A removed integration's walk in flight anywhere is
+// KEYS[3] snapshot, KEYS[4] fence, KEYS[5] lease, KEYS[6] deltas, KEYS[7] earlier deltas. A removed integration's walk in flight anywhere is
 // fenced off. Its version stays: added back, its next snapshot is numbered after every one a replica may still hold.
 const DELETE_LUA = `${NOTICE_LUA}
 redis.call('HDEL', KEYS[3], 'lineage', 'token', 'data', 'sum', 'syncedAtMs', 'walkedAtMs', 'idleSyncedAtMs', 'idleWalkedAtMs')
-redis.call('DEL', KEYS[5], KEYS[6])
+redis.call('DEL', KEYS[5], KEYS[6], KEYS[7])
 redis.call('INCR', KEYS[4])
 redis.call('HDEL', KEYS[1], ARGV[2])
 return 1`;
@@ -180,7 +190,7 @@ export interface RedisSnapshotsOptions {
 /** What a lease's holder writes with: the hub, the integration's keys, and how snapshots are encoded. */
 interface LeaseContext {
   hub: RedisHub;
-  keys: { snap: string; fence: string; lease: string; deltas: string };
+  keys: { snap: string; fence: string; lease: string; deltas: string; earlierDeltas: string };
   leaseMs: number;
   encode(value: unknown): Promise<Buffer>;
   newLineage(): string;
@@ -192,7 +202,7 @@ interface LeaseContext {
  */
 function holdLease(context: LeaseContext, id: string, value: string, token: number, nowMs: number): WalkLease {
   const { hub, leaseMs, encode, newLineage } = context;
-  const { snap, fence, lease, deltas } = context.keys;
+  const { snap, fence, lease, deltas, earlierDeltas } = context.keys;
   const lost = new AbortController();
   let renewedAtMs = Date.now();
   let released = false;
@@ -215,7 +225,7 @@ function holdLease(context: LeaseContext, id: string, value: string, token: numb
     const lineage = newLineage();
     const encoded = await encode(data);
     const version = Number(
-      await hub.script('publish a snapshot', PUBLISH_LUA, snapshotField(id), [snap, fence, lease, deltas], [
+      await hub.script('publish a snapshot', PUBLISH_LUA, snapshotField(id), [snap, fence, lease, deltas, earlierDeltas], [
         token,
         encoded,
         data.syncedAtMs,
@@ -245,7 +255,7 @@ function holdLease(context: LeaseContext, id: string, value: string, token: numb
       if (!change || !small || change.on.version === 0) return publishWhole(data);
       const encoded = await encode(change.delta);
       const version = Number(
-        await hub.script('publish a delta', PUBLISH_DELTA_LUA, snapshotField(id), [snap, fence, lease, deltas], [
+        await hub.script('publish a delta', PUBLISH_DELTA_LUA, snapshotField(id), [snap, fence, lease, deltas, earlierDeltas], [
           token,
           encoded,
           data.syncedAtMs,
@@ -277,7 +287,9 @@ export function createRedisSnapshots(options: RedisSnapshotsOptions): { store: S
     snap: hub.key(`snap:${id}`),
     fence: hub.key(`fence:${id}`),
     lease: hub.key(`lease:${id}`),
-    deltas: hub.key(`snapdeltas:${id}`),
+    deltas: hub.key(`snapdeltas2:${id}`),
+    // Written by releases whose deltas carried whole side tables (see READ_LUA): read, and emptied by every publish.
+    earlierDeltas: hub.key(`snapdeltas:${id}`),
   });
   const level = options.level ?? constants.Z_DEFAULT_COMPRESSION;
   const encode = (value: unknown) => gzip(JSON.stringify(value), { level });
@@ -301,9 +313,9 @@ export function createRedisSnapshots(options: RedisSnapshotsOptions): { store: S
   }
 
   async function newer(id: string, held: SharedVersion): Promise<SharedUpdate | undefined> {
-    const { snap, fence, lease, deltas } = keys(id);
+    const { snap, fence, lease, deltas, earlierDeltas } = keys(id);
     const reply = (await hub.run('read a snapshot', () =>
-      hub.client.callBuffer('EVAL', READ_LUA, 6, hub.versionsKey, hub.epochKey, snap, fence, lease, deltas, hub.channel, snapshotField(id), held.version, held.lineage),
+      hub.client.callBuffer('EVAL', READ_LUA, 7, hub.versionsKey, hub.epochKey, snap, fence, lease, deltas, earlierDeltas, hub.channel, snapshotField(id), held.version, held.lineage),
     )) as Array<Buffer | number | null>;
     const version = Number(reply[0]);
     if (version === 0 && held.version === 0 && options.seed) return seeded(id);
@@ -346,9 +358,9 @@ export function createRedisSnapshots(options: RedisSnapshotsOptions): { store: S
   }
 
   async function putBack(id: string, snapshot: { data: SnapshotData; version: number }, token: number): Promise<void> {
-    const { snap, fence, lease, deltas } = keys(id);
+    const { snap, fence, lease, deltas, earlierDeltas } = keys(id);
     const data = await encode(snapshot.data);
-    await hub.script('put back a snapshot', PUT_BACK_LUA, snapshotField(id), [snap, fence, lease, deltas], [
+    await hub.script('put back a snapshot', PUT_BACK_LUA, snapshotField(id), [snap, fence, lease, deltas, earlierDeltas], [
       snapshot.version,
       data,
       snapshot.data.syncedAtMs,
@@ -382,8 +394,8 @@ export function createRedisSnapshots(options: RedisSnapshotsOptions): { store: S
       await putBack(id, { data, version: current + 1 }, token);
     },
     async delete(id) {
-      const { snap, fence, lease, deltas } = keys(id);
-      await hub.script('delete a snapshot', DELETE_LUA, snapshotField(id), [snap, fence, lease, deltas], []);
+      const { snap, fence, lease, deltas, earlierDeltas } = keys(id);
+      await hub.script('delete a snapshot', DELETE_LUA, snapshotField(id), [snap, fence, lease, deltas, earlierDeltas], []);
       // What an embedded install left under DATA_DIR goes too: it would only ever seed this integration again.
       await options.seed?.delete(id);
     },

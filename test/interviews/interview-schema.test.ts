@@ -4,6 +4,7 @@ import type { Interview } from '../../src/interviews/interview.js';
 import {
   createRecordInterner,
   clip,
+  interviewRecordSchema,
   isRejected,
   MAX_ADDRESS_CHARS,
   MAX_ID_CHARS,
@@ -14,6 +15,7 @@ import {
   parseInterviewRecord,
   type ParsedRecord,
   type RejectedRecord,
+  toInterview,
 } from '../../src/interviews/interview-schema.js';
 import { MAX_EMAIL_CHARS } from '../../src/interviews/normalize-email.js';
 import { interviewRecord, komboUser } from '../helpers/factories.js';
@@ -324,6 +326,69 @@ describe('parseInterviewRecord', () => {
       expect(rejected(interviewRecord({ id: 'x'.repeat(MAX_ID_CHARS + 1), users: 'x' }))).toMatchObject({ id: null, path: 'users' });
       expect(rejected(interviewRecord({ id: 7, users: 'x' }))).toMatchObject({ id: null, path: 'users' });
     });
+  });
+});
+
+describe('parseInterviewRecord against the schema', () => {
+  /** What parseInterviewRecord answered when zod type-checked (and copied) every record. */
+  function throughSchema(raw: unknown): ParsedRecord | RejectedRecord {
+    const result = interviewRecordSchema.safeParse(raw);
+    if (result.success) return toInterview(result.data);
+    const issue = result.error.issues[0]!;
+    const rawId = typeof raw === 'object' && raw !== null ? (raw as { id?: unknown }).id : undefined;
+    const id = typeof rawId === 'string' && !isRejected(parseInterviewRecord({ id: rawId, canceled: true })) ? (parseInterviewRecord({ id: rawId, canceled: true }) as ParsedRecord).id : null;
+    // The one wording that changed: zod called a missing id "expected nonoptional"; it is now told as the id problem it is.
+    const message = issue.path.join('.') === 'id' ? 'missing id' : clip(issue.message, MAX_REJECTION_MESSAGE_CHARS);
+    return { id, path: issue.path.length > 0 ? issue.path.join('.') : '(record)', message };
+  }
+
+  /** mulberry32: the same records on every run. */
+  function prng(seed: number): () => number {
+    let a = seed;
+    return () => {
+      a = (a + 0x6d2b79f5) | 0;
+      let t = Math.imul(a ^ (a >>> 15), 1 | a);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+
+  it('accepts, refuses and reads every field of 20,000 odd records as the schema does', () => {
+    const random = prng(23);
+    const pick = <T,>(values: readonly T[]): T => values[Math.floor(random() * values.length)]!;
+    const scalars = [undefined, null, true, false, 0, 42, '', '  ', 'text', ' Ada ', '2026-12-01T10:00:00Z', '2026-02-30T10:00:00Z', 'ada@example.com', [], ['x'], {}];
+    const person = () => (random() < 0.2 ? pick(scalars) : { first_name: pick(scalars), last_name: pick(scalars), email: pick(scalars) });
+    const value = (field: string): unknown => {
+      const roll = random();
+      if (field === 'remote_deleted_at' && roll < 0.7) return null;
+      if (roll < 0.2) return pick(scalars);
+      switch (field) {
+        case 'users':
+          return random() < 0.1 ? { email: 'ada@example.com' } : Array.from({ length: Math.floor(random() * 4) }, person);
+        case 'location':
+          return { raw: pick(scalars), street_1: pick(scalars), city: pick(scalars), zip_code: pick(scalars), country: pick(scalars) };
+        case 'application':
+          return { candidate: person(), job: random() < 0.2 ? pick(scalars) : { id: pick(scalars), name: pick(scalars) } };
+        case 'canceled':
+          return pick([true, false, null]);
+        default:
+          return roll < 0.8 ? pick(['2026-12-01T10:00:00Z', '2026-12-01T11:30:00+01:00', 'iv-1', 'Onsite']) : pick(scalars);
+      }
+    };
+    const fields = ['id', 'title', 'starting_at', 'ending_at', 'location', 'video_conferencing_url', 'canceled', 'remote_updated_at', 'changed_at', 'remote_deleted_at', 'users', 'application'];
+    let refused = 0;
+    let live = 0;
+    for (let n = 0; n < 20_000; n++) {
+      const raw: unknown =
+        random() < 0.02 ? pick(scalars) : Object.fromEntries(fields.filter(() => random() < 0.9).map((field) => [field, value(field)]));
+      const expected = throughSchema(raw);
+      expect(parseInterviewRecord(raw)).toEqual(expected);
+      if (isRejected(expected)) refused++;
+      else if (expected.interview !== null) live++;
+    }
+    // The records reach every outcome: refused by the type check, live, and not live.
+    expect(refused).toBeGreaterThan(1_000);
+    expect(live).toBeGreaterThan(1_000);
   });
 });
 

@@ -3,7 +3,8 @@ import { isRejected, parseInterviewRecord, type ParsedRecord } from '../../src/i
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { applyWalk, Snapshot, type Walk } from '../../src/interviews/snapshot.js';
+import { LayeredMap } from '../../src/interviews/layered-map.js';
+import { applyWalk, Snapshot, snapshotDelta, type Walk } from '../../src/interviews/snapshot.js';
 import { createFileSnapshotStore } from '../../src/interviews/snapshot-store.js';
 import { interviewRecord, komboUser } from '../helpers/factories.js';
 
@@ -264,6 +265,44 @@ describe('incremental re-indexing', () => {
       expect(snapshot.names).toEqual(afresh.names);
       expect([...snapshot.byId.keys()].sort()).toEqual([...afresh.byId.keys()].sort());
     }
+  });
+
+  it('copies none of 50,000 interviews for a walk that changes one, and leaves the snapshot before it as it was', () => {
+    const people = Array.from({ length: 500 }, (_, n) => `p${n}@example.com`);
+    const many = Array.from({ length: 50_000 }, (_, n) =>
+      interviewRecord({
+        id: `iv-${n}`,
+        starting_at: new Date(T0 + n * 60_000).toISOString(),
+        ending_at: new Date(T0 + n * 60_000 + 1_800_000).toISOString(),
+        users: [komboUser(people[n % people.length]!, 'P', String(n % people.length))],
+      }),
+    );
+    const first = applyWalk(undefined, { kind: 'full', integrationId: 'int', startedAtMs: T0, records: records(...many) }).snapshot;
+    const moved = interviewRecord({ ...many[7], title: 'Moved', starting_at: new Date(T0 - 3_600_000).toISOString(), changed_at: new Date(T0 + 1000).toISOString() });
+    const next = applyWalk(first, { kind: 'incremental', integrationId: 'int', startedAtMs: T0 + 60_000, records: records(moved) });
+    expect(next.changes).toBe(1);
+    // What it touched: one entry over the same (unwritten) map by id, one interviewer's list; every other list shared.
+    expect(LayeredMap.over(next.snapshot.byId).layer).toEqual({ base: first.byId, changes: 1 });
+    const touched = people[7]!;
+    for (const email of people) {
+      if (email === touched) expect(next.snapshot.byEmail.get(email)).not.toBe(first.byEmail.get(email));
+      else expect(next.snapshot.byEmail.get(email)).toBe(first.byEmail.get(email));
+    }
+    // Readers of either snapshot see their own version, whole.
+    expect(first.byId.get('iv-7')?.title).toBe('Technical interview');
+    expect(ids(first, touched)[0]).toBe('iv-7');
+    expect(next.snapshot.byId.get('iv-7')?.title).toBe('Moved');
+    expect(ids(next.snapshot, touched)[0]).toBe('iv-7');
+    expect(next.snapshot.size).toBe(50_000);
+    expect(next.snapshot.data.interviews.filter((interview) => interview.title === 'Moved').map((interview) => interview.id)).toEqual(['iv-7']);
+    expect(first.data.interviews.filter((interview) => interview.title === 'Moved')).toEqual([]);
+    // A replica applying the walk's delta touches as little, and so does the delta itself: one interview in it.
+    const delta = snapshotDelta(first, next.snapshot, next.changedEmails);
+    expect(delta.updated.map((interview) => interview.id)).toEqual(['iv-7']);
+    const patched = Snapshot.patched(first, delta);
+    expect(LayeredMap.over(patched.byId).layer).toEqual({ base: first.byId, changes: 1 });
+    expect(patched.byEmail.get(people[8]!)).toBe(first.byEmail.get(people[8]!));
+    expect(ids(patched, touched)).toEqual(ids(next.snapshot, touched));
   });
 
   it('costs one index swap, not a rebuild, when nothing changed', () => {

@@ -56,7 +56,7 @@ describeRedis('replica mode: costs follow what changed', () => {
     const now = await inspect.client.hgetall(snap);
     expect(now.v).toBe(before.v);
     expect(now.data).toBe(before.data);
-    expect(await inspect.client.llen(inspect.key(`snapdeltas:${fake.integrationId}`))).toBe(0);
+    expect(await inspect.client.llen(inspect.key(`snapdeltas2:${fake.integrationId}`))).toBe(0);
     // The lease (taken, read, given back with the walk's time noted): three scripts, whatever the organisation's size.
     expect(calls('eval') + calls('evalsha')).toBeLessThanOrEqual(3);
 

@@ -1,4 +1,6 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
 import request from 'supertest';
+import type { SnapshotData } from '../../src/interviews/snapshot.js';
 import { beforeEach, expect, it } from 'vitest';
 import { interviewRecord, komboUser } from '../helpers/factories.js';
 import type { FakeKombo } from '../helpers/fake-kombo.js';
@@ -63,6 +65,45 @@ describeRedis('replicas on one Redis', () => {
     expect(fake.requests.length - before).toBe(1);
   });
 
+  it('keeps its deltas from replicas of the release before (which read a delta’s tables as whole), and reads theirs whole', async () => {
+    const a = await startInProcessReplica(fake, redis.url);
+    replicas.push(a);
+    await until(() => a.sync.ready(), 'first replica ready');
+    const redisOfA = inspectRedis(a);
+    const key = (name: string) => redisOfA.key(`${name}:${fake.integrationId}`);
+    // A delta of ours goes in the new list only: a replica of the release before never finds it.
+    fake.clock += 60_000;
+    fake.upsert(interviewRecord({ id: 'iv-1', title: 'Moved', users: [komboUser('ada@example.com')] }));
+    await postWebhook(a, 'data-changed', { integration_id: fake.integrationId, changed_models: [{ name: 'ats_interviews' }] }).expect(200);
+    await until(async () => (await redisOfA.client.llen(key('snapdeltas2'))) === 1, 'a delta published');
+    expect(await redisOfA.client.llen(key('snapdeltas'))).toBe(0);
+    // A replica of the release before appends a delta of its own (whole tables, made on the stored data): a replica of
+    // ours reads the data and that delta, not our delta made before it, and our next walk is shared whole.
+    const stored = JSON.parse(gunzipSync(await redisOfA.client.hgetBuffer(key('snap'), 'data') as Buffer).toString('utf8')) as SnapshotData;
+    const earlier = {
+      updated: [{ ...stored.interviews[0]!, title: 'Written by the release before', revisionMs: stored.interviews[0]!.revisionMs + 1000 }],
+      removed: [],
+      touchedEmails: ['ada@example.com'],
+      syncedAtMs: stored.syncedAtMs + 1,
+      fullSyncedAtMs: stored.fullSyncedAtMs,
+      firstSyncedAtMs: stored.firstSyncedAtMs,
+      feedChangedAtMs: { ...stored.feedChangedAtMs, 'ada@example.com': stored.syncedAtMs + 1 },
+      formerNames: {},
+    };
+    await redisOfA.client.rpush(key('snapdeltas'), gzipSync(JSON.stringify(earlier)));
+    await redisOfA.client.hincrby(key('snap'), 'v', 1);
+    const requests = fake.requests.length;
+    const late = await startInProcessReplica(fake, redis.url);
+    replicas.push(late);
+    expect(parseIcs((await feed(late)).body).events.map((event) => event.summary)).toEqual(['Written by the release before']);
+    expect(fake.requests.length).toBe(requests);
+    fake.clock += 60_000;
+    fake.upsert(interviewRecord({ id: 'iv-1', title: 'Moved again', users: [komboUser('ada@example.com')] }));
+    await postWebhook(late, 'data-changed', { integration_id: fake.integrationId, changed_models: [{ name: 'ats_interviews' }] }).expect(200);
+    await until(async () => parseIcs((await feed(a)).body).events.some((event) => event.summary === 'Moved again'), 'the next walk everywhere');
+    expect([await redisOfA.client.llen(key('snapdeltas')), await redisOfA.client.llen(key('snapdeltas2'))]).toEqual([0, 0]);
+  });
+
   it('shares a small change as a delta, a full walk whole, and a replica that missed deltas reads the snapshot and every delta', async () => {
     const a = await startInProcessReplica(fake, redis.url);
     replicas.push(a);
@@ -72,7 +113,7 @@ describeRedis('replicas on one Redis', () => {
     const redisOfA = inspectRedis(a);
     const key = (name: string) => redisOfA.key(`${name}:${fake.integrationId}`);
     const whole = async () => redisOfA.client.hget(key('snap'), 'data');
-    const deltas = async () => redisOfA.client.llen(key('snapdeltas'));
+    const deltas = async () => redisOfA.client.llen(key('snapdeltas2'));
     const firstWhole = await whole();
     expect(await deltas()).toBe(0);
 
