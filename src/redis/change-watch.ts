@@ -10,7 +10,7 @@ export interface ChangeNotice {
 
 /**
  * How a replica learns what changed in Redis and whether Redis lost its data: change notices from pub/sub, and a
- * once-a-second check of the change counter (and, when it moved, of every version) that heals a lost notice and
+ * check of the change counter (after a reconnect, a failed read, when asked for health, and every half minute) (and, when it moved, of every version) that heals a lost notice and
  * finds an emptied Redis by its incarnation key.
  */
 export interface ChangeWatch {

@@ -3,10 +3,19 @@ import type { Logger } from 'pino';
 import type { RedisConfig } from '../config.js';
 import { redactRedisUrl } from '../config.js';
 import { StoreUnavailableError } from '../storage/store-errors.js';
-import { createChangeWatch, type ChangeNotice } from './change-watch.js';
+import { createChangeWatch, type ChangeNotice, type ChangeWatch } from './change-watch.js';
 
-/** How often each replica reads the change counter: a change notice lost on the way is acted on within this. */
-export const CHANGE_POLL_INTERVAL_MS = 1_000;
+/**
+ * How often each replica reads the change counter when nothing else asks it to: a safety net only. Notices travel by
+ * pub/sub, which loses a message only with the connection; a reconnect of either connection, and a notice that could
+ * not be acted on, make a check at once (or within {@link RETRY_CHECK_MS}), so an idle replica costs Redis one read
+ * every half minute, not one a second.
+ */
+export const CHANGE_POLL_INTERVAL_MS = 30_000;
+/** A notice that could not be acted on (a read failed) is given again this soon. */
+export const RETRY_CHECK_MS = 1_000;
+/** How often the tick listeners run (each decides whether it has anything to ask Redis). */
+export const TICK_INTERVAL_MS = 1_000;
 /** Reconnect backoff: the first retry after 50 ms, doubling to this. */
 export const RECONNECT_MAX_DELAY_MS = 2_000;
 
@@ -20,8 +29,9 @@ export interface RedisHealth {
 /**
  * One Redis for the replicas: a command connection, a subscriber for change notices, and the watch that heals what a
  * notice missed. Every versioned write (see `noticeScript`) bumps a per-field version in one hash, a counter, and
- * publishes; each replica reads the counter every second and, when it moved, every version, so a lost message costs a
- * second, not a stale feed.
+ * publishes; a replica reads the counter (and, when it moved, every version) after either connection reconnects, a
+ * second after a notice it could not act on, and every half minute besides, so a lost message costs a stale feed
+ * for at most that long, and an idle replica next to nothing.
  */
 export interface RedisHub {
   readonly client: Redis;
@@ -38,13 +48,13 @@ export interface RedisHub {
   health(): RedisHealth;
   /** Waits until Redis answers (start-up); throws {@link StoreUnavailableError} after `timeoutMs`. */
   connect(timeoutMs: number): Promise<void>;
-  /** Called with every change notice, from pub/sub or from the once-a-second check (so possibly twice). */
+  /** Called with every change notice, from pub/sub or from a check (so possibly twice). */
   onNotice(listener: (notice: ChangeNotice) => void): void;
-  /** A notice about `field` could not be acted on (a read failed): the next check gives it again. */
+  /** A notice about `field` could not be acted on (a read failed): a check within {@link RETRY_CHECK_MS} gives it again. */
   retry(field: string): void;
   /** Called when Redis answers again after it did not. */
   onUp(listener: () => void): void;
-  /** Called every {@link CHANGE_POLL_INTERVAL_MS} once connected, until closed. */
+  /** Called every {@link TICK_INTERVAL_MS} once connected, until closed. */
   onTick(listener: () => void): void;
   /**
    * Called when Redis is found to have lost what the replicas wrote (restarted without persistence): each listener
@@ -75,6 +85,36 @@ function clientOptions(config: RedisConfig, name: string) {
   };
 }
 
+/**
+ * The checks a replica makes besides the half-minute one: `soon`, one within {@link RETRY_CHECK_MS} however often
+ * asked meanwhile (a notice not acted on, a resubscribe); `asked`, when somebody wants to know whether Redis answers
+ * (/healthz, a metrics scrape), at most once a second, rather than every second whether anybody asks or not.
+ */
+function scheduleChecks(watch: ChangeWatch, live: () => boolean): { soon(): void; asked(): void; stop(): void } {
+  let pending: NodeJS.Timeout | undefined;
+  let askedAtMs = 0;
+  let stopped = false;
+  return {
+    soon() {
+      if (pending !== undefined || stopped) return;
+      pending = setTimeout(() => {
+        pending = undefined;
+        void watch.check();
+      }, RETRY_CHECK_MS);
+      pending.unref();
+    },
+    asked() {
+      if (!live() || stopped || Date.now() - askedAtMs < TICK_INTERVAL_MS) return;
+      askedAtMs = Date.now();
+      void watch.check();
+    },
+    stop() {
+      stopped = true;
+      clearTimeout(pending);
+    },
+  };
+}
+
 /** Creates a {@link RedisHub}; nothing connects until `connect`. */
 export function createRedisHub(config: RedisConfig, logger: Logger): RedisHub {
   const prefix = config.keyPrefix;
@@ -92,6 +132,7 @@ export function createRedisHub(config: RedisConfig, logger: Logger): RedisHub {
   let everUp = false;
   let closed = false;
   let poll: NodeJS.Timeout | undefined;
+  let tick: NodeJS.Timeout | undefined;
   let lastError = '';
   const watch = createChangeWatch({
     client,
@@ -105,6 +146,7 @@ export function createRedisHub(config: RedisConfig, logger: Logger): RedisHub {
       if (answering) for (const listener of upListeners) listener();
     },
   });
+  const checks = scheduleChecks(watch, () => isUp && !closed);
 
   // ioredis emits 'error' on every failed connection attempt: without a listener each would be an uncaught exception.
   // One line per outage and per distinct error, not one per retry.
@@ -136,6 +178,15 @@ export function createRedisHub(config: RedisConfig, logger: Logger): RedisHub {
     log.error('Redis is unreachable: feeds serve on from memory, walks wait for it');
   });
   subscriber.on('message', (_channel: string, message: string) => watch.message(message));
+  // Notices published while the subscriber was away are lost: read what they would have said once it is back.
+  let subscribedOnce = false;
+  subscriber.on('ready', () => {
+    if (!subscribedOnce || closed) return;
+    watch.forget();
+    void watch.check();
+    // Once more after the channel is subscribed again (ioredis does that after 'ready'): nothing falls in between.
+    checks.soon();
+  });
 
   async function run<T>(what: string, command: () => Promise<T>): Promise<T> {
     try {
@@ -160,6 +211,7 @@ export function createRedisHub(config: RedisConfig, logger: Logger): RedisHub {
     try {
       await Promise.race([Promise.all([ready(client), ready(subscriber)]), timeout]);
       await run('subscribe', () => subscriber.subscribe(channel));
+      subscribedOnce = true;
       await watch.begin(run);
     } finally {
       clearTimeout(timer);
@@ -168,11 +220,12 @@ export function createRedisHub(config: RedisConfig, logger: Logger): RedisHub {
     everUp = true;
     sinceMs = Date.now();
     log.info({ keyPrefix: prefix }, 'connected to Redis');
-    poll = setInterval(() => {
-      void watch.check();
-      for (const listener of tickListeners) listener();
-    }, CHANGE_POLL_INTERVAL_MS);
+    poll = setInterval(() => void watch.check(), CHANGE_POLL_INTERVAL_MS);
     poll.unref();
+    tick = setInterval(() => {
+      for (const listener of tickListeners) listener();
+    }, TICK_INTERVAL_MS);
+    tick.unref();
   }
 
   return {
@@ -181,11 +234,20 @@ export function createRedisHub(config: RedisConfig, logger: Logger): RedisHub {
     channel,
     versionsKey,
     epochKey,
-    up: () => isUp && watch.answering(),
-    health: () => ({ status: isUp && watch.answering() ? 'up' : 'down', since: new Date(sinceMs).toISOString() }),
+    up() {
+      checks.asked();
+      return isUp && watch.answering();
+    },
+    health() {
+      checks.asked();
+      return { status: isUp && watch.answering() ? 'up' : 'down', since: new Date(sinceMs).toISOString() };
+    },
     connect,
     onNotice: watch.onNotice,
-    retry: watch.retry,
+    retry(field) {
+      watch.retry(field);
+      checks.soon();
+    },
     onUp: (listener) => void upListeners.push(listener),
     onTick: (listener) => void tickListeners.push(listener),
     onLost: watch.onLost,
@@ -195,6 +257,8 @@ export function createRedisHub(config: RedisConfig, logger: Logger): RedisHub {
     async close() {
       closed = true;
       clearInterval(poll);
+      clearInterval(tick);
+      checks.stop();
       await watch.settle();
       client.disconnect();
       subscriber.disconnect();

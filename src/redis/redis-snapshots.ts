@@ -26,15 +26,25 @@ export function snapshotField(integrationId: string): string {
   return `snap:${integrationId}`;
 }
 
-// KEYS[3] lease, KEYS[4] fence. ARGV[3] owner, ARGV[4] ttl ms. {token, Redis's time in ms}: token 0 while another
-// holds the lease. Redis's clock, not a replica's, says whether a walk started after a refresh was asked for.
+// KEYS[3] lease, KEYS[4] fence, KEYS[5] snapshot. ARGV[3] owner, ARGV[4] ttl ms, ARGV[5] '1' when the caller waits
+// for a held lease (it needs the time of its first ask). {token, Redis's time in ms, v, lineage, walkedAtMs,
+// idleSyncedAtMs, idleWalkedAtMs}: token 0 while another holds the lease (then only the time, and only when asked for).
+// Redis's clock, not a replica's, says whether a walk started after a refresh was asked for. The snapshot's version
+// and times come with a lease granted, so a walk on a version already held reads nothing more before it walks.
 const ACQUIRE_LUA = `${NOTICE_LUA}
-local time = redis.call('TIME')
-local nowMs = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-if redis.call('EXISTS', KEYS[3]) == 1 then return {0, nowMs} end
+local function now()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+if redis.call('EXISTS', KEYS[3]) == 1 then
+  if ARGV[5] == '1' then return {0, now()} end
+  return {0, 0}
+end
+local nowMs = now()
 local token = redis.call('INCR', KEYS[4])
 redis.call('SET', KEYS[3], ARGV[3] .. ':' .. token, 'PX', ARGV[4])
-return {token, nowMs}`;
+local state = redis.call('HMGET', KEYS[5], 'v', 'lineage', 'walkedAtMs', 'idleSyncedAtMs', 'idleWalkedAtMs')
+return {token, nowMs, state[1] or '0', state[2] or '', state[3] or '0', state[4] or '0', state[5] or '0'}`;
 
 // KEYS[3] lease. ARGV[3] the holder's value, ARGV[4] ttl ms. 1 renewed, 0 lost.
 const RENEW_LUA = `${NOTICE_LUA}
@@ -48,8 +58,9 @@ return 1`;
 // periodic refresh of its own is skipped), and no replica is woken for a walk that changed nothing.
 const RELEASE_LUA = `${NOTICE_LUA}
 if redis.call('GET', KEYS[3]) == ARGV[3] then redis.call('DEL', KEYS[3]) end
-if ARGV[4] and redis.call('HGET', KEYS[4], 'v') == ARGV[4] and redis.call('HGET', KEYS[4], 'lineage') == ARGV[5] then
-  redis.call('HSET', KEYS[4], 'idleSyncedAtMs', ARGV[6], 'idleWalkedAtMs', ARGV[7])
+if ARGV[4] then
+  local held = redis.call('HMGET', KEYS[4], 'v', 'lineage')
+  if held[1] == ARGV[4] and held[2] == ARGV[5] then redis.call('HSET', KEYS[4], 'idleSyncedAtMs', ARGV[6], 'idleWalkedAtMs', ARGV[7]) end
 end
 return 1`;
 
@@ -114,14 +125,14 @@ return v`;
 // times} when nothing is newer; the deltas after the held version alone when they reach back to it within its
 // lineage, else the whole snapshot and every delta.
 const READ_LUA = `${NOTICE_LUA}
-local v = tonumber(redis.call('HGET', KEYS[3], 'v') or '0')
+local state = redis.call('HMGET', KEYS[3], 'v', 'lineage', 'walkedAtMs', 'idleSyncedAtMs', 'idleWalkedAtMs')
+local v = tonumber(state[1] or '0')
 local held = tonumber(ARGV[3])
-local fields = redis.call('HMGET', KEYS[3], 'lineage', 'walkedAtMs', 'idleSyncedAtMs', 'idleWalkedAtMs')
-local idleSynced = fields[3] or '0'
-local idleWalked = fields[4] or '0'
-if v <= held then return {v, idleSynced, idleWalked, fields[1] or ''} end
-local lineage = fields[1] or ''
-local walkedAt = fields[2] or '0'
+local idleSynced = state[4] or '0'
+local idleWalked = state[5] or '0'
+if v <= held then return {v, idleSynced, idleWalked, state[2] or ''} end
+local lineage = state[2] or ''
+local walkedAt = state[3] or '0'
 local count = redis.call('LLEN', KEYS[6])
 local earlier = redis.call('LLEN', KEYS[7])
 local reply = {v, lineage, walkedAt, idleSynced, idleWalked}
@@ -173,6 +184,46 @@ redis.call('DEL', KEYS[5], KEYS[6], KEYS[7])
 redis.call('INCR', KEYS[4])
 redis.call('HDEL', KEYS[1], ARGV[2])
 return 1`;
+
+/** How long the snapshot's state read with a lease grant stands for the catch-up read that follows it. */
+const GRANTED_STATE_MS = 2_000;
+
+/** A snapshot's version and times, as read with a lease grant (see ACQUIRE_LUA). */
+interface GrantedState {
+  atMs: number;
+  version: number;
+  lineage: string;
+  walkedAtMs: number;
+  idleSyncedAtMs: number;
+  idleWalkedAtMs: number;
+}
+
+/**
+ * What a read of the snapshot would answer a reader holding `held`, from the state read with a lease grant when it
+ * is recent and nothing is newer than `held` (as READ_LUA answers then); 'read' when only a read can say.
+ */
+function answerFromGrant(known: GrantedState | undefined, held: SharedVersion): SharedUpdate | undefined | 'read' {
+  if (known === undefined || Date.now() - known.atMs >= GRANTED_STATE_MS || known.version === 0 || known.version > held.version) return 'read';
+  if (known.version !== held.version || known.idleSyncedAtMs === 0 || known.lineage !== held.lineage) return undefined;
+  return { kind: 'deltas', deltas: [], version: known.version, lineage: held.lineage, walkedAtMs: known.idleWalkedAtMs, syncedAtMs: known.idleSyncedAtMs };
+}
+
+async function json(buffer: Buffer): Promise<unknown> {
+  return JSON.parse((await gunzip(buffer, { maxOutputLength: MAX_SNAPSHOT_JSON_BYTES })).toString('utf8'));
+}
+
+/**
+ * A stored snapshot: read as written when its sum says this release wrote it whole, else (an earlier release wrote
+ * it, or it is damaged) validated record by record; what fails either way is thrown, and the caller walks instead.
+ */
+async function decode(id: string, buffer: Buffer, sum: Buffer | null | undefined): Promise<SnapshotData> {
+  if (sum !== null && sum !== undefined && sum.toString('latin1') === checksum(buffer)) {
+    return ownSnapshotData(await json(buffer), id, (message) => new Error(`the snapshot stored for ${id} ${message}`));
+  }
+  const data = snapshotDataSchema.parse(await json(buffer));
+  if (data.integrationId !== id) throw new Error(`the snapshot stored for ${id} belongs to ${data.integrationId}`);
+  return data;
+}
 
 /** What {@link createRedisSnapshots} needs. */
 export interface RedisSnapshotsOptions {
@@ -295,24 +346,18 @@ export function createRedisSnapshots(options: RedisSnapshotsOptions): { store: S
   const encode = (value: unknown) => gzip(JSON.stringify(value), { level });
   const newLineage = () => randomBytes(8).toString('hex');
 
-  async function json(buffer: Buffer): Promise<unknown> {
-    return JSON.parse((await gunzip(buffer, { maxOutputLength: MAX_SNAPSHOT_JSON_BYTES })).toString('utf8'));
-  }
-
   /**
-   * A stored snapshot: read as written when its sum says this release wrote it whole, else (an earlier release wrote
-   * it, or it is damaged) validated record by record; what fails either way is thrown, and the caller walks instead.
+   * The snapshot's version and times as read with a lease just granted here. While this replica holds the lease nobody
+   * else publishes, so the read that follows a grant (the walk's catch-up) is answered from it when nothing is newer
+   * than the version held; once, and only for {@link GRANTED_STATE_MS}.
    */
-  async function decode(id: string, buffer: Buffer, sum: Buffer | null | undefined): Promise<SnapshotData> {
-    if (sum !== null && sum !== undefined && sum.toString('latin1') === checksum(buffer)) {
-      return ownSnapshotData(await json(buffer), id, (message) => new Error(`the snapshot stored for ${id} ${message}`));
-    }
-    const data = snapshotDataSchema.parse(await json(buffer));
-    if (data.integrationId !== id) throw new Error(`the snapshot stored for ${id} belongs to ${data.integrationId}`);
-    return data;
-  }
+  const granted = new Map<string, GrantedState>();
 
   async function newer(id: string, held: SharedVersion): Promise<SharedUpdate | undefined> {
+    const known = granted.get(id);
+    granted.delete(id);
+    const answered = answerFromGrant(known, held);
+    if (answered !== 'read') return answered;
     const { snap, fence, lease, deltas, earlierDeltas } = keys(id);
     const reply = (await hub.run('read a snapshot', () =>
       hub.client.callBuffer('EVAL', READ_LUA, 7, hub.versionsKey, hub.epochKey, snap, fence, lease, deltas, earlierDeltas, hub.channel, snapshotField(id), held.version, held.lineage),
@@ -370,12 +415,22 @@ export function createRedisSnapshots(options: RedisSnapshotsOptions): { store: S
     ]);
   }
 
-  async function acquire(id: string): Promise<LeaseAnswer> {
-    const { lease, fence } = keys(id);
-    const [granted, at] = (await hub.script('take a walk lease', ACQUIRE_LUA, snapshotField(id), [lease, fence], [owner, leaseMs])) as [number, number];
-    const token = Number(granted);
-    const nowMs = Number(at);
+  async function acquire(id: string, ask: { wait?: boolean } = {}): Promise<LeaseAnswer> {
+    const { lease, fence, snap } = keys(id);
+    const reply = (await hub.script('take a walk lease', ACQUIRE_LUA, snapshotField(id), [lease, fence, snap], [owner, leaseMs, ask.wait ? 1 : 0])) as Array<
+      number | string
+    >;
+    const token = Number(reply[0]);
+    const nowMs = Number(reply[1]);
     if (token === 0) return { lease: undefined, nowMs };
+    granted.set(id, {
+      atMs: Date.now(),
+      version: Number(reply[2]),
+      lineage: String(reply[3]),
+      walkedAtMs: Number(reply[4]),
+      idleSyncedAtMs: Number(reply[5]),
+      idleWalkedAtMs: Number(reply[6]),
+    });
     return { lease: holdLease({ hub, keys: keys(id), leaseMs, encode, newLineage }, id, `${owner}:${token}`, token, nowMs), nowMs };
   }
 

@@ -17,7 +17,7 @@ export interface WatchedStores {
  * another replica; Redis back; Redis emptied, when the registry, the revocations and every snapshot held here go back.
  */
 export function watchSharedChanges(hub: RedisHub, stores: WatchedStores, listeners: StateListeners, logger: Logger): void {
-  // A notice that cannot be acted on now (a read failed) is asked for again at the next once-a-second check.
+  // A notice that cannot be acted on now (a read failed) is asked for again by a check within a second.
   const follow = (field: string, what: string, action: () => Promise<unknown>) =>
     void action().catch((error: unknown) => {
       hub.retry(field);

@@ -86,8 +86,12 @@ export interface LeaseAnswer {
  * grants and saves the snapshot for the next start.
  */
 export interface WalkCoordinator {
-  /** A lease on the integration, or none while another walker holds it. Throws StoreUnavailableError. */
-  acquire(integrationId: string): Promise<LeaseAnswer>;
+  /**
+   * A lease on the integration, or none while another walker holds it. Throws StoreUnavailableError. `wait`: the
+   * caller waits for a held lease, so it needs the coordinator's time even when refused; without it a refused answer's
+   * `nowMs` may be 0 (a periodic refresh that finds the lease held asks nothing more).
+   */
+  acquire(integrationId: string, ask?: { readonly wait?: boolean }): Promise<LeaseAnswer>;
   /** What is newer than the version held, else undefined. */
   newer(integrationId: string, held: SharedVersion): Promise<SharedUpdate | undefined>;
   /** Writes back a snapshot this walker holds, unless a newer one is there (the shared store lost its data). */

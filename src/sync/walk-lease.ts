@@ -32,7 +32,7 @@ export async function takeWalkLease(options: TakeWalkLeaseOptions): Promise<{ le
   for (;;) {
     let answer;
     try {
-      answer = await coordinator.acquire(integrationId);
+      answer = await coordinator.acquire(integrationId, { wait: options.wait });
     } catch (error) {
       if (error instanceof StoreUnavailableError) options.onStore?.(error);
       throw error;

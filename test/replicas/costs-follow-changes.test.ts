@@ -67,6 +67,41 @@ describeRedis('replica mode: costs follow what changed', () => {
     expect((await feed(b)).body.equals((await feed(a)).body)).toBe(true);
   });
 
+  it('an unchanged refresh costs Redis two scripts: the lease taken (with the version to catch up on) and given back with its time', async () => {
+    const a = await startInProcessReplica(fake, redis.url);
+    replicas.push(a);
+    await until(() => a.sync.ready(), 'first replica ready');
+    const b = await startInProcessReplica(fake, redis.url);
+    replicas.push(b);
+    await until(() => b.sync.ready(), 'second replica ready');
+    fake.clock += 60_000;
+    await a.sync.refresh(); // the first walk on this version notes its time; the next one is like every idle walk after it
+
+    // Every command Redis runs for this integration, a script's own commands included: MONITOR shows those too.
+    const monitor = await inspectRedis(a).client.monitor();
+    const seen: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (source === 'lua' || args.some((arg) => arg.includes(fake.integrationId))) seen.push(source === 'lua' ? `  ${args[0]!.toLowerCase()}` : args[0]!.toLowerCase());
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    fake.clock += 60_000;
+    const requests = fake.requests.length;
+    expect(await a.sync.refresh()).toMatchObject({ kind: 'incremental', changes: 0 });
+    expect(fake.requests.length).toBe(requests + 1);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    monitor.disconnect();
+
+    // Taking the lease: its script, the time, the check, the token, the lease, the version held (5 inside). Giving it
+    // back: its script, the check, the delete, the version, the time noted (4 inside). Nothing else: no read of the
+    // snapshot, no notice, no write of data.
+    expect(seen.filter((command) => !command.startsWith(' '))).toEqual(['eval', 'eval']);
+    expect(seen).toHaveLength(11);
+    expect(seen).not.toContain('  publish');
+    expect(seen).not.toContain('  hgetall');
+    // The other replica serves the same bytes.
+    expect((await feed(b)).body.equals((await feed(a)).body)).toBe(true);
+  });
+
   it.each<[string, (data: Buffer) => { data: Buffer; sum?: string }]>([
     ['not whole (a byte of the stored data changed)', (data: Buffer) => ({ data: Buffer.concat([data.subarray(0, 20), Buffer.from([data[20]! ^ 0xff]), data.subarray(21)]) })],
     ['not ours (gzipped JSON of another shape, with a matching sum)', () => {
