@@ -1,6 +1,6 @@
 import type { KomboClient } from './create-kombo-client.js';
 import { KomboError } from './kombo-error.js';
-import { paginateInterviews, type WalkBudget } from './paginate-interviews.js';
+import { PAGE_SIZE, paginateInterviews, type WalkBudget } from './paginate-interviews.js';
 
 /** The list endpoints of the records interviews link to. */
 export const LINKED_PATHS = {
@@ -14,12 +14,13 @@ export const LINKED_PATHS = {
 export type LinkedPathModel = keyof typeof LINKED_PATHS;
 
 /**
- * Ids asked for in one request (`ids=a,b,...`). Below the page size, so each batch is one page; and with
+ * Ids asked for in one request (`ids=a,b,...`). The page size, so each batch is one page (Kombo sets no limit on
+ * `ids`; a full walk is a few hundred of these, each costing more than its records); and with
  * {@link MAX_IDS_QUERY_CHARS}, a URL every proxy on the way accepts (Kombo's ids are about 24 characters).
  */
-export const MAX_IDS_PER_REQUEST = 200;
-/** The longest `ids` value sent. */
-export const MAX_IDS_QUERY_CHARS = 6_000;
+export const MAX_IDS_PER_REQUEST = PAGE_SIZE;
+/** The longest `ids` value sent: 250 ids of 24 characters and their commas, a URL within the 8 KB proxies accept. */
+export const MAX_IDS_QUERY_CHARS = 7_000;
 
 /** What to read of one model: what changed after a moment, or the records of some ids; deletions included either way. */
 export type LinkedAsk = { readonly updatedAfter: Date } | { readonly ids: readonly string[] };
