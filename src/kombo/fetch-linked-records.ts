@@ -61,9 +61,16 @@ export async function fetchLinkedRecords(
   model: LinkedPathModel,
   ask: LinkedAsk,
   onRecord: (raw: unknown) => void,
-  options: { signal?: AbortSignal | undefined; budget?: WalkBudget | undefined; maxPages?: number | undefined } = {},
+  options: {
+    signal?: AbortSignal | undefined;
+    budget?: WalkBudget | undefined;
+    maxPages?: number | undefined;
+    /** What earlier asks of the same read cost: `budget` bounds them together (a walk asks by ids as pages arrive). */
+    spent?: LinkedReadCost | undefined;
+  } = {},
 ): Promise<LinkedReadCost> {
   const cost: LinkedReadCost = { requests: 0, records: 0, bytes: 0 };
+  const total = options.spent ?? cost;
   const queries = 'ids' in ask ? idBatches(ask.ids).map((batch) => ({ params: { ids: batch.join(','), include_deleted: 'true' } })) : [{ updatedAfter: ask.updatedAfter }];
   for (const query of queries) {
     const pages = paginateInterviews(client, {
@@ -76,8 +83,13 @@ export async function fetchLinkedRecords(
       cost.requests += page.attempts;
       cost.records += page.results.length;
       cost.bytes += page.bytes;
+      if (total !== cost) {
+        total.requests += page.attempts;
+        total.records += page.results.length;
+        total.bytes += page.bytes;
+      }
       const budget = options.budget;
-      if (budget !== undefined && (cost.records > budget.records || cost.bytes > budget.bytes)) {
+      if (budget !== undefined && (total.records > budget.records || total.bytes > budget.bytes)) {
         throw new KomboError(`Kombo ${LINKED_PATHS[model]} passed its budget of ${budget.records.toLocaleString('en')} records or ${budget.bytes.toLocaleString('en')} bytes (${budget.basis})`, {
           kind: 'over_budget',
         });
