@@ -132,7 +132,13 @@ export async function walkLinked(client: KomboClient, options: LinkedWalkOptions
       // then asks only for what changed and for the records of interviews it had not seen.
       if (lastRead === undefined) {
         const ids = new Set(walkRefs[model]);
-        if (kind === 'incremental') for (const id of held()[model]) ids.add(id);
+        // The held interviews' records too, kept like the walk's (a model that failed at the first walk gets them now).
+        if (kind === 'incremental') {
+          for (const id of held()[model]) {
+            ids.add(id);
+            walkRefs[model].add(id);
+          }
+        }
         await ask({ ids: [...ids].filter((id) => !asked[model].has(id)) });
         builder.synced(model, startedAtMs);
         return;
