@@ -51,7 +51,8 @@ export interface LinkedWalk {
 
 /**
  * Reads what feeds need of the linked models and applies it. The first walk asks for the records its interviews
- * reference, by ids in batches (every application and candidate of the organisation would be many times more); every
+ * reference, by ids in batches (every application and candidate of the organisation would be many times more; most
+ * were asked for by `options.prefetch` while the interview pages were read, and are not asked again); every
  * later one, full or incremental, asks each model what changed since its last read (`updated_after`, deletions
  * included), one request when nothing did, plus the records of interviews it has not seen, by ids. A full walk
  * then keeps only what its interviews reference. A model whose read fails keeps what it
@@ -164,8 +165,8 @@ export async function walkLinked(client: KomboClient, options: LinkedWalkOptions
     await ask({ ids: missing }).catch(failure);
   }
 
-  // Every model at once (a full walk of 50,000 interviews asks for about 250 batches of applications, as many of
-  // candidates); then what only the applications named.
+  // Every model at once (a full walk of 50,000 interviews asks for about 190 batches of applications, as many of
+  // candidates, nearly all of them during the walk); then what only the applications named.
   await Promise.all(LINKED_MODELS.map(read));
   walkRefs = refsOf(fresh);
   await Promise.all([readNamedByApplications('jobs'), readNamedByApplications('candidates')]);
