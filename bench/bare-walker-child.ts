@@ -31,8 +31,10 @@ async function walkOne(baseUrl: string, integrationId: string, updatedAfter?: st
 serveCommands({
   async walk(args) {
     const started = performance.now();
+    const cpu = process.cpuUsage();
     const walked = await walkOne(String(args.baseUrl), BENCH_INTEGRATION_ID, typeof args.updatedAfter === 'string' ? args.updatedAfter : undefined);
-    return { ms: performance.now() - started, ...walked };
+    const { user, system } = process.cpuUsage(cpu);
+    return { ms: performance.now() - started, cpuMs: (user + system) / 1000, ...walked };
   },
   async walkMany(args) {
     const ids = args.ids as string[];

@@ -363,13 +363,13 @@ async function runLinked(n: number): Promise<LinkedResult> {
   const result: LinkedResult = { interviews: n, fake, readyMs: [], bareMs: [], walk: { interviews: 0, linked: {} }, unchanged: { interviews: 0, linked: {} }, unchangedMs: [] };
   for (let i = 0; i < WALK_PAIRS; i++) {
     const { child: bare } = await startChild<{ type: string }>('./bare-walker-child.ts');
-    const full = await call<{ ms: number; records: number }>(bare, 'walk', { baseUrl: fake.baseUrl });
+    const full = await call<{ ms: number; cpuMs: number; records: number }>(bare, 'walk', { baseUrl: fake.baseUrl });
     if (full.records !== fake.listed) throw new Error(`bare walker read ${full.records} of ${fake.listed} records`);
     result.bareMs.push(full.ms);
     await stopChild(bare);
     const service = await startService(fake, `linked-${n}-${i}`);
     const before = await stats();
-    const started = await call<{ readyMs: number }>(service, 'start');
+    const started = await call<{ readyMs: number; cpuMs: number }>(service, 'start');
     const afterWalk = await stats();
     result.readyMs.push(started.readyMs);
     result.walk = spent(before, afterWalk);
@@ -379,7 +379,10 @@ async function runLinked(n: number): Promise<LinkedResult> {
     result.unchanged = spent(afterWalk, await stats());
     await call(service, 'stop');
     await stopChild(service);
-    log(`  walk ${i + 1}/${WALK_PAIRS}: service ready in ${started.readyMs.toFixed(0)} ms, bare walker ${full.ms.toFixed(0)} ms`);
+    log(
+      `  walk ${i + 1}/${WALK_PAIRS}: service ready in ${started.readyMs.toFixed(0)} ms, bare walker ${full.ms.toFixed(0)} ms; ` +
+        `CPU ${started.cpuMs.toFixed(0)} ms (start-up and the walk), bare walker ${full.cpuMs.toFixed(0)} ms`,
+    );
   }
   await stopChild(fakeChild);
   return result;

@@ -157,9 +157,53 @@ function isDeleted(value: unknown): boolean {
   return value !== null && value !== undefined;
 }
 
+/** {@link textSchema} by hand: a string, null or absent; anything else reads as absent. */
+const wireText = (value: unknown): string | null | undefined => (typeof value === 'string' || value === null ? value : undefined);
+/** {@link flagSchema} by hand: a boolean, or null. */
+const wireFlag = (value: unknown): boolean | null | undefined => (typeof value === 'boolean' || value === undefined ? value : null);
+/** {@link idOnly} by hand: an object's id, or null. */
+const wireIdOnly = (value: unknown): { id: unknown } | null | undefined =>
+  value === undefined ? undefined : typeof value === 'object' && value !== null && !Array.isArray(value) ? { id: (value as { id?: unknown }).id } : null;
+
+/**
+ * {@link wireSchemas} read by hand for a record that is an object, the shape of every record Kombo sends: a full walk
+ * reads one per interview of each of two models, and zod's generic walk over each field costs several times this.
+ * The same rules (the schemas stay the reference, and read anything else).
+ */
+function readWire(model: LinkedModel, raw: object): z.infer<(typeof wireSchemas)[LinkedModel]> {
+  const r = raw as Record<string, unknown>;
+  const deleted = r.remote_deleted_at;
+  switch (model) {
+    case 'users':
+      return { id: r.id, first_name: wireText(r.first_name), last_name: wireText(r.last_name), email: wireText(r.email), status: wireText(r.status), remote_deleted_at: deleted };
+    case 'jobs':
+      return { id: r.id, name: wireText(r.name), confidential: wireFlag(r.confidential), visibility: wireText(r.visibility), remote_deleted_at: deleted };
+    case 'candidates':
+      return {
+        id: r.id,
+        first_name: wireText(r.first_name),
+        last_name: wireText(r.last_name),
+        confidential: wireFlag(r.confidential),
+        remote_url: wireText(r.remote_url),
+        remote_deleted_at: deleted,
+      };
+    case 'applications':
+      return {
+        id: r.id,
+        candidate_id: wireText(r.candidate_id),
+        job_id: wireText(r.job_id),
+        candidate: wireIdOnly(r.candidate),
+        job: wireIdOnly(r.job),
+        remote_url: wireText(r.remote_url),
+        remote_deleted_at: deleted,
+      };
+  }
+}
+
 /** Validates one raw record of `model` (never throws). */
 export function parseLinkedRecord<M extends LinkedModel>(model: M, raw: unknown): ParsedLinked<M> | RejectedLinked {
-  const result = wireSchemas[model].safeParse(raw);
+  const result =
+    typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? { success: true as const, data: readWire(model, raw) } : wireSchemas[model].safeParse(raw);
   const rawId = typeof raw === 'object' && raw !== null ? (raw as { id?: unknown }).id : undefined;
   const id = readRecordId(rawId);
   if (!result.success) {
@@ -253,23 +297,36 @@ export class LinkedBuilder {
     this.#syncedAtMs = { ...this.#before.syncedAtMs };
   }
 
-  /** The data as it stands. */
+  /** The data as it stands (the same object until a table is copied: walks read it once per record). */
   get current(): LinkedData {
+    if (this.#current !== undefined) return this.#current;
     const table = <M extends LinkedModel>(model: M) => (this.#tables.get(model) ?? this.#before[model]) as Table<LinkedRecordOf[M]>;
-    return {
+    return (this.#current = {
       users: table('users'),
       jobs: table('jobs'),
       candidates: table('candidates'),
       applications: table('applications'),
       formerEmails: this.#formerEmails ?? this.#before.formerEmails,
       syncedAtMs: this.#syncedAtMs,
-    };
+    });
   }
+  #current: LinkedData | undefined;
 
   #own(model: LinkedModel): Record<string, unknown> {
     let table = this.#tables.get(model);
-    if (table === undefined) this.#tables.set(model, (table = Object.assign(ownTable<unknown>(), this.#before[model])));
+    if (table === undefined) {
+      this.#tables.set(model, (table = Object.assign(ownTable<unknown>(), this.#before[model])));
+      this.#current = undefined;
+    }
     return table;
+  }
+
+  #formerOf(): Record<string, string> {
+    if (this.#formerEmails === undefined) {
+      this.#formerEmails = Object.assign(ownTable<string>(), this.#before.formerEmails);
+      this.#current = undefined;
+    }
+    return this.#formerEmails;
   }
 
   /** A model was read up to `atMs` (a walk's start). */
@@ -303,9 +360,8 @@ export class LinkedBuilder {
 
   /** A user's address changed: the old one becomes a former address of theirs, and the new one is theirs alone. */
   #followEmail(userId: string, old: LinkedUser | undefined, next: LinkedUser): void {
-    const formerOf = () => (this.#formerEmails ??= Object.assign(ownTable<string>(), this.#before.formerEmails));
-    if (next.email !== null && ownEntry(this.current.formerEmails, next.email) !== undefined) delete formerOf()[next.email];
-    if (old?.email && next.email !== old.email) formerOf()[old.email] = userId;
+    if (next.email !== null && ownEntry(this.current.formerEmails, next.email) !== undefined) delete this.#formerOf()[next.email];
+    if (old?.email && next.email !== old.email) this.#formerOf()[old.email] = userId;
   }
 
   /** Keeps only what `refs` references (a full walk: the records of the interviews it read). */
@@ -316,7 +372,7 @@ export class LinkedBuilder {
     }
     const former = this.current.formerEmails;
     for (const email of Object.keys(former)) {
-      if (!refs.users.has(former[email]!)) delete (this.#formerEmails ??= Object.assign(ownTable<string>(), this.#before.formerEmails))[email];
+      if (!refs.users.has(former[email]!)) delete this.#formerOf()[email];
     }
   }
 

@@ -1,6 +1,6 @@
 import type { KomboClient } from './create-kombo-client.js';
 import { KomboError } from './kombo-error.js';
-import { paginateInterviews, type WalkBudget } from './paginate-interviews.js';
+import { PAGE_SIZE, paginateInterviews, type WalkBudget } from './paginate-interviews.js';
 
 /** The list endpoints of the records interviews link to. */
 export const LINKED_PATHS = {
@@ -14,12 +14,13 @@ export const LINKED_PATHS = {
 export type LinkedPathModel = keyof typeof LINKED_PATHS;
 
 /**
- * Ids asked for in one request (`ids=a,b,...`). Below the page size, so each batch is one page; and with
+ * Ids asked for in one request (`ids=a,b,...`). The page size, so each batch is one page (Kombo sets no limit on
+ * `ids`; a full walk is a few hundred of these, each costing more than its records); and with
  * {@link MAX_IDS_QUERY_CHARS}, a URL every proxy on the way accepts (Kombo's ids are about 24 characters).
  */
-export const MAX_IDS_PER_REQUEST = 200;
-/** The longest `ids` value sent. */
-export const MAX_IDS_QUERY_CHARS = 6_000;
+export const MAX_IDS_PER_REQUEST = PAGE_SIZE;
+/** The longest `ids` value sent: 250 ids of 24 characters and their commas, a URL within the 8 KB proxies accept. */
+export const MAX_IDS_QUERY_CHARS = 7_000;
 
 /** What to read of one model: what changed after a moment, or the records of some ids; deletions included either way. */
 export type LinkedAsk = { readonly updatedAfter: Date } | { readonly ids: readonly string[] };
@@ -60,9 +61,16 @@ export async function fetchLinkedRecords(
   model: LinkedPathModel,
   ask: LinkedAsk,
   onRecord: (raw: unknown) => void,
-  options: { signal?: AbortSignal | undefined; budget?: WalkBudget | undefined; maxPages?: number | undefined } = {},
+  options: {
+    signal?: AbortSignal | undefined;
+    budget?: WalkBudget | undefined;
+    maxPages?: number | undefined;
+    /** What earlier asks of the same read cost: `budget` bounds them together (a walk asks by ids as pages arrive). */
+    spent?: LinkedReadCost | undefined;
+  } = {},
 ): Promise<LinkedReadCost> {
   const cost: LinkedReadCost = { requests: 0, records: 0, bytes: 0 };
+  const total = options.spent ?? cost;
   const queries = 'ids' in ask ? idBatches(ask.ids).map((batch) => ({ params: { ids: batch.join(','), include_deleted: 'true' } })) : [{ updatedAfter: ask.updatedAfter }];
   for (const query of queries) {
     const pages = paginateInterviews(client, {
@@ -75,8 +83,13 @@ export async function fetchLinkedRecords(
       cost.requests += page.attempts;
       cost.records += page.results.length;
       cost.bytes += page.bytes;
+      if (total !== cost) {
+        total.requests += page.attempts;
+        total.records += page.results.length;
+        total.bytes += page.bytes;
+      }
       const budget = options.budget;
-      if (budget !== undefined && (cost.records > budget.records || cost.bytes > budget.bytes)) {
+      if (budget !== undefined && (total.records > budget.records || total.bytes > budget.bytes)) {
         throw new KomboError(`Kombo ${LINKED_PATHS[model]} passed its budget of ${budget.records.toLocaleString('en')} records or ${budget.bytes.toLocaleString('en')} bytes (${budget.basis})`, {
           kind: 'over_budget',
         });

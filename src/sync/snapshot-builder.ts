@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { SnapshotHolder } from '../feeds/feed-service.js';
-import type { RejectedRecord } from '../interviews/interview-schema.js';
+import type { ParsedRecord, RejectedRecord } from '../interviews/interview-schema.js';
 import { applyWalk, heldFromMs, type AppliedWalk, type Snapshot } from '../interviews/snapshot.js';
 import type { KomboClient } from '../kombo/create-kombo-client.js';
 import { KomboError } from '../kombo/kombo-error.js';
@@ -10,6 +10,7 @@ import { createRemovalCheck } from './removal-check.js';
 import type { WalkAsk } from './single-flight.js';
 import { createWalkBudgets, type WalkCeiling } from './walk-budget.js';
 import { walkInterviews, type WalkResult } from './walk-interviews.js';
+import { createLinkedPrefetch, type LinkedPrefetch } from './prefetch-linked.js';
 import { walkLinked } from './walk-linked.js';
 import type { WalkSlot } from './walk-slots.js';
 
@@ -92,7 +93,7 @@ export function createSnapshotBuilder(options: SnapshotBuilderOptions): Snapshot
     const budget = budgets.next(previous);
     const fromMs = options.feedPastDays === undefined ? undefined : heldFromMs(startedAtMs, options.feedPastDays);
     const overlapMs = options.overlapMs ?? 60_000;
-    const walkInterviewsOnce = () =>
+    const walkInterviewsOnce = (prefetch: LinkedPrefetch | undefined) =>
       walkInterviews(client, {
         kind,
         startedAtMs,
@@ -103,11 +104,22 @@ export function createSnapshotBuilder(options: SnapshotBuilderOptions): Snapshot
         ...(fromMs !== undefined ? { heldFromMs: fromMs, held: (id: string) => feeds.snapshot()?.byId.has(id) === true } : {}),
         // One policy for full and incremental walks: an invalid record's interview keeps its last good version.
         onRejected: (record) => options.onRejected(record, record.id !== null && previous?.byId.has(record.id) === true),
+        ...(prefetch ? { onPage: (kept: readonly ParsedRecord[]) => prefetch.page(kept) } : {}),
       });
     const walkOnce = async (): Promise<WalkResult> => {
-      const read = await walkInterviewsOnce();
-      if (options.linkedModels === false) return read;
+      if (options.linkedModels === false) return walkInterviewsOnce(undefined);
+      // The linked records the pages reference are asked for while later pages are read, not all after the walk.
+      const prefetch = createLinkedPrefetch(client, { previous, signal: signals.signal, budget, maxPages: options.maxPages, logger: options.logger });
+      let read: WalkResult;
+      try {
+        read = await walkInterviewsOnce(prefetch);
+      } catch (error) {
+        prefetch.abort();
+        await prefetch.settled();
+        throw error;
+      }
       const linked = await walkLinked(client, {
+        prefetch,
         kind,
         startedAtMs,
         previous,

@@ -44,6 +44,8 @@ export interface WalkOptions {
   /** Whether the snapshot the walk applies to holds an interview with this id. */
   held?: (id: string) => boolean;
   onRejected?: (rejected: RejectedRecord) => void;
+  /** The records kept of each page, as it is read (the linked records they reference are asked for meanwhile). */
+  onPage?: (kept: readonly ParsedRecord[]) => void;
 }
 
 /**
@@ -84,6 +86,7 @@ export async function walkInterviews(client: KomboClient, options: WalkOptions):
     records.push(record);
   };
   for await (const page of paginateInterviews(client, query)) {
+    const keptBefore = records.length;
     pages++;
     requests += page.attempts;
     read += page.results.length;
@@ -108,6 +111,7 @@ export async function walkInterviews(client: KomboClient, options: WalkOptions):
         { kind: 'over_budget' },
       );
     }
+    options.onPage?.(records.slice(keptBefore));
   }
   return {
     walk: {

@@ -15,8 +15,9 @@ import {
 } from '../interviews/linked-records.js';
 import type { Snapshot } from '../interviews/snapshot.js';
 import type { KomboClient } from '../kombo/create-kombo-client.js';
-import { fetchLinkedRecords, type LinkedAsk } from '../kombo/fetch-linked-records.js';
+import { fetchLinkedRecords, type LinkedAsk, type LinkedReadCost } from '../kombo/fetch-linked-records.js';
 import type { WalkBudget } from '../kombo/paginate-interviews.js';
+import type { LinkedPrefetch } from './prefetch-linked.js';
 
 /** What a walk reads of the linked models, besides its interviews. */
 export interface LinkedWalkOptions {
@@ -32,6 +33,8 @@ export interface LinkedWalkOptions {
   budget?: WalkBudget | undefined;
   maxPages?: number | undefined;
   logger: Logger;
+  /** What was asked for by ids while the interview pages were read: applied first, and not asked for again. */
+  prefetch?: LinkedPrefetch | undefined;
 }
 
 /** The linked records after the walk, and the interview records to apply: the walk's, resolved, and those a change reached. */
@@ -48,7 +51,8 @@ export interface LinkedWalk {
 
 /**
  * Reads what feeds need of the linked models and applies it. The first walk asks for the records its interviews
- * reference, by ids in batches (every application and candidate of the organisation would be many times more); every
+ * reference, by ids in batches (every application and candidate of the organisation would be many times more; most
+ * were asked for by `options.prefetch` while the interview pages were read, and are not asked again); every
  * later one, full or incremental, asks each model what changed since its last read (`updated_after`, deletions
  * included), one request when nothing did, plus the records of interviews it has not seen, by ids. A full walk
  * then keeps only what its interviews reference. A model whose read fails keeps what it
@@ -76,7 +80,19 @@ export async function walkLinked(client: KomboClient, options: LinkedWalkOptions
   let walkRefs = refsOf(fresh);
 
   // The ids each model was asked for by `ids`: a record not returned is not asked for twice in one walk.
-  const asked = emptyRefs();
+  const prefetch = options.prefetch;
+  const asked = prefetch?.asked ?? emptyRefs();
+  // What each model's asks by ids read, the prefetch's included: the budget bounds them together.
+  const spent = (model: LinkedModel): LinkedReadCost | undefined => prefetch?.spent[model];
+  if (prefetch !== undefined) {
+    await prefetch.settled();
+    rejected += prefetch.rejected;
+    for (const model of LINKED_MODELS) {
+      requests[model] += prefetch.spent[model].requests;
+      const wanted = (id: string) => walkRefs[model].has(id);
+      for (const record of prefetch.read.get(model) ?? []) builder.apply(model, record, wanted);
+    }
+  }
 
   function reader(model: LinkedModel) {
     const wanted = (id: string) => walkRefs[model].has(id);
@@ -91,7 +107,12 @@ export async function walkLinked(client: KomboClient, options: LinkedWalkOptions
     };
     const ask = async (what: LinkedAsk) => {
       if ('ids' in what) for (const id of what.ids) asked[model].add(id);
-      const cost = await fetchLinkedRecords(client, model, what, apply, { signal: options.signal, budget: options.budget, maxPages: options.maxPages });
+      const cost = await fetchLinkedRecords(client, model, what, apply, {
+        signal: options.signal,
+        budget: options.budget,
+        maxPages: options.maxPages,
+        spent: 'ids' in what ? spent(model) : undefined,
+      });
       requests[model] += cost.requests;
     };
     const failure = (error: unknown) => {
@@ -104,6 +125,7 @@ export async function walkLinked(client: KomboClient, options: LinkedWalkOptions
 
   async function read(model: LinkedModel): Promise<void> {
     const { ask, failure } = reader(model);
+    if (prefetch?.failed.has(model)) return failure(prefetch.failed.get(model));
     try {
       const lastRead = before?.syncedAtMs[model];
       // Never read (the first walk, or a snapshot saved before linked records were kept): every referenced record,
@@ -111,15 +133,21 @@ export async function walkLinked(client: KomboClient, options: LinkedWalkOptions
       // then asks only for what changed and for the records of interviews it had not seen.
       if (lastRead === undefined) {
         const ids = new Set(walkRefs[model]);
-        if (kind === 'incremental') for (const id of held()[model]) ids.add(id);
-        await ask({ ids: [...ids] });
+        // The held interviews' records too, kept like the walk's (a model that failed at the first walk gets them now).
+        if (kind === 'incremental') {
+          for (const id of held()[model]) {
+            ids.add(id);
+            walkRefs[model].add(id);
+          }
+        }
+        await ask({ ids: [...ids].filter((id) => !asked[model].has(id)) });
         builder.synced(model, startedAtMs);
         return;
       }
       await ask({ updatedAfter: new Date(lastRead - options.overlapMs) });
       // New interviews may reference records never held (nothing about them changed lately): asked for once.
       const table = builder.current[model];
-      const missing = [...walkRefs[model]].filter((id) => !Object.hasOwn(table, id));
+      const missing = [...walkRefs[model]].filter((id) => !Object.hasOwn(table, id) && !asked[model].has(id));
       if (missing.length > 0) await ask({ ids: missing });
       builder.synced(model, startedAtMs);
     } catch (error) {
@@ -137,8 +165,8 @@ export async function walkLinked(client: KomboClient, options: LinkedWalkOptions
     await ask({ ids: missing }).catch(failure);
   }
 
-  // Every model at once (a full walk of 50,000 interviews asks for about 250 batches of applications, as many of
-  // candidates); then what only the applications named.
+  // Every model at once (a full walk of 50,000 interviews asks for about 190 batches of applications, as many of
+  // candidates, nearly all of them during the walk); then what only the applications named.
   await Promise.all(LINKED_MODELS.map(read));
   walkRefs = refsOf(fresh);
   await Promise.all([readNamedByApplications('jobs'), readNamedByApplications('candidates')]);
