@@ -330,18 +330,23 @@ function holdLease(context: LeaseContext, id: string, value: string, token: numb
   };
 }
 
-/** Snapshots and walk leases in Redis: the {@link SnapshotStore} and {@link WalkCoordinator} of replica mode. */
-export function createRedisSnapshots(options: RedisSnapshotsOptions): { store: SnapshotStore; coordinator: WalkCoordinator } {
-  const { hub, leaseMs } = options;
-  const owner = options.owner ?? randomBytes(6).toString('hex');
-  const keys = (id: string) => ({
+/** The keys of one integration's shared snapshot, its fencing counter, lease and delta lists. */
+function snapshotKeys(hub: RedisSnapshotsOptions['hub'], id: string) {
+  return {
     snap: hub.key(`snap:${id}`),
     fence: hub.key(`fence:${id}`),
     lease: hub.key(`lease:${id}`),
     deltas: hub.key(`snapdeltas2:${id}`),
     // Written by releases whose deltas carried whole side tables (see READ_LUA): read, and emptied by every publish.
     earlierDeltas: hub.key(`snapdeltas:${id}`),
-  });
+  };
+}
+
+/** Snapshots and walk leases in Redis: the {@link SnapshotStore} and {@link WalkCoordinator} of replica mode. */
+export function createRedisSnapshots(options: RedisSnapshotsOptions): { store: SnapshotStore; coordinator: WalkCoordinator } {
+  const { hub, leaseMs } = options;
+  const owner = options.owner ?? randomBytes(6).toString('hex');
+  const keys = (id: string) => snapshotKeys(hub, id);
   const level = options.level ?? constants.Z_DEFAULT_COMPRESSION;
   const encode = (value: unknown) => gzip(JSON.stringify(value), { level });
   const newLineage = () => randomBytes(8).toString('hex');
