@@ -447,8 +447,18 @@ export function resolveInterview(interview: Interview, linked: LinkedData): Inte
   const jobName = job?.name ?? interview.jobName;
   const known = application !== undefined || candidate !== undefined;
   const atsUrl = known ? (application?.remoteUrl ?? candidate?.remoteUrl ?? null) : (interview.atsUrl ?? null);
+  // Until a model has been read once, nobody knows whether a search (or a candidate) is confidential: a first walk
+  // whose /ats/jobs or /ats/candidates failed hides the names it cannot vouch for, rather than guess they may show.
+  const jobUnknown = job === undefined && jobId !== null && linked.syncedAtMs.jobs === undefined;
+  const candidateUnknown = candidate === undefined && candidateId !== null && linked.syncedAtMs.candidates === undefined;
   const confidential: Confidentiality | null =
-    job !== undefined || candidate !== undefined ? (job?.confidential ? 'job' : candidate?.confidential ? 'candidate' : null) : (interview.confidential ?? null);
+    job?.confidential || jobUnknown
+      ? 'job'
+      : candidate?.confidential || candidateUnknown
+        ? 'candidate'
+        : job !== undefined || candidate !== undefined
+          ? null
+          : (interview.confidential ?? null);
   const interviewers = resolvePeople(interview.interviewers, linked);
   if (
     candidateName === interview.candidateName &&

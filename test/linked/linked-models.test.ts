@@ -331,6 +331,21 @@ describe('linked models: confidential searches', () => {
     expect(await everything()).not.toContain('Marie');
   });
 
+  it.each([
+    ['/v1/ats/jobs', ['Backend Engineer', 'Marie', 'Curie', 'Onsite with']],
+    ['/v1/ats/candidates', ['Marie', 'Curie', 'Onsite with']],
+  ])('a first walk that cannot read %s hides the names it cannot vouch for; they show once it is read', async (path, hidden) => {
+    await start({}, (f) => f.fail({ type: 'status', status: 500 }, { times: 1_000, when: (r) => r.path === path }));
+    const text = await everything();
+    for (const name of hidden) expect(text).not.toContain(name);
+    expect((await calendar(service, personPath(service, ADA))).events.map((e) => e.uid)).toEqual(['iv-1', 'iv-2']);
+    fake.clearFaults();
+    fake.clock += 10 * MINUTE;
+    await service.sync.refresh();
+    const shown = await everything();
+    for (const name of hidden) expect(shown).toContain(name);
+  });
+
   it('SHOW_CONFIDENTIAL_NAMES=true shows the names anyway', async () => {
     await start({ SHOW_CONFIDENTIAL_NAMES: 'true' }, (f) => f.setLinked('jobs', [job('job-1', 'Backend Engineer', { visibility: 'CONFIDENTIAL' })]));
     const text = await everything();
