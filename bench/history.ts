@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { createFeedTokens } from '../src/feeds/feed-token.js';
-import { BENCH_FEED_SECRET, BENCH_INTEGRATION_ID, benchServiceEnv, call, startChild, stopChild } from './ipc.js';
+import { type FakeReady, BENCH_FEED_SECRET, BENCH_INTEGRATION_ID, benchServiceEnv, call, startChild, stopChild } from './ipc.js';
 import { get, getJson, log, median } from './measure.js';
 import { KEY_PREFIX, redisMemory, startRedis, stopRedis } from './replicas.js';
 
@@ -31,13 +31,6 @@ export const MILLION = 1_000_000;
 export const TARGETS = { heap: 1.5, dataDir: 1.3, redis: 1.3, restore: 1.5 } as const;
 const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
 const mb = (bytes: number) => bytes / 2 ** 20;
-
-interface FakeReady {
-  baseUrl: string;
-  controlUrl: string;
-  listed: number;
-  interviewers: number;
-}
 
 interface Summary {
   interviews: number;

@@ -2,6 +2,16 @@
 import { fork, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
+/** What bench/fake-kombo-child.ts reports once it listens: where, and what it serves. */
+export interface FakeReady {
+  baseUrl: string;
+  controlUrl: string;
+  records: number;
+  listed: number;
+  interviewers: number;
+  fullWalkBytes: number;
+}
+
 export const BENCH_API_KEY = 'bench-kombo-api-key';
 export const BENCH_INTEGRATION_ID = 'greenhouse:bench';
 /** The ids of the many-integrations run: `bench:0000`, `bench:0001`, … */

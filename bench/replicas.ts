@@ -23,7 +23,7 @@ import pino from 'pino';
 import { signWebhook } from '../src/http/routes/webhook-routes.js';
 import { createRedisHub } from '../src/redis/create-redis-hub.js';
 import { createRedisSnapshots } from '../src/redis/redis-snapshots.js';
-import { BENCH_INTEGRATION_ID, BENCH_WEBHOOK_SECRET, benchServiceEnv, call, startChild, stopChild } from './ipc.js';
+import { type FakeReady, BENCH_INTEGRATION_ID, BENCH_WEBHOOK_SECRET, benchServiceEnv, call, startChild, stopChild } from './ipc.js';
 import { get, getJson, load, log, median, pinToServerCore, unpin, type Fetched } from './measure.js';
 
 /** The replicas sharing one Redis in the small organisation's run. */
@@ -63,13 +63,6 @@ const GZIP = { 'Accept-Encoding': 'gzip' };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 const epochMs = () => performance.timeOrigin + performance.now();
 const mb = (bytes: number) => bytes / 2 ** 20;
-
-interface FakeReady {
-  baseUrl: string;
-  controlUrl: string;
-  listed: number;
-  interviewers: number;
-}
 
 interface Replica {
   label: string;

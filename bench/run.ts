@@ -19,7 +19,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { benchIntegrationIds, benchServiceEnv, call, startChild, stopChild } from './ipc.js';
+import { type FakeReady, benchIntegrationIds, benchServiceEnv, call, startChild, stopChild } from './ipc.js';
 import { historyContext, historyRows, millionRows, runHistory, runMillion } from './history.js';
 import { replicaContext, replicaRows, runReplicas } from './replicas.js';
 import { began, get, getJson, load, LOAD_CPU, log, median, pinToServerCore, SERVER_CPU, TASKSET, WARM_CONNECTIONS, WRK } from './measure.js';
@@ -57,14 +57,6 @@ const work = mkdtempSync(join(tmpdir(), 'interview-feeds-bench-'));
 // ---------------------------------------------------------------------------------------------------------------
 // One scale: fake Kombo, walks, memory, cold and warm feeds
 
-interface FakeReady {
-  baseUrl: string;
-  controlUrl: string;
-  records: number;
-  listed: number;
-  interviewers: number;
-  fullWalkBytes: number;
-}
 interface Summary {
   requests: number;
   pages: number;

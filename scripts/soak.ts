@@ -31,7 +31,7 @@ import ICAL from 'ical.js';
 import { createFeedTokens } from '../src/feeds/feed-token.js';
 import { signWebhook } from '../src/http/routes/webhook-routes.js';
 import { normalizeEmail } from '../src/interviews/normalize-email.js';
-import { BENCH_FEED_SECRET, BENCH_WEBHOOK_SECRET, benchIntegrationIds, benchServiceEnv, call, startChild, stopChild } from '../bench/ipc.js';
+import { type FakeReady, BENCH_FEED_SECRET, BENCH_WEBHOOK_SECRET, benchIntegrationIds, benchServiceEnv, call, startChild, stopChild } from '../bench/ipc.js';
 import { getJson } from '../bench/measure.js';
 import { KEY_PREFIX, startRedis, stopRedis } from '../bench/replicas.js';
 
@@ -248,11 +248,6 @@ interface SoakResult {
   exact: number;
   problems: string[];
   redisVersion: string | undefined;
-}
-
-interface FakeReady {
-  baseUrl: string;
-  controlUrl: string;
 }
 
 /** What the load counts and where it sends requests. */
