@@ -301,8 +301,8 @@ function holdLease(context: LeaseContext, id: string, value: string, token: numb
         return { version: walk.change.on.version, lineage: walk.change.on.lineage };
       }
       idle = undefined;
-      const change = walk?.change && { on: walk.change.on, delta: walk.change.delta() };
-      const small = change && change.delta.updated.length + change.delta.removed.length <= Math.max(100, data.interviews.length * MAX_DELTA_SHARE);
+      const change = walk?.change && { on: walk.change.on, delta: walk.change.delta(), size: walk.change.size };
+      const small = change && change.delta.updated.length + change.delta.removed.length <= Math.max(100, change.size * MAX_DELTA_SHARE);
       if (!change || !small || change.on.version === 0) return publishWhole(data);
       const encoded = await encode(change.delta);
       const version = Number(

@@ -160,7 +160,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       const on = follower.held();
       const delta = () => snapshotDelta(previous!, applied.snapshot, applied.changedEmails);
       const onHeld = kind === 'incremental' && previous !== undefined && base === previous && on.version > 0;
-      const published = await lease.publish(applied.snapshot.data, { full, changes: applied.changes, ...(onHeld ? { change: { on, delta } } : {}) });
+      const published = await lease.publish(applied.snapshot.data, { full, changes: applied.changes, ...(onHeld ? { change: { on, delta, size: applied.snapshot.size } } : {}) });
       follower.published(published, lease.grantedAtMs);
       feeds.replace(applied.snapshot, applied.changedEmails);
       await published.written;

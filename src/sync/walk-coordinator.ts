@@ -31,7 +31,12 @@ export interface PublishedWalk {
    * when it is small. A function, as it costs a pass over the snapshot that a coordinator keeping only whole snapshots
    * never needs.
    */
-  readonly change?: { readonly on: SharedVersion; delta(): SnapshotDelta };
+  readonly change?: {
+    readonly on: SharedVersion;
+    delta(): SnapshotDelta;
+    /** How many interviews the snapshot holds after the walk (what a delta's share is weighed against). */
+    readonly size: number;
+  };
 }
 
 /** What a publish made: the version, and a write that may still be under way. */

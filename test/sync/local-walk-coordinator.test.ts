@@ -71,6 +71,7 @@ describe('createLocalWalkCoordinator', () => {
         deltas++;
         throw new Error('not needed');
       },
+      size: 1,
     };
     const first = await lease!.publish(data(A), { full: false, changes: 1, change });
     const second = await lease!.publish(data(A), { full: false, changes: 1, change });
