@@ -158,6 +158,8 @@ export function createService(config: Config, logger: Logger, overrides: Service
     registry,
     slots: createWalkSlots(config.syncConcurrency),
     intervalMs: config.syncIntervalMs,
+    // Walkers sharing their walks: a quarter interval, well inside the half that makes a periodic refresh skip.
+    ...(coordinator.shared ? { refreshSpreadMs: config.syncIntervalMs / 4 } : {}),
     logger,
     now,
     sleep: overrides.sleep ?? realSleep,

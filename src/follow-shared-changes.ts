@@ -17,6 +17,7 @@ export function followSharedChanges(options: { state: StateBundle; sync: SyncSch
       const engine = sync.get(integrationId)?.engine;
       if (engine && version > engine.version()) await engine.adopt();
     },
+    snapshotWalked: async (integrationId) => void (await sync.get(integrationId)?.engine.adopt()),
     storeUp() {
       for (const integration of sync.list()) if (integration.engine.status().waitingForStore) sync.requestRefresh(integration.id);
     },

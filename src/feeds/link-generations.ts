@@ -55,6 +55,8 @@ export interface LinkGenerationStore {
    * revocations are always its own.
    */
   confirmedAtMs?(): number;
+  /** Confirms with the shared store now (one read; never rejects: a store away leaves it unconfirmed). */
+  confirm?(): Promise<void>;
 }
 
 /**
@@ -262,6 +264,11 @@ export interface LinkGenerations {
    * {@link REVOCATIONS_CONFIRM_WINDOW_MS} (a store of its own process: always). One comparison on the feed path.
    */
   confirmed(): boolean;
+  /**
+   * Confirms with a shared store now, when not confirmed lately (the first feed after a quiet spell: nothing asks the
+   * store while no feed is asked for); resolves with {@link confirmed}, never rejects.
+   */
+  confirm(): Promise<boolean>;
   /** When the revocations were last confirmed with a shared store (ms); undefined for a store of this process alone. */
   confirmedAtMs(): number | undefined;
 }
@@ -319,6 +326,7 @@ export function createLinkGenerations(store: LinkGenerationStore, maxEntries = M
   }
 
   const confirmedAtMs = store.confirmedAtMs?.bind(store);
+  const confirmed = confirmedAtMs ? () => clock() - confirmedAtMs() <= REVOCATIONS_CONFIRM_WINDOW_MS : () => true;
   return {
     restore,
     // Read between changes made here, never in the middle of one.
@@ -369,7 +377,11 @@ export function createLinkGenerations(store: LinkGenerationStore, maxEntries = M
       }
       return [...ids];
     },
-    confirmed: confirmedAtMs ? () => clock() - confirmedAtMs() <= REVOCATIONS_CONFIRM_WINDOW_MS : () => true,
+    confirmed,
+    async confirm() {
+      if (!confirmed()) await store.confirm?.();
+      return confirmed();
+    },
     confirmedAtMs: () => confirmedAtMs?.(),
   };
 }

@@ -73,6 +73,7 @@ export function createApp(deps: AppDeps): Express {
       isServed: (integrationId) => deps.registry.get(integrationId) !== undefined,
       isCurrent: links.isCurrent,
       revocationsConfirmed: links.confirmed,
+      confirmRevocations: links.confirm,
       onFetch: fetches.record,
       defaultDetail,
       refreshMinutes: config.feedRefreshMinutes,

@@ -19,6 +19,32 @@ export const TICK_INTERVAL_MS = 1_000;
 /** Reconnect backoff: the first retry after 50 ms, doubling to this. */
 export const RECONNECT_MAX_DELAY_MS = 2_000;
 
+/**
+ * The first line of a message on the change channel that tells of a walk that changed nothing (see RELEASE_LUA in
+ * redis-snapshots.ts): no version moved, so it is no {@link ChangeNotice} and nobody reads anything for it.
+ */
+export const WALKED_MESSAGE = 'walked';
+
+/** A walker walked the snapshot of `field` at `version` (of `lineage`) and found nothing new. */
+export interface WalkedNotice {
+  readonly field: string;
+  readonly version: number;
+  readonly lineage: string;
+  readonly syncedAtMs: number;
+  /** When its lease was granted, by Redis's clock. */
+  readonly walkedAtMs: number;
+}
+
+/** A {@link WALKED_MESSAGE} read back; undefined when it is not one (or not whole). */
+export function parseWalkedMessage(text: string): WalkedNotice | undefined {
+  const lines = text.split('\n');
+  if (lines.length < 6 || lines[0] !== WALKED_MESSAGE) return undefined;
+  const [version, syncedAtMs, walkedAtMs] = [Number(lines[1]), Number(lines[3]), Number(lines[4])];
+  if (![version, syncedAtMs, walkedAtMs].every(Number.isSafeInteger)) return undefined;
+  // The field last: whatever it holds (an integration id may hold a line break) is kept whole.
+  return { version, lineage: lines[2]!, syncedAtMs, walkedAtMs, field: lines.slice(5).join('\n') };
+}
+
 /** Where Redis stands, as /healthz shows it. */
 export interface RedisHealth {
   readonly status: 'up' | 'down';
@@ -50,6 +76,8 @@ export interface RedisHub {
   connect(timeoutMs: number): Promise<void>;
   /** Called with every change notice, from pub/sub or from a check (so possibly twice). */
   onNotice(listener: (notice: ChangeNotice) => void): void;
+  /** Called with every {@link WalkedNotice}, from pub/sub only (a lost one costs a read or a walk later, nothing else). */
+  onWalked(listener: (notice: WalkedNotice) => void): void;
   /** A notice about `field` could not be acted on (a read failed): a check within {@link RETRY_CHECK_MS} gives it again. */
   retry(field: string): void;
   /** Called when Redis answers again after it did not. */
@@ -127,6 +155,7 @@ export function createRedisHub(config: RedisConfig, logger: Logger): RedisHub {
   const subscriber = new Redis(config.url, clientOptions(config, 'interview-feeds-subscriber'));
   const upListeners: Array<() => void> = [];
   const tickListeners: Array<() => void> = [];
+  const walkedListeners: Array<(notice: WalkedNotice) => void> = [];
   let isUp = false;
   let sinceMs = Date.now();
   let everUp = false;
@@ -177,7 +206,17 @@ export function createRedisHub(config: RedisConfig, logger: Logger): RedisHub {
     sinceMs = Date.now();
     log.error('Redis is unreachable: feeds serve on from memory, walks wait for it');
   });
-  subscriber.on('message', (_channel: string, message: string) => watch.message(message));
+  subscriber.on('message', (_channel: string, message: string) => {
+    const walked = message.startsWith(`${WALKED_MESSAGE}\n`) ? parseWalkedMessage(message) : undefined;
+    if (walked === undefined) return watch.message(message);
+    for (const listener of walkedListeners) {
+      try {
+        listener(walked);
+      } catch (error) {
+        log.error({ err: error, field: walked.field }, 'a walked notice failed');
+      }
+    }
+  });
   // Notices published while the subscriber was away are lost: read what they would have said once it is back.
   let subscribedOnce = false;
   subscriber.on('ready', () => {
@@ -244,6 +283,7 @@ export function createRedisHub(config: RedisConfig, logger: Logger): RedisHub {
     },
     connect,
     onNotice: watch.onNotice,
+    onWalked: (listener) => void walkedListeners.push(listener),
     retry(field) {
       watch.retry(field);
       checks.soon();

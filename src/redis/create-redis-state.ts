@@ -59,6 +59,6 @@ export function createRedisState(options: RedisStateOptions): StateBundle {
     health: { name: 'redis', health: hub.health },
     connect: (timeoutMs) => hub.connect(timeoutMs),
     close: () => hub.close(),
-    watch: (listeners) => watchSharedChanges(hub, { registry, links, coordinator: snapshots.coordinator }, listeners, logger),
+    watch: (listeners) => watchSharedChanges(hub, { registry, links, coordinator: snapshots.coordinator, heard: snapshots.heard }, listeners, logger),
   };
 }

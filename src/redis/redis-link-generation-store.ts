@@ -1,4 +1,5 @@
 import {
+  REVOCATIONS_CONFIRM_WINDOW_MS,
   applyGenerationChange,
   flattenGenerations,
   generationData,
@@ -105,6 +106,7 @@ export interface RedisLinkGenerationStore extends LinkGenerationStore {
   /** Writes back what this replica holds, unless Redis has a newer version (Redis lost its data). */
   putBack(): Promise<void>;
   confirmedAtMs(): number;
+  confirm(): Promise<void>;
 }
 
 /** A key as a hash field: JSON, so every string comes back as it went in (a lone surrogate is not valid UTF-8). */
@@ -209,27 +211,36 @@ export function createRedisLinkGenerationStore(hub: RedisHub, options: { seed?: 
     return change;
   }
 
-  // Every second: is the version held here the one in Redis? Then every revocation made anywhere before that read is
-  // held here. If not, a notice was lost or is on its way: the watch's next check hands it over again.
-  let probing = false;
-  hub.onTick(() => {
-    if (probing || held === undefined) return;
-    probing = true;
+  // Is the version held here the one in Redis? Then every revocation made anywhere before that read is held here. If
+  // not, a notice was lost or is on its way: the watch's next check hands it over again. Asked every second while feeds
+  // are asked for (each asks whether the revocations are confirmed), and not at all while none is: an idle replica
+  // costs Redis nothing for it, and the first feed after a quiet spell waits for one read (see `confirm`).
+  let probing: Promise<void> | undefined;
+  let wantedAtMs = 0;
+  function probe(): Promise<void> {
+    if (held === undefined) return Promise.resolve();
     const sentAtMs = Date.now();
-    hub
+    return (probing ??= hub
       .run('read the revoked links version', () => hub.client.get(keys[2]!))
       .then((stored) => {
         if (Number(stored ?? 0) === version) confirmedAtMs = Math.max(confirmedAtMs, sentAtMs);
         else hub.retry(field);
       })
       .catch(() => {}) // Redis away: not confirmed, which is the point
-      .finally(() => (probing = false));
+      .finally(() => (probing = undefined)));
+  }
+  hub.onTick(() => {
+    if (Date.now() - wantedAtMs < REVOCATIONS_CONFIRM_WINDOW_MS) void probe();
   });
 
   return {
     field,
     version: () => version,
-    confirmedAtMs: () => confirmedAtMs,
+    confirmedAtMs() {
+      wantedAtMs = Date.now();
+      return confirmedAtMs;
+    },
+    confirm: probe,
     putBack,
     async load() {
       const table = await loadTable();

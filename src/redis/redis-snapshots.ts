@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { Snapshot, type SnapshotData } from '../interviews/snapshot.js';
 import { ownSnapshotData, snapshotDataSchema, snapshotDeltaSchema, type SnapshotStore } from '../interviews/snapshot-store.js';
 import { StaleLeaseError, type LeaseAnswer, type SharedUpdate, type SharedVersion, type WalkCoordinator, type WalkLease } from '../sync/walk-coordinator.js';
-import { NOTICE_LUA, type RedisHub } from './create-redis-hub.js';
+import { NOTICE_LUA, WALKED_MESSAGE, type RedisHub, type WalkedNotice } from './create-redis-hub.js';
 
 const gzip = promisify(gzipCallback);
 const gunzip = promisify(gunzipCallback);
@@ -54,13 +54,18 @@ return 1`;
 
 // KEYS[3] lease, KEYS[4] snapshot. ARGV[3] the holder's value; with ARGV[4]: a walk under this lease changed nothing
 // on version ARGV[4] of lineage ARGV[5]; ARGV[6] its syncedAtMs, ARGV[7] when its lease was granted. That is noted
-// beside the snapshot, with no new version and no notice: a replica that next reads it moves its sync time on (and a
-// periodic refresh of its own is skipped), and no replica is woken for a walk that changed nothing.
+// beside the snapshot, with no new version, no versioned notice and nothing for anybody to read: a replica that next
+// reads the snapshot moves its sync time on, and the others hear it at once in one message on the change channel
+// (WALKED_MESSAGE: version, lineage, syncedAtMs and granted time, then the field), so their periodic refreshes, due
+// a little later, ask Redis nothing. A release before this one ignores that message (its last line is no version).
 const RELEASE_LUA = `${NOTICE_LUA}
 if redis.call('GET', KEYS[3]) == ARGV[3] then redis.call('DEL', KEYS[3]) end
 if ARGV[4] then
   local held = redis.call('HMGET', KEYS[4], 'v', 'lineage')
-  if held[1] == ARGV[4] and held[2] == ARGV[5] then redis.call('HSET', KEYS[4], 'idleSyncedAtMs', ARGV[6], 'idleWalkedAtMs', ARGV[7]) end
+  if held[1] == ARGV[4] and held[2] == ARGV[5] then
+    redis.call('HSET', KEYS[4], 'idleSyncedAtMs', ARGV[6], 'idleWalkedAtMs', ARGV[7])
+    redis.call('PUBLISH', ARGV[1], '${WALKED_MESSAGE}\\n' .. ARGV[4] .. '\\n' .. ARGV[5] .. '\\n' .. ARGV[6] .. '\\n' .. ARGV[7] .. '\\n' .. ARGV[2])
+  end
 end
 return 1`;
 
@@ -343,7 +348,12 @@ function snapshotKeys(hub: RedisSnapshotsOptions['hub'], id: string) {
 }
 
 /** Snapshots and walk leases in Redis: the {@link SnapshotStore} and {@link WalkCoordinator} of replica mode. */
-export function createRedisSnapshots(options: RedisSnapshotsOptions): { store: SnapshotStore; coordinator: WalkCoordinator } {
+export function createRedisSnapshots(options: RedisSnapshotsOptions): {
+  store: SnapshotStore;
+  coordinator: WalkCoordinator;
+  /** A {@link WalkedNotice} about `snap:<id>` heard: the integration id, for the follower to catch up (no read). */
+  heard(notice: WalkedNotice): string | undefined;
+} {
   const { hub, leaseMs } = options;
   const owner = options.owner ?? randomBytes(6).toString('hex');
   const keys = (id: string) => snapshotKeys(hub, id);
@@ -358,11 +368,19 @@ export function createRedisSnapshots(options: RedisSnapshotsOptions): { store: S
    */
   const granted = new Map<string, GrantedState>();
 
+  /**
+   * What another replica's walk that changed nothing told (a {@link WalkedNotice}): the read its notice brings about
+   * is answered from it the same way, when it is about the version held.
+   */
+  const told = new Map<string, GrantedState>();
+
   async function newer(id: string, held: SharedVersion): Promise<SharedUpdate | undefined> {
-    const known = granted.get(id);
-    granted.delete(id);
-    const answered = answerFromGrant(known, held);
-    if (answered !== 'read') return answered;
+    for (const known of [granted, told]) {
+      const state = known.get(id);
+      known.delete(id);
+      const answered = answerFromGrant(state, held);
+      if (answered !== 'read') return answered;
+    }
     const { snap, fence, lease, deltas, earlierDeltas } = keys(id);
     const reply = (await hub.run('read a snapshot', () =>
       hub.client.callBuffer('EVAL', READ_LUA, 7, hub.versionsKey, hub.epochKey, snap, fence, lease, deltas, earlierDeltas, hub.channel, snapshotField(id), held.version, held.lineage),
@@ -484,6 +502,12 @@ export function createRedisSnapshots(options: RedisSnapshotsOptions): { store: S
       newer,
       putBack: (id, snapshot) => putBack(id, snapshot, 0),
       shared: true,
+    },
+    heard(notice) {
+      if (!notice.field.startsWith('snap:')) return undefined;
+      const id = notice.field.slice('snap:'.length);
+      told.set(id, { atMs: Date.now(), version: notice.version, lineage: notice.lineage, walkedAtMs: notice.walkedAtMs, idleSyncedAtMs: notice.syncedAtMs, idleWalkedAtMs: notice.walkedAtMs });
+      return id;
     },
   };
 }

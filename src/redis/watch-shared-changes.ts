@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { StateListeners } from '../state/state-bundle.js';
 import type { WalkCoordinator } from '../sync/walk-coordinator.js';
-import type { RedisHub } from './create-redis-hub.js';
+import type { RedisHub, WalkedNotice } from './create-redis-hub.js';
 import type { RedisDocumentStore } from './redis-document-store.js';
 import type { RedisLinkGenerationStore } from './redis-link-generation-store.js';
 
@@ -10,6 +10,8 @@ export interface WatchedStores {
   registry: RedisDocumentStore<unknown>;
   links: Pick<RedisLinkGenerationStore, 'field' | 'version' | 'putBack'>;
   coordinator: WalkCoordinator;
+  /** Takes in a walk that changed nothing; the integration it is about (see `createRedisSnapshots`). */
+  heard(notice: WalkedNotice): string | undefined;
 }
 
 /**
@@ -33,6 +35,11 @@ export function watchSharedChanges(hub: RedisHub, stores: WatchedStores, listene
       const integrationId = notice.field.slice('snap:'.length);
       follow(notice.field, 'take in a shared snapshot', () => listeners.snapshotChanged(integrationId, notice.version));
     }
+  });
+  // Another replica walked and found nothing new: the sync time moves on here too, with nothing read.
+  hub.onWalked((notice) => {
+    const integrationId = stores.heard(notice);
+    if (integrationId !== undefined) follow(notice.field, 'take in a walk that changed nothing', () => listeners.snapshotWalked(integrationId));
   });
   hub.onUp(() => listeners.storeUp());
   // Redis came back without our data: put back the registry, the revocations and every snapshot held here.

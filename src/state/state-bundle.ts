@@ -34,6 +34,8 @@ export interface StateListeners {
   linksChanged(): Promise<unknown>;
   /** The integration's shared snapshot is at `version` now, possibly one this process holds already. */
   snapshotChanged(integrationId: string, version: number): Promise<unknown>;
+  /** Another process walked the integration and found nothing new (nothing to read): its sync time moves on here. */
+  snapshotWalked(integrationId: string): Promise<unknown>;
   /** The store answers again after it did not: walks asked for meanwhile may run now. */
   storeUp(): void;
   /** The store lost its data: the snapshots this process holds, put back with the registry and the revocations. */

@@ -31,6 +31,8 @@ export interface IntegrationRunnerOptions {
   engine: SyncEngine;
   registry: IntegrationRegistry;
   intervalMs: number;
+  /** How much after its phase this process's periodic refresh may come (the scheduler's `refreshSpreadMs`). */
+  refreshSpreadMs?: number;
   logger: Logger;
   now: () => number;
   random: () => number;
@@ -129,8 +131,10 @@ export function createIntegrationRunner(options: IntegrationRunnerOptions): Inte
     }
   }
 
+  // Drawn once: the same walker keeps the earliest moment for this integration while it runs.
+  const spreadMs = options.refreshSpreadMs ? Math.floor(options.random() * options.refreshSpreadMs) : 0;
   const timer = createRefreshTimer({
-    phaseMs: () => refreshPhaseMs(entry().seq, options.intervalMs),
+    phaseMs: () => refreshPhaseMs(entry().seq, options.intervalMs) + spreadMs,
     intervalMs: options.intervalMs,
     now,
     pendingUntilMs,

@@ -83,6 +83,12 @@ export interface SyncSchedulerOptions {
   /** Asks Kombo for the integration's tool and organisation (`GET /integrations/{id}`). */
   describe?: (id: string, slot: WalkSlot, signal: AbortSignal) => Promise<IntegrationPatch | undefined>;
   intervalMs: number;
+  /**
+   * Where walkers share their walks: each integration's periodic refresh comes up to this much after its phase, by an
+   * amount this process draws once per integration. The walker with the earliest moment walks it, round after round;
+   * the others hear of that walk before their moment comes and ask the shared store nothing (0: no spread).
+   */
+  refreshSpreadMs?: number;
   logger: Logger;
   now?: () => number;
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -103,6 +109,7 @@ export function createSyncScheduler(options: SyncSchedulerOptions): SyncSchedule
         engine: options.createEngine(id, createWalkSlot(options.slots, options.sleep)),
         registry,
         intervalMs: options.intervalMs,
+        refreshSpreadMs: options.refreshSpreadMs ?? 0,
         logger,
         now: options.now ?? Date.now,
         random: options.random ?? Math.random,

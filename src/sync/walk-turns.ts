@@ -76,6 +76,12 @@ export function createWalkTurns(options: WalkTurnsOptions): WalkTurns {
     async take(ask) {
       const startedAtMs = now();
       const heldAtAsk = feeds.snapshot() !== undefined;
+      // Another walker's walk just brought this one's worth (told by a notice, whether it changed anything or not): a
+      // periodic refresh asks the coordinator nothing at all.
+      const served = feeds.snapshot()?.data;
+      if (ask.periodic && !ask.confirmRemovals && served !== undefined && startedAtMs - served.syncedAtMs < options.periodicFreshMs) {
+        return { elsewhere: elsewhereSummary(ask.full ? 'full' : 'incremental', startedAtMs, now(), feeds.snapshot()) };
+      }
       const { lease, askedAtMs } = await takeWalkLease({
         coordinator: options.coordinator,
         integrationId: options.integrationId,

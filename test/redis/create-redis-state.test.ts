@@ -29,6 +29,7 @@ function recorder(held: HeldSnapshot[] = [], failFirst = new Set<string>()) {
     registryChanged: () => record('registry'),
     linksChanged: () => record('links'),
     snapshotChanged: (integrationId, version) => record(`snapshot ${integrationId} ${version}`),
+    snapshotWalked: (integrationId) => record(`walked ${integrationId}`),
     storeUp: () => void calls.push('up'),
     heldSnapshots: () => (calls.push('held'), held),
   };

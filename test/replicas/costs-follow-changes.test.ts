@@ -8,6 +8,8 @@ import { until } from '../helpers/integrations.js';
 import { describeRedis, type RedisServer } from '../helpers/redis-server.js';
 import { inspectRedis, replicaGet, startInProcessReplica, useReplicaCluster, type InProcessReplica } from '../helpers/replicas.js';
 import { feedPath } from '../helpers/test-service.js';
+import { REVOCATIONS_CONFIRM_WINDOW_MS } from '../../src/feeds/link-generations.js';
+import { linkSubjectKey } from '../../src/feeds/feed-links.js';
 
 /** Calls per command since the server started, from INFO commandstats (commands run by scripts included). */
 async function commandCounts(replica: InProcessReplica): Promise<Map<string, number>> {
@@ -31,7 +33,7 @@ describeRedis('replica mode: costs follow what changed', () => {
 
   const feed = (replica: InProcessReplica, email = 'ada@example.com') => replicaGet(replica, feedPath(replica, email));
 
-  it('an unchanged refresh writes no snapshot, no delta and no notice; the next replica to look takes in its time', async () => {
+  it('an unchanged refresh writes no snapshot, no delta and no versioned notice; the other replica hears its time at once', async () => {
     const a = await startInProcessReplica(fake, redis.url);
     replicas.push(a);
     await until(() => a.sync.ready(), 'first replica ready');
@@ -50,8 +52,9 @@ describeRedis('replica mode: costs follow what changed', () => {
 
     const after = await commandCounts(a);
     const calls = (name: string) => (after.get(name) ?? 0) - (counts.get(name) ?? 0);
-    // No notice woke anyone, nothing was appended, and the snapshot is the same version and bytes.
-    expect(calls('publish')).toBe(0);
+    // One message tells the others the walk's time (nothing for them to read), nothing was appended, and the snapshot is
+    // the same version and bytes.
+    expect(calls('publish')).toBe(1);
     expect(calls('rpush')).toBe(0);
     const now = await inspect.client.hgetall(snap);
     expect(now.v).toBe(before.v);
@@ -60,7 +63,9 @@ describeRedis('replica mode: costs follow what changed', () => {
     // The lease (taken, read, given back with the walk's time noted): three scripts, whatever the organisation's size.
     expect(calls('eval') + calls('evalsha')).toBeLessThanOrEqual(3);
 
-    // The other replica's next walk asks Kombo for what changed since that walk, not since the last published one.
+    // The other replica took in that walk's time without reading anything...
+    await until(() => b.feeds.snapshot(fake.integrationId)?.data.syncedAtMs === walkedAt, 'the other replica heard of the walk');
+    // ...and its next walk asks Kombo for what changed since that walk, not since the last published one.
     fake.clock += 60_000;
     await b.sync.refresh();
     expect(fake.requests.at(-1)?.query.updated_after).toBe(new Date(walkedAt - 60_000).toISOString());
@@ -92,15 +97,48 @@ describeRedis('replica mode: costs follow what changed', () => {
     monitor.disconnect();
 
     // Taking the lease: its script, the time, the check, the token, the lease, the version held (5 inside). Giving it
-    // back: its script, the check, the delete, the version, the time noted (4 inside). Nothing else: no read of the
-    // snapshot, no notice, no write of data.
+    // back: its script, the check, the delete, the version, the time noted and told (5 inside). Nothing else: no read
+    // of the snapshot, no versioned notice, no write of data.
     expect(seen.filter((command) => !command.startsWith(' '))).toEqual(['eval', 'eval']);
-    expect(seen).toHaveLength(11);
-    expect(seen).not.toContain('  publish');
+    expect(seen).toHaveLength(12);
+    expect(seen.filter((command) => command === '  publish')).toHaveLength(1);
     expect(seen).not.toContain('  hgetall');
     // The other replica serves the same bytes.
     expect((await feed(b)).body.equals((await feed(a)).body)).toBe(true);
   });
+
+  it('asks Redis nothing for its revocations while no feed is asked for; the first feed after a quiet spell waits for one read, not a 503', async () => {
+    const a = await startInProcessReplica(fake, redis.url);
+    replicas.push(a);
+    await until(() => a.sync.ready(), 'first replica ready');
+    const b = await startInProcessReplica(fake, redis.url);
+    replicas.push(b);
+    await until(() => b.sync.ready(), 'second replica ready');
+    expect((await feed(b)).status).toBe(200);
+    const lastFeedAtMs = Date.now();
+    // A window after its last feed, the replica stops confirming: it reads nothing for the revocations.
+    await new Promise((resolve) => setTimeout(resolve, REVOCATIONS_CONFIRM_WINDOW_MS + 1_000));
+    const monitor = await inspectRedis(a).client.monitor();
+    const reads: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args[0]?.toLowerCase() === 'get' && args[1]?.endsWith('links:v')) reads.push(args[1]);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    expect(reads).toEqual([]);
+    // Its last confirmation runs out a window after that.
+    await new Promise((resolve) => setTimeout(resolve, lastFeedAtMs + 2 * REVOCATIONS_CONFIRM_WINDOW_MS + 500 - Date.now()));
+
+    // A calendar asks: the revocations are confirmed with one read, and the feed is served, not refused.
+    const served = await feed(b);
+    expect(served.status).toBe(200);
+    expect(parseIcs(served.body).events.map((event) => event.summary)).toEqual(['First']);
+    expect(reads).toHaveLength(1);
+    // A link revoked on the other replica is refused here at once.
+    const link = feedPath(b, 'ada@example.com');
+    await a.links.bump(fake.integrationId, linkSubjectKey({ email: 'ada@example.com' }));
+    await until(async () => (await replicaGet(b, link)).status === 404, 'the revoked link is refused on the other replica');
+    monitor.disconnect();
+  }, 40_000);
 
   it.each<[string, (data: Buffer) => { data: Buffer; sum?: string }]>([
     ['not whole (a byte of the stored data changed)', (data: Buffer) => ({ data: Buffer.concat([data.subarray(0, 20), Buffer.from([data[20]! ^ 0xff]), data.subarray(21)]) })],

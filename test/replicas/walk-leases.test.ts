@@ -9,7 +9,7 @@ import { interviewRecord, komboUser } from '../helpers/factories.js';
 import type { FakeKombo } from '../helpers/fake-kombo.js';
 import { parseIcs } from '../helpers/ics.js';
 import { describeRedis, startRedis, type RedisServer } from '../helpers/redis-server.js';
-import { startInProcessReplica, useReplicaCluster, type InProcessReplica } from '../helpers/replicas.js';
+import { inspectRedis, startInProcessReplica, useReplicaCluster, type InProcessReplica } from '../helpers/replicas.js';
 import { captureLogger, feedPath } from '../helpers/test-service.js';
 import type { SnapshotData } from '../../src/interviews/snapshot.js';
 
@@ -178,15 +178,26 @@ describeRedis('replicas walk as one', () => {
     for (const replica of all) await until(async () => (await titleOn(replica)) === 'Synced', 'the result everywhere');
   });
 
-  it('three replicas refresh on schedule at the rate one instance would', async () => {
+  it('three replicas refresh on schedule at the rate one instance would, and those that do not walk ask Redis nothing', async () => {
     // SYNC_INTERVAL_SECONDS' least value: over 21 s one instance makes its first walk and two periodic refreshes.
-    await start(3, { SYNC_INTERVAL_SECONDS: '10' }, true);
+    const replicas = await start(3, { SYNC_INTERVAL_SECONDS: '10' }, true);
     const started = fake.requests.length;
     expect(started).toBe(1);
+    // Every command a replica sends about this integration (a lease, a read of the snapshot), scripts' own not counted.
+    const monitor = await inspectRedis(replicas[0]!).client.monitor();
+    const sent: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (source !== 'lua' && args.some((arg) => arg.includes(fake.integrationId))) sent.push(args[0]!.toLowerCase());
+    });
     await new Promise((resolve) => setTimeout(resolve, 21_000));
+    monitor.disconnect();
     const periodic = fake.requests.length - started;
     // Without leases each replica would walk at each of its ticks (six, and catch-ups): one instance makes two or three.
     expect(periodic).toBeGreaterThanOrEqual(1);
     expect(periodic).toBeLessThanOrEqual(3);
+    // Each walk: its lease taken and given back (two scripts). The others hear of it and ask nothing when their moment
+    // comes, a little later (a quarter interval's spread); two moments a few ms apart may cost one refused ask.
+    expect(sent.length).toBeGreaterThanOrEqual(2 * periodic);
+    expect(sent.length).toBeLessThanOrEqual(2 * periodic + 2);
   }, 40_000);
 });

@@ -67,6 +67,7 @@ describe('the embedded state bundle', () => {
       registryChanged: async () => void calls.push('registry'),
       linksChanged: async () => void calls.push('links'),
       snapshotChanged: async () => void calls.push('snapshot'),
+      snapshotWalked: async () => void calls.push('walked'),
       storeUp: () => void calls.push('up'),
       heldSnapshots: () => (calls.push('held'), []),
     });

@@ -18,6 +18,8 @@ export interface FeedRouteOptions {
    * no link is served, since any may have been revoked elsewhere (one comparison).
    */
   revocationsConfirmed: () => boolean;
+  /** Confirms them now (one read of the shared store), resolving with whether they are; asked only when they are not. */
+  confirmRevocations?: () => Promise<boolean>;
   /** Records that a person's current link was fetched, and with which User-Agent (in memory only). */
   onFetch: (integrationId: string, email: string, userAgent: string | undefined) => void;
   /** FEED_DEFAULT_DETAIL: what a link without a level of its own shows. */
@@ -195,7 +197,7 @@ export function feedRoutes(options: FeedRouteOptions, app: Pick<Express, 'get'>)
   // A regular expression without groups rather than a `:file` route: Express would percent-decode the parameter and
   // answer a mangled token with its own 400. A token is base64url, so the raw path needs no decoding at all. (Case
   // insensitive, as Express's own paths are.)
-  app.get(/^\/feeds\/[^/]+$/i, (req, res) => {
+  app.get(/^\/feeds\/[^/]+$/i, (req, res, next) => {
     const started = process.hrtime.bigint();
     // Clients send the origin form (`/feeds/…`); a proxy may send the absolute form (`http://host/feeds/…`, RFC 9112
     // §3.2.2), which the route matched on its path, and which only that rare request pays to take apart.
@@ -204,8 +206,13 @@ export function feedRoutes(options: FeedRouteOptions, app: Pick<Express, 'get'>)
     const file = (query < 0 ? url : url.slice(0, query)).slice(FEEDS_PREFIX.length);
     // Only a token that decoded is named (by a short hash) in the log line; an unknown one is not worth a name.
     // A calendar client's request fails the browser test at its first header (see opensInBrowser).
-    const token = pages !== undefined && opensInBrowser(req) ? page(pages, req, res, file) : answer(req, res, file);
-    record(req, res, ROUTE, started, token);
+    const respond = () => {
+      const token = pages !== undefined && opensInBrowser(req) ? page(pages, req, res, file) : answer(req, res, file);
+      record(req, res, ROUTE, started, token);
+    };
+    // The first feed after a quiet spell: the revocations are confirmed first (one read), not refused with a 503.
+    if (options.confirmRevocations && !options.revocationsConfirmed()) options.confirmRevocations().then(respond).catch(next);
+    else respond();
   });
 
   if (pages === undefined) return;
