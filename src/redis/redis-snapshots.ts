@@ -69,6 +69,17 @@ if ARGV[4] then
 end
 return 1`;
 
+// KEYS[3] snapshot. ARGV[3] the version a periodic walk made without a lease was made on, ARGV[4] its lineage, ARGV[5]
+// its syncedAtMs. That walk changed nothing: noted as RELEASE_LUA notes one, and told in a WALKED_MESSAGE with no lease
+// time (0: it tells a walk asked for nothing; its lease would have been granted after the walk began). 1 noted, 0 the
+// snapshot is no longer that version (another walker published meanwhile).
+const NOTE_UNCHANGED_LUA = `${NOTICE_LUA}
+local held = redis.call('HMGET', KEYS[3], 'v', 'lineage', 'idleSyncedAtMs')
+if held[1] ~= ARGV[3] or held[2] ~= ARGV[4] then return 0 end
+if tonumber(held[3] or '0') < tonumber(ARGV[5]) then redis.call('HSET', KEYS[3], 'idleSyncedAtMs', ARGV[5]) end
+redis.call('PUBLISH', ARGV[1], '${WALKED_MESSAGE}\\n' .. ARGV[3] .. '\\n' .. ARGV[4] .. '\\n' .. ARGV[5] .. '\\n0\\n' .. ARGV[2])
+return 1`;
+
 /**
  * Incremental walks are shared as deltas (a list beside the snapshot) while they are small and few; a full walk, or
  * a delta past these, is shared whole, which empties the list. A replica that holds the version before takes in only
@@ -501,6 +512,10 @@ export function createRedisSnapshots(options: RedisSnapshotsOptions): {
       acquire,
       newer,
       putBack: (id, snapshot) => putBack(id, snapshot, 0),
+      async noteUnchanged(id, on, syncedAtMs) {
+        const { snap } = keys(id);
+        return Number(await hub.script('note a walk that changed nothing', NOTE_UNCHANGED_LUA, snapshotField(id), [snap], [on.version, on.lineage, syncedAtMs])) === 1;
+      },
       shared: true,
     },
     heard(notice) {

@@ -139,6 +139,8 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
   });
 
   async function run(ask: WalkAsk): Promise<RefreshSummary> {
+    const unleased = coordinator.noteUnchanged && ask.periodic && !ask.confirmRemovals ? await walkWithoutLease(ask, coordinator.noteUnchanged) : undefined;
+    if (unleased !== undefined) return unleased;
     const turn = await turns.take(ask);
     if (turn.lease === undefined) return turn.elsewhere;
     try {
@@ -146,6 +148,44 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     } finally {
       await turn.lease.release();
     }
+  }
+
+  /**
+   * A periodic incremental walk where walkers share their walks, made on the version held without a lease: most find
+   * nothing new, and one that writes no data needs none, so it costs the coordinator one exchange (the walk noted and
+   * told to the others) instead of a lease taken and given back. One that finds a change gives way (undefined): the
+   * change is walked again under the lease and published as any other, so nothing is published that a walk without a
+   * lease read. So is a walk that cannot be made this way (full, or nothing shared held yet).
+   */
+  async function walkWithoutLease(ask: WalkAsk, noteUnchanged: NonNullable<WalkCoordinator['noteUnchanged']>): Promise<RefreshSummary | undefined> {
+    const fresh = turns.freshElsewhere(ask, now());
+    if (fresh) return fresh;
+    const plan = builder.plan(ask);
+    const on = follower.held();
+    if (plan.full || plan.previous === undefined || on.version === 0) return undefined;
+    flight.walking(false);
+    const { startedAtMs, kind } = plan;
+    let built;
+    try {
+      built = await builder.build(plan, { signal: controller.signal, slotSignal: controller.signal });
+    } catch (error) {
+      throw failed(error, kind, startedAtMs);
+    }
+    const { result, base, applied } = built;
+    if (applied.changes > 0 || base !== plan.previous || follower.held() !== on) return undefined;
+    let noted: boolean;
+    try {
+      noted = await noteUnchanged(integrationId, on, applied.snapshot.data.syncedAtMs);
+    } catch (error) {
+      throw failed(error, kind, startedAtMs);
+    }
+    // Another walker published meanwhile: its snapshot is newer than what this walk confirmed (taken in next).
+    if (!noted) return undefined;
+    if (feeds.snapshot() === base) feeds.replace(applied.snapshot, applied.changedEmails);
+    const summary = walkSummary(kind, startedAtMs, now(), result, applied);
+    status.succeeded(summary);
+    report.succeeded(summary);
+    return summary;
   }
 
   async function walkAndApply(plan: WalkPlan, lease: WalkLease): Promise<RefreshSummary> {
@@ -176,9 +216,9 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
   }
 
   /** Tells of a walk that failed, and gives what the refresh rejects with. */
-  function failed(error: unknown, kind: 'full' | 'incremental', startedAtMs: number, lease: WalkLease): unknown {
+  function failed(error: unknown, kind: 'full' | 'incremental', startedAtMs: number, lease?: WalkLease): unknown {
     if (error instanceof MassRemovalHeldError) return error; // logged and counted by the removal check
-    if (error instanceof StaleLeaseError || (lease.signal.aborted && !controller.signal.aborted)) {
+    if (lease && (error instanceof StaleLeaseError || (lease.signal.aborted && !controller.signal.aborted))) {
       // Not Kombo's failure: another walker walks now. Its result reaches this one by a change notice.
       report.leaseLost(kind, error);
       void follower.catchUp().catch(() => {});

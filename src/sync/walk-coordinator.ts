@@ -101,6 +101,13 @@ export interface WalkCoordinator {
   newer(integrationId: string, held: SharedVersion): Promise<SharedUpdate | undefined>;
   /** Writes back a snapshot this walker holds, unless a newer one is there (the shared store lost its data). */
   putBack(integrationId: string, snapshot: { readonly data: SnapshotData; readonly version: number }): Promise<void>;
+  /**
+   * Where walkers share their walks: a periodic walk made on `on` without a lease found nothing new, as of
+   * `syncedAtMs`. Noted beside the snapshot and told to the other walkers (their own periodic walks then wait an
+   * interval), in one exchange with the store; false when `on` is no longer the newest version (nothing noted). A
+   * walk that changes nothing needs no lease: it writes no data. Absent: every walk takes a lease.
+   */
+  noteUnchanged?(integrationId: string, on: SharedVersion, syncedAtMs: number): Promise<boolean>;
   /** How long an unrenewed lease lasts: a walker asked to walk waits about this long for a dead walker's lease. */
   readonly leaseMs: number;
   /**

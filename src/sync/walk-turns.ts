@@ -67,21 +67,31 @@ export interface WalkTurns {
    * (then the lease is given back). A periodic refresh takes the lease only when it is free; one asked for waits for it.
    */
   take(ask: WalkAsk): Promise<WalkTurn>;
+  /** A periodic refresh made unneeded by another walker's recent walk: what it did (nothing); else undefined. */
+  freshElsewhere(ask: WalkAsk, startedAtMs: number): RefreshSummary | undefined;
 }
 
 /** Creates {@link WalkTurns}. */
 export function createWalkTurns(options: WalkTurnsOptions): WalkTurns {
   const { feeds, follower, now } = options;
+
+  /**
+   * Another walker's walk just brought a periodic refresh's worth (told by a notice, whether it changed anything or
+   * not): the refresh asks the coordinator nothing at all, and this is what it did.
+   */
+  function freshElsewhere(ask: WalkAsk, startedAtMs: number): RefreshSummary | undefined {
+    const served = feeds.snapshot()?.data;
+    if (!ask.periodic || ask.confirmRemovals || served === undefined || startedAtMs - served.syncedAtMs >= options.periodicFreshMs) return undefined;
+    return elsewhereSummary(ask.full ? 'full' : 'incremental', startedAtMs, now(), feeds.snapshot());
+  }
+
   return {
+    freshElsewhere,
     async take(ask) {
       const startedAtMs = now();
       const heldAtAsk = feeds.snapshot() !== undefined;
-      // Another walker's walk just brought this one's worth (told by a notice, whether it changed anything or not): a
-      // periodic refresh asks the coordinator nothing at all.
-      const served = feeds.snapshot()?.data;
-      if (ask.periodic && !ask.confirmRemovals && served !== undefined && startedAtMs - served.syncedAtMs < options.periodicFreshMs) {
-        return { elsewhere: elsewhereSummary(ask.full ? 'full' : 'incremental', startedAtMs, now(), feeds.snapshot()) };
-      }
+      const fresh = freshElsewhere(ask, startedAtMs);
+      if (fresh) return { elsewhere: fresh };
       const { lease, askedAtMs } = await takeWalkLease({
         coordinator: options.coordinator,
         integrationId: options.integrationId,

@@ -107,6 +107,51 @@ describeRedis('replica mode: costs follow what changed', () => {
     expect((await feed(b)).body.equals((await feed(a)).body)).toBe(true);
   });
 
+  it('a periodic refresh that finds nothing costs Redis one script and no lease; one that finds a change publishes it under the lease', async () => {
+    const a = await startInProcessReplica(fake, redis.url);
+    replicas.push(a);
+    await until(() => a.sync.ready(), 'first replica ready');
+    const b = await startInProcessReplica(fake, redis.url);
+    replicas.push(b);
+    await until(() => b.sync.ready(), 'second replica ready');
+    const engine = a.sync.get(fake.integrationId)!.engine;
+
+    const monitor = await inspectRedis(a).client.monitor();
+    const seen: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (source === 'lua' || args.some((arg) => arg.includes(fake.integrationId))) seen.push(source === 'lua' ? `  ${args[0]!.toLowerCase()}` : args[0]!.toLowerCase());
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    fake.clock += 3_600_000; // SYNC_INTERVAL_SECONDS here: a periodic refresh comes after an interval
+    const walkedAt = fake.clock;
+    const requests = fake.requests.length;
+    expect(await engine.refresh({ periodic: true })).toMatchObject({ kind: 'incremental', changes: 0 });
+    expect(fake.requests.length).toBe(requests + 1);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // One script: the version checked, the walk's time noted, the others told. No lease, no token, no read.
+    expect(seen).toEqual(['eval', '  hmget', '  hset', '  publish']);
+    await until(() => b.feeds.snapshot(fake.integrationId)?.data.syncedAtMs === walkedAt, 'the other replica heard of the walk');
+    // Its own periodic refresh, due now, asks neither Redis nor Kombo.
+    seen.length = 0;
+    expect(await b.sync.get(fake.integrationId)!.engine.refresh({ periodic: true })).toMatchObject({ walkedElsewhere: true, requests: 0 });
+    expect(fake.requests.length).toBe(requests + 1);
+    expect(seen).toEqual([]);
+
+    // A change found by a periodic walk (no webhook told of it) is walked again under the lease and published.
+    fake.upsert(interviewRecord({ id: 'iv-1', title: 'Moved', users: [komboUser('ada@example.com')] }));
+    fake.clock += 3_600_000; // SYNC_INTERVAL_SECONDS here: a periodic refresh comes after an interval
+    seen.length = 0;
+    expect(await engine.refresh({ periodic: true })).toMatchObject({ kind: 'incremental', changes: 1 });
+    await until(async () => parseIcs((await feed(b)).body).events[0]?.summary === 'Moved', 'the other replica shows the change');
+    // The walk that found it noted nothing; then the lease was taken, the change published as a delta and the lease
+    // given back (the other replica read it).
+    const scripts = seen.filter((command) => !command.startsWith(' '));
+    expect(scripts.length).toBeGreaterThanOrEqual(3);
+    expect(seen).toContain('  rpush');
+    expect(seen).toContain('  set');
+    monitor.disconnect();
+  });
+
   it('asks Redis nothing for its revocations while no feed is asked for; the first feed after a quiet spell waits for one read, not a 503', async () => {
     const a = await startInProcessReplica(fake, redis.url);
     replicas.push(a);
