@@ -9,6 +9,7 @@ import { loadConfig } from '../src/config.js';
 import { createService } from '../src/create-service.js';
 import { createLogger } from '../src/logger.js';
 import { start, type RunningService } from '../src/server.js';
+import { writeHeapSnapshot } from 'node:v8';
 import { memoryAfterGc, serveCommands } from './ipc.js';
 
 const config = loadConfig(process.env);
@@ -58,6 +59,11 @@ serveCommands({
     return { ms: performance.now() - started, summary };
   },
   memory: () => memoryAfterGc(),
+  /** Writes a heap snapshot after a forced GC to `path` (the soak compares two taken some time apart). */
+  heapSnapshot(args) {
+    memoryAfterGc();
+    return writeHeapSnapshot(String(args.path));
+  },
   paths(args) {
     return (args.emails as string[]).map((email) => `/feeds/${service.tokens.encode({ integrationId, email })}.ics`);
   },

@@ -6,6 +6,9 @@
  *   options: --mode embedded|replica|both  --integrations 200  --rate 30 (feed requests/s)  --change-every 10 (s)
  *            --interval 30 (SYNC_INTERVAL_SECONDS)  --replicas 3  --per-integration 200  --people 20
  *            --sample-every 30 (s)  --quiet 60 (s of no change and no feed request at the end)  --checked 300
+ *            --warm 1 (every feed asked once of every process before the load: caches full from the start; 0: not)
+ *            --heap-snapshots 1 (each process writes one after its first ten minutes and one at the end; the report
+ *            lists what grew between them, by constructor; 0: none)
  *
  * A loopback stand-in of Kombo (bench/fake-kombo-child.ts) serves `--integrations` organisations; the service runs
  * as child processes (bench/replica-child.ts: embedded with a DATA_DIR of its own, or `--replicas` replicas on a
@@ -19,7 +22,7 @@
  * process, parsed with ical.js and checked against the stand-in's records: every interview of that person in the
  * window, nothing else, at the right times. Prints a markdown block for BENCHMARKS.md. A script, not a test.
  */
-import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -62,6 +65,8 @@ const settings = {
   sampleEverySeconds: numberOption('sample-every', 30, 1),
   quietSeconds: numberOption('quiet', 60, 0),
   checked: numberOption('checked', 300, 1),
+  warm: numberOption('warm', 1, 0) > 0,
+  heapSnapshots: numberOption('heap-snapshots', 1, 0) > 0,
 };
 if (!['embedded', 'replica', 'both'].includes(settings.mode)) throw new Error('--mode must be embedded, replica or both');
 /** The heap slope is fitted to the samples after this (or, in a shorter run, after its first third). */
@@ -240,7 +245,7 @@ interface SoakResult {
   feedRequests: { sent: number; ok: number; notModified: number; failed: number; seconds: number };
   changes: { made: number; webhooksOk: number };
   /** The quiet phase: its walks, Redis commands, and the commands it used most. */
-  quiet: { seconds: number; walks: number; commands: number; sent: number; top: [string, number][] } | undefined;
+  quiet: { seconds: number; walks: number; commands: number; sent: number; sentTop: [string, number][]; top: [string, number][] } | undefined;
   topCommands: [string, number][];
   /** The log messages that took the most bytes, with their share. */
   topLogs: [string, number][];
@@ -248,6 +253,10 @@ interface SoakResult {
   exact: number;
   problems: string[];
   redisVersion: string | undefined;
+  /** Per process: what grew most between its two heap snapshots (constructor or kind, MB, count). */
+  heapGrowth: { from: number; to: number; top: [string, number, number][] }[] | undefined;
+  /** The warm-up: feed requests made before the load (every feed once of every process), and how long they took. */
+  warmed: { requests: number; seconds: number } | undefined;
 }
 
 /** What the load counts and where it sends requests. */
@@ -424,6 +433,24 @@ async function soak(mode: 'embedded' | 'replica'): Promise<SoakResult> {
     const changes = { made: 0, webhooksOk: 0 };
     const problems: string[] = [];
 
+    // Every feed once of every process: its caches (rendered feeds, who fetched what) are as full as the load will
+    // make them, so what grows after is not a table filling as the load happens to reach each person.
+    let warmed: SoakResult['warmed'];
+    if (settings.warm) {
+      const warmStart = Date.now();
+      const queue = urls.flatMap((url) => feeds.map((feed) => url + feed.path));
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          for (let next = queue.pop(); next !== undefined; next = queue.pop()) {
+            const answer = await send(next, { headers: { 'Accept-Encoding': 'gzip' } });
+            if (answer.status !== 200 && problems.length < 20) problems.push(`warm-up: a feed answered ${answer.status}`);
+          }
+        }),
+      );
+      warmed = { requests: urls.length * feeds.length, seconds: (Date.now() - warmStart) / 1000 };
+      log(`  warmed: ${warmed.requests} feed requests in ${warmed.seconds.toFixed(0)} s`);
+    }
+
     const samples: Sample[] = [];
     const logBytes = () => logFiles.reduce((sum, file) => sum + statSync(file).size, 0);
     const interviewRequests = async () => (await getJson<{ interviewRequests: number }>(`${fake.ready.controlUrl}/stats`)).interviewRequests;
@@ -444,8 +471,20 @@ async function soak(mode: 'embedded' | 'replica'): Promise<SoakResult> {
     const startedAt = Date.now();
     const endAt = startedAt + settings.minutes * 60_000;
     const load = startLoad({ feeds, urls, ids, controlUrl: fake.ready.controlUrl, feedRequests, changes, problems });
+    // Heap snapshots: one when the heap slope starts to count, one at the end of the load.
+    const snapshotAtMs = settings.heapSnapshots ? startedAt + Math.min(SETTLE_MS, (settings.minutes * 60_000) / 3) : Infinity;
+    const heapFiles: { atMs: number; paths: string[] }[] = [];
+    const takeHeapSnapshots = async () => {
+      const atMs = Date.now();
+      const paths = await Promise.all(
+        processes.map((child, i) => call<string>(child, 'heapSnapshot', { path: join(work, `${labels[i]}-${heapFiles.length}.heapsnapshot`) })),
+      );
+      heapFiles.push({ atMs, paths });
+      log(`  heap snapshots written (${heapFiles.length})`);
+    };
     while (Date.now() < endAt) {
       await sleep(Math.min(settings.sampleEverySeconds * 1000, endAt - Date.now()));
+      if (heapFiles.length === 0 && Date.now() >= snapshotAtMs) await takeHeapSnapshots();
       await takeSample();
       const last = samples.at(-1)!;
       log(`  ${((last.atMs - startedAt) / 60_000).toFixed(1)} min: heap ${last.heapMb.map((mb) => mb.toFixed(1)).join(' / ')} MB, ${feedRequests.sent} feed requests, ${changes.made} changes`);
@@ -453,6 +492,15 @@ async function soak(mode: 'embedded' | 'replica'): Promise<SoakResult> {
     await load.stop();
     feedRequests.seconds = (Date.now() - startedAt) / 1000;
     const mainEndIndex = samples.length - 1;
+    if (heapFiles.length === 1) await takeHeapSnapshots();
+    const heapGrowth =
+      heapFiles.length === 2
+        ? labels.map((_, i) => ({
+            from: (heapFiles[0]!.atMs - startedAt) / 60_000,
+            to: (heapFiles[1]!.atMs - startedAt) / 60_000,
+            top: growthBetween(heapFiles[0]!.paths[i]!, heapFiles[1]!.paths[i]!),
+          }))
+        : undefined;
 
     // Quiet: the walks of idle organisations alone; long enough for every refresh timer to fire after the last change.
     let quiet: SoakResult['quiet'];
@@ -462,9 +510,15 @@ async function soak(mode: 'embedded' | 'replica'): Promise<SoakResult> {
       const callsBefore = redis ? await commandStats(redis.admin) : new Map<string, number>();
       // What the replicas send (one script is one), apart from what scripts run inside: MONITOR tells them apart.
       let sent = 0;
+      const sentBy = new Map<string, number>();
       const monitor = redis ? await redis.admin.monitor() : undefined;
       monitor?.on('monitor', (_time: string, args: string[], source: string) => {
-        if (source !== 'lua' && args[0]?.toLowerCase() !== 'info') sent++;
+        const name = args[0]?.toLowerCase() ?? '';
+        if (source === 'lua' || name === 'info') return;
+        sent++;
+        // A script by what it is about: the key it names first (its kind, without the integration).
+        const about = name === 'eval' || name === 'evalsha' ? `${name} ${(args[5] ?? '').replace(KEY_PREFIX, '').replace(/:.*$/, '')}` : name;
+        sentBy.set(about, (sentBy.get(about) ?? 0) + 1);
       });
       await sleep(settings.quietSeconds * 1000);
       monitor?.disconnect();
@@ -478,6 +532,7 @@ async function soak(mode: 'embedded' | 'replica'): Promise<SoakResult> {
         // This script's own INFO calls: the sample's two, and the commandstats pair around the sleep.
         commands: from.redis && to.redis ? to.redis.commands - from.redis.commands - INFO_CALLS_PER_SAMPLE - 2 : 0,
         sent,
+        sentTop: [...sentBy].sort((a, b) => b[1] - a[1]).slice(0, 6),
         top: top.sort((a, b) => b[1] - a[1]).slice(0, 6),
       };
     }
@@ -488,7 +543,7 @@ async function soak(mode: 'embedded' | 'replica'): Promise<SoakResult> {
 
     await Promise.all(processes.map((child) => call(child, 'stop').catch(() => {})));
     const topLogs = await logShares(logFiles);
-    return { mode, processes: labels, samples, mainEndIndex, feedRequests, changes, quiet, topCommands, topLogs, checked, exact, problems, redisVersion };
+    return { mode, processes: labels, samples, mainEndIndex, feedRequests, changes, quiet, topCommands, topLogs, checked, exact, problems, redisVersion, heapGrowth, warmed };
   } finally {
     await Promise.all(children.map((child) => stopChild(child)));
     if (redis) {
@@ -497,6 +552,40 @@ async function soak(mode: 'embedded' | 'replica'): Promise<SoakResult> {
     }
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Heap snapshots
+
+/** Self sizes and counts per constructor (objects, closures) or kind (strings, arrays, code...) in a heap snapshot. */
+function heapTally(path: string): Map<string, { bytes: number; count: number }> {
+  const snapshot = JSON.parse(readFileSync(path, 'utf8')) as {
+    snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
+    nodes: number[];
+    strings: string[];
+  };
+  const fields = snapshot.snapshot.meta.node_fields;
+  const types = snapshot.snapshot.meta.node_types[0];
+  const [typeAt, nameAt, sizeAt] = [fields.indexOf('type'), fields.indexOf('name'), fields.indexOf('self_size')];
+  const tally = new Map<string, { bytes: number; count: number }>();
+  for (let at = 0; at < snapshot.nodes.length; at += fields.length) {
+    const type = types[snapshot.nodes[at + typeAt]!]!;
+    const key = type === 'object' || type === 'closure' ? `${snapshot.strings[snapshot.nodes[at + nameAt]!]} (${type})` : `(${type})`;
+    const entry = tally.get(key) ?? { bytes: 0, count: 0 };
+    entry.bytes += snapshot.nodes[at + sizeAt]!;
+    entry.count++;
+    tally.set(key, entry);
+  }
+  return tally;
+}
+
+/** What grew most between two heap snapshots of one process: name, MB and count more. */
+function growthBetween(before: string, after: string): [string, number, number][] {
+  const [a, b] = [heapTally(before), heapTally(after)];
+  return [...b]
+    .map(([key, { bytes, count }]): [string, number, number] => [key, (bytes - (a.get(key)?.bytes ?? 0)) / 2 ** 20, count - (a.get(key)?.count ?? 0)])
+    .sort((x, y) => y[1] - x[1])
+    .slice(0, 6);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -555,7 +644,7 @@ function report(result: SoakResult): string {
       const perWalk = (count: number) => count / Math.max(1, result.quiet!.walks);
       rows.push([
         `Redis commands per walk of an idle organisation (${f(result.quiet.seconds)} s without changes or feed requests): sent by the replicas (a script is one)`,
-        `**${f(perWalk(result.quiet.sent), 1)}** (${f(result.quiet.sent)} sent, ${f(result.quiet.walks)} walks)`,
+        `**${f(perWalk(result.quiet.sent), 1)}** (${f(result.quiet.sent)} sent, ${f(result.quiet.walks)} walks; ${result.quiet.sentTop.map(([name, calls]) => `${name} ${f(calls)}`).join(', ')})`,
         'about 1',
         result.quiet.walks === 0 ? '—' : perWalk(result.quiet.sent) <= 1.5 ? 'yes' : perWalk(result.quiet.sent) <= 2.5 ? 'two: a lease taken and given back' : '**no**',
       ]);
@@ -585,12 +674,21 @@ function report(result: SoakResult): string {
     'all',
     result.checked > 0 && result.exact === result.checked ? 'yes' : '**no**',
   ]);
+  for (const [i, growth] of (result.heapGrowth ?? []).entries()) {
+    rows.push([
+      `What grew most in ${result.processes[i]}'s heap between snapshots at ${f(growth.from, 1)} and ${f(growth.to, 1)} min (self size, by constructor)`,
+      growth.top.map(([name, mb, count]) => `${name.replace(/\|/g, '\\|')} ${signed(mb, 2)} MB (${signed(count, 0)})`).join('; '),
+      '—',
+      '—',
+    ]);
+  }
   const header = ['Measure', 'Value', 'Target', 'Met'];
   const table = [header, header.map(() => '---'), ...rows].map((row) => `| ${row.join(' | ')} |`).join('\n');
   const context =
     `Soak, ${result.mode} mode${result.redisVersion ? ` (${result.processes.length} replicas on redis-server ${result.redisVersion})` : ''}, run ${new Date(first.atMs).toISOString().slice(0, 16).replace('T', ' ')} UTC: ` +
     `${f(settings.minutes, 1)} min, ${settings.integrations} integrations × ${settings.perIntegration} interviews (${settings.people} people each, no \`remote_data\`), ` +
-    `${settings.rate} feed requests/s, a change every ${settings.changeEverySeconds} s, SYNC_INTERVAL_SECONDS=${settings.intervalSeconds}, FULL_SYNC_INTERVAL_HOURS=1; memory sampled every ${settings.sampleEverySeconds} s after a forced GC.`;
+    `${settings.rate} feed requests/s, a change every ${settings.changeEverySeconds} s, SYNC_INTERVAL_SECONDS=${settings.intervalSeconds}, FULL_SYNC_INTERVAL_HOURS=1; memory sampled every ${settings.sampleEverySeconds} s after a forced GC` +
+    (result.warmed ? `; before the load every feed was asked once of every process (${f(result.warmed.requests)} requests, ${f(result.warmed.seconds)} s), so caches start full.` : '; no warm-up: caches fill as the load reaches each person.');
   const problems = result.problems.length > 0 ? `\n\nProblems seen (first ${result.problems.length}):\n${result.problems.map((problem) => `- ${problem}`).join('\n')}` : '';
   return `${context}\n\n${table}${problems}`;
 }
