@@ -33,6 +33,31 @@ describeRedis('replica mode: costs follow what changed', () => {
 
   const feed = (replica: InProcessReplica, email = 'ada@example.com') => replicaGet(replica, feedPath(replica, email));
 
+  /** Two replicas on the test's Redis, each ready (the first walked, the second took its walk in). */
+  async function twoReplicas(): Promise<[InProcessReplica, InProcessReplica]> {
+    const started: InProcessReplica[] = [];
+    for (const name of ['first', 'second']) {
+      const replica = await startInProcessReplica(fake, redis.url);
+      replicas.push(replica);
+      started.push(replica);
+      await until(() => replica.sync.ready(), `${name} replica ready`);
+    }
+    return [started[0]!, started[1]!];
+  }
+
+  /**
+   * Every command Redis runs for this integration from now on: those a replica sends (by name) and, indented, those
+   * a script runs (MONITOR shows both).
+   */
+  async function watchCommands(replica: InProcessReplica) {
+    const monitor = await inspectRedis(replica).client.monitor();
+    const seen: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (source === 'lua' || args.some((arg) => arg.includes(fake.integrationId))) seen.push(source === 'lua' ? `  ${args[0]!.toLowerCase()}` : args[0]!.toLowerCase());
+    });
+    return { monitor, seen };
+  }
+
   it('an unchanged refresh writes no snapshot, no delta and no versioned notice; the other replica hears its time at once', async () => {
     const a = await startInProcessReplica(fake, redis.url);
     replicas.push(a);
@@ -73,21 +98,11 @@ describeRedis('replica mode: costs follow what changed', () => {
   });
 
   it('an unchanged refresh costs Redis two scripts: the lease taken (with the version to catch up on) and given back with its time', async () => {
-    const a = await startInProcessReplica(fake, redis.url);
-    replicas.push(a);
-    await until(() => a.sync.ready(), 'first replica ready');
-    const b = await startInProcessReplica(fake, redis.url);
-    replicas.push(b);
-    await until(() => b.sync.ready(), 'second replica ready');
+    const [a, b] = await twoReplicas();
     fake.clock += 60_000;
     await a.sync.refresh(); // the first walk on this version notes its time; the next one is like every idle walk after it
 
-    // Every command Redis runs for this integration, a script's own commands included: MONITOR shows those too.
-    const monitor = await inspectRedis(a).client.monitor();
-    const seen: string[] = [];
-    monitor.on('monitor', (_time: string, args: string[], source: string) => {
-      if (source === 'lua' || args.some((arg) => arg.includes(fake.integrationId))) seen.push(source === 'lua' ? `  ${args[0]!.toLowerCase()}` : args[0]!.toLowerCase());
-    });
+    const { monitor, seen } = await watchCommands(a);
     await new Promise((resolve) => setTimeout(resolve, 50));
     fake.clock += 60_000;
     const requests = fake.requests.length;
@@ -108,19 +123,10 @@ describeRedis('replica mode: costs follow what changed', () => {
   });
 
   it('a periodic refresh that finds nothing costs Redis one script and no lease; one that finds a change publishes it under the lease', async () => {
-    const a = await startInProcessReplica(fake, redis.url);
-    replicas.push(a);
-    await until(() => a.sync.ready(), 'first replica ready');
-    const b = await startInProcessReplica(fake, redis.url);
-    replicas.push(b);
-    await until(() => b.sync.ready(), 'second replica ready');
+    const [a, b] = await twoReplicas();
     const engine = a.sync.get(fake.integrationId)!.engine;
 
-    const monitor = await inspectRedis(a).client.monitor();
-    const seen: string[] = [];
-    monitor.on('monitor', (_time: string, args: string[], source: string) => {
-      if (source === 'lua' || args.some((arg) => arg.includes(fake.integrationId))) seen.push(source === 'lua' ? `  ${args[0]!.toLowerCase()}` : args[0]!.toLowerCase());
-    });
+    const { monitor, seen } = await watchCommands(a);
     await new Promise((resolve) => setTimeout(resolve, 50));
     fake.clock += 3_600_000; // SYNC_INTERVAL_SECONDS here: a periodic refresh comes after an interval
     const walkedAt = fake.clock;
@@ -153,12 +159,7 @@ describeRedis('replica mode: costs follow what changed', () => {
   });
 
   it('asks Redis nothing for its revocations while no feed is asked for; the first feed after a quiet spell waits for one read, not a 503', async () => {
-    const a = await startInProcessReplica(fake, redis.url);
-    replicas.push(a);
-    await until(() => a.sync.ready(), 'first replica ready');
-    const b = await startInProcessReplica(fake, redis.url);
-    replicas.push(b);
-    await until(() => b.sync.ready(), 'second replica ready');
+    const [a, b] = await twoReplicas();
     expect((await feed(b)).status).toBe(200);
     const lastFeedAtMs = Date.now();
     // A window after its last feed, the replica stops confirming: it reads nothing for the revocations.
