@@ -201,6 +201,9 @@ redis.call('INCR', KEYS[4])
 redis.call('HDEL', KEYS[1], ARGV[2])
 return 1`;
 
+/** Walks that changed nothing heard of and not yet taken in, remembered at most (see `heard`). */
+const MAX_TOLD = 10_000;
+
 /** How long the snapshot's state read with a lease grant stands for the catch-up read that follows it. */
 const GRANTED_STATE_MS = 2_000;
 
@@ -521,6 +524,10 @@ export function createRedisSnapshots(options: RedisSnapshotsOptions): {
     heard(notice) {
       if (!notice.field.startsWith('snap:')) return undefined;
       const id = notice.field.slice('snap:'.length);
+      // Each is taken (and deleted) by the catch-up it brings about; one about an integration not served here stays
+      // until a later one replaces it. Bounded all the same: past this many, the oldest go (a read answers for them).
+      if (told.size >= MAX_TOLD) for (const [key, state] of told) if (Date.now() - state.atMs >= GRANTED_STATE_MS) told.delete(key);
+      if (told.size >= MAX_TOLD) told.clear();
       told.set(id, { atMs: Date.now(), version: notice.version, lineage: notice.lineage, walkedAtMs: notice.walkedAtMs, idleSyncedAtMs: notice.syncedAtMs, idleWalkedAtMs: notice.walkedAtMs });
       return id;
     },
