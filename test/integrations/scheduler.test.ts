@@ -68,6 +68,8 @@ describe('integrations under one scheduler', () => {
     const service = build([A, B], { config: { syncIntervalMs: 40 } });
     await service.sync.refresh({ integration: A });
     await service.sync.refresh({ integration: B });
+    // Each first walk is followed by one ask for the organisation's name, which names the calendar: in before it is read.
+    await until(() => [A, B].every((id) => service.registry.get(id)?.organization !== null), 'both organisations named');
     const before = (await request(service.app).get(feedPath(service, ADA, B)).expect(200)).text;
 
     for (const state of ['INACTIVE', 'INVALID']) {
