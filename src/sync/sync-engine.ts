@@ -165,11 +165,16 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     if (plan.full || plan.previous === undefined || on.version === 0) return undefined;
     flight.walking(false);
     const { startedAtMs, kind } = plan;
+    // A signal of this walk's own: each request links its timeout to it (AbortSignal.any), and what links to the
+    // engine's signal, which lives as long as the process, would stay on it walk after walk.
+    const walk = linkSignals(controller.signal);
     let built;
     try {
-      built = await builder.build(plan, { signal: controller.signal, slotSignal: controller.signal });
+      built = await builder.build(plan, { signal: walk.signal, slotSignal: controller.signal });
     } catch (error) {
       throw failed(error, kind, startedAtMs);
+    } finally {
+      walk.dispose();
     }
     const { result, base, applied } = built;
     if (applied.changes > 0 || base !== plan.previous || follower.held() !== on) return undefined;

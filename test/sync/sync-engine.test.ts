@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { SnapshotHolder } from '../../src/feeds/feed-service.js';
 import type { Snapshot, SnapshotData } from '../../src/interviews/snapshot.js';
 import { createMemorySnapshotStore, type SnapshotStore } from '../../src/interviews/snapshot-store.js';
@@ -84,6 +84,41 @@ describe('createSyncEngine', () => {
     engines.push(engine);
     return { engine, feeds, logs, store, metrics };
   }
+
+  it('walks a periodic refresh without a lease where walkers share their walks, and leaves nothing on its own signal walk after walk', async () => {
+    const local = createLocalWalkCoordinator({ store: createMemorySnapshotStore(), logger: captureLogger().logger });
+    const noted: number[] = [];
+    const coordinator: WalkCoordinator = {
+      ...local,
+      shared: true,
+      acquire: async (id, ask) => {
+        noted.push(-1); // a lease asked for
+        return local.acquire(id, ask);
+      },
+      noteUnchanged: async (_id, on, syncedAtMs) => (noted.push(syncedAtMs), on.version > 0),
+    };
+    const { engine } = engineOn({ coordinator, engine: { periodicFreshMs: MINUTE } });
+    await engine.refresh();
+    noted.length = 0;
+    // Every source signal a Kombo request's timeout is linked to (AbortSignal.any), walk by walk.
+    const any = vi.spyOn(AbortSignal, 'any');
+    const sources: Array<Set<AbortSignal>> = [];
+    try {
+      for (let n = 0; n < 3; n++) {
+        fake.clock += 5 * MINUTE;
+        const calls = any.mock.calls.length;
+        expect(await engine.refresh({ periodic: true })).toMatchObject({ kind: 'incremental', changes: 0 });
+        sources.push(new Set(any.mock.calls.slice(calls).flatMap(([signals]) => [...signals])));
+      }
+    } finally {
+      any.mockRestore();
+    }
+    // Three walks, each noted in one exchange, none under a lease.
+    expect(noted).toEqual([fake.clock - 10 * MINUTE, fake.clock - 5 * MINUTE, fake.clock]);
+    // No signal outlives its walk: a source shared by two walks would keep a WeakRef of each request's signal.
+    for (const signal of sources[0]!) expect(sources[1]!.has(signal) || sources[2]!.has(signal)).toBe(false);
+    expect(sources[0]!.size).toBeGreaterThan(0);
+  });
 
   it('walks in full first, then incrementally, serving each result whole and saving what changed', async () => {
     const store = createMemorySnapshotStore();
