@@ -506,6 +506,8 @@ async function soak(mode: 'embedded' | 'replica'): Promise<SoakResult> {
     let quiet: SoakResult['quiet'];
     if (settings.quietSeconds > 0) {
       log(`  quiet for ${settings.quietSeconds} s`);
+      // A sample of its own: the heap snapshots at the end of the load took a while since the last one.
+      await takeSample();
       const from = samples.at(-1)!;
       const callsBefore = redis ? await commandStats(redis.admin) : new Map<string, number>();
       // What the replicas send (one script is one), apart from what scripts run inside: MONITOR tells them apart.
