@@ -143,6 +143,19 @@ function scheduleChecks(watch: ChangeWatch, live: () => boolean): { soon(): void
   };
 }
 
+/** A message on the change channel: a walk that changed nothing goes to `walked`, anything else to the watch. */
+function routeMessage(message: string, watch: ChangeWatch, walked: ReadonlyArray<(notice: WalkedNotice) => void>, log: Logger): void {
+  const notice = message.startsWith(`${WALKED_MESSAGE}\n`) ? parseWalkedMessage(message) : undefined;
+  if (notice === undefined) return watch.message(message);
+  for (const listener of walked) {
+    try {
+      listener(notice);
+    } catch (error) {
+      log.error({ err: error, field: notice.field }, 'a walked notice failed');
+    }
+  }
+}
+
 /** Creates a {@link RedisHub}; nothing connects until `connect`. */
 export function createRedisHub(config: RedisConfig, logger: Logger): RedisHub {
   const prefix = config.keyPrefix;
@@ -160,8 +173,7 @@ export function createRedisHub(config: RedisConfig, logger: Logger): RedisHub {
   let sinceMs = Date.now();
   let everUp = false;
   let closed = false;
-  let poll: NodeJS.Timeout | undefined;
-  let tick: NodeJS.Timeout | undefined;
+  let [poll, tick]: Array<NodeJS.Timeout | undefined> = [];
   let lastError = '';
   const watch = createChangeWatch({
     client,
@@ -206,17 +218,7 @@ export function createRedisHub(config: RedisConfig, logger: Logger): RedisHub {
     sinceMs = Date.now();
     log.error('Redis is unreachable: feeds serve on from memory, walks wait for it');
   });
-  subscriber.on('message', (_channel: string, message: string) => {
-    const walked = message.startsWith(`${WALKED_MESSAGE}\n`) ? parseWalkedMessage(message) : undefined;
-    if (walked === undefined) return watch.message(message);
-    for (const listener of walkedListeners) {
-      try {
-        listener(walked);
-      } catch (error) {
-        log.error({ err: error, field: walked.field }, 'a walked notice failed');
-      }
-    }
-  });
+  subscriber.on('message', (_channel: string, message: string) => routeMessage(message, watch, walkedListeners, log));
   // Notices published while the subscriber was away are lost: read what they would have said once it is back.
   let subscribedOnce = false;
   subscriber.on('ready', () => {

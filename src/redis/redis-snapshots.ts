@@ -244,6 +244,37 @@ async function decode(id: string, buffer: Buffer, sum: Buffer | null | undefined
   return data;
 }
 
+/**
+ * Keeps a {@link WalkedNotice} about `snap:<id>` in `told` for the catch-up it brings about (which takes and deletes
+ * it); the integration id, or undefined for another field. One about an integration not served here stays until a
+ * later one replaces it; past {@link MAX_TOLD}, the oldest go (a read answers for them).
+ */
+function remember(told: Map<string, GrantedState>, notice: WalkedNotice): string | undefined {
+  if (!notice.field.startsWith('snap:')) return undefined;
+  const id = notice.field.slice('snap:'.length);
+  if (told.size >= MAX_TOLD) for (const [key, state] of told) if (Date.now() - state.atMs >= GRANTED_STATE_MS) told.delete(key);
+  if (told.size >= MAX_TOLD) told.clear();
+  told.set(id, { atMs: Date.now(), version: notice.version, lineage: notice.lineage, walkedAtMs: notice.walkedAtMs, idleSyncedAtMs: notice.syncedAtMs, idleWalkedAtMs: notice.walkedAtMs });
+  return id;
+}
+
+/** The integrations with a snapshot in Redis (a removed one keeps only its version, and is not listed) or in `seed`. */
+async function listSnapshots(hub: RedisHub, seed: SnapshotStore | undefined): Promise<string[]> {
+  const prefix = hub.key('snap:');
+  // SCAN's MATCH is a glob: the deployment's prefix is matched literally.
+  const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+  const found = new Set(await (seed?.list?.() ?? Promise.resolve([])));
+  let cursor = '0';
+  do {
+    const [next, names] = await hub.run('find snapshots', () => hub.client.scan(cursor, 'MATCH', pattern, 'COUNT', 1_000));
+    cursor = next;
+    // A removed integration keeps its version (and no data): only those with data are held.
+    const held = await Promise.all(names.map((name) => hub.run('find snapshots', () => hub.client.hexists(name, 'data'))));
+    names.forEach((name, at) => held[at] === 1 && found.add(name.slice(prefix.length)));
+  } while (cursor !== '0');
+  return [...found];
+}
+
 /** What {@link createRedisSnapshots} needs. */
 export interface RedisSnapshotsOptions {
   hub: RedisHub;
@@ -491,21 +522,7 @@ export function createRedisSnapshots(options: RedisSnapshotsOptions): {
       // What an embedded install left under DATA_DIR goes too: it would only ever seed this integration again.
       await options.seed?.delete(id);
     },
-    async list() {
-      const prefix = hub.key('snap:');
-      // SCAN's MATCH is a glob: the deployment's prefix is matched literally.
-      const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
-      const found = new Set(await (options.seed?.list?.() ?? Promise.resolve([])));
-      let cursor = '0';
-      do {
-        const [next, names] = await hub.run('find snapshots', () => hub.client.scan(cursor, 'MATCH', pattern, 'COUNT', 1_000));
-        cursor = next;
-        // A removed integration keeps its version (and no data): only those with data are held.
-        const held = await Promise.all(names.map((name) => hub.run('find snapshots', () => hub.client.hexists(name, 'data'))));
-        names.forEach((name, at) => held[at] === 1 && found.add(name.slice(prefix.length)));
-      } while (cursor !== '0');
-      return [...found];
-    },
+    list: () => listSnapshots(hub, options.seed),
   };
 
   return {
@@ -521,15 +538,6 @@ export function createRedisSnapshots(options: RedisSnapshotsOptions): {
       },
       shared: true,
     },
-    heard(notice) {
-      if (!notice.field.startsWith('snap:')) return undefined;
-      const id = notice.field.slice('snap:'.length);
-      // Each is taken (and deleted) by the catch-up it brings about; one about an integration not served here stays
-      // until a later one replaces it. Bounded all the same: past this many, the oldest go (a read answers for them).
-      if (told.size >= MAX_TOLD) for (const [key, state] of told) if (Date.now() - state.atMs >= GRANTED_STATE_MS) told.delete(key);
-      if (told.size >= MAX_TOLD) told.clear();
-      told.set(id, { atMs: Date.now(), version: notice.version, lineage: notice.lineage, walkedAtMs: notice.walkedAtMs, idleSyncedAtMs: notice.syncedAtMs, idleWalkedAtMs: notice.walkedAtMs });
-      return id;
-    },
+    heard: (notice) => remember(told, notice),
   };
 }

@@ -108,13 +108,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
   const integrationId = client.integrationId;
   const follower = createSnapshotFollower({ coordinator, integrationId, feeds, logger, onTakenIn: status.tookIn });
   const turns = createWalkTurns({
-    coordinator,
-    integrationId,
-    feeds,
-    follower,
-    status,
-    logger,
-    now,
+    ...{ coordinator, integrationId, feeds, follower, status, logger, now },
     signal: controller.signal,
     stopped: closedError,
     periodicFreshMs: options.periodicFreshMs ?? 0,
@@ -151,11 +145,9 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
   }
 
   /**
-   * A periodic incremental walk where walkers share their walks, made on the version held without a lease: most find
-   * nothing new, and one that writes no data needs none, so it costs the coordinator one exchange (the walk noted and
-   * told to the others) instead of a lease taken and given back. One that finds a change gives way (undefined): the
-   * change is walked again under the lease and published as any other, so nothing is published that a walk without a
-   * lease read. So is a walk that cannot be made this way (full, or nothing shared held yet).
+   * A periodic incremental walk of shared walkers, without a lease (it writes no data): one exchange when it finds
+   * nothing. One that finds a change, or cannot be made so (full, nothing held), gives way (undefined) to a walk under
+   * the lease, so nothing a walk without a lease read is ever published.
    */
   async function walkWithoutLease(ask: WalkAsk, noteUnchanged: NonNullable<WalkCoordinator['noteUnchanged']>): Promise<RefreshSummary | undefined> {
     const fresh = turns.freshElsewhere(ask, now());
@@ -165,27 +157,20 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     if (plan.full || plan.previous === undefined || on.version === 0) return undefined;
     flight.walking(false);
     const { startedAtMs, kind } = plan;
-    // A signal of this walk's own: each request links its timeout to it (AbortSignal.any), and what links to the
-    // engine's signal, which lives as long as the process, would stay on it walk after walk.
+    // Its own signal: a request's AbortSignal.any on the engine's (process-long) signal would stay on it for good.
     const walk = linkSignals(controller.signal);
     let built;
     try {
       built = await builder.build(plan, { signal: walk.signal, slotSignal: controller.signal });
+      const { base, applied } = built;
+      if (applied.changes > 0 || base !== plan.previous || follower.held() !== on) return undefined;
+      if (!(await noteUnchanged(integrationId, on, applied.snapshot.data.syncedAtMs))) return undefined; // published meanwhile
     } catch (error) {
       throw failed(error, kind, startedAtMs);
     } finally {
       walk.dispose();
     }
     const { result, base, applied } = built;
-    if (applied.changes > 0 || base !== plan.previous || follower.held() !== on) return undefined;
-    let noted: boolean;
-    try {
-      noted = await noteUnchanged(integrationId, on, applied.snapshot.data.syncedAtMs);
-    } catch (error) {
-      throw failed(error, kind, startedAtMs);
-    }
-    // Another walker published meanwhile: its snapshot is newer than what this walk confirmed (taken in next).
-    if (!noted) return undefined;
     if (feeds.snapshot() === base) feeds.replace(applied.snapshot, applied.changedEmails);
     const summary = walkSummary(kind, startedAtMs, now(), result, applied);
     status.succeeded(summary);
