@@ -260,13 +260,34 @@ export function emptyRefs(): LinkedRefs {
 
 /** Adds what `interview` references (through `linked`'s applications too) to `refs`. */
 export function addRefs(interview: Interview, linked: LinkedData, refs: LinkedRefs): void {
-  for (const person of interview.interviewers) if (person.userId) refs.users.add(person.userId);
+  visitRefs(interview, linked, (model, id) => refs[model].add(id));
+}
+
+/** Calls `visit` with each record `interview` references (through `linked`'s applications too); an id may come twice. */
+export function visitRefs(interview: Interview, linked: LinkedData, visit: (model: LinkedModel, id: string) => void): void {
+  for (const person of interview.interviewers) if (person.userId) visit('users', person.userId);
+  if (interview.applicationId) visit('applications', interview.applicationId);
+  addNamed(interview, linked, visit);
+}
+
+/** Calls `visit` with the candidate and job `interview` names (its application's, when `linked` holds it). */
+function addNamed(interview: Interview, linked: LinkedData, visit: (model: 'candidates' | 'jobs', id: string) => void): void {
   const application = interview.applicationId ? ownEntry(linked.applications, interview.applicationId) : undefined;
-  if (interview.applicationId) refs.applications.add(interview.applicationId);
   const candidateId = application?.candidateId ?? interview.candidateId;
-  if (candidateId) refs.candidates.add(candidateId);
+  if (candidateId) visit('candidates', candidateId);
   const jobId = application?.jobId ?? interview.jobId;
-  if (jobId) refs.jobs.add(jobId);
+  if (jobId) visit('jobs', jobId);
+}
+
+/**
+ * `refs` (what `interviews` reference) once `linked` holds their applications, which may name other candidates and
+ * jobs: its users and applications stand, its candidates and jobs are found again. Half the work of a new pass.
+ */
+export function renamedRefs(interviews: Iterable<Interview>, linked: LinkedData, refs: LinkedRefs): LinkedRefs {
+  const named = { candidates: new Set<string>(), jobs: new Set<string>() };
+  const visit = (model: 'candidates' | 'jobs', id: string) => named[model].add(id);
+  for (const interview of interviews) addNamed(interview, linked, visit);
+  return { users: refs.users, applications: refs.applications, ...named };
 }
 
 /** Whether `interview` references one of `ids` (each model's changed records). */
@@ -289,11 +310,16 @@ export class LinkedBuilder {
   readonly #tables = new Map<LinkedModel, Record<string, unknown>>();
   #formerEmails: Record<string, string> | undefined;
   readonly #syncedAtMs: Partial<Record<LinkedModel, number>>;
-  /** The ids whose record changed, per model: the interviews that reference them are resolved again. */
+  /**
+   * The ids whose record changed, per model: the interviews that reference them are resolved again. Left empty when
+   * the builder was told not to track them (a full walk resolves every interview anyway).
+   */
   readonly changed: LinkedRefs = emptyRefs();
+  readonly #track: boolean;
 
-  constructor(before: LinkedData | undefined) {
+  constructor(before: LinkedData | undefined, options: { trackChanges?: boolean } = {}) {
     this.#before = before ?? NO_LINKED_DATA;
+    this.#track = options.trackChanges ?? true;
     this.#syncedAtMs = { ...this.#before.syncedAtMs };
   }
 
@@ -345,17 +371,21 @@ export class LinkedBuilder {
         const user = (old as LinkedUser | undefined) ?? { email: null, name: null, active: true };
         if (!user.active) return;
         this.#own(model)[record.id] = { ...user, active: false };
-        this.changed[model].add(record.id);
+        this.#noteChange(model, record.id);
       } else if (old !== undefined) {
         delete this.#own(model)[record.id];
-        this.changed[model].add(record.id);
+        this.#noteChange(model, record.id);
       }
       return;
     }
     if (old !== undefined && sameRecord(old, record.value)) return;
     if (model === 'users') this.#followEmail(record.id, old as LinkedUser | undefined, record.value as LinkedUser);
     this.#own(model)[record.id] = record.value;
-    this.changed[model].add(record.id);
+    this.#noteChange(model, record.id);
+  }
+
+  #noteChange(model: LinkedModel, id: string): void {
+    if (this.#track) this.changed[model].add(id);
   }
 
   /** A user's address changed: the old one becomes a former address of theirs, and the new one is theirs alone. */

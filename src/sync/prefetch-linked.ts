@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import type { ParsedRecord } from '../interviews/interview-schema.js';
 import {
-  addRefs,
   emptyRefs,
   isRejectedLinked,
   LINKED_MODELS,
@@ -10,6 +9,7 @@ import {
   type LinkedModel,
   type LinkedRefs,
   type ParsedLinked,
+  visitRefs,
 } from '../interviews/linked-records.js';
 import type { Snapshot } from '../interviews/snapshot.js';
 import type { KomboClient } from '../kombo/create-kombo-client.js';
@@ -45,6 +45,11 @@ export interface LinkedPrefetch {
   abort(): void;
   /** The ids asked for, per model (asked once per walk, whether or not Kombo returned them). */
   readonly asked: LinkedRefs;
+  /**
+   * What the pages' records reference, through the linked records held when the walk began: {@link walkLinked}
+   * starts from it instead of going through every record again.
+   */
+  readonly refs: LinkedRefs;
   /** The records read, validated, in the order they arrived. */
   readonly read: ReadonlyMap<LinkedModel, readonly ParsedLinked<LinkedModel>[]>;
   /** Records that failed validation (logged as they arrived). */
@@ -61,6 +66,7 @@ export function createLinkedPrefetch(client: KomboClient, options: LinkedPrefetc
   const controller = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
   const asked = emptyRefs();
+  const refs = emptyRefs();
   const queued = new Map<LinkedModel, string[]>(LINKED_MODELS.map((model) => [model, []]));
   const read = new Map<LinkedModel, ParsedLinked<LinkedModel>[]>(LINKED_MODELS.map((model) => [model, []]));
   const spent = Object.fromEntries(LINKED_MODELS.map((model) => [model, { requests: 0, records: 0, bytes: 0 }])) as Record<LinkedModel, LinkedReadCost>;
@@ -95,6 +101,16 @@ export function createLinkedPrefetch(client: KomboClient, options: LinkedPrefetc
     running.add(request);
   }
 
+  /** One id a page's record references: asked for when it is new to the walk, not held, and its model has not failed. */
+  function visit(model: LinkedModel, id: string): void {
+    const seen = refs[model];
+    if (seen.has(id)) return; // seen on an earlier record: held, or asked for already
+    seen.add(id);
+    if (Object.hasOwn(held[model], id) || failed.has(model)) return;
+    asked[model].add(id);
+    queued.get(model)!.push(id);
+  }
+
   /** Starts full batches while fewer than {@link PREFETCH_IN_FLIGHT} requests run. */
   function pump(): void {
     while (!stopped && running.size < PREFETCH_IN_FLIGHT) {
@@ -107,18 +123,7 @@ export function createLinkedPrefetch(client: KomboClient, options: LinkedPrefetc
   return {
     page(records) {
       if (stopped) return;
-      const refs = emptyRefs();
-      for (const record of records) if (record.interview !== null) addRefs(record.interview, held, refs);
-      for (const model of LINKED_MODELS) {
-        if (failed.has(model)) continue;
-        const table = held[model];
-        const queue = queued.get(model)!;
-        for (const id of refs[model]) {
-          if (asked[model].has(id) || Object.hasOwn(table, id)) continue;
-          asked[model].add(id);
-          queue.push(id);
-        }
-      }
+      for (const record of records) if (record.interview !== null) visitRefs(record.interview, held, visit);
       pump();
     },
     async settled() {
@@ -133,6 +138,7 @@ export function createLinkedPrefetch(client: KomboClient, options: LinkedPrefetc
       controller.abort();
     },
     asked,
+    refs,
     read,
     get rejected() {
       return rejected;

@@ -8,6 +8,7 @@ import {
   LINKED_MODELS,
   LinkedBuilder,
   parseLinkedRecord,
+  renamedRefs,
   resolveInterview,
   type LinkedData,
   type LinkedModel,
@@ -62,11 +63,13 @@ export interface LinkedWalk {
 export async function walkLinked(client: KomboClient, options: LinkedWalkOptions): Promise<LinkedWalk> {
   const { kind, previous, startedAtMs } = options;
   const before = previous?.integrationId === client.integrationId ? previous.data.linked : undefined;
-  const builder = new LinkedBuilder(before);
+  // Which linked records changed matters only to an incremental walk: a full one resolves every interview it read.
+  const builder = new LinkedBuilder(before, { trackChanges: kind === 'incremental' });
   const requests: Record<LinkedModel, number> = { users: 0, jobs: 0, candidates: 0, applications: 0 };
   const failed: LinkedModel[] = [];
   let rejected = 0;
-  const fresh = options.records.flatMap((record) => (record.interview === null ? [] : [record.interview]));
+  const fresh: Interview[] = [];
+  for (const record of options.records) if (record.interview !== null) fresh.push(record.interview);
   const refsOf = (interviews: Iterable<Interview>): LinkedRefs => {
     const refs = emptyRefs();
     for (const interview of interviews) addRefs(interview, builder.current, refs);
@@ -76,11 +79,12 @@ export async function walkLinked(client: KomboClient, options: LinkedWalkOptions
   let heldRefs: LinkedRefs | undefined;
   const held = () => (heldRefs ??= refsOf(previous?.byId.values() ?? []));
 
-  // What the walk's interviews reference; again once the applications are read, which name candidates and jobs.
-  let walkRefs = refsOf(fresh);
+  // What the walk's interviews reference (the prefetch found it page by page); its candidates and jobs again once
+  // the applications are read, which name them.
+  const prefetch = options.prefetch;
+  let walkRefs = prefetch?.refs ?? refsOf(fresh);
 
   // The ids each model was asked for by `ids`: a record not returned is not asked for twice in one walk.
-  const prefetch = options.prefetch;
   const asked = prefetch?.asked ?? emptyRefs();
   // What each model's asks by ids read, the prefetch's included: the budget bounds them together.
   const spent = (model: LinkedModel): LinkedReadCost | undefined => prefetch?.spent[model];
@@ -132,15 +136,9 @@ export async function walkLinked(client: KomboClient, options: LinkedWalkOptions
       // by ids. After that the records held are kept current by `updated_after`, full walks included: a full walk
       // then asks only for what changed and for the records of interviews it had not seen.
       if (lastRead === undefined) {
-        const ids = new Set(walkRefs[model]);
         // The held interviews' records too, kept like the walk's (a model that failed at the first walk gets them now).
-        if (kind === 'incremental') {
-          for (const id of held()[model]) {
-            ids.add(id);
-            walkRefs[model].add(id);
-          }
-        }
-        await ask({ ids: [...ids].filter((id) => !asked[model].has(id)) });
+        if (kind === 'incremental') for (const id of held()[model]) walkRefs[model].add(id);
+        await ask({ ids: [...walkRefs[model]].filter((id) => !asked[model].has(id)) });
         builder.synced(model, startedAtMs);
         return;
       }
@@ -168,7 +166,7 @@ export async function walkLinked(client: KomboClient, options: LinkedWalkOptions
   // Every model at once (a full walk of 50,000 interviews asks for about 190 batches of applications, as many of
   // candidates, nearly all of them during the walk); then what only the applications named.
   await Promise.all(LINKED_MODELS.map(read));
-  walkRefs = refsOf(fresh);
+  walkRefs = renamedRefs(fresh, builder.current, walkRefs);
   await Promise.all([readNamedByApplications('jobs'), readNamedByApplications('candidates')]);
   if (kind === 'full') builder.retain(walkRefs);
   const linked = builder.finish();

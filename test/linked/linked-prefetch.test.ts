@@ -130,4 +130,31 @@ describe('linked records asked for while the interview pages are read', () => {
     expect(await service.sync.refresh()).toMatchObject({ kind: 'incremental' });
     expect((await everything(service)).includes('https://ats.example.com/applications/app-16')).toBe(true);
   });
+
+  it('a candidate only the application names is asked for once and shown; a full walk after the interview left holds none of its records', async () => {
+    // The ATS moved application app-5 to another candidate; the interview still embeds the one it had.
+    const candidate = (id: string, lastName: string) => ({ id, first_name: 'Candidate', last_name: lastName, confidential: false, remote_url: null, remote_deleted_at: null });
+    fake.setLinked(
+      'applications',
+      Array.from({ length: INTERVIEWS }, (_, n) => ({ id: `app-${n}`, candidate_id: n === 5 ? 'cand-moved' : `cand-${n}`, job_id: `job-${n % 5}`, remote_url: null, remote_deleted_at: null })),
+    );
+    fake.setLinked('candidates', [...Array.from({ length: INTERVIEWS }, (_, n) => candidate(`cand-${n}`, `N${n}`)), candidate('cand-moved', 'Elsewhere')]);
+    expect(await service.sync.refresh()).toMatchObject({ kind: 'full' });
+    expect(idsAsked(fake.linkedRequests, '/ats/candidates').filter((id) => id === 'cand-moved')).toHaveLength(1);
+    const event = (await calendar(service, PEOPLE[5 % PEOPLE.length]!)).events.find((e) => e.uid.includes('iv-5'));
+    const shown = `${event?.summary}\n${event?.description}`;
+    expect(shown).toContain('Candidate Elsewhere');
+    expect(shown).not.toMatch(/Candidate N5\b/);
+    const held = () => service.feeds.snapshot(service.config.kombo.integrationIds[0]!)!.data.linked!;
+    expect(Object.keys(held().candidates)).toHaveLength(INTERVIEWS); // cand-5 is named by no one now, cand-moved is
+    expect(Object.hasOwn(held().candidates, 'cand-5')).toBe(false);
+
+    // The interview leaves the ATS: a full walk keeps only what the interviews it read reference.
+    fake.setRecords(fake.records().filter((record) => record.id !== 'iv-5'));
+    fake.clock += MINUTE;
+    expect(await service.sync.refresh({ full: true })).toMatchObject({ kind: 'full' });
+    for (const [model, id] of [['applications', 'app-5'], ['candidates', 'cand-moved']] as const) expect(Object.hasOwn(held()[model], id)).toBe(false);
+    expect(Object.keys(held().applications)).toHaveLength(INTERVIEWS - 1);
+    expect(Object.keys(held().candidates)).toHaveLength(INTERVIEWS - 1);
+  });
 });
