@@ -103,6 +103,32 @@ function describeErrorBody(text: string): { code: string | undefined; message: s
   }
 }
 
+/**
+ * The signal of one attempt: aborted by the caller's `signal` or after `timeoutMs`, whichever comes first; `dispose`
+ * once the attempt is over. One controller and one timer: `AbortSignal.timeout` with `AbortSignal.any` cost five
+ * times as much per request, and `any` leaves a WeakRef on the caller's signal for each one until that signal is gone.
+ */
+function abortableAttempt(signal: AbortSignal | undefined, timeoutMs: number): { signal: AbortSignal; timedOut: () => boolean; dispose: () => void } {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new DOMException(`The attempt timed out after ${timeoutMs} ms`, 'TimeoutError'));
+  }, timeoutMs);
+  timer.unref();
+  const onAbort = () => controller.abort(signal?.reason);
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener('abort', onAbort, { once: true });
+  return {
+    signal: controller.signal,
+    timedOut: () => timedOut,
+    dispose() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    },
+  };
+}
+
 /** Creates a {@link KomboClient}. */
 export function createKomboClient(options: KomboClientOptions): KomboClient {
   const policy = options.policy ?? DEFAULT_RETRY_POLICY;
@@ -123,8 +149,7 @@ export function createKomboClient(options: KomboClientOptions): KomboClient {
     timeoutMs: number,
   ): Promise<{ body: unknown; bytes: number }> {
     const request = { method: 'GET', url };
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    const attempt = abortableAttempt(signal, timeoutMs);
     let raw: Uint8Array;
     let response: Response;
     const tooLarge = (what: string) =>
@@ -133,7 +158,7 @@ export function createKomboClient(options: KomboClientOptions): KomboClient {
         { kind: 'too_large', status: response.status, request },
       );
     try {
-      response = await doFetch(url, { headers, signal: combined });
+      response = await doFetch(url, { headers, signal: attempt.signal });
       // The timeout covers the body too: a server that sends headers and then hangs is a timeout.
       if (!response.ok) {
         raw = (await readAtMost(response.body, MAX_ERROR_BODY_BYTES)) ?? new Uint8Array(0);
@@ -149,11 +174,13 @@ export function createKomboClient(options: KomboClientOptions): KomboClient {
     } catch (cause) {
       if (cause instanceof KomboError) throw cause;
       if (signal?.aborted) throw new KomboError('Kombo request aborted', { kind: 'aborted', request, cause });
-      if (timeout.aborted) {
+      if (attempt.timedOut()) {
         throw new KomboError(`Kombo did not answer within ${timeoutMs} ms`, { kind: 'timeout', request, cause });
       }
       const detail = cause instanceof Error ? (cause.cause instanceof Error ? cause.cause.message : cause.message) : String(cause);
       throw new KomboError(`Kombo request failed: ${detail}`, { kind: 'network', request, cause });
+    } finally {
+      attempt.dispose();
     }
     const text = utf8.decode(raw);
     if (!response.ok) {
