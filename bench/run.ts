@@ -37,7 +37,8 @@ if (!Number.isInteger(interviews) || interviews < 500) throw new Error('--interv
 /** `--profile DIR`: each service process writes a CPU profile (`node --cpu-prof`) into DIR, for Chrome's DevTools. */
 const profileDir = option('profile');
 const write = process.argv.includes('--write') || option('interviews') === undefined;
-const WALK_PAIRS = 3;
+/** Fresh service processes, each alternated with a fresh bare walker, for the walk rows (1, 7, 12): their medians are compared. Five, as three read 1.45 to 1.61 for the same code on a shared machine. */
+const WALK_PAIRS = 5;
 const COLD_SAMPLES = 7;
 const WARM_ROUNDS = 5;
 const WARM_SECONDS = 3;
