@@ -258,25 +258,38 @@ export function emptyRefs(): LinkedRefs {
   return { users: new Set(), jobs: new Set(), candidates: new Set(), applications: new Set() };
 }
 
+/** What to do with each id an interview references, one function per model (each called with one model's ids). */
+export type RefVisitor = { readonly [M in LinkedModel]: (id: string) => void };
+
+/** A {@link RefVisitor} that adds each id to `refs`. */
+export function addingTo(refs: LinkedRefs): RefVisitor {
+  return {
+    users: (id) => void refs.users.add(id),
+    jobs: (id) => void refs.jobs.add(id),
+    candidates: (id) => void refs.candidates.add(id),
+    applications: (id) => void refs.applications.add(id),
+  };
+}
+
 /** Adds what `interview` references (through `linked`'s applications too) to `refs`. */
 export function addRefs(interview: Interview, linked: LinkedData, refs: LinkedRefs): void {
-  visitRefs(interview, linked, (model, id) => refs[model].add(id));
+  visitRefs(interview, linked, addingTo(refs));
 }
 
 /** Calls `visit` with each record `interview` references (through `linked`'s applications too); an id may come twice. */
-export function visitRefs(interview: Interview, linked: LinkedData, visit: (model: LinkedModel, id: string) => void): void {
-  for (const person of interview.interviewers) if (person.userId) visit('users', person.userId);
-  if (interview.applicationId) visit('applications', interview.applicationId);
-  addNamed(interview, linked, visit);
+export function visitRefs(interview: Interview, linked: LinkedData, visit: RefVisitor): void {
+  for (const person of interview.interviewers) if (person.userId) visit.users(person.userId);
+  if (interview.applicationId) visit.applications(interview.applicationId);
+  visitNamed(interview, linked, visit);
 }
 
 /** Calls `visit` with the candidate and job `interview` names (its application's, when `linked` holds it). */
-function addNamed(interview: Interview, linked: LinkedData, visit: (model: 'candidates' | 'jobs', id: string) => void): void {
+function visitNamed(interview: Interview, linked: LinkedData, visit: Pick<RefVisitor, 'candidates' | 'jobs'>): void {
   const application = interview.applicationId ? ownEntry(linked.applications, interview.applicationId) : undefined;
   const candidateId = application?.candidateId ?? interview.candidateId;
-  if (candidateId) visit('candidates', candidateId);
+  if (candidateId) visit.candidates(candidateId);
   const jobId = application?.jobId ?? interview.jobId;
-  if (jobId) visit('jobs', jobId);
+  if (jobId) visit.jobs(jobId);
 }
 
 /**
@@ -284,10 +297,10 @@ function addNamed(interview: Interview, linked: LinkedData, visit: (model: 'cand
  * jobs: its users and applications stand, its candidates and jobs are found again. Half the work of a new pass.
  */
 export function renamedRefs(interviews: Iterable<Interview>, linked: LinkedData, refs: LinkedRefs): LinkedRefs {
-  const named = { candidates: new Set<string>(), jobs: new Set<string>() };
-  const visit = (model: 'candidates' | 'jobs', id: string) => named[model].add(id);
-  for (const interview of interviews) addNamed(interview, linked, visit);
-  return { users: refs.users, applications: refs.applications, ...named };
+  const named = { ...refs, candidates: new Set<string>(), jobs: new Set<string>() };
+  const visit = addingTo(named);
+  for (const interview of interviews) visitNamed(interview, linked, visit);
+  return named;
 }
 
 /** Whether `interview` references one of `ids` (each model's changed records). */

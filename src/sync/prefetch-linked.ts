@@ -9,6 +9,7 @@ import {
   type LinkedModel,
   type LinkedRefs,
   type ParsedLinked,
+  type RefVisitor,
   visitRefs,
 } from '../interviews/linked-records.js';
 import type { Snapshot } from '../interviews/snapshot.js';
@@ -91,7 +92,7 @@ export function createLinkedPrefetch(client: KomboClient, options: LinkedPrefetc
         () => {},
         (error: unknown) => {
           if (!failed.has(model)) failed.set(model, error);
-          queued.set(model, []);
+          queued.get(model)!.length = 0; // in place: the visitor holds this array
         },
       )
       .finally(() => {
@@ -101,15 +102,21 @@ export function createLinkedPrefetch(client: KomboClient, options: LinkedPrefetc
     running.add(request);
   }
 
-  /** One id a page's record references: asked for when it is new to the walk, not held, and its model has not failed. */
-  function visit(model: LinkedModel, id: string): void {
-    const seen = refs[model];
-    if (seen.has(id)) return; // seen on an earlier record: held, or asked for already
-    seen.add(id);
-    if (Object.hasOwn(held[model], id) || failed.has(model)) return;
-    asked[model].add(id);
-    queued.get(model)!.push(id);
-  }
+  /**
+   * Each id a page's record references, one function per model: asked for when it is new to the walk, not held, and
+   * its model has not failed.
+   */
+  const visitor = (model: LinkedModel) => {
+    const [seen, table, askedOf, queue] = [refs[model], held[model], asked[model], queued.get(model)!];
+    return (id: string) => {
+      if (seen.has(id)) return; // seen on an earlier record: held, or asked for already
+      seen.add(id);
+      if (Object.hasOwn(table, id) || failed.has(model)) return;
+      askedOf.add(id);
+      queue.push(id);
+    };
+  };
+  const visit: RefVisitor = { users: visitor('users'), jobs: visitor('jobs'), candidates: visitor('candidates'), applications: visitor('applications') };
 
   /** Starts full batches while fewer than {@link PREFETCH_IN_FLIGHT} requests run. */
   function pump(): void {

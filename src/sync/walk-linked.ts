@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { ParsedRecord } from '../interviews/interview-schema.js';
 import type { Interview } from '../interviews/interview.js';
 import {
-  addRefs,
+  addingTo,
   emptyRefs,
   isRejectedLinked,
   LINKED_MODELS,
@@ -13,6 +13,7 @@ import {
   type LinkedData,
   type LinkedModel,
   type LinkedRefs,
+  visitRefs,
 } from '../interviews/linked-records.js';
 import type { Snapshot } from '../interviews/snapshot.js';
 import type { KomboClient } from '../kombo/create-kombo-client.js';
@@ -72,7 +73,8 @@ export async function walkLinked(client: KomboClient, options: LinkedWalkOptions
   for (const record of options.records) if (record.interview !== null) fresh.push(record.interview);
   const refsOf = (interviews: Iterable<Interview>): LinkedRefs => {
     const refs = emptyRefs();
-    for (const interview of interviews) addRefs(interview, builder.current, refs);
+    const visit = addingTo(refs);
+    for (const interview of interviews) visitRefs(interview, builder.current, visit);
     return refs;
   };
   // A snapshot saved before linked records were kept, or a model never read: what its interviews reference, by ids.
