@@ -1,3 +1,4 @@
+import { linkSignals } from '../link-signals.js';
 import { KomboError } from './kombo-error.js';
 import { backoffDelay, DEFAULT_RETRY_POLICY, isRetryable, parseRetryAfter, type RetryPolicy } from './retry-policy.js';
 
@@ -105,26 +106,23 @@ function describeErrorBody(text: string): { code: string | undefined; message: s
 
 /**
  * The signal of one attempt: aborted by the caller's `signal` or after `timeoutMs`, whichever comes first; `dispose`
- * once the attempt is over. One controller and one timer: `AbortSignal.timeout` with `AbortSignal.any` cost five
+ * once the attempt is over. One timer on {@link linkSignals}: `AbortSignal.timeout` with `AbortSignal.any` cost four
  * times as much per request, and `any` leaves a WeakRef on the caller's signal for each one until that signal is gone.
  */
 function abortableAttempt(signal: AbortSignal | undefined, timeoutMs: number): { signal: AbortSignal; timedOut: () => boolean; dispose: () => void } {
-  const controller = new AbortController();
+  const linked = signal ? linkSignals(signal) : linkSignals();
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    controller.abort(new DOMException(`The attempt timed out after ${timeoutMs} ms`, 'TimeoutError'));
+    linked.abort(new DOMException(`The attempt timed out after ${timeoutMs} ms`, 'TimeoutError'));
   }, timeoutMs);
   timer.unref();
-  const onAbort = () => controller.abort(signal?.reason);
-  if (signal?.aborted) onAbort();
-  else signal?.addEventListener('abort', onAbort, { once: true });
   return {
-    signal: controller.signal,
+    signal: linked.signal,
     timedOut: () => timedOut,
     dispose() {
       clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
+      linked.dispose();
     },
   };
 }

@@ -12,7 +12,7 @@ import { createSnapshotFollower } from './snapshot-follower.js';
 import { createSyncStatus, walkSummary, type RefreshSummary, type SyncStatus } from './sync-status.js';
 import type { WalkCeiling } from './walk-budget.js';
 import { LeaseBusyError, StaleLeaseError, type WalkCoordinator, type WalkLease } from './walk-coordinator.js';
-import { linkSignals } from './walk-lease.js';
+import { linkSignals } from '../link-signals.js';
 import { createWalkReport } from './walk-report.js';
 import type { WalkSlot } from './walk-slots.js';
 import { createWalkTurns } from './walk-turns.js';

@@ -59,23 +59,3 @@ export function pause(ms: number, signal: AbortSignal): Promise<void> {
     signal.addEventListener('abort', done, { once: true });
   });
 }
-
-/**
- * A signal that aborts when any of `signals` does, with its reason, and a `dispose` that unhooks it from them. Unlike
- * `AbortSignal.any`, nothing of it stays on a long-lived signal (the engine's, aborted only at shutdown) once disposed.
- */
-export function linkSignals(...signals: AbortSignal[]): { signal: AbortSignal; dispose(): void } {
-  const linked = new AbortController();
-  const hooks = signals.map((source) => ({ source, follow: () => abort(source) }));
-  const dispose = () => {
-    for (const { source, follow } of hooks) source.removeEventListener('abort', follow);
-  };
-  function abort(source: AbortSignal): void {
-    dispose();
-    linked.abort(source.reason);
-  }
-  const aborted = signals.find((source) => source.aborted);
-  if (aborted) abort(aborted);
-  else for (const { source, follow } of hooks) source.addEventListener('abort', follow, { once: true });
-  return { signal: linked.signal, dispose };
-}

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { SnapshotData } from '../../src/interviews/snapshot.js';
 import { createMemorySnapshotStore, SnapshotFileError, type SnapshotStore } from '../../src/interviews/snapshot-store.js';
 import { createLocalWalkCoordinator } from '../../src/sync/local-walk-coordinator.js';
-import { linkSignals } from '../../src/sync/walk-lease.js';
+import { linkSignals } from '../../src/link-signals.js';
 import { domainInterview } from '../helpers/factories.js';
 import { captureLogger } from '../helpers/test-service.js';
 

@@ -100,7 +100,8 @@ describe('createSyncEngine', () => {
     const { engine } = engineOn({ coordinator, engine: { periodicFreshMs: MINUTE } });
     await engine.refresh();
     noted.length = 0;
-    // Every source signal a Kombo request's timeout is linked to (AbortSignal.any), walk by walk.
+    // Every source signal a walk links to with AbortSignal.any (its linked-record prefetch; the Kombo client links
+    // each request with linkSignals, which leaves nothing behind), walk by walk.
     const any = vi.spyOn(AbortSignal, 'any');
     const sources: Array<Set<AbortSignal>> = [];
     try {
@@ -115,7 +116,7 @@ describe('createSyncEngine', () => {
     }
     // Three walks, each noted in one exchange, none under a lease.
     expect(noted).toEqual([fake.clock - 10 * MINUTE, fake.clock - 5 * MINUTE, fake.clock]);
-    // No signal outlives its walk: a source shared by two walks would keep a WeakRef of each request's signal.
+    // No signal outlives its walk: a source shared by two walks would keep a WeakRef of each linked signal for good.
     for (const signal of sources[0]!) expect(sources[1]!.has(signal) || sources[2]!.has(signal)).toBe(false);
     expect(sources[0]!.size).toBeGreaterThan(0);
   });

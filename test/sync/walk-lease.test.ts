@@ -2,7 +2,8 @@ import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../src/storage/store-errors.js';
 import { LeaseBusyError, type LeaseAnswer, type WalkCoordinator, type WalkLease } from '../../src/sync/walk-coordinator.js';
-import { linkSignals, pause, takeWalkLease, type TakeWalkLeaseOptions } from '../../src/sync/walk-lease.js';
+import { linkSignals } from '../../src/link-signals.js';
+import { pause, takeWalkLease, type TakeWalkLeaseOptions } from '../../src/sync/walk-lease.js';
 
 const ID = 'greenhouse:test';
 
@@ -158,5 +159,15 @@ describe('linkSignals', () => {
     live.dispose();
     engine.abort();
     expect(live.signal.aborted).toBe(false);
+  });
+
+  it('aborts by its own hand too (a timeout), with that reason, and then holds on to no signal', () => {
+    const walk = new AbortController();
+    const attempt = linkSignals(walk.signal);
+    const reason = new DOMException('timed out', 'TimeoutError');
+    attempt.abort(reason);
+    expect(attempt.signal.reason).toBe(reason);
+    expect(getEventListeners(walk.signal, 'abort')).toHaveLength(0);
+    expect(walk.signal.aborted).toBe(false);
   });
 });
