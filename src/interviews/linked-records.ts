@@ -271,11 +271,6 @@ export function addingTo(refs: LinkedRefs): RefVisitor {
   };
 }
 
-/** Adds what `interview` references (through `linked`'s applications too) to `refs`. */
-export function addRefs(interview: Interview, linked: LinkedData, refs: LinkedRefs): void {
-  visitRefs(interview, linked, addingTo(refs));
-}
-
 /** Calls `visit` with each record `interview` references (through `linked`'s applications too); an id may come twice. */
 export function visitRefs(interview: Interview, linked: LinkedData, visit: RefVisitor): void {
   for (const person of interview.interviewers) if (person.userId) visit.users(person.userId);
@@ -301,14 +296,6 @@ export function renamedRefs(interviews: Iterable<Interview>, linked: LinkedData,
   const visit = addingTo(named);
   for (const interview of interviews) visitNamed(interview, linked, visit);
   return named;
-}
-
-/** Whether `interview` references one of `ids` (each model's changed records). */
-export function references(interview: Interview, linked: LinkedData, ids: LinkedRefs): boolean {
-  const refs = emptyRefs();
-  addRefs(interview, linked, refs);
-  for (const model of LINKED_MODELS) for (const id of refs[model]) if (ids[model].has(id)) return true;
-  return false;
 }
 
 function ownEntry<T>(table: Table<T>, key: string): T | undefined {
