@@ -501,16 +501,29 @@ export function resolveInterview(interview: Interview, linked: LinkedData): Inte
   ) {
     return interview;
   }
-  const resolved: Interview = { ...interview, candidateName, jobName, jobId, interviewers };
-  const extra = resolved as { candidateId?: string | null; atsUrl?: string | null; confidential?: Confidentiality | null };
-  if (candidateId !== null) extra.candidateId = candidateId;
-  else delete extra.candidateId;
-  if (atsUrl !== null) extra.atsUrl = atsUrl;
-  else delete extra.atsUrl;
-  if (confidential !== null) extra.confidential = confidential;
-  else delete extra.confidential;
-  return resolved;
+  // Field by field, not a spread and deletes: a walk resolves every interview it read, and each resolved interview
+  // then has one of a few shapes (a delete would turn it into a slow dictionary).
+  const resolved: Mutable<Interview> = {
+    id: interview.id,
+    title: interview.title,
+    startMs: interview.startMs,
+    endMs: interview.endMs,
+    address: interview.address,
+    conferencingUrl: interview.conferencingUrl,
+    candidateName,
+    jobName,
+    jobId,
+    interviewers,
+  };
+  if (interview.applicationId !== undefined) resolved.applicationId = interview.applicationId;
+  if (candidateId !== null) resolved.candidateId = candidateId;
+  resolved.revisionMs = interview.revisionMs;
+  if (atsUrl !== null) resolved.atsUrl = atsUrl;
+  if (confidential !== null) resolved.confidential = confidential;
+  return resolved as Interview;
 }
+
+type Mutable<T> = { -readonly [K in keyof T]?: T[K] };
 
 /** The interviewers with their users' names and addresses; the same array when none differs. */
 function resolvePeople(people: readonly Interviewer[], linked: LinkedData): readonly Interviewer[] {
