@@ -109,8 +109,9 @@ export function createLinkedPrefetch(client: KomboClient, options: LinkedPrefetc
   const visitor = (model: LinkedModel) => {
     const [seen, table, askedOf, queue] = [refs[model], held[model], asked[model], queued.get(model)!];
     return (id: string) => {
-      if (seen.has(id)) return; // seen on an earlier record: held, or asked for already
-      seen.add(id);
+      // One lookup, not has-then-add: a full walk visits a few hundred thousand ids here.
+      const known = seen.size;
+      if (seen.add(id).size === known) return; // seen on an earlier record: held, or asked for already
       if (Object.hasOwn(table, id) || failed.has(model)) return;
       askedOf.add(id);
       queue.push(id);
